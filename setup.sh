@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# mmdisco set-up. Installs everything a fresh Debian machine needs (system packages, a prebuilt LibTorch,
+# npm packages), builds the native addon and the TypeScript, then runs the main job.
+#
+#   ./setup.sh                 install + build, then the main job (writes runs/main/)
+#   ./setup.sh --test          install + build, then the test suite (what CI runs)
+#   ./setup.sh --install-only  install + build only
+#
+# LibTorch: $LIBTORCH (an unzipped libtorch) if set; else an importable Python torch (GPU machines);
+# else torch==2.13.0+cpu in ./.venv. Every step is idempotent and quick when already done.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+mode=run
+for arg in "$@"; do
+  case "$arg" in
+    --test) mode=test ;;
+    --install-only) mode=install ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "setup.sh: unknown flag '$arg' (expected --test, --install-only or --help)" >&2; exit 2 ;;
+  esac
+done
+
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+# --- system packages -------------------------------------------------------------------------------
+# build tools; media tools for the datasets and previews; real speech; gloo headers for c10d.
+apt_packages=(build-essential cmake python3-venv ffmpeg sox libsox-fmt-all espeak-ng flite
+  asterisk-core-sounds-en-wav libgloo-dev)
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing system packages: ${missing[*]}"
+  sudo_cmd=(); [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# --- LibTorch ----------------------------------------------------------------------------------------
+if [ -n "${LIBTORCH:-}" ]; then
+  [ -f "$LIBTORCH/share/cmake/Torch/TorchConfig.cmake" ] || { echo "setup.sh: LIBTORCH=$LIBTORCH holds no share/cmake/Torch/TorchConfig.cmake" >&2; exit 1; }
+  log "LibTorch from LIBTORCH=$LIBTORCH"
+elif [ -x .venv/bin/python3 ] && .venv/bin/python3 -c 'import torch' 2>/dev/null; then
+  log "LibTorch from ./.venv ($(.venv/bin/python3 -c 'import torch; print(torch.__version__)'))"
+elif python3 -c 'import torch' 2>/dev/null; then
+  log "LibTorch from the system Python ($(python3 -c 'import torch; print(torch.__version__)'))"
+else
+  log "installing torch==2.13.0+cpu into ./.venv (prebuilt LibTorch)"
+  python3 -m venv .venv
+  .venv/bin/pip install -q --retries 0 --timeout 15 torch==2.13.0+cpu
+fi
+
+# --- npm packages and build -------------------------------------------------------------------------
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "installing npm packages"
+  npm ci --no-audit --no-fund
+fi
+log "building the native addon and the TypeScript"
+npm run --silent build
+
+case "$mode" in
+  install) log "done" ;;
+  test) log "running the tests"; npm test ;;
+  run)
+    log "running the main job (runs/main)"
+    node dist/ts/cli/main.js toy run --config configs/toy/gmm.json --out runs/main
+    ;;
+esac
