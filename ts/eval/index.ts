@@ -1,0 +1,11 @@
+/** The evaluation metrics, importable from one place. */
+export * from './samples';
+export * from './slicedWasserstein';
+export * from './frechet';
+export * from './kernelInceptionDistance';
+export * from './classAgreement';
+export * from './mixture';
+export * from './mixtureCoupling';
+export * from './spectralFluxOnsets';
+export * from './onsetF1';
+export * from './residualCosine';
