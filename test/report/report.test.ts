@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CoupledGaussianMixture, sampleMixture } from '../../ts/eval/mixture';
-import { selectRows } from '../../ts/eval/samples';
+import { SampleSet, selectRows } from '../../ts/eval/samples';
 import { writeLineChart } from '../../ts/report/lineChart';
 import { formatTick, niceTicks } from '../../ts/report/plotting';
 import { writeJsonAtomic } from '../../ts/report/reportJson';
@@ -43,7 +43,7 @@ describe('report', () => {
     };
     const rng = new Rng(1);
     const real = sampleMixture(mixture, 600, rng);
-    const independent = { audio: real.audio, video: selectRows(real.video, rng.permutation(600)) };
+    const independent: { audio: SampleSet; video: SampleSet } = { audio: real.audio, video: selectRows(real.video, rng.permutation(600)) };
     const column = (title: string, s: typeof independent) => ({
       title,
       rows: [

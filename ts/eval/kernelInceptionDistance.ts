@@ -1,5 +1,5 @@
 import { Rng } from '../util/random';
-import { SampleSet, checkSameDim, checkSampleSet } from './samples';
+import { SampleSet, checkSameDim, checkSampleSet, selectRows } from './samples';
 
 export interface KernelInceptionDistanceOptions {
   /** Number of random subsets (default 20). */
@@ -56,20 +56,9 @@ export function kernelInceptionDistance(
   return { mean, std, values };
 }
 
-/** `size` rows of `set` drawn without replacement (partial Fisher–Yates), as float64. */
+/** `size` rows of `set` drawn without replacement, as float64. */
 function drawRows(set: SampleSet, size: number, rng: Rng): Float64Array {
-  const order = new Int32Array(set.n);
-  for (let i = 0; i < set.n; i++) order[i] = i;
-  const { dim } = set;
-  const out = new Float64Array(size * dim);
-  for (let r = 0; r < size; r++) {
-    const pick = r + rng.int(set.n - r);
-    const row = order[pick];
-    order[pick] = order[r];
-    order[r] = row;
-    for (let k = 0; k < dim; k++) out[r * dim + k] = set.data[row * dim + k];
-  }
-  return out;
+  return selectRows(set, rng.permutation(set.n).subarray(0, size)).data;
 }
 
 function unbiasedPolynomialMmd2(xs: Float64Array, ys: Float64Array, m: number, dim: number): number {

@@ -34,7 +34,7 @@ export function checkSameDim(x: SampleSet, y: SampleSet, caller: string): void {
 }
 
 /** A new float64 set holding the given rows of `set`, in the given order. */
-export function selectRows(set: SampleSet, rows: ArrayLike<number>): SampleSet {
+export function selectRows(set: SampleSet, rows: ArrayLike<number>): SampleSet & { data: Float64Array } {
   const { dim } = set;
   const data = new Float64Array(rows.length * dim);
   for (let r = 0; r < rows.length; r++) {
