@@ -51,24 +51,26 @@ export class MelSpectrogram {
 
   constructor(readonly cfg: MelConfig) {
     const n = cfg.nFft;
-    if (n < 2 || (n & (n - 1)) !== 0) throw new Error(`MelSpectrogram: nFft must be a power of two, got ${n}`);
+    if (n < 4 || (n & (n - 1)) !== 0) throw new Error(`MelSpectrogram: nFft must be a power of two ≥ 4, got ${n}`);
+    const half = n / 2;
     this.window = new Float64Array(n);
     for (let i = 0; i < n; i++) this.window[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / n);
-    this.cos = new Float64Array(n / 2);
-    this.sin = new Float64Array(n / 2);
-    for (let i = 0; i < n / 2; i++) {
-      this.cos[i] = Math.cos((2 * Math.PI * i) / n);
-      this.sin[i] = -Math.sin((2 * Math.PI * i) / n);
+    // Twiddles W_n^k = cos − i·sin for k = 0..n/2 (the half-size FFT uses every other one).
+    this.cos = new Float64Array(half + 1);
+    this.sin = new Float64Array(half + 1);
+    for (let k = 0; k <= half; k++) {
+      this.cos[k] = Math.cos((2 * Math.PI * k) / n);
+      this.sin[k] = -Math.sin((2 * Math.PI * k) / n);
     }
-    const bits = Math.log2(n);
-    this.bitrev = new Uint32Array(n);
-    for (let i = 0; i < n; i++) {
+    const bits = Math.log2(half);
+    this.bitrev = new Uint32Array(half);
+    for (let i = 0; i < half; i++) {
       let r = 0;
       for (let b = 0; b < bits; b++) r |= ((i >> b) & 1) << (bits - 1 - b);
       this.bitrev[i] = r;
     }
-    this.re = new Float64Array(n);
-    this.im = new Float64Array(n);
+    this.re = new Float64Array(half);
+    this.im = new Float64Array(half);
 
     const edges = melEdgesHz(cfg);
     const binHz = cfg.sampleRate / n;
@@ -98,15 +100,19 @@ export class MelSpectrogram {
     const half = nFft / 2;
     const magnitude = new Float64Array(half + 1);
     for (let f = 0; f < frames; f++) {
-      const centre = f * hop;
-      for (let i = 0; i < nFft; i++) {
-        const src = reflectIndex(centre - half + i, signal.length);
-        const j = this.bitrev[i];
-        this.re[j] = signal[src] * this.window[i];
-        this.im[j] = 0;
+      const start = f * hop - half;
+      const interior = start >= 0 && start + nFft <= signal.length;
+      // The real frame is packed as a half-length complex signal z[m] = x[2m] + i·x[2m+1].
+      for (let m = 0; m < half; m++) {
+        const i0 = start + 2 * m;
+        const s0 = interior ? i0 : reflectIndex(i0, signal.length);
+        const s1 = interior ? i0 + 1 : reflectIndex(i0 + 1, signal.length);
+        const j = this.bitrev[m];
+        this.re[j] = signal[s0] * this.window[2 * m];
+        this.im[j] = signal[s1] * this.window[2 * m + 1];
       }
-      this.fftInPlace();
-      for (let k = 0; k <= half; k++) magnitude[k] = Math.hypot(this.re[k], this.im[k]);
+      this.halfFftInPlace();
+      this.realSpectrumMagnitude(magnitude);
       for (let m = 0; m < melBins; m++) {
         const { start, weights } = this.filters[m];
         let acc = 0;
@@ -117,14 +123,15 @@ export class MelSpectrogram {
     return out;
   }
 
-  /** Iterative radix-2 FFT over re/im already in bit-reversed order. */
-  private fftInPlace(): void {
+  /** Iterative radix-2 FFT of size nFft/2 over re/im already in bit-reversed order. */
+  private halfFftInPlace(): void {
     const n = this.cfg.nFft;
+    const points = n / 2;
     const { re, im } = this;
-    for (let size = 2; size <= n; size <<= 1) {
+    for (let size = 2; size <= points; size <<= 1) {
       const halfSize = size >> 1;
-      const step = n / size;
-      for (let start = 0; start < n; start += size) {
+      const step = n / size; // W_size^k = W_n^(k·n/size)
+      for (let start = 0; start < points; start += size) {
         for (let k = 0; k < halfSize; k++) {
           const wr = this.cos[k * step];
           const wi = this.sin[k * step];
@@ -138,6 +145,29 @@ export class MelSpectrogram {
           im[a] += ti;
         }
       }
+    }
+  }
+
+  /**
+   * |X[k]| for k = 0..nFft/2 of the real frame, from the packed half-size spectrum Z:
+   * X[k] = E[k] + W_n^k·O[k] with E = (Z[k] + conj Z[M−k]) / 2 and O = (Z[k] − conj Z[M−k]) / 2i.
+   */
+  private realSpectrumMagnitude(out: Float64Array): void {
+    const m = this.cfg.nFft / 2;
+    const { re, im } = this;
+    for (let k = 0; k <= m; k++) {
+      const a = k % m;
+      const b = (m - k) % m;
+      const er = 0.5 * (re[a] + re[b]);
+      const ei = 0.5 * (im[a] - im[b]);
+      const or = 0.5 * (im[a] + im[b]);
+      const oi = -0.5 * (re[a] - re[b]);
+      const wr = this.cos[k];
+      const wi = this.sin[k];
+      const xr = er + or * wr - oi * wi;
+      const xi = ei + or * wi + oi * wr;
+      // Math.hypot is several times slower in V8, and these values never overflow.
+      out[k] = Math.sqrt(xr * xr + xi * xi);
     }
   }
 }
