@@ -29,8 +29,16 @@ export function makePair(id: number): PairRecord {
   };
 }
 
+const createdDirs: string[] = [];
+
 export function tmpDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'mmdisco-data-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmdisco-data-'));
+  createdDirs.push(dir);
+  return dir;
+}
+
+export function removeTmpDirs(): void {
+  for (const dir of createdDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 }
 
 export async function writeDataset(
