@@ -1,5 +1,4 @@
-import { join } from 'node:path';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Bank, ClipRecipe, ensureBank, soxToBank } from './bank';
 
 /**
