@@ -106,6 +106,10 @@ export function checkShardSchema(
   tensors: readonly TensorSpec[],
   meta: readonly MetaSpec[],
 ): void {
+  const version = actual.metadata.get(VERSION_KEY);
+  if (version !== String(SHARD_SCHEMA_VERSION)) {
+    throw new DatasetError(file, `shard schema version is ${version ?? 'absent'}, expected ${SHARD_SCHEMA_VERSION}`);
+  }
   const expected = shardSchema(tensors, meta);
   const actualNames = actual.fields.map((field) => field.name);
   for (const field of expected.fields) {
