@@ -1,0 +1,130 @@
+#include "handle.h"
+
+#include <c10/util/Exception.h>
+
+#include <algorithm>
+
+#include "convert.h"
+
+namespace mmdisco_binding {
+
+Leases::Leases(Napi::Env env, const std::vector<NativeHandle*>& handles) {
+  for (auto* h : handles) {
+    bool expected = false;
+    if (h->busy().compare_exchange_strong(expected, true)) {
+      held_.push_back(&h->busy());
+    } else if (std::find(held_.begin(), held_.end(), &h->busy()) == held_.end()) {
+      release();
+      throw Napi::Error::New(env, "busy: this " + h->kind() +
+                                      " is in use by an unfinished asynchronous operation; await it first");
+    }
+  }
+}
+
+void Leases::release() {
+  for (auto* flag : held_) flag->store(false);
+  held_.clear();
+}
+
+void ensure_idle(Napi::Env env, NativeHandle& handle) {
+  if (handle.busy().load())
+    throw Napi::Error::New(env, "busy: this " + handle.kind() +
+                                    " is in use by an unfinished asynchronous operation; await it first");
+}
+
+std::string error_message(const std::exception& e) {
+  if (auto* c10_error = dynamic_cast<const c10::Error*>(&e)) return c10_error->what_without_backtrace();
+  return e.what();
+}
+
+namespace {
+
+struct AsyncCall {
+  Napi::Promise::Deferred deferred;
+  std::vector<Napi::Reference<Napi::Value>> keep_alive;
+  std::unique_ptr<Leases> leases;
+  std::function<mmdisco::NamedTensors()> work;
+  mmdisco::NamedTensors result;
+  std::string error;
+  bool failed = false;
+  Napi::ThreadSafeFunction tsfn;
+  explicit AsyncCall(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
+};
+
+void settle(Napi::Env env, Napi::Function, AsyncCall* call) {
+  std::unique_ptr<AsyncCall> owned(call);
+  if (env == nullptr) return;  // environment shutting down
+  Napi::HandleScope scope(env);
+  if (call->failed) {
+    call->deferred.Reject(Napi::Error::New(env, call->error).Value());
+    return;
+  }
+  try {
+    call->deferred.Resolve(named_tensors_to_js(env, call->result));
+  } catch (const Napi::Error& e) {
+    call->deferred.Reject(e.Value());
+  }
+}
+
+}  // namespace
+
+Napi::Promise run_async(Napi::Env env, NativeHandle& runner, const std::vector<NativeHandle*>& uses,
+                        const std::vector<Napi::Value>& keep_alive, std::function<mmdisco::NamedTensors()> work) {
+  auto call = std::make_unique<AsyncCall>(env);
+  call->leases = std::make_unique<Leases>(env, uses);
+  for (const auto& v : keep_alive) call->keep_alive.push_back(Napi::Persistent(v));
+  call->work = std::move(work);
+  call->tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
+                                             "mmdisco", 0, 1);
+  auto promise = call->deferred.Promise();
+  AsyncCall* raw = call.release();
+  runner.worker()->post([raw] {
+    try {
+      raw->result = raw->work();
+      // Outputs leave the worker as contiguous CPU tensors, so the JS thread only copies memory.
+      for (auto& [name, t] : raw->result) t = t.detach().to(torch::kCPU).contiguous();
+    } catch (const std::exception& e) {
+      raw->failed = true;
+      raw->error = error_message(e);
+    }
+    raw->work = nullptr;
+    raw->leases->release();
+    raw->tsfn.BlockingCall(raw, settle);
+    raw->tsfn.Release();
+  });
+  return promise;
+}
+
+namespace {
+
+struct HandleClass {
+  Napi::FunctionReference constructor;
+  std::function<NativeHandle*(Napi::Object)> unwrap;
+};
+
+std::vector<std::unique_ptr<HandleClass>>& handle_classes() {
+  static std::vector<std::unique_ptr<HandleClass>> classes;
+  return classes;
+}
+
+}  // namespace
+
+void register_handle_class(Napi::Env, Napi::Function constructor, std::function<NativeHandle*(Napi::Object)> unwrap) {
+  auto c = std::make_unique<HandleClass>();
+  c->constructor = Napi::Persistent(constructor);
+  c->constructor.SuppressDestruct();
+  c->unwrap = std::move(unwrap);
+  handle_classes().push_back(std::move(c));
+}
+
+NativeHandle* unwrap_handle(Napi::Value value, const std::string& what) {
+  if (value.IsObject()) {
+    auto obj = value.As<Napi::Object>();
+    for (const auto& c : handle_classes()) {
+      if (obj.InstanceOf(c->constructor.Value())) return c->unwrap(obj);
+    }
+  }
+  throw Napi::TypeError::New(value.Env(), what + " must be an object created by the mmdisco native addon");
+}
+
+}  // namespace mmdisco_binding

@@ -1,0 +1,67 @@
+#pragma once
+// What every native object exposed to JS has in common: the worker thread it runs on, a busy flag so that a
+// second operation on an object in use fails fast instead of blocking, and the ε-source / critic it offers.
+#include <napi.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "eps_source.h"
+#include "guidance.h"
+#include "module_state.h"
+#include "worker.h"
+
+namespace mmdisco_binding {
+
+class NativeHandle {
+ public:
+  NativeHandle(std::string kind, std::shared_ptr<Worker> worker) : kind_(std::move(kind)), worker_(std::move(worker)) {}
+  virtual ~NativeHandle() = default;
+  const std::string& kind() const { return kind_; }
+  const std::shared_ptr<Worker>& worker() const { return worker_; }
+  std::atomic<bool>& busy() { return busy_; }
+  virtual std::shared_ptr<mmdisco::EpsSource> eps_source() { return nullptr; }
+  virtual std::shared_ptr<mmdisco::JointCritic> critic() { return nullptr; }
+
+ protected:
+  // Set once while constructing, before any operation can run.
+  void set_worker(std::shared_ptr<Worker> worker) { worker_ = std::move(worker); }
+
+ private:
+  std::string kind_;
+  std::shared_ptr<Worker> worker_;
+  std::atomic<bool> busy_{false};
+};
+
+// Marks every handle busy, or throws "busy" naming the one in use.
+class Leases {
+ public:
+  Leases(Napi::Env env, const std::vector<NativeHandle*>& handles);
+  void release();
+  ~Leases() { release(); }
+
+ private:
+  std::vector<std::atomic<bool>*> held_;
+};
+
+// Throws "busy" if the handle is in use by an unfinished asynchronous operation (for synchronous methods).
+void ensure_idle(Napi::Env env, NativeHandle& handle);
+
+// Runs `work` on `runner`'s worker thread while every handle in `uses` is leased, keeping the JS values in
+// `keep_alive` (input arrays, the objects involved) alive; resolves with the named outputs, each CPU tensor
+// copied into a fresh typed array (0-dim tensors become numbers).
+Napi::Promise run_async(Napi::Env env, NativeHandle& runner, const std::vector<NativeHandle*>& uses,
+                        const std::vector<Napi::Value>& keep_alive, std::function<mmdisco::NamedTensors()> work);
+
+// The NativeHandle behind a JS object created by this addon, or a TypeError naming `what`.
+NativeHandle* unwrap_handle(Napi::Value value, const std::string& what);
+void register_handle_class(Napi::Env env, Napi::Function constructor,
+                           std::function<NativeHandle*(Napi::Object)> unwrap);
+
+// C++ exception → JS error message, without C++ backtraces.
+std::string error_message(const std::exception& e);
+
+}  // namespace mmdisco_binding

@@ -1,0 +1,393 @@
+// The JS classes: EpsModel, AnalyticEps, OracleCritic, Discriminator, DiscriminatorTrainer.
+#include "objects.h"
+
+#include "convert.h"
+#include "gaussian_mixture.h"
+#include "handle.h"
+#include "model_factory.h"
+#include "train.h"
+
+namespace mmdisco_binding {
+
+using mmdisco::NamedTensors;
+
+namespace {
+
+Placement parse_placement(const Options& o) {
+  Placement p;
+  p.device = parse_device(o.string("device", "cpu"));
+  p.dtype = parse_dtype(o.string("dtype", "float32"));
+  p.threads = static_cast<int>(o.integer("threads", 0));
+  p.seed = static_cast<uint64_t>(o.integer("seed", 0));
+  return p;
+}
+
+mmdisco::OptimizerConfig parse_optimizer(const Options& o) {
+  mmdisco::OptimizerConfig c;
+  c.lr = o.number("lr", c.lr);
+  c.weight_decay = o.number("weightDecay", c.weight_decay);
+  c.beta1 = o.number("beta1", c.beta1);
+  c.beta2 = o.number("beta2", c.beta2);
+  c.grad_clip = o.number("gradClip", c.grad_clip);
+  return c;
+}
+
+// {weights: number[K], audio: {means: number[K][da], std: number[K]}, video: {…}}: the TS CoupledGaussianMixture.
+std::shared_ptr<const mmdisco::GaussianMixturePair> parse_mixture(const Options& o) {
+  mmdisco::GaussianMixtureConfig c;
+  c.weights = o.numbers("weights");
+  auto components = [&](const char* key, std::vector<double>& means, std::vector<double>& std, int64_t& dim) {
+    auto m = o.object(key);
+    std = m.numbers("std");
+    auto rows = m.value("means");
+    if (!rows.IsArray()) m.fail("means", "must be an array of mean vectors");
+    auto arr = rows.As<Napi::Array>();
+    dim = -1;
+    for (uint32_t k = 0; k < arr.Length(); ++k) {
+      Napi::Value row = arr.Get(k);
+      if (!row.IsArray()) m.fail("means", "must be an array of mean vectors");
+      auto r = row.As<Napi::Array>();
+      if (dim >= 0 && dim != static_cast<int64_t>(r.Length())) m.fail("means", "rows must share one length");
+      dim = r.Length();
+      for (uint32_t j = 0; j < r.Length(); ++j) means.push_back(r.Get(j).As<Napi::Number>().DoubleValue());
+    }
+  };
+  components("audio", c.audio_means, c.audio_std, c.audio_dim);
+  components("video", c.video_means, c.video_std, c.video_dim);
+  return std::make_shared<const mmdisco::GaussianMixturePair>(c);
+}
+
+// Timesteps as a number (broadcast over the batch) or an Int32Array tensor of shape (B,).
+torch::Tensor timesteps_from_js(Napi::Value value, int64_t batch) {
+  if (value.IsNumber()) return torch::full({batch}, value.As<Napi::Number>().Int64Value(), torch::kInt64);
+  return tensor_from_js(value, "t").to(torch::kInt64);
+}
+
+template <typename Fn>
+auto guarded(Napi::Env env, Fn fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, error_message(e));
+  }
+}
+
+// ---- critics: logit and residuals, shared by Discriminator and OracleCritic ---------------------------
+
+Napi::Value critic_logit(const Napi::CallbackInfo& info, NativeHandle& self, const Placement& place) {
+  auto a = tensor_from_js(info[0], "a");
+  auto v = tensor_from_js(info[1], "v");
+  auto t = timesteps_from_js(info[2], a.size(0));
+  auto critic = self.critic();
+  return run_async(info.Env(), self, {&self}, {info.This(), info[0], info[1], info[2]}, [=]() -> NamedTensors {
+    torch::AutoGradMode grad_off(false);
+    auto ell = critic->log_ratio(a.to(place.device, place.dtype), v.to(place.device, place.dtype), t.to(place.device));
+    return {{"logit", ell}};
+  });
+}
+
+Napi::Value critic_residuals(const Napi::CallbackInfo& info, NativeHandle& self, const Placement& place) {
+  auto a = tensor_from_js(info[0], "a");
+  auto v = tensor_from_js(info[1], "v");
+  auto t = timesteps_from_js(info[2], a.size(0));
+  auto critic = self.critic();
+  return run_async(info.Env(), self, {&self}, {info.This(), info[0], info[1], info[2]}, [=]() -> NamedTensors {
+    auto r = mmdisco::guidance_residuals(*critic, a.to(place.device, place.dtype), v.to(place.device, place.dtype),
+                                         t.to(place.device), /*create_graph=*/false);
+    return {{"audio", r.audio}, {"video", r.video}};
+  });
+}
+
+// ---- parameters: named (checkpoints) and flat (finite differences), for modules ---------------------
+
+Napi::Value module_parameters(const Napi::CallbackInfo& info, NativeHandle& self, torch::nn::Module& module) {
+  return run_async(info.Env(), self, {&self}, {info.This()},
+                   [&module]() -> NamedTensors { return mmdisco::named_parameters(module); });
+}
+
+Napi::Value module_load_parameters(const Napi::CallbackInfo& info, NativeHandle& self, torch::nn::Module& module) {
+  if (!info[0].IsObject()) throw Napi::TypeError::New(info.Env(), "loadParameters expects {name: tensor}");
+  auto obj = info[0].As<Napi::Object>();
+  NamedTensors values;
+  auto names = obj.GetPropertyNames();
+  for (uint32_t i = 0; i < names.Length(); ++i) {
+    std::string name = names.Get(i).As<Napi::String>().Utf8Value();
+    values.emplace_back(name, tensor_from_js(obj.Get(name), "parameter '" + name + "'"));
+  }
+  return run_async(info.Env(), self, {&self}, {info.This(), info[0]}, [&module, values]() -> NamedTensors {
+    mmdisco::load_named_parameters(module, values);
+    return {};
+  });
+}
+
+Napi::Value module_flat_parameters(const Napi::CallbackInfo& info, NativeHandle& self, torch::nn::Module& module) {
+  return run_async(info.Env(), self, {&self}, {info.This()},
+                   [&module]() -> NamedTensors { return {{"values", mmdisco::flat_parameters(module)}}; });
+}
+
+Napi::Value module_set_flat_parameters(const Napi::CallbackInfo& info, NativeHandle& self, torch::nn::Module& module) {
+  auto flat = tensor_from_js(info[0], "values");
+  return run_async(info.Env(), self, {&self}, {info.This(), info[0]}, [&module, flat]() -> NamedTensors {
+    mmdisco::assign_flat_parameters(module, flat);
+    return {};
+  });
+}
+
+}  // namespace
+
+// ==== EpsModel: a built-in ε-network with its schedule and optimiser ==========================================
+
+EpsModel::EpsModel(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<EpsModel>(info), NativeHandle("EpsModel", nullptr) {
+  guarded(info.Env(), [&] {
+    Options o(info[0], "EpsModel");
+    place_ = parse_placement(o);
+    auto net = o.object("network");
+    auto kind = net.string("kind");
+    if (kind != "mlp") net.fail("kind", "must be 'mlp', got '" + kind + "'");
+    mmdisco::MlpEpsConfig c;
+    c.dim = net.integer("dim");
+    c.hidden = net.integer("hidden", c.hidden);
+    c.blocks = net.integer("blocks", c.blocks);
+    c.time_dim = net.integer("timeDim", c.time_dim);
+    model_ = mmdisco::make_mlp_eps(c, parse_schedule(o.object("schedule")), place_.seed, place_.device, place_.dtype);
+    optimizer_ = o.has("optimizer") ? parse_optimizer(o.object("optimizer")) : mmdisco::OptimizerConfig{};
+    set_worker(std::make_shared<Worker>(place_.threads));
+  });
+}
+
+Napi::Value EpsModel::TrainSteps(const Napi::CallbackInfo& info) {
+  auto x0 = tensor_from_js(info[0], "x0");
+  const int64_t batch = info[1].As<Napi::Number>().Int64Value();
+  if (batch < 1 || x0.dim() < 1 || x0.size(0) % batch != 0)
+    throw Napi::RangeError::New(info.Env(), "trainSteps: x0.shape[0] must be a positive multiple of batchSize");
+  if (!trainer_) trainer_ = std::make_shared<mmdisco::EpsTrainer>(model_, optimizer_, place_.seed + 1);
+  auto trainer = trainer_;
+  return run_async(info.Env(), *this, {this}, {info.This(), info[0]}, [trainer, x0, batch]() -> NamedTensors {
+    const int64_t steps = x0.size(0) / batch;
+    auto losses = torch::empty({steps}, torch::kFloat64);
+    for (int64_t s = 0; s < steps; ++s) losses[s] = trainer->step(x0.slice(0, s * batch, (s + 1) * batch));
+    return {{"losses", losses}};
+  });
+}
+
+Napi::Value EpsModel::Eps(const Napi::CallbackInfo& info) {
+  auto x = tensor_from_js(info[0], "x");
+  auto t = timesteps_from_js(info[1], x.size(0));
+  auto model = model_;
+  return run_async(info.Env(), *this, {this}, {info.This(), info[0], info[1]}, [model, x, t]() -> NamedTensors {
+    model->module().eval();
+    return {{"eps", model->eps(x, t)}};
+  });
+}
+
+Napi::Value EpsModel::Parameters(const Napi::CallbackInfo& info) {
+  return module_parameters(info, *this, model_->module());
+}
+Napi::Value EpsModel::LoadParameters(const Napi::CallbackInfo& info) {
+  return module_load_parameters(info, *this, model_->module());
+}
+Napi::Value EpsModel::ParameterCount(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(mmdisco::parameter_count(model_->module())));
+}
+
+// ==== AnalyticEps: the exact marginal ε of a Gaussian mixture ================================================
+
+AnalyticEps::AnalyticEps(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<AnalyticEps>(info), NativeHandle("AnalyticEps", std::make_shared<Worker>(1)) {
+  guarded(info.Env(), [&] {
+    Options o(info[0], "AnalyticEps");
+    auto place = parse_placement(o);
+    source_ = std::make_shared<mmdisco::AnalyticMarginalEps>(
+        parse_mixture(o.object("mixture")), mmdisco::parse_modality(o.string("modality")),
+        mmdisco::NoiseSchedule(parse_schedule(o.object("schedule"))), place.device, place.dtype);
+  });
+}
+
+Napi::Value AnalyticEps::Eps(const Napi::CallbackInfo& info) {
+  auto x = tensor_from_js(info[0], "x");
+  auto t = timesteps_from_js(info[1], x.size(0));
+  auto source = source_;
+  return run_async(info.Env(), *this, {this}, {info.This(), info[0], info[1]}, [source, x, t]() -> NamedTensors {
+    return {{"eps", source->eps(x.to(source->device(), source->dtype()), t.to(source->device()))}};
+  });
+}
+
+// ==== OracleCritic: the exact log density ratio of a Gaussian mixture ========================================
+
+OracleCritic::OracleCritic(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<OracleCritic>(info), NativeHandle("OracleCritic", std::make_shared<Worker>(1)) {
+  guarded(info.Env(), [&] {
+    Options o(info[0], "OracleCritic");
+    place_ = parse_placement(o);
+    critic_ = std::make_shared<mmdisco::OracleCritic>(
+        parse_mixture(o.object("mixture")), mmdisco::NoiseSchedule(parse_schedule(o.object("audioSchedule"))),
+        mmdisco::NoiseSchedule(parse_schedule(o.object("videoSchedule"))));
+  });
+}
+
+Napi::Value OracleCritic::Logit(const Napi::CallbackInfo& info) { return critic_logit(info, *this, place_); }
+Napi::Value OracleCritic::Residuals(const Napi::CallbackInfo& info) { return critic_residuals(info, *this, place_); }
+
+// ==== Discriminator ===========================================================================================
+
+Discriminator::Discriminator(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<Discriminator>(info), NativeHandle("Discriminator", nullptr) {
+  guarded(info.Env(), [&] {
+    Options o(info[0], "Discriminator");
+    place_ = parse_placement(o);
+    auto net = o.object("network");
+    auto kind = net.string("kind");
+    if (kind != "toy-mlp") net.fail("kind", "must be 'toy-mlp', got '" + kind + "'");
+    mmdisco::ToyDiscriminatorConfig c;
+    c.audio_dim = net.integer("audioDim");
+    c.video_dim = net.integer("videoDim");
+    c.hidden = net.integer("hidden", c.hidden);
+    c.blocks = net.integer("blocks", c.blocks);
+    c.time_dim = net.integer("timeDim", c.time_dim);
+    c.fusion = net.string("fusion", c.fusion);
+    disc_ = mmdisco::make_toy_discriminator(c, parse_schedule(o.object("audioSchedule")),
+                                            parse_schedule(o.object("videoSchedule")), place_.seed, place_.device,
+                                            place_.dtype);
+    set_worker(std::make_shared<Worker>(place_.threads));
+  });
+}
+
+Napi::Value Discriminator::Logit(const Napi::CallbackInfo& info) { return critic_logit(info, *this, place_); }
+Napi::Value Discriminator::Residuals(const Napi::CallbackInfo& info) { return critic_residuals(info, *this, place_); }
+Napi::Value Discriminator::Parameters(const Napi::CallbackInfo& info) {
+  return module_parameters(info, *this, disc_->module());
+}
+Napi::Value Discriminator::LoadParameters(const Napi::CallbackInfo& info) {
+  return module_load_parameters(info, *this, disc_->module());
+}
+Napi::Value Discriminator::FlatParameters(const Napi::CallbackInfo& info) {
+  return module_flat_parameters(info, *this, disc_->module());
+}
+Napi::Value Discriminator::SetFlatParameters(const Napi::CallbackInfo& info) {
+  return module_set_flat_parameters(info, *this, disc_->module());
+}
+Napi::Value Discriminator::ParameterCount(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(mmdisco::parameter_count(disc_->module())));
+}
+
+// ==== DiscriminatorTrainer ====================================================================================
+
+DiscriminatorTrainer::DiscriminatorTrainer(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<DiscriminatorTrainer>(info), NativeHandle("DiscriminatorTrainer", nullptr) {
+  guarded(info.Env(), [&] {
+    auto* disc = dynamic_cast<Discriminator*>(unwrap_handle(info[0], "discriminator"));
+    if (!disc) throw Napi::TypeError::New(info.Env(), "discriminator must be a Discriminator");
+    audio_base_ = unwrap_handle(info[1], "audioBase");
+    video_base_ = unwrap_handle(info[2], "videoBase");
+    if (!audio_base_->eps_source() || !video_base_->eps_source())
+      throw Napi::TypeError::New(info.Env(), "audioBase and videoBase must be ε-sources (EpsModel or AnalyticEps)");
+    Options o(info[3], "DiscriminatorTrainer");
+    disc_handle_ = disc;
+    place_ = disc->placement();
+    for (int i = 0; i < 3; ++i) refs_.emplace_back(Napi::Persistent(info[i].As<Napi::Object>()));
+    trainer_ = std::make_shared<mmdisco::DiscriminatorTrainer>(
+        disc->discriminator(), audio_base_->eps_source(), video_base_->eps_source(), o.number("lambdaDenoising"),
+        o.has("optimizer") ? parse_optimizer(o.object("optimizer")) : mmdisco::OptimizerConfig{},
+        static_cast<uint64_t>(o.integer("seed", 0)));
+    set_worker(disc->worker());
+  });
+}
+
+mmdisco::DiscriminatorBatch DiscriminatorTrainer::batch_from_js(Napi::Value value) const {
+  Options o(value, "DiscriminatorTrainer batch");
+  auto conv = [&](const char* key) { return tensor_from_js(o.value(key), key).to(place_.device, place_.dtype); };
+  return {conv("realAudio"), conv("realVideo"), conv("fakeAudio"), conv("fakeVideo")};
+}
+
+Napi::Value DiscriminatorTrainer::TrainSteps(const Napi::CallbackInfo& info) {
+  auto data = batch_from_js(info[0]);
+  const int64_t batch = info[1].As<Napi::Number>().Int64Value();
+  const int64_t rows = data.real_audio.size(0);
+  if (batch < 1 || rows % batch != 0 || data.real_video.size(0) != rows || data.fake_audio.size(0) != rows ||
+      data.fake_video.size(0) != rows)
+    throw Napi::RangeError::New(info.Env(),
+                                "trainSteps: all four arrays need the same number of rows, a multiple of batchSize");
+  auto trainer = trainer_;
+  return run_async(
+      info.Env(), *this, {this, disc_handle_, audio_base_, video_base_}, {info.This(), info[0]},
+      [trainer, data, batch, rows]() -> NamedTensors {
+        const int64_t steps = rows / batch;
+        auto log = torch::empty({5, steps}, torch::kFloat64);
+        for (int64_t s = 0; s < steps; ++s) {
+          auto slice = [&](const torch::Tensor& x) { return x.slice(0, s * batch, (s + 1) * batch); };
+          auto loss = trainer->step(
+              {slice(data.real_audio), slice(data.real_video), slice(data.fake_audio), slice(data.fake_video)});
+          log[0][s] = loss.total.item<double>();
+          log[1][s] = loss.bce.item<double>();
+          log[2][s] = loss.denoising.item<double>();
+          log[3][s] = loss.d_real;
+          log[4][s] = loss.d_fake;
+        }
+        return {{"total", log[0]}, {"bce", log[1]}, {"denoising", log[2]}, {"dReal", log[3]}, {"dFake", log[4]}};
+      });
+}
+
+Napi::Value DiscriminatorTrainer::LossAndGradient(const Napi::CallbackInfo& info) {
+  auto data = batch_from_js(info[0]);
+  Options d(info[1], "DiscriminatorTrainer draw");
+  auto conv = [&](const char* key) { return tensor_from_js(d.value(key), key).to(place_.device, place_.dtype); };
+  mmdisco::DiscriminatorDraw draw{tensor_from_js(d.value("tReal"), "tReal").to(place_.device, torch::kInt64),
+                                  tensor_from_js(d.value("tFake"), "tFake").to(place_.device, torch::kInt64),
+                                  conv("noiseRealAudio"), conv("noiseRealVideo"), conv("noiseFakeAudio"),
+                                  conv("noiseFakeVideo")};
+  auto trainer = trainer_;
+  return run_async(info.Env(), *this, {this, disc_handle_, audio_base_, video_base_}, {info.This(), info[0], info[1]},
+                   [trainer, data, draw]() -> NamedTensors {
+                     auto [loss, grad] = trainer->loss_and_gradient(data, draw);
+                     return {{"total", loss.total.detach()},
+                             {"bce", loss.bce.detach()},
+                             {"denoising", loss.denoising.detach()},
+                             {"gradient", grad}};
+                   });
+}
+
+// ==== registration ============================================================================================
+
+void register_objects(Napi::Env env, Napi::Object exports) {
+  auto eps_model = EpsModel::DefineClass(env, "EpsModel",
+                                         {EpsModel::InstanceMethod("trainSteps", &EpsModel::TrainSteps),
+                                          EpsModel::InstanceMethod("eps", &EpsModel::Eps),
+                                          EpsModel::InstanceMethod("parameters", &EpsModel::Parameters),
+                                          EpsModel::InstanceMethod("loadParameters", &EpsModel::LoadParameters),
+                                          EpsModel::InstanceAccessor("parameterCount", &EpsModel::ParameterCount,
+                                                                     nullptr)});
+  auto analytic = AnalyticEps::DefineClass(env, "AnalyticEps", {AnalyticEps::InstanceMethod("eps", &AnalyticEps::Eps)});
+  auto oracle = OracleCritic::DefineClass(env, "OracleCritic",
+                                          {OracleCritic::InstanceMethod("logit", &OracleCritic::Logit),
+                                           OracleCritic::InstanceMethod("residuals", &OracleCritic::Residuals)});
+  auto disc = Discriminator::DefineClass(
+      env, "Discriminator",
+      {Discriminator::InstanceMethod("logit", &Discriminator::Logit),
+       Discriminator::InstanceMethod("residuals", &Discriminator::Residuals),
+       Discriminator::InstanceMethod("parameters", &Discriminator::Parameters),
+       Discriminator::InstanceMethod("loadParameters", &Discriminator::LoadParameters),
+       Discriminator::InstanceMethod("flatParameters", &Discriminator::FlatParameters),
+       Discriminator::InstanceMethod("setFlatParameters", &Discriminator::SetFlatParameters),
+       Discriminator::InstanceAccessor("parameterCount", &Discriminator::ParameterCount, nullptr)});
+  auto trainer = DiscriminatorTrainer::DefineClass(
+      env, "DiscriminatorTrainer",
+      {DiscriminatorTrainer::InstanceMethod("trainSteps", &DiscriminatorTrainer::TrainSteps),
+       DiscriminatorTrainer::InstanceMethod("lossAndGradient", &DiscriminatorTrainer::LossAndGradient)});
+
+  register_handle_class(env, eps_model, [](Napi::Object o) -> NativeHandle* { return EpsModel::Unwrap(o); });
+  register_handle_class(env, analytic, [](Napi::Object o) -> NativeHandle* { return AnalyticEps::Unwrap(o); });
+  register_handle_class(env, oracle, [](Napi::Object o) -> NativeHandle* { return OracleCritic::Unwrap(o); });
+  register_handle_class(env, disc, [](Napi::Object o) -> NativeHandle* { return Discriminator::Unwrap(o); });
+  register_handle_class(env, trainer, [](Napi::Object o) -> NativeHandle* { return DiscriminatorTrainer::Unwrap(o); });
+
+  exports.Set("EpsModel", eps_model);
+  exports.Set("AnalyticEps", analytic);
+  exports.Set("OracleCritic", oracle);
+  exports.Set("Discriminator", disc);
+  exports.Set("DiscriminatorTrainer", trainer);
+}
+
+}  // namespace mmdisco_binding

@@ -1,0 +1,98 @@
+#pragma once
+#include <napi.h>
+
+#include <memory>
+
+#include "gaussian_mixture.h"
+#include "guidance.h"
+#include "handle.h"
+#include "train.h"
+
+namespace mmdisco_binding {
+
+// Where a model lives and how it starts: device, dtype, worker thread count, initialisation seed.
+struct Placement {
+  torch::Device device = torch::kCPU;
+  torch::ScalarType dtype = torch::kFloat32;
+  int threads = 0;
+  uint64_t seed = 0;
+};
+
+class EpsModel : public Napi::ObjectWrap<EpsModel>, public NativeHandle {
+ public:
+  explicit EpsModel(const Napi::CallbackInfo& info);
+  std::shared_ptr<mmdisco::EpsSource> eps_source() override { return model_; }
+  Napi::Value TrainSteps(const Napi::CallbackInfo& info);
+  Napi::Value Eps(const Napi::CallbackInfo& info);
+  Napi::Value Parameters(const Napi::CallbackInfo& info);
+  Napi::Value LoadParameters(const Napi::CallbackInfo& info);
+  Napi::Value ParameterCount(const Napi::CallbackInfo& info);
+
+ private:
+  Placement place_;
+  std::shared_ptr<mmdisco::NetworkEps> model_;
+  mmdisco::OptimizerConfig optimizer_;
+  std::shared_ptr<mmdisco::EpsTrainer> trainer_;
+};
+
+class AnalyticEps : public Napi::ObjectWrap<AnalyticEps>, public NativeHandle {
+ public:
+  explicit AnalyticEps(const Napi::CallbackInfo& info);
+  std::shared_ptr<mmdisco::EpsSource> eps_source() override { return source_; }
+  Napi::Value Eps(const Napi::CallbackInfo& info);
+
+ private:
+  std::shared_ptr<mmdisco::AnalyticMarginalEps> source_;
+};
+
+class OracleCritic : public Napi::ObjectWrap<OracleCritic>, public NativeHandle {
+ public:
+  explicit OracleCritic(const Napi::CallbackInfo& info);
+  std::shared_ptr<mmdisco::JointCritic> critic() override { return critic_; }
+  Napi::Value Logit(const Napi::CallbackInfo& info);
+  Napi::Value Residuals(const Napi::CallbackInfo& info);
+
+ private:
+  Placement place_;
+  std::shared_ptr<mmdisco::OracleCritic> critic_;
+};
+
+class Discriminator : public Napi::ObjectWrap<Discriminator>, public NativeHandle {
+ public:
+  explicit Discriminator(const Napi::CallbackInfo& info);
+  std::shared_ptr<mmdisco::JointCritic> critic() override { return disc_; }
+  const std::shared_ptr<mmdisco::Discriminator>& discriminator() const { return disc_; }
+  const Placement& placement() const { return place_; }
+  Napi::Value Logit(const Napi::CallbackInfo& info);
+  Napi::Value Residuals(const Napi::CallbackInfo& info);
+  Napi::Value Parameters(const Napi::CallbackInfo& info);
+  Napi::Value LoadParameters(const Napi::CallbackInfo& info);
+  Napi::Value FlatParameters(const Napi::CallbackInfo& info);
+  Napi::Value SetFlatParameters(const Napi::CallbackInfo& info);
+  Napi::Value ParameterCount(const Napi::CallbackInfo& info);
+
+ private:
+  Placement place_;
+  std::shared_ptr<mmdisco::Discriminator> disc_;
+};
+
+// Runs on its discriminator's worker thread; keeps the discriminator and both bases alive and leased.
+class DiscriminatorTrainer : public Napi::ObjectWrap<DiscriminatorTrainer>, public NativeHandle {
+ public:
+  explicit DiscriminatorTrainer(const Napi::CallbackInfo& info);
+  Napi::Value TrainSteps(const Napi::CallbackInfo& info);
+  Napi::Value LossAndGradient(const Napi::CallbackInfo& info);
+
+ private:
+  mmdisco::DiscriminatorBatch batch_from_js(Napi::Value value) const;
+  Placement place_;
+  NativeHandle* disc_handle_ = nullptr;
+  NativeHandle* audio_base_ = nullptr;
+  NativeHandle* video_base_ = nullptr;
+  std::vector<Napi::ObjectReference> refs_;  // keeps the handles above alive as long as this trainer
+  std::shared_ptr<mmdisco::DiscriminatorTrainer> trainer_;
+};
+
+void register_objects(Napi::Env env, Napi::Object exports);
+
+}  // namespace mmdisco_binding

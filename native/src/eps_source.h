@@ -1,0 +1,50 @@
+#pragma once
+// The one interface samplers and trainers see for a base model: "given x_t and t, return ε".
+#include <torch/torch.h>
+
+#include "schedule.h"
+
+namespace mmdisco {
+
+class EpsSource {
+ public:
+  virtual ~EpsSource() = default;
+  // x_t: (B, ...) in the source's layout; t: (B,) int64. Returns ε̂ with x_t's shape. No gradients.
+  virtual torch::Tensor eps(const torch::Tensor& x_t, const torch::Tensor& t) = 0;
+  virtual const NoiseSchedule& schedule() const = 0;
+  virtual torch::Device device() const = 0;
+  virtual torch::ScalarType dtype() const = 0;
+};
+
+}  // namespace mmdisco
+
+#include <functional>
+#include <memory>
+
+namespace mmdisco {
+
+// An ε-source backed by a trainable network (built-in models).
+class NetworkEps : public EpsSource {
+ public:
+  using Forward = std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>;
+  NetworkEps(std::shared_ptr<torch::nn::Module> module, Forward forward, NoiseSchedule schedule,
+             torch::Device device, torch::ScalarType dtype);
+
+  // Inference: no gradients, evaluation mode.
+  torch::Tensor eps(const torch::Tensor& x_t, const torch::Tensor& t) override;
+  // Training: with gradients.
+  torch::Tensor forward(const torch::Tensor& x_t, const torch::Tensor& t) { return forward_(x_t, t); }
+  const NoiseSchedule& schedule() const override { return schedule_; }
+  torch::Device device() const override { return device_; }
+  torch::ScalarType dtype() const override { return dtype_; }
+  torch::nn::Module& module() { return *module_; }
+
+ private:
+  std::shared_ptr<torch::nn::Module> module_;
+  Forward forward_;
+  NoiseSchedule schedule_;
+  torch::Device device_;
+  torch::ScalarType dtype_;
+};
+
+}  // namespace mmdisco

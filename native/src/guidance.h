@@ -1,0 +1,58 @@
+#pragma once
+// Joint guidance: a critic's log density-ratio ℓ(a_t, v_t, t), its residuals r_m = −σ^m_t ∇_m ℓ, and the
+// discriminator that estimates ℓ with the smoothed logit of the released implementation.
+#include <torch/torch.h>
+
+#include <functional>
+#include <memory>
+
+#include "schedule.h"
+
+namespace mmdisco {
+
+class JointCritic {
+ public:
+  virtual ~JointCritic() = default;
+  // ℓ, shape (B,), differentiable with respect to a_t and v_t.
+  virtual torch::Tensor log_ratio(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t) = 0;
+  virtual const NoiseSchedule& audio_schedule() const = 0;
+  virtual const NoiseSchedule& video_schedule() const = 0;
+};
+
+struct Residuals {
+  torch::Tensor audio, video;
+};
+
+// r_m = −σ^m_t · ∂(Σ_batch ℓ)/∂x_m for both modalities. With create_graph the result stays differentiable with
+// respect to the critic's parameters (the denoising loss needs this double backward).
+Residuals guidance_residuals(JointCritic& critic, const torch::Tensor& a_t, const torch::Tensor& v_t,
+                             const torch::Tensor& t, bool create_graph);
+
+// ℓ = log(p + 1e-5) − log(1 − p + 1e-5), p = sigmoid(h): finite where p saturates.
+torch::Tensor smoothed_logit(const torch::Tensor& h);
+
+// A trainable discriminator: any module giving the pre-sigmoid output h(a_t, v_t, t) of shape (B,).
+class Discriminator : public JointCritic {
+ public:
+  using Forward = std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&)>;
+  Discriminator(std::shared_ptr<torch::nn::Module> module, Forward forward, NoiseSchedule audio_schedule,
+                NoiseSchedule video_schedule);
+
+  torch::Tensor pre_sigmoid(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t) {
+    return forward_(a_t, v_t, t);
+  }
+  torch::Tensor log_ratio(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t) override {
+    return smoothed_logit(forward_(a_t, v_t, t));
+  }
+  const NoiseSchedule& audio_schedule() const override { return audio_schedule_; }
+  const NoiseSchedule& video_schedule() const override { return video_schedule_; }
+  torch::nn::Module& module() { return *module_; }
+  const std::shared_ptr<torch::nn::Module>& module_ptr() const { return module_; }
+
+ private:
+  std::shared_ptr<torch::nn::Module> module_;
+  Forward forward_;
+  NoiseSchedule audio_schedule_, video_schedule_;
+};
+
+}  // namespace mmdisco

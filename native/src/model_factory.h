@@ -1,0 +1,20 @@
+#pragma once
+// Builds ε-sources and discriminators from their configs, with seeded initialisation.
+#include <memory>
+
+#include "eps_source.h"
+#include "guidance.h"
+#include "models/mlp_eps.h"
+#include "models/toy_discriminator.h"
+
+namespace mmdisco {
+
+std::shared_ptr<NetworkEps> make_mlp_eps(const MlpEpsConfig& config, const ScheduleConfig& schedule, uint64_t seed,
+                                         torch::Device device, torch::ScalarType dtype);
+
+std::shared_ptr<Discriminator> make_toy_discriminator(const ToyDiscriminatorConfig& config,
+                                                      const ScheduleConfig& audio_schedule,
+                                                      const ScheduleConfig& video_schedule, uint64_t seed,
+                                                      torch::Device device, torch::ScalarType dtype);
+
+}  // namespace mmdisco

@@ -1,0 +1,92 @@
+#include "sampling.h"
+
+#include <stdexcept>
+
+namespace mmdisco {
+
+SamplerKind parse_sampler(const std::string& name) {
+  if (name == "ddpm") return SamplerKind::Ddpm;
+  if (name == "ddim") return SamplerKind::Ddim;
+  throw std::invalid_argument("sampler must be 'ddpm' or 'ddim', got '" + name + "'");
+}
+
+std::vector<int64_t> sampling_timesteps(int64_t timesteps, int64_t steps) {
+  if (steps < 1 || steps > timesteps)
+    throw std::invalid_argument("sampling steps must be in [1, " + std::to_string(timesteps) + "], got " +
+                                std::to_string(steps));
+  std::vector<int64_t> ts;
+  for (int64_t i = steps - 1; i >= 0; --i) ts.push_back(i * timesteps / steps);
+  return ts;
+}
+
+namespace {
+
+torch::Tensor predicted_x0(const torch::Tensor& x_t, const torch::Tensor& eps, double abar) {
+  return (x_t - std::sqrt(1 - abar) * eps) / std::sqrt(abar);
+}
+
+}  // namespace
+
+torch::Tensor ddpm_step(const torch::Tensor& x_t, const torch::Tensor& eps, int64_t t, int64_t t_prev,
+                        const NoiseSchedule& schedule, const torch::Tensor& noise) {
+  const double abar = schedule.alpha_bar_at(t), abar_prev = schedule.alpha_bar_at(t_prev);
+  const double beta = 1 - abar / abar_prev;
+  auto x0 = predicted_x0(x_t, eps, abar);
+  auto mean = (std::sqrt(abar_prev) * beta / (1 - abar)) * x0 +
+              (std::sqrt(1 - beta) * (1 - abar_prev) / (1 - abar)) * x_t;
+  if (t_prev < 0) return mean;
+  const double var = beta * (1 - abar_prev) / (1 - abar);
+  return mean + std::sqrt(var) * noise;
+}
+
+torch::Tensor ddim_step(const torch::Tensor& x_t, const torch::Tensor& eps, int64_t t, int64_t t_prev,
+                        const NoiseSchedule& schedule) {
+  const double abar = schedule.alpha_bar_at(t), abar_prev = schedule.alpha_bar_at(t_prev);
+  return std::sqrt(abar_prev) * predicted_x0(x_t, eps, abar) + std::sqrt(1 - abar_prev) * eps;
+}
+
+std::vector<torch::Tensor> sample(const std::vector<EpsSource*>& sources,
+                                  const std::vector<std::vector<int64_t>>& shapes, const SamplerConfig& config,
+                                  Rng& rng, const EpsCorrection& correction, const ProgressCallback& progress) {
+  if (sources.empty() || sources.size() != shapes.size())
+    throw std::invalid_argument("sample: one shape per ε-source is required");
+  const int64_t T = sources[0]->schedule().timesteps();
+  const int64_t batch = shapes[0].at(0);
+  for (auto* s : sources) {
+    if (s->schedule().timesteps() != T)
+      throw std::invalid_argument("sample: all modalities must share the number of diffusion timesteps");
+  }
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> x;
+  for (size_t m = 0; m < sources.size(); ++m) {
+    x.push_back(rng.randn(shapes[m], torch::TensorOptions().dtype(sources[m]->dtype()).device(sources[m]->device())));
+  }
+  const auto ts = sampling_timesteps(T, config.steps);
+  for (size_t i = 0; i < ts.size(); ++i) {
+    const int64_t t = ts[i], t_prev = i + 1 < ts.size() ? ts[i + 1] : -1;
+    auto t_batch = torch::full({batch}, t, torch::TensorOptions().dtype(torch::kInt64).device(x[0].device()));
+    std::vector<torch::Tensor> eps;
+    for (size_t m = 0; m < sources.size(); ++m) eps.push_back(sources[m]->eps(x[m], t_batch));
+    if (correction) correction(eps, x, t_batch);
+    for (size_t m = 0; m < sources.size(); ++m) {
+      const auto& schedule = sources[m]->schedule();
+      x[m] = config.kind == SamplerKind::Ddpm
+                 ? ddpm_step(x[m], eps[m], t, t_prev, schedule, rng.randn(x[m].sizes(), x[m].options()))
+                 : ddim_step(x[m], eps[m], t, t_prev, schedule);
+    }
+    if (progress) progress(static_cast<int64_t>(i + 1), static_cast<int64_t>(ts.size()));
+  }
+  return x;
+}
+
+EpsCorrection joint_guidance(JointCritic& critic, double lambda_audio, double lambda_video) {
+  return [&critic, lambda_audio, lambda_video](std::vector<torch::Tensor>& eps, const std::vector<torch::Tensor>& x,
+                                               const torch::Tensor& t) {
+    if (eps.size() != 2) throw std::invalid_argument("joint guidance needs exactly two modalities (audio, video)");
+    auto r = guidance_residuals(critic, x[0], x[1], t, /*create_graph=*/false);
+    eps[0] = eps[0] + lambda_audio * r.audio;
+    eps[1] = eps[1] + lambda_video * r.video;
+  };
+}
+
+}  // namespace mmdisco

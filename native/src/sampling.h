@@ -1,0 +1,49 @@
+#pragma once
+// Reverse-diffusion samplers as small step functions, and one loop that composes ε-sources and an optional
+// ε correction (the joint guidance) for any number of modalities sharing the timestep grid.
+#include <torch/torch.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "eps_source.h"
+#include "guidance.h"
+#include "rng.h"
+
+namespace mmdisco {
+
+enum class SamplerKind { Ddpm, Ddim };
+SamplerKind parse_sampler(const std::string& name);
+
+// `steps` descending timesteps with "leading" spacing: (steps−1)·T/steps, …, T/steps, 0.
+std::vector<int64_t> sampling_timesteps(int64_t timesteps, int64_t steps);
+
+// Ancestral DDPM step from t to t_prev (t_prev = −1 means to clean data, where no noise is added); the
+// posterior variance is β̃ for the stride t → t_prev.
+torch::Tensor ddpm_step(const torch::Tensor& x_t, const torch::Tensor& eps, int64_t t, int64_t t_prev,
+                        const NoiseSchedule& schedule, const torch::Tensor& noise);
+// Deterministic DDIM step (η = 0).
+torch::Tensor ddim_step(const torch::Tensor& x_t, const torch::Tensor& eps, int64_t t, int64_t t_prev,
+                        const NoiseSchedule& schedule);
+
+// Called once per step with every modality's ε (to modify in place), current x_t and t.
+using EpsCorrection =
+    std::function<void(std::vector<torch::Tensor>& eps, const std::vector<torch::Tensor>& x, const torch::Tensor& t)>;
+using ProgressCallback = std::function<void(int64_t done, int64_t total)>;
+
+struct SamplerConfig {
+  SamplerKind kind = SamplerKind::Ddpm;
+  int64_t steps = 100;
+};
+
+// Draws x_T ~ N(0, I) of each shape and integrates to x_0.
+std::vector<torch::Tensor> sample(const std::vector<EpsSource*>& sources,
+                                  const std::vector<std::vector<int64_t>>& shapes, const SamplerConfig& config,
+                                  Rng& rng, const EpsCorrection& correction = nullptr,
+                                  const ProgressCallback& progress = nullptr);
+
+// ε_m ← ε_m + λ_m · r_m with r from the critic; sources[0] is audio and sources[1] video.
+EpsCorrection joint_guidance(JointCritic& critic, double lambda_audio, double lambda_video);
+
+}  // namespace mmdisco

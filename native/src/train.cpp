@@ -1,0 +1,121 @@
+#include "train.h"
+
+#include "module_state.h"
+
+namespace mmdisco {
+
+namespace {
+
+torch::optim::AdamW make_optimizer(torch::nn::Module& module, const OptimizerConfig& c) {
+  return torch::optim::AdamW(module.parameters(), torch::optim::AdamWOptions(c.lr)
+                                                       .betas({c.beta1, c.beta2})
+                                                       .weight_decay(c.weight_decay));
+}
+
+void clip_and_step(torch::nn::Module& module, torch::optim::Optimizer& optimizer, double grad_clip) {
+  if (grad_clip > 0) torch::nn::utils::clip_grad_norm_(module.parameters(), grad_clip);
+  optimizer.step();
+}
+
+torch::Tensor uniform_timesteps(Rng& rng, const NoiseSchedule& schedule, int64_t n, const torch::Device& device) {
+  return rng.randint(0, schedule.timesteps(), {n}, device);
+}
+
+}  // namespace
+
+EpsTrainer::EpsTrainer(std::shared_ptr<NetworkEps> model, const OptimizerConfig& optimizer, uint64_t seed)
+    : model_(std::move(model)), config_(optimizer), optimizer_(make_optimizer(model_->module(), optimizer)),
+      rng_(seed) {}
+
+double EpsTrainer::step(const torch::Tensor& x0_in) {
+  torch::AutoGradMode grad_on(true);
+  model_->module().train();
+  auto x0 = x0_in.to(model_->device(), model_->dtype());
+  auto t = uniform_timesteps(rng_, model_->schedule(), x0.size(0), x0.device());
+  auto noise = rng_.randn(x0.sizes(), x0.options());
+  auto x_t = model_->schedule().q_sample(x0, t, noise);
+  auto loss = torch::mse_loss(model_->forward(x_t, t), noise);
+  optimizer_.zero_grad();
+  loss.backward();
+  clip_and_step(model_->module(), optimizer_, config_.grad_clip);
+  return loss.item<double>();
+}
+
+DiscriminatorLoss discriminator_loss(Discriminator& disc, EpsSource& audio_base, EpsSource& video_base,
+                                     const DiscriminatorBatch& batch, const DiscriminatorDraw& draw,
+                                     double lambda_denoising) {
+  torch::AutoGradMode grad_on(true);
+  const auto& sa = disc.audio_schedule();
+  const auto& sv = disc.video_schedule();
+  auto a_real = sa.q_sample(batch.real_audio, draw.t_real, draw.noise_real_audio);
+  auto v_real = sv.q_sample(batch.real_video, draw.t_real, draw.noise_real_video);
+  auto a_fake = sa.q_sample(batch.fake_audio, draw.t_fake, draw.noise_fake_audio);
+  auto v_fake = sv.q_sample(batch.fake_video, draw.t_fake, draw.noise_fake_video);
+
+  DiscriminatorLoss out;
+  torch::Tensor h_real;
+  if (lambda_denoising != 0) {
+    // One forward pass serves both the BCE term and the input gradient of the denoising term.
+    auto a = a_real.detach().requires_grad_(true);
+    auto v = v_real.detach().requires_grad_(true);
+    h_real = disc.pre_sigmoid(a, v, draw.t_real);
+    auto grads = torch::autograd::grad({smoothed_logit(h_real).sum()}, {a, v}, {}, /*retain_graph=*/true,
+                                       /*create_graph=*/true);
+    auto r_audio = -sa.sigma(draw.t_real, a) * grads[0];
+    auto r_video = -sv.sigma(draw.t_real, v) * grads[1];
+    auto e_audio = audio_base.eps(a_real, draw.t_real).to(a_real.scalar_type());
+    auto e_video = video_base.eps(v_real, draw.t_real).to(v_real.scalar_type());
+    out.denoising = torch::mse_loss(e_audio + r_audio, draw.noise_real_audio) +
+                    torch::mse_loss(e_video + r_video, draw.noise_real_video);
+  } else {
+    h_real = disc.pre_sigmoid(a_real, v_real, draw.t_real);
+    out.denoising = torch::zeros({}, h_real.options());
+  }
+  auto h_fake = disc.pre_sigmoid(a_fake, v_fake, draw.t_fake);
+  // BCE with logits: −log σ(h) = softplus(−h) for real, −log(1 − σ(h)) = softplus(h) for fake.
+  out.bce = torch::softplus(-h_real).mean() + torch::softplus(h_fake).mean();
+  out.total = out.bce + lambda_denoising * out.denoising;
+  out.d_real = torch::sigmoid(h_real).mean().item<double>();
+  out.d_fake = torch::sigmoid(h_fake).mean().item<double>();
+  return out;
+}
+
+DiscriminatorTrainer::DiscriminatorTrainer(std::shared_ptr<Discriminator> disc, std::shared_ptr<EpsSource> audio_base,
+                                           std::shared_ptr<EpsSource> video_base, double lambda_denoising,
+                                           const OptimizerConfig& optimizer, uint64_t seed)
+    : disc_(std::move(disc)), audio_base_(std::move(audio_base)), video_base_(std::move(video_base)),
+      lambda_denoising_(lambda_denoising), config_(optimizer),
+      optimizer_(make_optimizer(disc_->module(), optimizer)), rng_(seed) {}
+
+DiscriminatorDraw DiscriminatorTrainer::draw(const DiscriminatorBatch& batch) {
+  const auto device = batch.real_audio.device();
+  DiscriminatorDraw d;
+  d.t_real = uniform_timesteps(rng_, disc_->audio_schedule(), batch.real_audio.size(0), device);
+  d.t_fake = uniform_timesteps(rng_, disc_->audio_schedule(), batch.fake_audio.size(0), device);
+  d.noise_real_audio = rng_.randn(batch.real_audio.sizes(), batch.real_audio.options());
+  d.noise_real_video = rng_.randn(batch.real_video.sizes(), batch.real_video.options());
+  d.noise_fake_audio = rng_.randn(batch.fake_audio.sizes(), batch.fake_audio.options());
+  d.noise_fake_video = rng_.randn(batch.fake_video.sizes(), batch.fake_video.options());
+  return d;
+}
+
+DiscriminatorLoss DiscriminatorTrainer::step(const DiscriminatorBatch& batch) {
+  disc_->module().train();
+  auto loss = discriminator_loss(*disc_, *audio_base_, *video_base_, batch, draw(batch), lambda_denoising_);
+  optimizer_.zero_grad();
+  loss.total.backward();
+  clip_and_step(disc_->module(), optimizer_, config_.grad_clip);
+  return loss;
+}
+
+std::pair<DiscriminatorLoss, torch::Tensor> DiscriminatorTrainer::loss_and_gradient(const DiscriminatorBatch& batch,
+                                                                                     const DiscriminatorDraw& draw) {
+  auto loss = discriminator_loss(*disc_, *audio_base_, *video_base_, batch, draw, lambda_denoising_);
+  optimizer_.zero_grad();
+  loss.total.backward();
+  auto grad = flat_gradient(disc_->module()).clone();
+  optimizer_.zero_grad();
+  return {loss, grad};
+}
+
+}  // namespace mmdisco

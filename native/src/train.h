@@ -1,0 +1,77 @@
+#pragma once
+// Training steps: one call = one optimiser step. The base ε-network trainer (denoising score matching) and the
+// discriminator trainer (BCE real vs fake + λ_den · denoising loss through the input gradient).
+#include <torch/torch.h>
+
+#include <memory>
+
+#include "eps_source.h"
+#include "guidance.h"
+#include "rng.h"
+
+namespace mmdisco {
+
+struct OptimizerConfig {
+  double lr = 1e-3;
+  double weight_decay = 0.0;
+  double beta1 = 0.9, beta2 = 0.999;
+  double grad_clip = 0.0;  // max global grad norm; 0 disables clipping
+};
+
+class EpsTrainer {
+ public:
+  EpsTrainer(std::shared_ptr<NetworkEps> model, const OptimizerConfig& optimizer, uint64_t seed);
+  // ε-prediction MSE at uniform t, one optimiser step. Returns the loss.
+  double step(const torch::Tensor& x0);
+
+ private:
+  std::shared_ptr<NetworkEps> model_;
+  OptimizerConfig config_;
+  torch::optim::AdamW optimizer_;
+  Rng rng_;
+};
+
+struct DiscriminatorBatch {
+  torch::Tensor real_audio, real_video, fake_audio, fake_video;  // clean samples, batch-major
+};
+
+// Every random draw of one loss evaluation, explicit so the loss is a deterministic function of the parameters.
+struct DiscriminatorDraw {
+  torch::Tensor t_real, t_fake;                      // (B,) int64
+  torch::Tensor noise_real_audio, noise_real_video;  // ε of the real pair
+  torch::Tensor noise_fake_audio, noise_fake_video;
+};
+
+struct DiscriminatorLoss {
+  torch::Tensor total, bce, denoising;  // scalars; total is differentiable
+  double d_real = 0, d_fake = 0;        // mean sigmoid output on real / fake
+};
+
+// L = BCE(h_real, 1) + BCE(h_fake, 0) + λ_den · Σ_m mean‖ε_m − sg(ε̂_m(x_t)) − r_m‖², r from the smoothed logit
+// of the real pair with create_graph (double backward). λ_den = 0 skips the input gradient entirely.
+DiscriminatorLoss discriminator_loss(Discriminator& disc, EpsSource& audio_base, EpsSource& video_base,
+                                     const DiscriminatorBatch& batch, const DiscriminatorDraw& draw,
+                                     double lambda_denoising);
+
+class DiscriminatorTrainer {
+ public:
+  DiscriminatorTrainer(std::shared_ptr<Discriminator> disc, std::shared_ptr<EpsSource> audio_base,
+                       std::shared_ptr<EpsSource> video_base, double lambda_denoising,
+                       const OptimizerConfig& optimizer, uint64_t seed);
+  DiscriminatorDraw draw(const DiscriminatorBatch& batch);
+  DiscriminatorLoss step(const DiscriminatorBatch& batch);
+  // Loss and flat parameter gradient for a given draw, without an optimiser step (finite-difference checks).
+  std::pair<DiscriminatorLoss, torch::Tensor> loss_and_gradient(const DiscriminatorBatch& batch,
+                                                                const DiscriminatorDraw& draw);
+  double lambda_denoising() const { return lambda_denoising_; }
+
+ private:
+  std::shared_ptr<Discriminator> disc_;
+  std::shared_ptr<EpsSource> audio_base_, video_base_;
+  double lambda_denoising_;
+  OptimizerConfig config_;
+  torch::optim::AdamW optimizer_;
+  Rng rng_;
+};
+
+}  // namespace mmdisco

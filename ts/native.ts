@@ -1,0 +1,188 @@
+/**
+ * The typed face of the native addon (build/Release/mmdisco_native.node): the only module that loads it.
+ *
+ * Tensors cross the boundary as {data, shape}. Inputs are wrapped without copying, so an array passed to an
+ * asynchronous call must stay alive and unchanged until its Promise settles. Outputs are fresh arrays.
+ * Each model runs its work on its own native thread; a second call on a model whose previous call has not
+ * settled fails at once with a "busy" error.
+ */
+import path from 'node:path';
+import type { CoupledGaussianMixture } from './eval/mixture';
+
+export type FloatArray = Float32Array | Float64Array;
+export interface Tensor<A = FloatArray> {
+  data: A;
+  shape: number[];
+}
+export type Timesteps = number | Tensor<Int32Array>;
+
+export interface ScheduleOptions {
+  kind: 'linear' | 'cosine';
+  timesteps?: number;
+  betaStart?: number;
+  betaEnd?: number;
+  cosineOffset?: number;
+}
+
+export interface PlacementOptions {
+  device?: string; // 'cpu' | 'cuda' | 'cuda:N'
+  dtype?: 'float32' | 'float64';
+  /** Intra-op threads of this model's worker thread (0: torch's default). */
+  threads?: number;
+  /** Seeds parameter initialisation and the model's training randomness. */
+  seed?: number;
+}
+
+export interface OptimizerOptions {
+  lr?: number;
+  weightDecay?: number;
+  beta1?: number;
+  beta2?: number;
+  /** Maximum global gradient norm; 0 disables clipping. */
+  gradClip?: number;
+}
+
+export interface MlpEpsNetwork {
+  kind: 'mlp';
+  dim: number;
+  hidden?: number;
+  blocks?: number;
+  timeDim?: number;
+}
+
+export interface ToyDiscriminatorNetwork {
+  kind: 'toy-mlp';
+  audioDim: number;
+  videoDim: number;
+  hidden?: number;
+  blocks?: number;
+  timeDim?: number;
+  fusion?: 'joint' | 'additive';
+}
+
+export type NamedTensors = Record<string, Tensor>;
+
+/** Anything that predicts ε for one modality. */
+export interface EpsSource {
+  eps(x: Tensor, t: Timesteps): Promise<{ eps: Tensor }>;
+}
+
+/** Anything that estimates the log density ratio ℓ(a_t, v_t, t) of real to independent pairs. */
+export interface JointCritic {
+  logit(a: Tensor, v: Tensor, t: Timesteps): Promise<{ logit: Tensor }>;
+  /** r_m = −σ^m_t ∇_m ℓ for both modalities. */
+  residuals(a: Tensor, v: Tensor, t: Timesteps): Promise<{ audio: Tensor; video: Tensor }>;
+}
+
+export interface EpsModel extends EpsSource {
+  readonly parameterCount: number;
+  /** One optimiser step per consecutive batchSize rows of x0; returns each step's loss. */
+  trainSteps(x0: Tensor, batchSize: number): Promise<{ losses: Tensor<Float64Array> }>;
+  parameters(): Promise<NamedTensors>;
+  loadParameters(values: NamedTensors): Promise<Record<string, never>>;
+}
+
+export interface Discriminator extends JointCritic {
+  readonly parameterCount: number;
+  parameters(): Promise<NamedTensors>;
+  loadParameters(values: NamedTensors): Promise<Record<string, never>>;
+  flatParameters(): Promise<{ values: Tensor }>;
+  setFlatParameters(values: Tensor): Promise<Record<string, never>>;
+}
+
+export interface DiscriminatorBatch {
+  realAudio: Tensor;
+  realVideo: Tensor;
+  fakeAudio: Tensor;
+  fakeVideo: Tensor;
+}
+
+/** Every random draw of one loss evaluation (timesteps and noises), for deterministic checks. */
+export interface DiscriminatorDraw {
+  tReal: Tensor<Int32Array>;
+  tFake: Tensor<Int32Array>;
+  noiseRealAudio: Tensor;
+  noiseRealVideo: Tensor;
+  noiseFakeAudio: Tensor;
+  noiseFakeVideo: Tensor;
+}
+
+export interface DiscriminatorStepLog {
+  total: Tensor<Float64Array>;
+  bce: Tensor<Float64Array>;
+  denoising: Tensor<Float64Array>;
+  dReal: Tensor<Float64Array>;
+  dFake: Tensor<Float64Array>;
+}
+
+export interface DiscriminatorTrainer {
+  /** One optimiser step per consecutive batchSize rows of the four arrays. */
+  trainSteps(batch: DiscriminatorBatch, batchSize: number): Promise<DiscriminatorStepLog>;
+  lossAndGradient(
+    batch: DiscriminatorBatch,
+    draw: DiscriminatorDraw,
+  ): Promise<{ total: number; bce: number; denoising: number; gradient: Tensor }>;
+}
+
+export interface SampleOptions {
+  sources: EpsSource[];
+  /** Per-sample shape of each source's output (without the batch dimension). */
+  shapes: number[][];
+  n: number;
+  sampler?: 'ddpm' | 'ddim';
+  steps?: number;
+  seed?: number;
+  /** Joint guidance: ε_m + λ_m r_m, with sources = [audio, video] and lambdas = [λ_audio, λ_video]. */
+  critic?: JointCritic;
+  lambdas?: [number, number];
+}
+
+export interface RuntimeInfo {
+  torchVersion: string;
+  cudaAvailable: boolean;
+  cudaDevices: number;
+  interopThreads: number;
+  parallelInfo: string;
+  gloo: boolean;
+}
+
+interface NativeAddon {
+  EpsModel: new (options: PlacementOptions & { network: MlpEpsNetwork; schedule: ScheduleOptions; optimizer?: OptimizerOptions }) => EpsModel;
+  AnalyticEps: new (
+    options: PlacementOptions & { mixture: CoupledGaussianMixture; modality: 'audio' | 'video'; schedule: ScheduleOptions },
+  ) => EpsSource;
+  OracleCritic: new (
+    options: PlacementOptions & { mixture: CoupledGaussianMixture; audioSchedule: ScheduleOptions; videoSchedule: ScheduleOptions },
+  ) => JointCritic;
+  Discriminator: new (
+    options: PlacementOptions & { network: ToyDiscriminatorNetwork; audioSchedule: ScheduleOptions; videoSchedule: ScheduleOptions },
+  ) => Discriminator;
+  DiscriminatorTrainer: new (
+    discriminator: Discriminator,
+    audioBase: EpsSource,
+    videoBase: EpsSource,
+    options: { lambdaDenoising: number; optimizer?: OptimizerOptions; seed?: number },
+  ) => DiscriminatorTrainer;
+  sample(options: SampleOptions): Promise<Record<string, Tensor>>;
+  scheduleAlphaBar(schedule: ScheduleOptions): Tensor<Float64Array>;
+  runtimeInfo(): RuntimeInfo;
+}
+
+function loadAddon(): NativeAddon {
+  const file = process.env.MMDISCO_NATIVE ?? path.resolve(__dirname, '..', '..', 'build', 'Release', 'mmdisco_native.node');
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    return require(file) as NativeAddon;
+  } catch (error) {
+    throw new Error(`cannot load the native addon ${file}: ${(error as Error).message} (build it with ./setup.sh --install-only)`);
+  }
+}
+
+export const native: NativeAddon = loadAddon();
+
+/** Tensor helper: wraps a typed array with its shape, checking the element count. */
+export function tensor<A extends { length: number }>(data: A, shape: number[]): Tensor<A> {
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (count !== data.length) throw new Error(`tensor: shape [${shape}] needs ${count} values, data holds ${data.length}`);
+  return { data, shape };
+}
