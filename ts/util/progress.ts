@@ -1,0 +1,64 @@
+/**
+ * Progress bars for long phases (on stderr, with rate and ETA) and JSON-lines logs of what they did.
+ */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { SingleBar } from 'cli-progress';
+
+export interface Progress {
+  /** Advances by `by` units and shows the given fields (e.g. the current loss). */
+  update(by: number, fields?: Record<string, string | number>): void;
+  stop(): void;
+}
+
+/**
+ * A bar `label |████| done/total unit | rate unit/s | ETA` with optional extra fields shown after it.
+ * Quiet when stderr is not a terminal and MMDISCO_PROGRESS is not set (CI logs stay readable).
+ */
+export function startProgress(label: string, total: number, unit: string, fieldNames: string[] = []): Progress {
+  const enabled = process.stderr.isTTY || process.env.MMDISCO_PROGRESS === '1';
+  if (!enabled) return { update: () => undefined, stop: () => undefined };
+  const extra = fieldNames.map((f) => ` | ${f} {${f}}`).join('');
+  const bar = new SingleBar({
+    format: `${label.padEnd(22)} |{bar}| {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted}${extra}`,
+    stream: process.stderr,
+    hideCursor: false,
+    etaBuffer: 50,
+    barsize: 24,
+  });
+  const started = Date.now();
+  const initial = Object.fromEntries(fieldNames.map((f) => [f, '-']));
+  bar.start(total, 0, { ...initial, rate: '-' });
+  let done = 0;
+  return {
+    update(by, fields = {}) {
+      done += by;
+      const seconds = (Date.now() - started) / 1000;
+      const rate = seconds > 0 ? (done / seconds).toFixed(done / seconds >= 100 ? 0 : 1) : '-';
+      const shown = Object.fromEntries(
+        Object.entries(fields).map(([k, v]) => [k, typeof v === 'number' ? formatNumber(v) : v]),
+      );
+      bar.update(done, { ...shown, rate });
+    },
+    stop() {
+      bar.stop();
+    },
+  };
+}
+
+function formatNumber(v: number): string {
+  if (v === 0 || !Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  return a >= 1e4 || a < 1e-3 ? v.toExponential(2) : v.toPrecision(4);
+}
+
+/** Appends one JSON object per line, each with a timestamp. */
+export class JsonlLog {
+  constructor(readonly file: string) {
+    mkdirSync(path.dirname(file), { recursive: true });
+  }
+
+  write(event: string, fields: Record<string, unknown>): void {
+    appendFileSync(this.file, `${JSON.stringify({ time: new Date().toISOString(), event, ...fields })}\n`);
+  }
+}
