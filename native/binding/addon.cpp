@@ -26,14 +26,14 @@ Napi::Value Sample(const Napi::CallbackInfo& info) {
   const int64_t n = o.integer("n");
   if (n < 1) o.fail("n", "must be at least 1");
 
-  std::vector<NativeHandle*> uses;
+  std::vector<Use> uses;  // sampling only reads its models
   std::vector<std::shared_ptr<mmdisco::EpsSource>> sources;
   std::vector<std::vector<int64_t>> shapes;
   std::vector<Napi::Value> keep{info[0]};
   for (uint32_t i = 0; i < sources_array.Length(); ++i) {
     auto* h = unwrap_handle(sources_array.Get(i), "sources[" + std::to_string(i) + "]");
     if (!h->eps_source()) o.fail("sources", "must hold ε-sources (EpsModel or AnalyticEps)");
-    uses.push_back(h);
+    uses.push_back({h, Access::Read});
     sources.push_back(h->eps_source());
     std::vector<int64_t> shape{n};
     Napi::Value shape_value = shapes_value.As<Napi::Array>().Get(i);
@@ -55,7 +55,7 @@ Napi::Value Sample(const Napi::CallbackInfo& info) {
       if (!h->critic()) o.fail("critic", "must be a Discriminator or OracleCritic");
       if (sources.size() != 2) o.fail("critic", "needs exactly two sources (audio, video)");
       critic = h->critic();
-      uses.push_back(h);
+      uses.push_back({h, Access::Read});
       auto lambdas = o.numbers("lambdas");
       if (lambdas.size() != 2) o.fail("lambdas", "must be [lambdaAudio, lambdaVideo]");
       lambda_audio = lambdas[0];
@@ -66,7 +66,7 @@ Napi::Value Sample(const Napi::CallbackInfo& info) {
   } catch (const std::exception& e) {
     throw Napi::Error::New(env, "sample: " + error_message(e));
   }
-  return run_async(env, *uses[0], uses, keep, [=]() -> mmdisco::NamedTensors {
+  return run_async(env, *uses[0].handle, uses, keep, [=]() -> mmdisco::NamedTensors {
     mmdisco::Rng rng(seed);
     std::vector<mmdisco::EpsSource*> raw;
     for (const auto& s : sources) raw.push_back(s.get());

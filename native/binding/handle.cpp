@@ -8,28 +8,34 @@
 
 namespace mmdisco_binding {
 
-Leases::Leases(Napi::Env env, const std::vector<NativeHandle*>& handles) {
-  for (auto* h : handles) {
-    bool expected = false;
-    if (h->busy().compare_exchange_strong(expected, true)) {
-      held_.push_back(&h->busy());
-    } else if (std::find(held_.begin(), held_.end(), &h->busy()) == held_.end()) {
+Leases::Leases(Napi::Env env, const std::vector<Use>& uses) {
+  for (const auto& use : uses) {
+    auto& state = use.handle->lease_state();
+    bool already = std::any_of(held_.begin(), held_.end(), [&](const Use& u) { return u.handle == use.handle; });
+    if (already) continue;
+    int current = state.load();
+    bool acquired;
+    do {
+      acquired = use.access == Access::Read ? current >= 0 : current == 0;
+    } while (acquired && !state.compare_exchange_weak(current, use.access == Access::Read ? current + 1 : -1));
+    if (!acquired) {
       release();
-      throw Napi::Error::New(env, "busy: this " + h->kind() +
+      throw Napi::Error::New(env, "busy: this " + use.handle->kind() +
                                       " is in use by an unfinished asynchronous operation; await it first");
     }
+    held_.push_back(use);
   }
 }
 
 void Leases::release() {
-  for (auto* flag : held_) flag->store(false);
+  for (const auto& use : held_) {
+    if (use.access == Access::Read) {
+      use.handle->lease_state().fetch_sub(1);
+    } else {
+      use.handle->lease_state().store(0);
+    }
+  }
   held_.clear();
-}
-
-void ensure_idle(Napi::Env env, NativeHandle& handle) {
-  if (handle.busy().load())
-    throw Napi::Error::New(env, "busy: this " + handle.kind() +
-                                    " is in use by an unfinished asynchronous operation; await it first");
 }
 
 std::string error_message(const std::exception& e) {
@@ -68,11 +74,13 @@ void settle(Napi::Env env, Napi::Function, AsyncCall* call) {
 
 }  // namespace
 
-Napi::Promise run_async(Napi::Env env, NativeHandle& runner, const std::vector<NativeHandle*>& uses,
+Napi::Promise run_async(Napi::Env env, NativeHandle& runner, const std::vector<Use>& uses,
                         const std::vector<Napi::Value>& keep_alive, std::function<mmdisco::NamedTensors()> work) {
   auto call = std::make_unique<AsyncCall>(env);
   call->leases = std::make_unique<Leases>(env, uses);
-  for (const auto& v : keep_alive) call->keep_alive.push_back(Napi::Persistent(v));
+  for (const auto& v : keep_alive) {
+    if (v.IsObject()) call->keep_alive.push_back(Napi::Persistent(v));  // primitives need no keeping
+  }
   call->work = std::move(work);
   call->tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
                                              "mmdisco", 0, 1);
@@ -89,8 +97,10 @@ Napi::Promise run_async(Napi::Env env, NativeHandle& runner, const std::vector<N
     }
     raw->work = nullptr;
     raw->leases->release();
-    raw->tsfn.BlockingCall(raw, settle);
-    raw->tsfn.Release();
+    // settle() frees the call on the JS thread, possibly before BlockingCall returns: use a copy of the handle.
+    Napi::ThreadSafeFunction tsfn = raw->tsfn;
+    tsfn.BlockingCall(raw, settle);
+    tsfn.Release();
   });
   return promise;
 }

@@ -1,6 +1,7 @@
 #pragma once
-// What every native object exposed to JS has in common: the worker thread it runs on, a busy flag so that a
-// second operation on an object in use fails fast instead of blocking, and the ε-source / critic it offers.
+// What every native object exposed to JS has in common: the worker thread it runs on, a readers/writer lease so
+// that an operation that would conflict with one in flight fails fast ("busy") instead of blocking the JS
+// thread, and the ε-source / critic it offers.
 #include <napi.h>
 
 #include <atomic>
@@ -22,7 +23,8 @@ class NativeHandle {
   virtual ~NativeHandle() = default;
   const std::string& kind() const { return kind_; }
   const std::shared_ptr<Worker>& worker() const { return worker_; }
-  std::atomic<bool>& busy() { return busy_; }
+  // 0: idle; n > 0: n operations reading it (inference); −1: one operation writing it (training, loading).
+  std::atomic<int>& lease_state() { return lease_state_; }
   virtual std::shared_ptr<mmdisco::EpsSource> eps_source() { return nullptr; }
   virtual std::shared_ptr<mmdisco::JointCritic> critic() { return nullptr; }
 
@@ -33,27 +35,30 @@ class NativeHandle {
  private:
   std::string kind_;
   std::shared_ptr<Worker> worker_;
-  std::atomic<bool> busy_{false};
+  std::atomic<int> lease_state_{0};
 };
 
-// Marks every handle busy, or throws "busy" naming the one in use.
+enum class Access { Read, Write };
+struct Use {
+  NativeHandle* handle;
+  Access access;
+};
+
+// Leases every handle (many readers or one writer each), or throws "busy" naming the one in conflicting use.
 class Leases {
  public:
-  Leases(Napi::Env env, const std::vector<NativeHandle*>& handles);
+  Leases(Napi::Env env, const std::vector<Use>& uses);
   void release();
   ~Leases() { release(); }
 
  private:
-  std::vector<std::atomic<bool>*> held_;
+  std::vector<Use> held_;
 };
-
-// Throws "busy" if the handle is in use by an unfinished asynchronous operation (for synchronous methods).
-void ensure_idle(Napi::Env env, NativeHandle& handle);
 
 // Runs `work` on `runner`'s worker thread while every handle in `uses` is leased, keeping the JS values in
 // `keep_alive` (input arrays, the objects involved) alive; resolves with the named outputs, each CPU tensor
 // copied into a fresh typed array (0-dim tensors become numbers).
-Napi::Promise run_async(Napi::Env env, NativeHandle& runner, const std::vector<NativeHandle*>& uses,
+Napi::Promise run_async(Napi::Env env, NativeHandle& runner, const std::vector<Use>& uses,
                         const std::vector<Napi::Value>& keep_alive, std::function<mmdisco::NamedTensors()> work);
 
 // The NativeHandle behind a JS object created by this addon, or a TypeError naming `what`.

@@ -81,7 +81,7 @@ Napi::Value critic_logit(const Napi::CallbackInfo& info, NativeHandle& self, con
   auto v = tensor_from_js(info[1], "v");
   auto t = timesteps_from_js(info[2], a.size(0));
   auto critic = self.critic();
-  return run_async(info.Env(), self, {&self}, {info.This(), info[0], info[1], info[2]}, [=]() -> NamedTensors {
+  return run_async(info.Env(), self, {{&self, Access::Read}}, {info.This(), info[0], info[1], info[2]}, [=]() -> NamedTensors {
     torch::AutoGradMode grad_off(false);
     auto ell = critic->log_ratio(a.to(place.device, place.dtype), v.to(place.device, place.dtype), t.to(place.device));
     return {{"logit", ell}};
@@ -93,7 +93,7 @@ Napi::Value critic_residuals(const Napi::CallbackInfo& info, NativeHandle& self,
   auto v = tensor_from_js(info[1], "v");
   auto t = timesteps_from_js(info[2], a.size(0));
   auto critic = self.critic();
-  return run_async(info.Env(), self, {&self}, {info.This(), info[0], info[1], info[2]}, [=]() -> NamedTensors {
+  return run_async(info.Env(), self, {{&self, Access::Read}}, {info.This(), info[0], info[1], info[2]}, [=]() -> NamedTensors {
     auto r = mmdisco::guidance_residuals(*critic, a.to(place.device, place.dtype), v.to(place.device, place.dtype),
                                          t.to(place.device), /*create_graph=*/false);
     return {{"audio", r.audio}, {"video", r.video}};
@@ -103,7 +103,7 @@ Napi::Value critic_residuals(const Napi::CallbackInfo& info, NativeHandle& self,
 // ---- parameters: named (checkpoints) and flat (finite differences), for modules ---------------------
 
 Napi::Value module_parameters(const Napi::CallbackInfo& info, NativeHandle& self, torch::nn::Module& module) {
-  return run_async(info.Env(), self, {&self}, {info.This()},
+  return run_async(info.Env(), self, {{&self, Access::Read}}, {info.This()},
                    [&module]() -> NamedTensors { return mmdisco::named_parameters(module); });
 }
 
@@ -116,20 +116,20 @@ Napi::Value module_load_parameters(const Napi::CallbackInfo& info, NativeHandle&
     std::string name = names.Get(i).As<Napi::String>().Utf8Value();
     values.emplace_back(name, tensor_from_js(obj.Get(name), "parameter '" + name + "'"));
   }
-  return run_async(info.Env(), self, {&self}, {info.This(), info[0]}, [&module, values]() -> NamedTensors {
+  return run_async(info.Env(), self, {{&self, Access::Write}}, {info.This(), info[0]}, [&module, values]() -> NamedTensors {
     mmdisco::load_named_parameters(module, values);
     return {};
   });
 }
 
 Napi::Value module_flat_parameters(const Napi::CallbackInfo& info, NativeHandle& self, torch::nn::Module& module) {
-  return run_async(info.Env(), self, {&self}, {info.This()},
+  return run_async(info.Env(), self, {{&self, Access::Read}}, {info.This()},
                    [&module]() -> NamedTensors { return {{"values", mmdisco::flat_parameters(module)}}; });
 }
 
 Napi::Value module_set_flat_parameters(const Napi::CallbackInfo& info, NativeHandle& self, torch::nn::Module& module) {
   auto flat = tensor_from_js(info[0], "values");
-  return run_async(info.Env(), self, {&self}, {info.This(), info[0]}, [&module, flat]() -> NamedTensors {
+  return run_async(info.Env(), self, {{&self, Access::Write}}, {info.This(), info[0]}, [&module, flat]() -> NamedTensors {
     mmdisco::assign_flat_parameters(module, flat);
     return {};
   });
@@ -165,7 +165,7 @@ Napi::Value EpsModel::TrainSteps(const Napi::CallbackInfo& info) {
     throw Napi::RangeError::New(info.Env(), "trainSteps: x0.shape[0] must be a positive multiple of batchSize");
   if (!trainer_) trainer_ = std::make_shared<mmdisco::EpsTrainer>(model_, optimizer_, place_.seed + 1);
   auto trainer = trainer_;
-  return run_async(info.Env(), *this, {this}, {info.This(), info[0]}, [trainer, x0, batch]() -> NamedTensors {
+  return run_async(info.Env(), *this, {{this, Access::Write}}, {info.This(), info[0]}, [trainer, x0, batch]() -> NamedTensors {
     const int64_t steps = x0.size(0) / batch;
     auto losses = torch::empty({steps}, torch::kFloat64);
     for (int64_t s = 0; s < steps; ++s) losses[s] = trainer->step(x0.slice(0, s * batch, (s + 1) * batch));
@@ -177,8 +177,7 @@ Napi::Value EpsModel::Eps(const Napi::CallbackInfo& info) {
   auto x = tensor_from_js(info[0], "x");
   auto t = timesteps_from_js(info[1], x.size(0));
   auto model = model_;
-  return run_async(info.Env(), *this, {this}, {info.This(), info[0], info[1]}, [model, x, t]() -> NamedTensors {
-    model->module().eval();
+  return run_async(info.Env(), *this, {{this, Access::Read}}, {info.This(), info[0], info[1]}, [model, x, t]() -> NamedTensors {
     return {{"eps", model->eps(x, t)}};
   });
 }
@@ -210,7 +209,7 @@ Napi::Value AnalyticEps::Eps(const Napi::CallbackInfo& info) {
   auto x = tensor_from_js(info[0], "x");
   auto t = timesteps_from_js(info[1], x.size(0));
   auto source = source_;
-  return run_async(info.Env(), *this, {this}, {info.This(), info[0], info[1]}, [source, x, t]() -> NamedTensors {
+  return run_async(info.Env(), *this, {{this, Access::Read}}, {info.This(), info[0], info[1]}, [source, x, t]() -> NamedTensors {
     return {{"eps", source->eps(x.to(source->device(), source->dtype()), t.to(source->device()))}};
   });
 }
@@ -296,6 +295,11 @@ DiscriminatorTrainer::DiscriminatorTrainer(const Napi::CallbackInfo& info)
   });
 }
 
+// Training writes the discriminator; the frozen base models are only read, so they can serve others meanwhile.
+std::vector<Use> DiscriminatorTrainer::trainer_uses() {
+  return {{this, Access::Write}, {disc_handle_, Access::Write}, {audio_base_, Access::Read}, {video_base_, Access::Read}};
+}
+
 mmdisco::DiscriminatorBatch DiscriminatorTrainer::batch_from_js(Napi::Value value) const {
   Options o(value, "DiscriminatorTrainer batch");
   auto conv = [&](const char* key) { return tensor_from_js(o.value(key), key).to(place_.device, place_.dtype); };
@@ -312,7 +316,7 @@ Napi::Value DiscriminatorTrainer::TrainSteps(const Napi::CallbackInfo& info) {
                                 "trainSteps: all four arrays need the same number of rows, a multiple of batchSize");
   auto trainer = trainer_;
   return run_async(
-      info.Env(), *this, {this, disc_handle_, audio_base_, video_base_}, {info.This(), info[0]},
+      info.Env(), *this, trainer_uses(), {info.This(), info[0]},
       [trainer, data, batch, rows]() -> NamedTensors {
         const int64_t steps = rows / batch;
         auto log = torch::empty({5, steps}, torch::kFloat64);
@@ -339,7 +343,7 @@ Napi::Value DiscriminatorTrainer::LossAndGradient(const Napi::CallbackInfo& info
                                   conv("noiseRealAudio"), conv("noiseRealVideo"), conv("noiseFakeAudio"),
                                   conv("noiseFakeVideo")};
   auto trainer = trainer_;
-  return run_async(info.Env(), *this, {this, disc_handle_, audio_base_, video_base_}, {info.This(), info[0], info[1]},
+  return run_async(info.Env(), *this, trainer_uses(), {info.This(), info[0], info[1]},
                    [trainer, data, draw]() -> NamedTensors {
                      auto [loss, grad] = trainer->loss_and_gradient(data, draw);
                      return {{"total", loss.total.detach()},

@@ -85,6 +85,7 @@ class DiscriminatorTrainer : public Napi::ObjectWrap<DiscriminatorTrainer>, publ
 
  private:
   mmdisco::DiscriminatorBatch batch_from_js(Napi::Value value) const;
+  std::vector<Use> trainer_uses();
   Placement place_;
   NativeHandle* disc_handle_ = nullptr;
   NativeHandle* audio_base_ = nullptr;

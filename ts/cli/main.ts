@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+/**
+ * The mmdisco command line. Each command group lives in its own file under ts/cli/.
+ */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { ConfigError } from '../config/load';
+import { dataBuildCommand, dataPreviewCommand } from './dataBuild';
+import { dataInspectCommand, dataVerifyCommand } from './data';
+import { toyRunCommand } from './toy';
+
+async function main(): Promise<void> {
+  await yargs(hideBin(process.argv))
+    .scriptName('mmdisco')
+    .usage(
+      'mmdisco: joint audio+video generation from two frozen single-modal diffusion models and a trained\n' +
+        'discriminator (MMDisCo), with a LibTorch core.\n\nUsage: $0 <group> <command> [options]',
+    )
+    .command('toy', 'The method end to end on a Gaussian-mixture audio-video pair with a closed-form answer', (y) =>
+      y.command(toyRunCommand).demandCommand(1, 'choose a toy command'),
+    )
+    .command('data', 'Paired audio-video datasets as Arrow shards: build, verify, inspect, preview', (y) =>
+      y
+        .command(dataBuildCommand)
+        .command(dataVerifyCommand)
+        .command(dataInspectCommand)
+        .command(dataPreviewCommand)
+        .demandCommand(1, 'choose a data command'),
+    )
+    .demandCommand(1, 'choose a command group')
+    .strict()
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .wrap(Math.min(110, process.stdout.columns ?? 110))
+    .fail((message, error, y) => {
+      if (error instanceof ConfigError) {
+        console.error(`config error:\n${error.message}`);
+      } else if (error) {
+        console.error(process.env.MMDISCO_DEBUG ? error.stack : `error: ${error.message}`);
+      } else {
+        y.showHelp('error');
+        console.error(`\n${message}`);
+      }
+      process.exit(1);
+    })
+    .parseAsync();
+}
+
+void main();
