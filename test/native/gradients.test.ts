@@ -20,8 +20,12 @@ function gaussian(rng: Rng, n: number, shape: number[]): Tensor<Float64Array> {
   return tensor(rng.fillGaussian(new Float64Array(n)), shape);
 }
 
-function makeDiscriminator(fusion: 'joint' | 'additive') {
+/** CPU always; CUDA too where this build and machine have it. */
+const devices = ['cpu', ...(native.runtimeInfo().cudaAvailable ? ['cuda'] : [])];
+
+function makeDiscriminator(fusion: 'joint' | 'additive', device = 'cpu') {
   return new native.Discriminator({
+    device,
     dtype: 'float64',
     seed: 7,
     threads: 1,
@@ -31,9 +35,9 @@ function makeDiscriminator(fusion: 'joint' | 'additive') {
   });
 }
 
-describe('discriminator gradients (float64)', function () {
+for (const device of devices) describe(`discriminator gradients (float64, ${device})`, function () {
   it('residuals equal −σ_t times the central finite difference of the summed smoothed logit', async () => {
-    const disc = makeDiscriminator('joint');
+    const disc = makeDiscriminator('joint', device);
     const rng = new Rng(1);
     const B = 3;
     const a = gaussian(rng, B * 2, [B, 2]);
@@ -63,10 +67,11 @@ describe('discriminator gradients (float64)', function () {
   });
 
   it('the training loss gradient (BCE + denoising, double backward) matches finite differences', async () => {
-    const disc = makeDiscriminator('joint');
+    const disc = makeDiscriminator('joint', device);
     const bases = (['audio', 'video'] as const).map(
       (modality) =>
         new native.AnalyticEps({
+          device,
           dtype: 'float64',
           mixture: { ...mixture, video: { ...mixture.video, means: mixture.video.means.map((m) => [...m, 0.5]) } },
           modality,
@@ -114,7 +119,7 @@ describe('discriminator gradients (float64)', function () {
 
   it('an additive fusion gives an audio residual that ignores the video input up to the shared sigmoid', async () => {
     // h = g_a(a) + g_v(v): ∇_a ℓ depends on v only through the smoothing factor of §1.5, so its direction is fixed.
-    const disc = makeDiscriminator('additive');
+    const disc = makeDiscriminator('additive', device);
     const rng = new Rng(3);
     const a = gaussian(rng, 2, [1, 2]);
     const t = 200;

@@ -1,0 +1,54 @@
+/**
+ * What every benchmark result carries: the machine it ran on, and where results files go.
+ */
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { native } from '../ts/native';
+import { writeJsonAtomic } from '../ts/report/reportJson';
+
+export interface MachineDescription {
+  host: string;
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  node: string;
+  torch: string;
+  cudaDevices: number;
+  date: string;
+}
+
+export function describeMachine(): MachineDescription {
+  let cpu = os.cpus()[0]?.model ?? 'unknown';
+  try {
+    const match = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    if (match) cpu = match[1].trim();
+  } catch {
+    // not Linux: os.cpus() already gave the model
+  }
+  const info = native.runtimeInfo();
+  return {
+    host: os.hostname(),
+    cpu,
+    cores: os.cpus().length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    torch: info.torchVersion,
+    cudaDevices: info.cudaDevices,
+    date: new Date().toISOString(),
+  };
+}
+
+/** Writes bench/results/<name>-<host>.json (or under $MMDISCO_BENCH_OUT) and returns the path. */
+export async function writeBenchResult(name: string, result: object): Promise<string> {
+  const dir = process.env.MMDISCO_BENCH_OUT ?? path.resolve(__dirname, '..', '..', 'bench', 'results');
+  const file = path.join(dir, `${name}-${os.hostname()}.json`);
+  await writeJsonAtomic(file, { machine: describeMachine(), ...result });
+  return file;
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
