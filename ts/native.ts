@@ -186,3 +186,13 @@ export function tensor<A extends { length: number }>(data: A, shape: number[]): 
   if (count !== data.length) throw new Error(`tensor: shape [${shape}] needs ${count} values, data holds ${data.length}`);
   return { data, shape };
 }
+
+/** Fails before any work when a config asks for a device this build or machine lacks; `what` names the field. */
+export function assertDeviceAvailable(device: string, what: string): void {
+  if (!/^(cpu|cuda(:\d+)?)$/.test(device)) throw new Error(`${what}: device must be 'cpu' or 'cuda[:N]', got '${device}'`);
+  const info = native.runtimeInfo();
+  const index = device.startsWith('cuda') ? Number(device.split(':')[1] ?? 0) : -1;
+  if (index >= 0 && index >= info.cudaDevices) {
+    throw new Error(`${what}: '${device}' requested but this build/machine has ${info.cudaAvailable ? info.cudaDevices : 'no'} CUDA device(s)`);
+  }
+}

@@ -5,12 +5,14 @@ import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { loadConfig } from '../config/load';
 import { toyConfigSchema } from '../config/toy';
+import { assertDeviceAvailable } from '../native';
 import { runToy } from '../toy/run';
 
 interface ToyRunArgs {
   config: string;
   out: string;
   set: string[];
+  device?: string;
 }
 
 export const toyRunCommand: CommandModule<object, ToyRunArgs> = {
@@ -23,6 +25,7 @@ export const toyRunCommand: CommandModule<object, ToyRunArgs> = {
     y
       .option('config', { type: 'string', demandOption: true, describe: 'toy config file (configs/toy/*.json)' })
       .option('out', { type: 'string', demandOption: true, describe: 'output directory' })
+      .option('device', { type: 'string', describe: "where the models run: 'cpu' or 'cuda[:N]' (overrides the config's device)" })
       .option('set', {
         type: 'string',
         array: true,
@@ -30,7 +33,9 @@ export const toyRunCommand: CommandModule<object, ToyRunArgs> = {
         describe: 'override a config field, e.g. --set base.steps=500 --set base.kind=analytic',
       }) as Argv<ToyRunArgs>,
   handler: async (args) => {
-    const config = loadConfig(toyConfigSchema, args.config, args.set);
+    const overrides = args.device === undefined ? args.set : [...args.set, `device=${JSON.stringify(args.device)}`];
+    const config = loadConfig(toyConfigSchema, args.config, overrides);
+    assertDeviceAvailable(config.device, `${args.config}: device`);
     const report = await runToy(config, args.out);
     const f = (x: number): string => x.toFixed(3);
     console.log(
