@@ -168,6 +168,71 @@ interface NativeAddon {
   runtimeInfo(): RuntimeInfo;
 }
 
+// ---- Data parallelism (c10d) ---------------------------------------------------------------------------------
+
+/**
+ * Where a process joins its group. Every field left out comes from torchrun's environment: RANK, WORLD_SIZE,
+ * LOCAL_RANK (default 0), MASTER_ADDR (default 127.0.0.1), MASTER_PORT; a missing or malformed one is an error
+ * naming it. Rank 0 hosts the rendezvous store on MASTER_PORT.
+ */
+export interface ProcessGroupOptions {
+  rank?: number;
+  worldSize?: number;
+  localRank?: number;
+  masterAddr?: string;
+  masterPort?: number;
+  /** Gloo on CPU (default), NCCL on CUDA (models on cuda:LOCAL_RANK). */
+  backend?: 'gloo' | 'nccl';
+  /**
+   * How long to wait for the other ranks, at the rendezvous and in each collective (default 300000). A rank that
+   * dies is noticed at once (its connections close); one that hangs, after this long.
+   */
+  timeoutMs?: number;
+}
+
+export interface ProcessGroup {
+  readonly rank: number;
+  readonly worldSize: number;
+  readonly localRank: number;
+  readonly backend: 'gloo' | 'nccl';
+  /** Where the backend's tensors live: 'cpu' for Gloo, 'cuda:LOCAL_RANK' for NCCL. */
+  readonly device: string;
+  /** Joins the group: resolves once every rank has joined. */
+  connect(): Promise<Record<string, never>>;
+  /** Element-wise sum (default) or mean over the ranks, into a fresh array; the input stays unchanged. */
+  allreduce<A extends FloatArray | Int32Array>(values: Tensor<A>, op?: 'sum' | 'mean'): Promise<{ values: Tensor<A> }>;
+  barrier(): Promise<Record<string, never>>;
+}
+
+export interface DataParallelOptions {
+  /** Gradient bucket size in MiB (default 25); each bucket is all-reduced as soon as its gradients are ready. */
+  bucketMb?: number;
+  /** Size of the first bucket in MiB (default 1): the last layers' gradients, which are ready first. */
+  firstBucketMb?: number;
+}
+
+/**
+ * A trainer whose gradients can be averaged over the ranks of a ProcessGroup. setDataParallel is collective (every
+ * rank calls it, in the same order for several models): it checks that all ranks hold the same parameter shapes and
+ * copies rank 0's parameters to all. Afterwards each rank trains on its own part of every global batch.
+ */
+export interface DataParallelTrainer {
+  setDataParallel(group: ProcessGroup, options?: DataParallelOptions): Promise<{ buckets: number }>;
+}
+
+// The trainable objects gain setDataParallel (interface merging keeps their declarations above untouched).
+// EpsModel.trainSteps then takes this rank's rows of each global batch (the global batch cut into worldSize equal
+// parts in rank order); its noise and timesteps are drawn for the global batch, so the run takes the same steps as
+// one process on the global batch. DiscriminatorTrainer draws from seed + rank, as the released training code does.
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface EpsModel extends DataParallelTrainer {}
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface DiscriminatorTrainer extends DataParallelTrainer {}
+
+interface NativeAddon {
+  ProcessGroup: new (options?: ProcessGroupOptions) => ProcessGroup;
+}
+
 function loadAddon(): NativeAddon {
   const file = process.env.MMDISCO_NATIVE ?? path.resolve(__dirname, '..', '..', 'build', 'Release', 'mmdisco_native.node');
   try {

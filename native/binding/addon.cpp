@@ -5,6 +5,7 @@
 #include "convert.h"
 #include "handle.h"
 #include "objects.h"
+#include "process_group.h"
 #include "rng.h"
 #include "sampling.h"
 
@@ -109,6 +110,7 @@ Napi::Value RuntimeInfo(const Napi::CallbackInfo& info) {
 
 Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   register_objects(env, exports);
+  register_process_group(env, exports);
   exports.Set("sample", Napi::Function::New(env, Sample, "sample"));
   exports.Set("scheduleAlphaBar", Napi::Function::New(env, ScheduleAlphaBar, "scheduleAlphaBar"));
   exports.Set("runtimeInfo", Napi::Function::New(env, RuntimeInfo, "runtimeInfo"));

@@ -5,6 +5,7 @@
 #include "gaussian_mixture.h"
 #include "handle.h"
 #include "model_factory.h"
+#include "process_group.h"
 #include "train.h"
 
 namespace mmdisco_binding {
@@ -163,14 +164,24 @@ Napi::Value EpsModel::TrainSteps(const Napi::CallbackInfo& info) {
   const int64_t batch = info[1].As<Napi::Number>().Int64Value();
   if (batch < 1 || x0.dim() < 1 || x0.size(0) % batch != 0)
     throw Napi::RangeError::New(info.Env(), "trainSteps: x0.shape[0] must be a positive multiple of batchSize");
-  if (!trainer_) trainer_ = std::make_shared<mmdisco::EpsTrainer>(model_, optimizer_, place_.seed + 1);
-  auto trainer = trainer_;
+  auto trainer = this->trainer();
   return run_async(info.Env(), *this, {{this, Access::Write}}, {info.This(), info[0]}, [trainer, x0, batch]() -> NamedTensors {
     const int64_t steps = x0.size(0) / batch;
     auto losses = torch::empty({steps}, torch::kFloat64);
     for (int64_t s = 0; s < steps; ++s) losses[s] = trainer->step(x0.slice(0, s * batch, (s + 1) * batch));
     return {{"losses", losses}};
   });
+}
+
+std::shared_ptr<mmdisco::EpsTrainer> EpsModel::trainer() {
+  if (!trainer_) trainer_ = std::make_shared<mmdisco::EpsTrainer>(model_, optimizer_, place_.seed + 1);
+  return trainer_;
+}
+
+Napi::Value EpsModel::SetDataParallel(const Napi::CallbackInfo& info) {
+  auto trainer = this->trainer();
+  return set_data_parallel(info, *this, {{this, Access::Write}}, model_->module(),
+                           [trainer](auto sync) { trainer->set_gradient_sync(sync); });
 }
 
 Napi::Value EpsModel::Eps(const Napi::CallbackInfo& info) {
@@ -353,6 +364,13 @@ Napi::Value DiscriminatorTrainer::LossAndGradient(const Napi::CallbackInfo& info
                    });
 }
 
+Napi::Value DiscriminatorTrainer::SetDataParallel(const Napi::CallbackInfo& info) {
+  auto trainer = trainer_;
+  auto& module = dynamic_cast<Discriminator&>(*disc_handle_).discriminator()->module();
+  return set_data_parallel(info, *this, {{this, Access::Write}, {disc_handle_, Access::Write}}, module,
+                           [trainer](auto sync) { trainer->set_gradient_sync(sync); });
+}
+
 // ==== registration ============================================================================================
 
 void register_objects(Napi::Env env, Napi::Object exports) {
@@ -361,6 +379,7 @@ void register_objects(Napi::Env env, Napi::Object exports) {
                                           EpsModel::InstanceMethod("eps", &EpsModel::Eps),
                                           EpsModel::InstanceMethod("parameters", &EpsModel::Parameters),
                                           EpsModel::InstanceMethod("loadParameters", &EpsModel::LoadParameters),
+                                          EpsModel::InstanceMethod("setDataParallel", &EpsModel::SetDataParallel),
                                           EpsModel::InstanceAccessor("parameterCount", &EpsModel::ParameterCount,
                                                                      nullptr)});
   auto analytic = AnalyticEps::DefineClass(env, "AnalyticEps", {AnalyticEps::InstanceMethod("eps", &AnalyticEps::Eps)});
@@ -379,7 +398,8 @@ void register_objects(Napi::Env env, Napi::Object exports) {
   auto trainer = DiscriminatorTrainer::DefineClass(
       env, "DiscriminatorTrainer",
       {DiscriminatorTrainer::InstanceMethod("trainSteps", &DiscriminatorTrainer::TrainSteps),
-       DiscriminatorTrainer::InstanceMethod("lossAndGradient", &DiscriminatorTrainer::LossAndGradient)});
+       DiscriminatorTrainer::InstanceMethod("lossAndGradient", &DiscriminatorTrainer::LossAndGradient),
+       DiscriminatorTrainer::InstanceMethod("setDataParallel", &DiscriminatorTrainer::SetDataParallel)});
 
   register_handle_class(env, eps_model, [](Napi::Object o) -> NativeHandle* { return EpsModel::Unwrap(o); });
   register_handle_class(env, analytic, [](Napi::Object o) -> NativeHandle* { return AnalyticEps::Unwrap(o); });

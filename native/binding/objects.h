@@ -27,8 +27,11 @@ class EpsModel : public Napi::ObjectWrap<EpsModel>, public NativeHandle {
   Napi::Value Parameters(const Napi::CallbackInfo& info);
   Napi::Value LoadParameters(const Napi::CallbackInfo& info);
   Napi::Value ParameterCount(const Napi::CallbackInfo& info);
+  Napi::Value SetDataParallel(const Napi::CallbackInfo& info);
 
  private:
+  // Created on first use (on the JS thread), with the optimiser state that then persists across calls.
+  std::shared_ptr<mmdisco::EpsTrainer> trainer();
   Placement place_;
   std::shared_ptr<mmdisco::NetworkEps> model_;
   mmdisco::OptimizerConfig optimizer_;
@@ -82,6 +85,7 @@ class DiscriminatorTrainer : public Napi::ObjectWrap<DiscriminatorTrainer>, publ
   explicit DiscriminatorTrainer(const Napi::CallbackInfo& info);
   Napi::Value TrainSteps(const Napi::CallbackInfo& info);
   Napi::Value LossAndGradient(const Napi::CallbackInfo& info);
+  Napi::Value SetDataParallel(const Napi::CallbackInfo& info);
 
  private:
   mmdisco::DiscriminatorBatch batch_from_js(Napi::Value value) const;

@@ -17,6 +17,14 @@ void clip_and_step(torch::nn::Module& module, torch::optim::Optimizer& optimizer
   optimizer.step();
 }
 
+void backward(const torch::Tensor& loss, GradientSync* sync) {
+  if (sync) {
+    sync->backward(loss);
+  } else {
+    loss.backward();
+  }
+}
+
 torch::Tensor uniform_timesteps(Rng& rng, const NoiseSchedule& schedule, int64_t n, const torch::Device& device) {
   return rng.randint(0, schedule.timesteps(), {n}, device);
 }
@@ -31,12 +39,17 @@ double EpsTrainer::step(const torch::Tensor& x0_in) {
   torch::AutoGradMode grad_on(true);
   model_->module().train();
   auto x0 = x0_in.to(model_->device(), model_->dtype());
-  auto t = uniform_timesteps(rng_, model_->schedule(), x0.size(0), x0.device());
-  auto noise = rng_.randn(x0.sizes(), x0.options());
+  // Every rank draws t and ε for the whole global batch and keeps its own rows, so a data-parallel run takes the
+  // same steps as one process on the global batch, whatever the number of ranks.
+  const int64_t rows = x0.size(0), ranks = sync_ ? sync_->world_size() : 1, first = sync_ ? sync_->rank() * rows : 0;
+  auto global_shape = x0.sizes().vec();
+  global_shape[0] = rows * ranks;
+  auto t = uniform_timesteps(rng_, model_->schedule(), rows * ranks, x0.device()).slice(0, first, first + rows);
+  auto noise = rng_.randn(global_shape, x0.options()).slice(0, first, first + rows);
   auto x_t = model_->schedule().q_sample(x0, t, noise);
   auto loss = torch::mse_loss(model_->forward(x_t, t), noise);
   optimizer_.zero_grad();
-  loss.backward();
+  backward(loss, sync_.get());
   clip_and_step(model_->module(), optimizer_, config_.grad_clip);
   return loss.item<double>();
 }
@@ -85,7 +98,12 @@ DiscriminatorTrainer::DiscriminatorTrainer(std::shared_ptr<Discriminator> disc, 
                                            const OptimizerConfig& optimizer, uint64_t seed)
     : disc_(std::move(disc)), audio_base_(std::move(audio_base)), video_base_(std::move(video_base)),
       lambda_denoising_(lambda_denoising), config_(optimizer),
-      optimizer_(make_optimizer(disc_->module(), optimizer)), rng_(seed) {}
+      optimizer_(make_optimizer(disc_->module(), optimizer)), seed_(seed), rng_(seed) {}
+
+void DiscriminatorTrainer::set_gradient_sync(std::shared_ptr<GradientSync> sync) {
+  sync_ = std::move(sync);
+  rng_.reseed(seed_ + (sync_ ? sync_->rank() : 0));
+}
 
 DiscriminatorDraw DiscriminatorTrainer::draw(const DiscriminatorBatch& batch) {
   const auto device = batch.real_audio.device();
@@ -103,7 +121,7 @@ DiscriminatorLoss DiscriminatorTrainer::step(const DiscriminatorBatch& batch) {
   disc_->module().train();
   auto loss = discriminator_loss(*disc_, *audio_base_, *video_base_, batch, draw(batch), lambda_denoising_);
   optimizer_.zero_grad();
-  loss.total.backward();
+  backward(loss.total, sync_.get());
   clip_and_step(disc_->module(), optimizer_, config_.grad_clip);
   return loss;
 }

@@ -11,6 +11,16 @@
 
 namespace mmdisco {
 
+// Averages gradients over the processes of a data-parallel group (DataParallelSync in distributed.h). Trainers call
+// backward(loss) in place of loss.backward(); on return each parameter's .grad holds the mean over ranks.
+class GradientSync {
+ public:
+  virtual ~GradientSync() = default;
+  virtual int rank() const = 0;
+  virtual int world_size() const = 0;
+  virtual void backward(const torch::Tensor& loss) = 0;
+};
+
 struct OptimizerConfig {
   double lr = 1e-3;
   double weight_decay = 0.0;
@@ -23,12 +33,15 @@ class EpsTrainer {
   EpsTrainer(std::shared_ptr<NetworkEps> model, const OptimizerConfig& optimizer, uint64_t seed);
   // ε-prediction MSE at uniform t, one optimiser step. Returns the loss.
   double step(const torch::Tensor& x0);
+  // Data parallelism: x0 is then this rank's rows of a global batch of world_size equal parts, in rank order.
+  void set_gradient_sync(std::shared_ptr<GradientSync> sync) { sync_ = std::move(sync); }
 
  private:
   std::shared_ptr<NetworkEps> model_;
   OptimizerConfig config_;
   torch::optim::AdamW optimizer_;
   Rng rng_;
+  std::shared_ptr<GradientSync> sync_;
 };
 
 struct DiscriminatorBatch {
@@ -64,6 +77,8 @@ class DiscriminatorTrainer {
   std::pair<DiscriminatorLoss, torch::Tensor> loss_and_gradient(const DiscriminatorBatch& batch,
                                                                 const DiscriminatorDraw& draw);
   double lambda_denoising() const { return lambda_denoising_; }
+  // Data parallelism; each rank's draws then come from seed + rank, as in the released training code.
+  void set_gradient_sync(std::shared_ptr<GradientSync> sync);
 
  private:
   std::shared_ptr<Discriminator> disc_;
@@ -71,7 +86,9 @@ class DiscriminatorTrainer {
   double lambda_denoising_;
   OptimizerConfig config_;
   torch::optim::AdamW optimizer_;
+  uint64_t seed_;
   Rng rng_;
+  std::shared_ptr<GradientSync> sync_;
 };
 
 }  // namespace mmdisco

@@ -7,6 +7,7 @@ import { hideBin } from 'yargs/helpers';
 import { ConfigError } from '../config/load';
 import { dataBuildCommand, dataPreviewCommand } from './dataBuild';
 import { dataInspectCommand, dataVerifyCommand } from './data';
+import { launchCommand } from './launch';
 import { toyRunCommand } from './toy';
 
 async function main(): Promise<void> {
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
         .command(dataPreviewCommand)
         .demandCommand(1, 'choose a data command'),
     )
+    .command(launchCommand)
     .demandCommand(1, 'choose a command group')
     .strict()
     .recommendCommands()

@@ -1,0 +1,42 @@
+/**
+ * Which process of a data-parallel group this is, from torchrun's environment (set by `mmdisco launch`, torchrun or
+ * any launcher that sets the same variables). Reading it needs no native code, so commands can decide early which
+ * rank writes checkpoints, logs and reports: only rank 0 does; every rank computes.
+ */
+
+/** torchrun's variables for one process of a group on one host. */
+export function torchrunEnvironment(opts: {
+  rank: number;
+  worldSize: number;
+  masterAddr: string;
+  masterPort: number;
+}): Record<string, string> {
+  return {
+    RANK: String(opts.rank),
+    LOCAL_RANK: String(opts.rank),
+    WORLD_SIZE: String(opts.worldSize),
+    LOCAL_WORLD_SIZE: String(opts.worldSize),
+    GROUP_RANK: '0',
+    MASTER_ADDR: opts.masterAddr,
+    MASTER_PORT: String(opts.masterPort),
+  };
+}
+
+/** This process's rank: RANK, or 0 when the process was not started as part of a group. */
+export function processRank(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env.RANK;
+  if (text === undefined || text === '') return 0;
+  const rank = Number(text);
+  if (!Number.isInteger(rank) || rank < 0) throw new Error(`environment variable RANK='${text}' is not a non-negative integer`);
+  return rank;
+}
+
+/** True on the rank that writes checkpoints, logs and reports (rank 0, or a process started on its own). */
+export function isMainRank(env: NodeJS.ProcessEnv = process.env): boolean {
+  return processRank(env) === 0;
+}
+
+/** True when the process was started as one rank of a group (WORLD_SIZE is set). */
+export function launchedAsGroup(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.WORLD_SIZE !== undefined && env.WORLD_SIZE !== '';
+}
