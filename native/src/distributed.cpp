@@ -114,6 +114,9 @@ ProcessGroup::ProcessGroup(const RendezvousConfig& config) : config_(config) {
   options.numWorkers = static_cast<size_t>(config_.world_size);
   options.waitWorkers = true;
   options.timeout = config_.timeout;
+  // Inside Node, the libuv store backend would call Node's libuv (the executable's symbols take precedence over the
+  // copy bundled in libtorch, whose struct layouts it was compiled for); the classic socket backend needs no libuv.
+  options.useLibUV = false;
   try {
     auto tcp = c10::make_intrusive<c10d::TCPStore>(config_.master_addr, options);
     store_ = c10::make_intrusive<c10d::PrefixStore>("mmdisco", tcp);

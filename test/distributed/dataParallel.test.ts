@@ -22,17 +22,20 @@ interface Run {
   seconds: number;
 }
 
-/** The environment of a process started on its own: none of torchrun's variables. */
+/** This process's environment without torchrun's variables (as for a process started on its own), plus `extra`. */
 function soloEnvironment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: '1', ...extra };
+  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: '1' };
   for (const name of RANK_VARIABLES) delete env[name];
-  return env;
+  return { ...env, ...extra };
 }
 
+/** Runs a process to completion; one still running after 90 s is killed (and then fails its test). */
 function run(program: string, args: string[], env: NodeJS.ProcessEnv, onStdout?: (text: string, child: ChildProcess) => void): Promise<Run> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(program, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const deadline = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    child.on('exit', () => clearTimeout(deadline));
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => {
