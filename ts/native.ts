@@ -60,6 +60,45 @@ export interface ToyDiscriminatorNetwork {
   fusion?: 'joint' | 'additive';
 }
 
+// ---- MMDisCo discriminator (spec §3) ------------------------------------------------------------------
+
+/**
+ * The released discriminator. Inputs: video (B, F, C, H, W); audio (B, C, L, M) with audioConv '2d' or (B, C, N)
+ * with '1d'. A preset (default 'audioldm-animatediff') fixes every field; the others override it.
+ */
+export interface MmdiscoDiscriminatorNetwork {
+  kind: 'mmdisco';
+  preset?: 'audioldm-animatediff' | 'auffusion-videocrafter2' | 'mmdiffusion';
+  videoChannels?: number;
+  audioChannels?: number;
+  audioConv?: '2d' | '1d';
+  /** 1-D audio ResBlock k (construction order) uses dilation 2^(k mod maxDilation). */
+  maxDilation?: number;
+  /** Base width; width · mult must be divisible by groups (32 in every release). */
+  width?: number;
+  channelMult?: number[];
+  blocksPerLevel?: number;
+  timeDim?: number;
+  /** Text-conditioning widths; 0 means unconditioned. */
+  videoTextDim?: number;
+  audioTextDim?: number;
+  fusion?: 'A' | 'B';
+  fusionWidth?: number;
+  fusionLayers?: number;
+  fusionHeads?: number;
+  fusionHeadDim?: number;
+  fusionMaxTokens?: number;
+  groups?: number;
+}
+
+/** Per-sample conditioning vectors of a text-conditioned discriminator: (B, d) or (B, tokens, d). */
+export interface Conditioning {
+  audio?: Tensor;
+  video?: Tensor;
+}
+
+export type DiscriminatorNetwork = ToyDiscriminatorNetwork | MmdiscoDiscriminatorNetwork;
+
 export type NamedTensors = Record<string, Tensor>;
 
 /** Anything that predicts ε for one modality. */
@@ -83,6 +122,9 @@ export interface EpsModel extends EpsSource {
 }
 
 export interface Discriminator extends JointCritic {
+  /** With `condition`, ℓ and r are those of the text-conditioned branch (e.g. real or empty caption). */
+  logit(a: Tensor, v: Tensor, t: Timesteps, condition?: Conditioning): Promise<{ logit: Tensor }>;
+  residuals(a: Tensor, v: Tensor, t: Timesteps, condition?: Conditioning): Promise<{ audio: Tensor; video: Tensor }>;
   readonly parameterCount: number;
   parameters(): Promise<NamedTensors>;
   loadParameters(values: NamedTensors): Promise<Record<string, never>>;
@@ -95,6 +137,8 @@ export interface DiscriminatorBatch {
   realVideo: Tensor;
   fakeAudio: Tensor;
   fakeVideo: Tensor;
+  realCondition?: Conditioning;
+  fakeCondition?: Conditioning;
 }
 
 /** Every random draw of one loss evaluation (timesteps and noises), for deterministic checks. */
@@ -113,6 +157,11 @@ export interface DiscriminatorStepLog {
   denoising: Tensor<Float64Array>;
   dReal: Tensor<Float64Array>;
   dFake: Tensor<Float64Array>;
+  /** Per-sample σ(h) and timesteps, shape (steps, batchSize). */
+  pReal: Tensor<Float64Array>;
+  pFake: Tensor<Float64Array>;
+  tReal: Tensor<Int32Array>;
+  tFake: Tensor<Int32Array>;
 }
 
 export interface DiscriminatorTrainer {
@@ -155,7 +204,7 @@ interface NativeAddon {
     options: PlacementOptions & { mixture: CoupledGaussianMixture; audioSchedule: ScheduleOptions; videoSchedule: ScheduleOptions },
   ) => JointCritic;
   Discriminator: new (
-    options: PlacementOptions & { network: ToyDiscriminatorNetwork; audioSchedule: ScheduleOptions; videoSchedule: ScheduleOptions },
+    options: PlacementOptions & { network: DiscriminatorNetwork; audioSchedule: ScheduleOptions; videoSchedule: ScheduleOptions },
   ) => Discriminator;
   DiscriminatorTrainer: new (
     discriminator: Discriminator,

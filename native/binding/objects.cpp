@@ -58,6 +58,36 @@ std::shared_ptr<const mmdisco::GaussianMixturePair> parse_mixture(const Options&
   return std::make_shared<const mmdisco::GaussianMixturePair>(c);
 }
 
+// {kind: 'mmdisco', preset?, …overrides}: a released setting (default audioldm-animatediff) with overrides.
+mmdisco::MmdiscoDiscriminatorConfig parse_mmdisco_network(const Options& o) {
+  mmdisco::MmdiscoDiscriminatorConfig c;
+  try {
+    c = mmdisco::mmdisco_preset(o.string("preset", "audioldm-animatediff"));
+  } catch (const std::invalid_argument& e) {
+    o.fail("preset", e.what());
+  }
+  c.video_channels = o.integer("videoChannels", c.video_channels);
+  c.audio_channels = o.integer("audioChannels", c.audio_channels);
+  c.audio_conv = o.string("audioConv", c.audio_conv);
+  c.max_dilation = o.integer("maxDilation", c.max_dilation);
+  c.width = o.integer("width", c.width);
+  if (o.has("channelMult")) c.channel_mult = o.integers("channelMult");
+  c.blocks_per_level = o.integer("blocksPerLevel", c.blocks_per_level);
+  c.time_dim = o.integer("timeDim", c.time_dim);
+  c.video_text_dim = o.integer("videoTextDim", c.video_text_dim);
+  c.audio_text_dim = o.integer("audioTextDim", c.audio_text_dim);
+  c.fusion = o.string("fusion", c.fusion);
+  c.fusion_width = o.integer("fusionWidth", c.fusion_width);
+  c.fusion_layers = o.integer("fusionLayers", c.fusion_layers);
+  c.fusion_heads = o.integer("fusionHeads", c.fusion_heads);
+  c.fusion_head_dim = o.integer("fusionHeadDim", c.fusion_head_dim);
+  c.fusion_max_tokens = o.integer("fusionMaxTokens", c.fusion_max_tokens);
+  c.groups = o.integer("groups", c.groups);
+  if (c.audio_conv != "2d" && c.audio_conv != "1d") o.fail("audioConv", "must be '2d' or '1d'");
+  if (c.fusion != "A" && c.fusion != "B") o.fail("fusion", "must be 'A' or 'B'");
+  return c;
+}
+
 // Timesteps as a number (broadcast over the batch) or an Int32Array tensor of shape (B,).
 torch::Tensor timesteps_from_js(Napi::Value value, int64_t batch) {
   if (value.IsNumber()) return torch::full({batch}, value.As<Napi::Number>().Int64Value(), torch::kInt64);
@@ -77,28 +107,56 @@ auto guarded(Napi::Env env, Fn fn) -> decltype(fn()) {
 
 // ---- critics: logit and residuals, shared by Discriminator and OracleCritic ---------------------------
 
-Napi::Value critic_logit(const Napi::CallbackInfo& info, NativeHandle& self, const Placement& place) {
+// Every object argument of the call stays referenced until it settles (inputs are wrapped without copying);
+// primitives need no reference (and Node-API cannot make one to them).
+std::vector<Napi::Value> call_arguments(const Napi::CallbackInfo& info) {
+  std::vector<Napi::Value> values{info.This()};
+  for (size_t i = 0; i < info.Length(); ++i) {
+    if (info[i].IsObject()) values.push_back(info[i]);
+  }
+  return values;
+}
+
+Napi::Value critic_logit(const Napi::CallbackInfo& info, NativeHandle& self, const Placement& place,
+                         std::shared_ptr<mmdisco::JointCritic> critic) {
   auto a = tensor_from_js(info[0], "a");
   auto v = tensor_from_js(info[1], "v");
   auto t = timesteps_from_js(info[2], a.size(0));
-  auto critic = self.critic();
-  return run_async(info.Env(), self, {{&self, Access::Read}}, {info.This(), info[0], info[1], info[2]}, [=]() -> NamedTensors {
+  return run_async(info.Env(), self, {{&self, Access::Read}}, call_arguments(info), [=]() -> NamedTensors {
     torch::AutoGradMode grad_off(false);
     auto ell = critic->log_ratio(a.to(place.device, place.dtype), v.to(place.device, place.dtype), t.to(place.device));
     return {{"logit", ell}};
   });
 }
 
-Napi::Value critic_residuals(const Napi::CallbackInfo& info, NativeHandle& self, const Placement& place) {
+Napi::Value critic_residuals(const Napi::CallbackInfo& info, NativeHandle& self, const Placement& place,
+                             std::shared_ptr<mmdisco::JointCritic> critic) {
   auto a = tensor_from_js(info[0], "a");
   auto v = tensor_from_js(info[1], "v");
   auto t = timesteps_from_js(info[2], a.size(0));
-  auto critic = self.critic();
-  return run_async(info.Env(), self, {{&self, Access::Read}}, {info.This(), info[0], info[1], info[2]}, [=]() -> NamedTensors {
+  return run_async(info.Env(), self, {{&self, Access::Read}}, call_arguments(info), [=]() -> NamedTensors {
     auto r = mmdisco::guidance_residuals(*critic, a.to(place.device, place.dtype), v.to(place.device, place.dtype),
                                          t.to(place.device), /*create_graph=*/false);
     return {{"audio", r.audio}, {"video", r.video}};
   });
+}
+
+// {audio?: tensor, video?: tensor} → conditioning vectors on the model's device; absent or undefined → none.
+mmdisco::Conditioning conditioning_from_js(Napi::Value value, const std::string& what, const Placement& place) {
+  mmdisco::Conditioning c;
+  if (value.IsUndefined() || value.IsNull()) return c;
+  Options o(value, what);
+  if (o.has("audio")) c.audio = tensor_from_js(o.value("audio"), what + ".audio").to(place.device, place.dtype);
+  if (o.has("video")) c.video = tensor_from_js(o.value("video"), what + ".video").to(place.device, place.dtype);
+  return c;
+}
+
+// A discriminator as a critic, with its conditioning (the optional 4th argument) bound when given.
+std::shared_ptr<mmdisco::JointCritic> conditioned(const std::shared_ptr<mmdisco::Discriminator>& disc,
+                                                  const Napi::CallbackInfo& info, const Placement& place) {
+  auto c = conditioning_from_js(info[3], "condition", place);
+  if (!c.audio.defined() && !c.video.defined()) return disc;
+  return std::make_shared<mmdisco::ConditionedCritic>(disc, c);
 }
 
 // ---- parameters: named (checkpoints) and flat (finite differences), for modules ---------------------
@@ -238,8 +296,10 @@ OracleCritic::OracleCritic(const Napi::CallbackInfo& info)
   });
 }
 
-Napi::Value OracleCritic::Logit(const Napi::CallbackInfo& info) { return critic_logit(info, *this, place_); }
-Napi::Value OracleCritic::Residuals(const Napi::CallbackInfo& info) { return critic_residuals(info, *this, place_); }
+Napi::Value OracleCritic::Logit(const Napi::CallbackInfo& info) { return critic_logit(info, *this, place_, critic_); }
+Napi::Value OracleCritic::Residuals(const Napi::CallbackInfo& info) {
+  return critic_residuals(info, *this, place_, critic_);
+}
 
 // ==== Discriminator ===========================================================================================
 
@@ -250,23 +310,34 @@ Discriminator::Discriminator(const Napi::CallbackInfo& info)
     place_ = parse_placement(o);
     auto net = o.object("network");
     auto kind = net.string("kind");
-    if (kind != "toy-mlp") net.fail("kind", "must be 'toy-mlp', got '" + kind + "'");
-    mmdisco::ToyDiscriminatorConfig c;
-    c.audio_dim = net.integer("audioDim");
-    c.video_dim = net.integer("videoDim");
-    c.hidden = net.integer("hidden", c.hidden);
-    c.blocks = net.integer("blocks", c.blocks);
-    c.time_dim = net.integer("timeDim", c.time_dim);
-    c.fusion = net.string("fusion", c.fusion);
-    disc_ = mmdisco::make_toy_discriminator(c, parse_schedule(o.object("audioSchedule")),
-                                            parse_schedule(o.object("videoSchedule")), place_.seed, place_.device,
-                                            place_.dtype);
+    auto audio_schedule = parse_schedule(o.object("audioSchedule"));
+    auto video_schedule = parse_schedule(o.object("videoSchedule"));
+    if (kind == "toy-mlp") {
+      mmdisco::ToyDiscriminatorConfig c;
+      c.audio_dim = net.integer("audioDim");
+      c.video_dim = net.integer("videoDim");
+      c.hidden = net.integer("hidden", c.hidden);
+      c.blocks = net.integer("blocks", c.blocks);
+      c.time_dim = net.integer("timeDim", c.time_dim);
+      c.fusion = net.string("fusion", c.fusion);
+      disc_ = mmdisco::make_toy_discriminator(c, audio_schedule, video_schedule, place_.seed, place_.device,
+                                              place_.dtype);
+    } else if (kind == "mmdisco") {
+      disc_ = mmdisco::make_mmdisco_discriminator(parse_mmdisco_network(net), audio_schedule, video_schedule,
+                                                 place_.seed, place_.device, place_.dtype);
+    } else {
+      net.fail("kind", "must be 'toy-mlp' or 'mmdisco', got '" + kind + "'");
+    }
     set_worker(std::make_shared<Worker>(place_.threads));
   });
 }
 
-Napi::Value Discriminator::Logit(const Napi::CallbackInfo& info) { return critic_logit(info, *this, place_); }
-Napi::Value Discriminator::Residuals(const Napi::CallbackInfo& info) { return critic_residuals(info, *this, place_); }
+Napi::Value Discriminator::Logit(const Napi::CallbackInfo& info) {
+  return critic_logit(info, *this, place_, conditioned(disc_, info, place_));
+}
+Napi::Value Discriminator::Residuals(const Napi::CallbackInfo& info) {
+  return critic_residuals(info, *this, place_, conditioned(disc_, info, place_));
+}
 Napi::Value Discriminator::Parameters(const Napi::CallbackInfo& info) {
   return module_parameters(info, *this, disc_->module());
 }
@@ -314,7 +385,11 @@ std::vector<Use> DiscriminatorTrainer::trainer_uses() {
 mmdisco::DiscriminatorBatch DiscriminatorTrainer::batch_from_js(Napi::Value value) const {
   Options o(value, "DiscriminatorTrainer batch");
   auto conv = [&](const char* key) { return tensor_from_js(o.value(key), key).to(place_.device, place_.dtype); };
-  return {conv("realAudio"), conv("realVideo"), conv("fakeAudio"), conv("fakeVideo")};
+  auto condition = [&](const char* key) {
+    return conditioning_from_js(o.has(key) ? o.value(key) : Napi::Value(), key, place_);
+  };
+  return {conv("realAudio"),  conv("realVideo"),           conv("fakeAudio"),
+          conv("fakeVideo"),  condition("realCondition"), condition("fakeCondition")};
 }
 
 Napi::Value DiscriminatorTrainer::TrainSteps(const Napi::CallbackInfo& info) {
@@ -331,17 +406,35 @@ Napi::Value DiscriminatorTrainer::TrainSteps(const Napi::CallbackInfo& info) {
       [trainer, data, batch, rows]() -> NamedTensors {
         const int64_t steps = rows / batch;
         auto log = torch::empty({5, steps}, torch::kFloat64);
+        std::vector<torch::Tensor> p_real, p_fake, t_real, t_fake;
         for (int64_t s = 0; s < steps; ++s) {
-          auto slice = [&](const torch::Tensor& x) { return x.slice(0, s * batch, (s + 1) * batch); };
-          auto loss = trainer->step(
-              {slice(data.real_audio), slice(data.real_video), slice(data.fake_audio), slice(data.fake_video)});
+          auto slice = [&](const torch::Tensor& x) { return x.defined() ? x.slice(0, s * batch, (s + 1) * batch) : x; };
+          auto slice_condition = [&](const mmdisco::Conditioning& c) {
+            return mmdisco::Conditioning{slice(c.audio), slice(c.video)};
+          };
+          auto loss = trainer->step({slice(data.real_audio), slice(data.real_video), slice(data.fake_audio),
+                                     slice(data.fake_video), slice_condition(data.real_condition),
+                                     slice_condition(data.fake_condition)});
           log[0][s] = loss.total.item<double>();
           log[1][s] = loss.bce.item<double>();
           log[2][s] = loss.denoising.item<double>();
           log[3][s] = loss.d_real;
           log[4][s] = loss.d_fake;
+          p_real.push_back(loss.p_real.to(torch::kCPU, torch::kFloat64));
+          p_fake.push_back(loss.p_fake.to(torch::kCPU, torch::kFloat64));
+          t_real.push_back(loss.t_real.to(torch::kCPU));
+          t_fake.push_back(loss.t_fake.to(torch::kCPU));
         }
-        return {{"total", log[0]}, {"bce", log[1]}, {"denoising", log[2]}, {"dReal", log[3]}, {"dFake", log[4]}};
+        // Per-sample outputs, (steps, batchSize), for per-timestep summaries.
+        return {{"total", log[0]},
+                {"bce", log[1]},
+                {"denoising", log[2]},
+                {"dReal", log[3]},
+                {"dFake", log[4]},
+                {"pReal", torch::stack(p_real)},
+                {"pFake", torch::stack(p_fake)},
+                {"tReal", torch::stack(t_real)},
+                {"tFake", torch::stack(t_fake)}};
       });
 }
 

@@ -31,18 +31,26 @@ Residuals guidance_residuals(JointCritic& critic, const torch::Tensor& a_t, cons
 // ℓ = log(p + 1e-5) − log(1 − p + 1e-5), p = sigmoid(h): finite where p saturates.
 torch::Tensor smoothed_logit(const torch::Tensor& h);
 
-// A trainable discriminator: any module giving the pre-sigmoid output h(a_t, v_t, t) of shape (B,).
+// Per-sample conditioning vectors of a discriminator (text embeddings, (B, d) or (B, tokens, d)); an undefined
+// tensor means the modality is unconditioned.
+struct Conditioning {
+  torch::Tensor audio, video;
+};
+
+// A trainable discriminator: any module giving the pre-sigmoid output h(a_t, v_t, t, c) of shape (B,).
 class Discriminator : public JointCritic {
  public:
-  using Forward = std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&)>;
+  using Forward = std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&,
+                                              const Conditioning&)>;
   Discriminator(std::shared_ptr<torch::nn::Module> module, Forward forward, NoiseSchedule audio_schedule,
                 NoiseSchedule video_schedule);
 
-  torch::Tensor pre_sigmoid(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t) {
-    return forward_(a_t, v_t, t);
+  torch::Tensor pre_sigmoid(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t,
+                            const Conditioning& c = {}) {
+    return forward_(a_t, v_t, t, c);
   }
   torch::Tensor log_ratio(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t) override {
-    return smoothed_logit(forward_(a_t, v_t, t));
+    return smoothed_logit(forward_(a_t, v_t, t, {}));
   }
   const NoiseSchedule& audio_schedule() const override { return audio_schedule_; }
   const NoiseSchedule& video_schedule() const override { return video_schedule_; }
@@ -53,6 +61,22 @@ class Discriminator : public JointCritic {
   std::shared_ptr<torch::nn::Module> module_;
   Forward forward_;
   NoiseSchedule audio_schedule_, video_schedule_;
+};
+
+// A discriminator with its conditioning bound, as a critic for the samplers (one per CFG branch).
+class ConditionedCritic : public JointCritic {
+ public:
+  ConditionedCritic(std::shared_ptr<Discriminator> disc, Conditioning condition)
+      : disc_(std::move(disc)), condition_(std::move(condition)) {}
+  torch::Tensor log_ratio(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t) override {
+    return smoothed_logit(disc_->pre_sigmoid(a_t, v_t, t, condition_));
+  }
+  const NoiseSchedule& audio_schedule() const override { return disc_->audio_schedule(); }
+  const NoiseSchedule& video_schedule() const override { return disc_->video_schedule(); }
+
+ private:
+  std::shared_ptr<Discriminator> disc_;
+  Conditioning condition_;
 };
 
 }  // namespace mmdisco

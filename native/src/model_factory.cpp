@@ -1,6 +1,7 @@
 #include "model_factory.h"
 
 #include <mutex>
+#include <stdexcept>
 
 namespace mmdisco {
 
@@ -16,13 +17,22 @@ auto seeded(uint64_t seed, Build build) {
   return build();
 }
 
+void check_shared_timesteps(const ScheduleConfig& audio, const ScheduleConfig& video) {
+  if (audio.timesteps != video.timesteps)
+    throw std::invalid_argument("audio and video schedules must have the same number of timesteps");
+}
+
 }  // namespace
 
 std::shared_ptr<NetworkEps> make_mlp_eps(const MlpEpsConfig& config, const ScheduleConfig& schedule, uint64_t seed,
                                          torch::Device device, torch::ScalarType dtype) {
   auto net = seeded(seed, [&] { return std::make_shared<MlpEpsNetImpl>(config); });
   return std::make_shared<NetworkEps>(
-      net, [net](const torch::Tensor& x, const torch::Tensor& t) { return net->forward(x, t); },
+      // Samples of any shape are flattened per row, so an MLP can stand in for an image- or audio-shaped base.
+      net,
+      [net](const torch::Tensor& x, const torch::Tensor& t) {
+        return net->forward(x.reshape({x.size(0), -1}), t).reshape(x.sizes());
+      },
       NoiseSchedule(schedule), device, dtype);
 }
 
@@ -30,13 +40,31 @@ std::shared_ptr<Discriminator> make_toy_discriminator(const ToyDiscriminatorConf
                                                       const ScheduleConfig& audio_schedule,
                                                       const ScheduleConfig& video_schedule, uint64_t seed,
                                                       torch::Device device, torch::ScalarType dtype) {
-  if (audio_schedule.timesteps != video_schedule.timesteps)
-    throw std::invalid_argument("audio and video schedules must have the same number of timesteps");
+  check_shared_timesteps(audio_schedule, video_schedule);
   auto net = seeded(seed, [&] { return std::make_shared<ToyDiscriminatorImpl>(config); });
   net->to(device, dtype);
   return std::make_shared<Discriminator>(
       net,
-      [net](const torch::Tensor& a, const torch::Tensor& v, const torch::Tensor& t) { return net->forward(a, v, t); },
+      [net](const torch::Tensor& a, const torch::Tensor& v, const torch::Tensor& t, const Conditioning& c) {
+        if (c.audio.defined() || c.video.defined())
+          throw std::invalid_argument("the toy discriminator takes no conditioning");
+        return net->forward(a, v, t);
+      },
+      NoiseSchedule(audio_schedule), NoiseSchedule(video_schedule));
+}
+
+std::shared_ptr<Discriminator> make_mmdisco_discriminator(const MmdiscoDiscriminatorConfig& config,
+                                                         const ScheduleConfig& audio_schedule,
+                                                         const ScheduleConfig& video_schedule, uint64_t seed,
+                                                         torch::Device device, torch::ScalarType dtype) {
+  check_shared_timesteps(audio_schedule, video_schedule);
+  auto net = seeded(seed, [&] { return std::make_shared<MmdiscoDiscriminatorImpl>(config); });
+  net->to(device, dtype);
+  return std::make_shared<Discriminator>(
+      net,
+      [net](const torch::Tensor& a, const torch::Tensor& v, const torch::Tensor& t, const Conditioning& c) {
+        return net->forward(v, a, t, c.video, c.audio);
+      },
       NoiseSchedule(audio_schedule), NoiseSchedule(video_schedule));
 }
 

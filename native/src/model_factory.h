@@ -5,6 +5,7 @@
 #include "eps_source.h"
 #include "guidance.h"
 #include "models/mlp_eps.h"
+#include "models/mmdisco_discriminator.h"
 #include "models/toy_discriminator.h"
 
 namespace mmdisco {
@@ -16,5 +17,11 @@ std::shared_ptr<Discriminator> make_toy_discriminator(const ToyDiscriminatorConf
                                                       const ScheduleConfig& audio_schedule,
                                                       const ScheduleConfig& video_schedule, uint64_t seed,
                                                       torch::Device device, torch::ScalarType dtype);
+
+// The MMDisCo discriminator; its a_t is audio (B, C, L, M) or (B, C, N) and v_t video (B, F, C, H, W).
+std::shared_ptr<Discriminator> make_mmdisco_discriminator(const MmdiscoDiscriminatorConfig& config,
+                                                         const ScheduleConfig& audio_schedule,
+                                                         const ScheduleConfig& video_schedule, uint64_t seed,
+                                                         torch::Device device, torch::ScalarType dtype);
 
 }  // namespace mmdisco

@@ -71,7 +71,7 @@ DiscriminatorLoss discriminator_loss(Discriminator& disc, EpsSource& audio_base,
     // One forward pass serves both the BCE term and the input gradient of the denoising term.
     auto a = a_real.detach().requires_grad_(true);
     auto v = v_real.detach().requires_grad_(true);
-    h_real = disc.pre_sigmoid(a, v, draw.t_real);
+    h_real = disc.pre_sigmoid(a, v, draw.t_real, batch.real_condition);
     auto grads = torch::autograd::grad({smoothed_logit(h_real).sum()}, {a, v}, {}, /*retain_graph=*/true,
                                        /*create_graph=*/true);
     auto r_audio = -sa.sigma(draw.t_real, a) * grads[0];
@@ -81,15 +81,19 @@ DiscriminatorLoss discriminator_loss(Discriminator& disc, EpsSource& audio_base,
     out.denoising = torch::mse_loss(e_audio + r_audio, draw.noise_real_audio) +
                     torch::mse_loss(e_video + r_video, draw.noise_real_video);
   } else {
-    h_real = disc.pre_sigmoid(a_real, v_real, draw.t_real);
+    h_real = disc.pre_sigmoid(a_real, v_real, draw.t_real, batch.real_condition);
     out.denoising = torch::zeros({}, h_real.options());
   }
-  auto h_fake = disc.pre_sigmoid(a_fake, v_fake, draw.t_fake);
+  auto h_fake = disc.pre_sigmoid(a_fake, v_fake, draw.t_fake, batch.fake_condition);
   // BCE with logits: −log σ(h) = softplus(−h) for real, −log(1 − σ(h)) = softplus(h) for fake.
   out.bce = torch::softplus(-h_real).mean() + torch::softplus(h_fake).mean();
   out.total = out.bce + lambda_denoising * out.denoising;
-  out.d_real = torch::sigmoid(h_real).mean().item<double>();
-  out.d_fake = torch::sigmoid(h_fake).mean().item<double>();
+  out.p_real = torch::sigmoid(h_real).detach();
+  out.p_fake = torch::sigmoid(h_fake).detach();
+  out.d_real = out.p_real.mean().item<double>();
+  out.d_fake = out.p_fake.mean().item<double>();
+  out.t_real = draw.t_real;
+  out.t_fake = draw.t_fake;
   return out;
 }
 

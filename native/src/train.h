@@ -46,6 +46,7 @@ class EpsTrainer {
 
 struct DiscriminatorBatch {
   torch::Tensor real_audio, real_video, fake_audio, fake_video;  // clean samples, batch-major
+  Conditioning real_condition, fake_condition;                   // undefined for unconditioned discriminators
 };
 
 // Every random draw of one loss evaluation, explicit so the loss is a deterministic function of the parameters.
@@ -58,6 +59,8 @@ struct DiscriminatorDraw {
 struct DiscriminatorLoss {
   torch::Tensor total, bce, denoising;  // scalars; total is differentiable
   double d_real = 0, d_fake = 0;        // mean sigmoid output on real / fake
+  torch::Tensor p_real, p_fake;         // per-sample sigmoid outputs (B,), detached
+  torch::Tensor t_real, t_fake;         // the timesteps they were taken at
 };
 
 // L = BCE(h_real, 1) + BCE(h_fake, 0) + λ_den · Σ_m mean‖ε_m − sg(ε̂_m(x_t)) − r_m‖², r from the smoothed logit

@@ -77,7 +77,8 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): { tensors:
       throw new Error(`${source}: tensor '${name}' byte range [${begin}, ${end}) does not match shape [${shape}] or the file size`);
     }
     // Copy, so the result is aligned and independent of the file buffer.
-    const copy = bytes.slice(base + begin, base + end);
+    // (new Uint8Array(view) copies; Buffer#slice would return a view of the pooled buffer instead.)
+    const copy = new Uint8Array(bytes.subarray(base + begin, base + end));
     tensors[name] = { data: spec.make(copy.buffer, 0, count) as Float32Array, shape };
   }
   return { tensors, metadata };

@@ -1,0 +1,119 @@
+/**
+ * MMDisCo discriminator throughput, native vs a plain PyTorch reference of the same module and loss
+ * (bench/reference/discriminator_step.py) on the same torch build and thread count, side by side:
+ * the training step (BCE + λ_den · denoising loss with double backward, AdamW) in pairs/s, the guidance call
+ * (forward + input gradient), the forward pass, and one guided vs unguided sampling step.
+ *
+ *   node dist/bench/discriminatorStep.js [--preset mmdiffusion] [--frames 4] [--size 16] [--audio-samples 1600]
+ *       [--mel-frames 16] [--batch 1] [--threads N] [--repeats 5] [--device cpu|cuda] [--python .venv/bin/python3]
+ *
+ * The default shape is the reduced MM-Diffusion shape of spec/performance-anchors.md (4 frames of 16×16,
+ * 1,600 audio samples, batch 1). Writes bench/results/discriminator-step-<host>.json (see machine.ts).
+ */
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { native, tensor, type MmdiscoDiscriminatorNetwork, type Tensor } from '../ts/native';
+import { Rng } from '../ts/util/random';
+import { describeMachine, median, writeBenchResult } from './machine';
+
+const PRESET_SHAPES = {
+  'audioldm-animatediff': { videoChannels: 4, audioChannels: 8, audio1d: false },
+  'auffusion-videocrafter2': { videoChannels: 4, audioChannels: 4, audio1d: false },
+  mmdiffusion: { videoChannels: 3, audioChannels: 1, audio1d: true },
+} as const;
+
+async function timed(fn: () => Promise<unknown>, repeats: number): Promise<number> {
+  await fn(); // warm-up
+  const times: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const start = process.hrtime.bigint();
+    await fn();
+    times.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  return median(times);
+}
+
+async function main(): Promise<void> {
+  const args = await yargs(hideBin(process.argv))
+    .option('preset', { choices: Object.keys(PRESET_SHAPES) as (keyof typeof PRESET_SHAPES)[], default: 'mmdiffusion' as const })
+    .option('frames', { type: 'number', default: 4 })
+    .option('size', { type: 'number', default: 16, describe: 'video height = width' })
+    .option('audio-samples', { type: 'number', default: 1600, describe: 'waveform samples (1-D audio) or mel bins (2-D)' })
+    .option('mel-frames', { type: 'number', default: 16, describe: 'time frames of 2-D audio' })
+    .option('batch', { type: 'number', default: 1 })
+    .option('threads', { type: 'number', default: os.cpus().length })
+    .option('repeats', { type: 'number', default: 5 })
+    .option('sampling-steps', { type: 'number', default: 4 })
+    .option('device', { type: 'string', default: 'cpu' })
+    .option('python', { type: 'string', default: path.resolve('.venv/bin/python3') })
+    .strict()
+    .parse();
+  const shape = PRESET_SHAPES[args.preset];
+  const b = args.batch;
+  const video = [args.frames, shape.videoChannels, args.size, args.size];
+  const audio = shape.audio1d ? [shape.audioChannels, args['audio-samples']] : [shape.audioChannels, args['mel-frames'], args['audio-samples']];
+  const numel = (s: number[]) => s.reduce((x, y) => x * y, 1);
+  const baseHidden = 16;
+  const lambdaDenoising = 1;
+  const placement = { device: args.device, threads: args.threads, seed: 0 };
+  const schedule = { kind: 'linear' as const };
+
+  const network: MmdiscoDiscriminatorNetwork = { kind: 'mmdisco', preset: args.preset };
+  const disc = new native.Discriminator({ ...placement, network, audioSchedule: schedule, videoSchedule: schedule });
+  const bases = [audio, video].map(
+    (s, i) => new native.EpsModel({ ...placement, seed: i + 1, network: { kind: 'mlp', dim: numel(s), hidden: baseHidden, blocks: 1 }, schedule }),
+  );
+  const trainer = new native.DiscriminatorTrainer(disc, bases[0], bases[1], { lambdaDenoising, optimizer: { lr: 1e-4 }, seed: 1 });
+  const rng = new Rng(0);
+  const gaussian = (s: number[]): Tensor<Float32Array> => tensor(rng.fillGaussian(new Float32Array(numel(s))), s);
+  const batch = { realAudio: gaussian([b, ...audio]), realVideo: gaussian([b, ...video]), fakeAudio: gaussian([b, ...audio]), fakeVideo: gaussian([b, ...video]) };
+  const a = gaussian([b, ...audio]);
+  const v = gaussian([b, ...video]);
+
+  const nativeResult = {
+    parameterCount: disc.parameterCount,
+    trainStepMs: await timed(() => trainer.trainSteps(batch, b), args.repeats),
+    guidanceMs: await timed(() => disc.residuals(a, v, 500), args.repeats),
+    forwardMs: await timed(() => disc.logit(a, v, 500), args.repeats),
+  };
+  const sampleOptions = { sources: bases, shapes: [audio, video], n: b, steps: args['sampling-steps'], sampler: 'ddim' as const, seed: 0 };
+  const sampling = {
+    unguidedStepMs: (await timed(() => native.sample(sampleOptions), args.repeats)) / args['sampling-steps'],
+    guidedStepMs: (await timed(() => native.sample({ ...sampleOptions, critic: disc, lambdas: [1, 1] }), args.repeats)) / args['sampling-steps'],
+  };
+
+  const reference = JSON.parse(
+    execFileSync(args.python, [path.join('bench', 'reference', 'discriminator_step.py'), '--json', JSON.stringify({
+      preset: args.preset, frames: args.frames, size: args.size, audioSamples: args['audio-samples'], melFrames: args['mel-frames'],
+      batch: b, threads: args.threads, repeats: args.repeats, device: args.device, baseHidden, lambdaDenoising,
+    })], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }),
+  ) as { parameterCount: number; trainStepMs: number; guidanceMs: number; forwardMs: number; torchVersion: string; threads: number };
+  if (reference.parameterCount !== nativeResult.parameterCount) {
+    throw new Error(`parameter counts differ: native ${nativeResult.parameterCount}, reference ${reference.parameterCount}`);
+  }
+
+  const result = {
+    shape: { preset: args.preset, video, audio, batch: b, device: args.device, threads: args.threads },
+    native: { ...nativeResult, pairsPerSecond: (1000 * b) / nativeResult.trainStepMs },
+    reference: { ...reference, pairsPerSecond: (1000 * b) / reference.trainStepMs },
+    ratios: {
+      trainStepSpeedup: reference.trainStepMs / nativeResult.trainStepMs,
+      guidanceSpeedup: reference.guidanceMs / nativeResult.guidanceMs,
+      forwardSpeedup: reference.forwardMs / nativeResult.forwardMs,
+      guidedOverUnguidedStep: sampling.guidedStepMs / sampling.unguidedStepMs,
+    },
+    sampling,
+    command: `node dist/bench/discriminatorStep.js ${process.argv.slice(2).join(' ')}`.trim(),
+  };
+  console.log(JSON.stringify(result, null, 2));
+  const file = await writeBenchResult('discriminator-step', result);
+  console.log(`machine: ${describeMachine().cpu}; results: ${file}`);
+}
+
+main().catch((error) => {
+  console.error((error as Error).message);
+  process.exit(1);
+});

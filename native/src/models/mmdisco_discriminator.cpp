@@ -1,0 +1,330 @@
+#include "models/mmdisco_discriminator.h"
+
+#include <stdexcept>
+
+namespace mmdisco {
+
+namespace nn = torch::nn;
+
+MmdiscoDiscriminatorConfig mmdisco_preset(const std::string& name) {
+  MmdiscoDiscriminatorConfig c;
+  if (name == "audioldm-animatediff") {
+    c.video_channels = 4, c.audio_channels = 8, c.video_text_dim = 768, c.audio_text_dim = 512, c.fusion = "A";
+  } else if (name == "auffusion-videocrafter2") {
+    c.video_channels = 4, c.audio_channels = 4, c.video_text_dim = 1024, c.audio_text_dim = 768, c.fusion = "B";
+  } else if (name == "mmdiffusion") {
+    c.video_channels = 3, c.audio_channels = 1, c.audio_conv = "1d", c.max_dilation = 10, c.blocks_per_level = 2;
+  } else {
+    throw std::invalid_argument("unknown discriminator preset '" + name +
+                                "' (expected audioldm-animatediff, auffusion-videocrafter2 or mmdiffusion)");
+  }
+  return c;
+}
+
+namespace {
+
+// (B, C, F, H, W) ↔ (B·F, C, H, W) and (B·H·W, C, F).
+torch::Tensor frames_to_batch(const torch::Tensor& x) {
+  return x.permute({0, 2, 1, 3, 4}).reshape({-1, x.size(1), x.size(3), x.size(4)});
+}
+
+int64_t power_of_two(int64_t k) { return int64_t{1} << k; }
+
+nn::AnyModule pointwise_video(int64_t in, int64_t out) { return nn::AnyModule(nn::Conv3d(nn::Conv3dOptions(in, out, 1))); }
+
+nn::AnyModule audio_conv(bool one_d, int64_t in, int64_t out, int64_t kernel, int64_t dilation) {
+  if (one_d) {
+    return nn::AnyModule(nn::Conv1d(nn::Conv1dOptions(in, out, kernel).padding(torch::kSame).dilation(dilation)));
+  }
+  return nn::AnyModule(nn::Conv2d(nn::Conv2dOptions(in, out, kernel).padding(torch::kSame)));
+}
+
+void zero_parameters(nn::Module& m) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : m.parameters()) p.zero_();
+}
+
+}  // namespace
+
+// ---- primitives ---------------------------------------------------------------------------------------------
+
+GroupNormWrapperImpl::GroupNormWrapperImpl(int64_t groups, int64_t channels, bool affine) {
+  TORCH_CHECK(channels % groups == 0, "GroupNorm(", groups, ") needs channels divisible by it, got ", channels);
+  norm = register_module("GroupNorm", nn::GroupNorm(nn::GroupNormOptions(groups, channels).eps(1e-5).affine(affine)));
+}
+
+torch::Tensor GroupNormWrapperImpl::forward(const torch::Tensor& x) {
+  // Half-precision inputs are normalised in float32; float32/float64 stay as they are.
+  const auto type = x.scalar_type();
+  if (type == torch::kFloat32 || type == torch::kFloat64) return norm(x);
+  return norm(x.to(torch::kFloat32)).to(type);
+}
+
+VideoConv2d1dImpl::VideoConv2d1dImpl(int64_t in, int64_t out, int64_t kernel) {
+  video_conv_spatial = register_module("video_conv_spatial", nn::Conv2d(nn::Conv2dOptions(in, out, kernel).padding(torch::kSame)));
+  video_conv_temporal =
+      register_module("video_conv_temporal", nn::Conv1d(nn::Conv1dOptions(out, out, kernel).padding(torch::kSame)));
+}
+
+torch::Tensor VideoConv2d1dImpl::forward(const torch::Tensor& x) {
+  const int64_t b = x.size(0), f = x.size(2);
+  auto h = video_conv_spatial(frames_to_batch(x));  // (B·F, C', H, W)
+  const int64_t c = h.size(1), hh = h.size(2), ww = h.size(3);
+  h = h.reshape({b, f, c, hh, ww}).permute({0, 3, 4, 2, 1}).reshape({b * hh * ww, c, f});
+  h = video_conv_temporal(h);
+  return h.reshape({b, hh, ww, c, f}).permute({0, 3, 4, 1, 2});  // (B, C', F, H, W)
+}
+
+NamedConvImpl::NamedConvImpl(const std::string& name, nn::AnyModule conv) : conv_(std::move(conv)) {
+  register_module(name, conv_.ptr());
+}
+
+ScaleShiftNormImpl::ScaleShiftNormImpl(int64_t groups, int64_t channels, int64_t emb_dim) {
+  norm = register_module("norm", GroupNormWrapper(groups, channels, /*affine=*/false));
+  projection = register_module("projection", nn::Sequential(nn::SiLU(), nn::Linear(emb_dim, 2 * channels)));
+}
+
+torch::Tensor ScaleShiftNormImpl::forward(const torch::Tensor& h, const torch::Tensor& e) {
+  auto ss = projection->forward(e).chunk(2, 1);  // (B, C) each
+  std::vector<int64_t> shape(h.dim(), 1);
+  shape[0] = h.size(0);
+  shape[1] = h.size(1);
+  return norm(h) * (1 + ss[0].reshape(shape)) + ss[1].reshape(shape);
+}
+
+// ---- blocks -------------------------------------------------------------------------------------------------
+
+VAResBlockImpl::VAResBlockImpl(const MmdiscoDiscriminatorConfig& c, int64_t in, int64_t out, bool down,
+                               int64_t audio_dilation)
+    : down_(down), audio_1d_(c.audio_conv == "1d") {
+  auto build = [&](TowerResParts& parts, const std::string& prefix, bool video) {
+    parts.in_layers = register_module(prefix + "_in_layers", nn::ModuleList());
+    parts.in_layers->push_back(GroupNormWrapper(c.groups, in, /*affine=*/true));
+    parts.in_layers->push_back(nn::SiLU());
+    if (video) {
+      parts.in_layers->push_back(VideoConv2d1d(in, out, 3));
+    } else {
+      parts.in_layers->push_back(NamedConv("audio_conv", audio_conv(audio_1d_, in, out, 3, audio_dilation)));
+    }
+    parts.out_layers = register_module(prefix + "_out_layers", nn::ModuleList());
+    parts.out_layers->push_back(ScaleShiftNorm(c.groups, out, c.time_dim));
+    parts.out_layers->push_back(nn::SiLU());
+    parts.out_layers->push_back(nn::Identity());  // dropout slot; every released config has dropout 0
+    auto zero_conv = video ? NamedConv("video_conv", pointwise_video(out, out))
+                           : NamedConv("audio_conv", audio_conv(audio_1d_, out, out, 1, 1));
+    zero_parameters(*zero_conv);
+    parts.out_layers->push_back(zero_conv);
+    if (in != out) {
+      parts.skip = register_module(prefix + "_skip_connection",
+                                   video ? NamedConv("video_conv", pointwise_video(in, out))
+                                         : NamedConv("audio_conv", audio_conv(audio_1d_, in, out, 1, 1)));
+    }
+  };
+  build(video_, "video", true);
+  build(audio_, "audio", false);
+}
+
+torch::Tensor VAResBlockImpl::branch(TowerResParts& p, const torch::Tensor& x, const torch::Tensor& e, bool video) {
+  auto h = p.in_layers[0]->as<GroupNormWrapper>()->forward(x);
+  h = torch::silu(h);
+  h = video ? p.in_layers[2]->as<VideoConv2d1d>()->forward(h) : p.in_layers[2]->as<NamedConv>()->forward(h);
+  auto skip_in = x;
+  if (down_) {
+    auto pool = [&](const torch::Tensor& y) {
+      if (video) return torch::avg_pool3d(y, {1, 2, 2});           // (F, H, W): spatial /2, frames kept
+      if (audio_1d_) return torch::avg_pool1d(y, {4});              // waveform length /4
+      return torch::avg_pool2d(y, {1, 2});                          // (L, M): mel /2, time kept
+    };
+    h = pool(h);
+    skip_in = pool(x);
+  }
+  h = p.out_layers[0]->as<ScaleShiftNorm>()->forward(h, e);
+  h = p.out_layers[3]->as<NamedConv>()->forward(torch::silu(h));
+  return (p.skip ? p.skip(skip_in) : skip_in) + h;
+}
+
+std::pair<torch::Tensor, torch::Tensor> VAResBlockImpl::forward(const torch::Tensor& v, const torch::Tensor& a,
+                                                                const torch::Tensor& e_v, const torch::Tensor& e_a) {
+  return {branch(video_, v, e_v, true), branch(audio_, a, e_a, false)};
+}
+
+VAInputBlockImpl::VAInputBlockImpl(const MmdiscoDiscriminatorConfig& c) {
+  video_conv = register_module("video_conv", VideoConv2d1d(c.video_channels, c.width, 3));
+  audio_conv = register_module(
+      "audio_conv", NamedConv("audio_conv", mmdisco::audio_conv(c.audio_conv == "1d", c.audio_channels, c.width, 3, 1)));
+}
+
+std::pair<torch::Tensor, torch::Tensor> VAInputBlockImpl::forward(const torch::Tensor& v, const torch::Tensor& a) {
+  return {video_conv(v), audio_conv(a)};
+}
+
+VAFeatureExtractorImpl::VAFeatureExtractorImpl(const MmdiscoDiscriminatorConfig& c) {
+  auto input_blocks = register_module("input_blocks", nn::ModuleList());
+  auto wrap = [&](std::shared_ptr<nn::Module> block) {
+    auto seq = nn::ModuleList();
+    seq->push_back(std::move(block));
+    input_blocks->push_back(seq);
+  };
+  input_block = VAInputBlock(c);
+  wrap(input_block.ptr());
+  int64_t channels = c.width;
+  int64_t k = 0;  // ResBlock index in construction order (down blocks included) for the dilation schedule
+  for (size_t level = 0; level < c.channel_mult.size(); ++level) {
+    const int64_t out = c.width * c.channel_mult[level];
+    for (int64_t i = 0; i < c.blocks_per_level; ++i) {
+      ++k;
+      res_blocks_.push_back(VAResBlock(c, channels, out, false, power_of_two(k % c.max_dilation)));
+      wrap(res_blocks_.back().ptr());
+      channels = out;
+    }
+    if (level + 1 < c.channel_mult.size()) {
+      ++k;
+      res_blocks_.push_back(VAResBlock(c, channels, channels, true, power_of_two(k % c.max_dilation)));
+      wrap(res_blocks_.back().ptr());
+    }
+  }
+  out_channels_ = channels;
+}
+
+std::pair<torch::Tensor, torch::Tensor> VAFeatureExtractorImpl::forward(torch::Tensor v, torch::Tensor a,
+                                                                        const torch::Tensor& e_v,
+                                                                        const torch::Tensor& e_a) {
+  std::tie(v, a) = input_block(v, a);
+  for (auto& block : res_blocks_) std::tie(v, a) = block(v, a, e_v, e_a);
+  return {v, a};
+}
+
+// ---- fusion B -----------------------------------------------------------------------------------------------
+
+LinearGeluImpl::LinearGeluImpl(int64_t in, int64_t out) { linear = register_module("0", nn::Linear(in, out)); }
+
+torch::Tensor LinearGeluImpl::forward(const torch::Tensor& x) { return torch::gelu(linear(x)); }
+
+FusionAttentionImpl::FusionAttentionImpl(int64_t width, int64_t heads, int64_t head_dim)
+    : heads_(heads), head_dim_(head_dim) {
+  const int64_t inner = heads * head_dim;
+  to_q = register_module("to_q", nn::Linear(nn::LinearOptions(width, inner).bias(false)));
+  to_k = register_module("to_k", nn::Linear(nn::LinearOptions(width, inner).bias(false)));
+  to_v = register_module("to_v", nn::Linear(nn::LinearOptions(width, inner).bias(false)));
+  to_out = register_module("to_out", nn::Linear(inner, width));
+}
+
+torch::Tensor FusionAttentionImpl::forward(const torch::Tensor& x) {
+  const int64_t b = x.size(0), n = x.size(1);
+  auto split = [&](const torch::Tensor& y) { return y.reshape({b, n, heads_, head_dim_}).transpose(1, 2); };
+  auto q = split(to_q(x)), k = split(to_k(x)), v = split(to_v(x));
+  auto weights = torch::softmax(torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(head_dim_)), -1);
+  auto out = torch::matmul(weights, v).transpose(1, 2).reshape({b, n, heads_ * head_dim_});
+  return to_out(out);
+}
+
+FusionTransformerImpl::FusionTransformerImpl(int64_t width, int64_t layers, int64_t heads, int64_t head_dim,
+                                             int64_t max_tokens)
+    : max_tokens_(max_tokens) {
+  cls_emb = register_parameter("cls_emb", torch::randn({1, 1, width}) * 0.02);
+  auto pos_holder = register_module("pos_emb", std::make_shared<nn::Module>());
+  pos_emb = pos_holder->register_module("emb", nn::Embedding(max_tokens, width));
+  {
+    torch::NoGradGuard no_grad;
+    pos_emb->weight.normal_(0.0, 0.02);
+  }
+  auto attn_holder = register_module("attn_layers", std::make_shared<nn::Module>());
+  layers_ = attn_holder->register_module("layers", nn::ModuleList());
+  for (int64_t j = 0; j < layers; ++j) {
+    auto attention = nn::ModuleList();
+    attention->push_back(nn::LayerNorm(nn::LayerNormOptions({width})));
+    attention->push_back(FusionAttention(width, heads, head_dim));
+    layers_->push_back(attention);
+    auto feed_forward = nn::ModuleList();
+    feed_forward->push_back(nn::LayerNorm(nn::LayerNormOptions({width})));
+    // net.0.0 and net.2: Linear(width → 4·width), exact GELU, Linear(4·width → width) (net.1 is dropout 0).
+    auto mlp = std::make_shared<nn::Module>();
+    feed_forwards_.push_back(mlp->register_module(
+        "net", nn::Sequential(LinearGelu(width, 4 * width), nn::Identity(), nn::Linear(4 * width, width))));
+    feed_forward->push_back(mlp);
+    layers_->push_back(feed_forward);
+  }
+  norm = register_module("norm", nn::LayerNorm(nn::LayerNormOptions({width})));
+  out_layer = register_module("out_layer", nn::Linear(width, width));
+}
+
+torch::Tensor FusionTransformerImpl::forward(const torch::Tensor& tokens) {
+  const int64_t b = tokens.size(0), n = tokens.size(1) + 1;
+  TORCH_CHECK(n <= max_tokens_, "fusion transformer: ", n, " tokens (CLS included) exceed the positional table of ",
+              max_tokens_);
+  auto x = torch::cat({cls_emb.expand({b, 1, cls_emb.size(2)}).to(tokens.scalar_type()), tokens}, 1);
+  x = x + pos_emb->weight.slice(0, 0, n).unsqueeze(0);
+  for (size_t i = 0; i < layers_->size(); i += 2) {
+    auto attention = layers_[i]->as<nn::ModuleList>();
+    x = x + (*attention)[1]->as<FusionAttention>()->forward((*attention)[0]->as<nn::LayerNorm>()->forward(x));
+    auto feed_forward = layers_[i + 1]->as<nn::ModuleList>();
+    x = x + feed_forwards_[i / 2]->forward((*feed_forward)[0]->as<nn::LayerNorm>()->forward(x));
+  }
+  return out_layer(norm(x)).select(1, 0);
+}
+
+// ---- the discriminator --------------------------------------------------------------------------------------
+
+MmdiscoDiscriminatorImpl::MmdiscoDiscriminatorImpl(const MmdiscoDiscriminatorConfig& c) : config_(c) {
+  TORCH_CHECK(c.audio_conv == "2d" || c.audio_conv == "1d", "discriminator: audio conv must be '2d' or '1d', got '",
+              c.audio_conv, "'");
+  TORCH_CHECK(c.fusion == "A" || c.fusion == "B", "discriminator: fusion must be 'A' or 'B', got '", c.fusion, "'");
+  TORCH_CHECK(c.video_channels > 0 && c.audio_channels > 0 && c.width > 0 && c.blocks_per_level > 0 &&
+                  c.max_dilation > 0 && !c.channel_mult.empty() && c.time_dim > 0,
+              "discriminator: sizes must be positive");
+  TORCH_CHECK(c.video_text_dim >= 0 && c.audio_text_dim >= 0, "discriminator: text dims must be ≥ 0");
+  auto time_holder = register_module("time_embed", std::make_shared<nn::Module>());
+  time_embed = time_holder->register_module("projection", TimeEmbedding(c.time_dim, c.time_dim));
+  if (c.video_text_dim > 0) video_text_embed = register_module("video_text_embed", nn::Linear(c.video_text_dim, c.time_dim));
+  if (c.audio_text_dim > 0) audio_text_embed = register_module("audio_text_embed", nn::Linear(c.audio_text_dim, c.time_dim));
+  feature_extractor = register_module("feature_extractor", VAFeatureExtractor(c));
+  const int64_t features = feature_extractor->out_channels();
+  if (c.fusion == "A") {
+    last_linear = register_module("last_linear", nn::Linear(2 * features, 1));
+  } else {
+    auto fusion = register_module("fusion_model", std::make_shared<nn::Module>());
+    fm_video_in = fusion->register_module("fm_video_in", nn::Linear(features, c.fusion_width));
+    fm_audio_in = fusion->register_module("fm_audio_in", nn::Linear(features, c.fusion_width));
+    fm_time_in = fusion->register_module("fm_time_in", nn::Linear(c.time_dim, c.fusion_width));
+    fm = fusion->register_module("fm", FusionTransformer(c.fusion_width, c.fusion_layers, c.fusion_heads,
+                                                         c.fusion_head_dim, c.fusion_max_tokens));
+    last_linear = register_module("last_linear", nn::Linear(c.fusion_width, 1));
+  }
+}
+
+namespace {
+
+torch::Tensor text_vector(const torch::Tensor& text, nn::Linear& embed, const char* which, int64_t batch) {
+  TORCH_CHECK(text.defined(), "discriminator: this configuration needs ", which, " text conditioning");
+  TORCH_CHECK(text.size(0) == batch, "discriminator: ", which, " text conditioning has ", text.size(0),
+              " rows for a batch of ", batch);
+  return embed(text.dim() == 3 ? text.mean(1) : text);  // token embeddings are averaged over tokens
+}
+
+}  // namespace
+
+torch::Tensor MmdiscoDiscriminatorImpl::forward(const torch::Tensor& video, const torch::Tensor& audio,
+                                                const torch::Tensor& t, const torch::Tensor& text_v,
+                                                const torch::Tensor& text_a) {
+  const bool one_d = config_.audio_conv == "1d";
+  TORCH_CHECK(video.dim() == 5 && video.size(2) == config_.video_channels,
+              "discriminator: video must be (B, F, ", config_.video_channels, ", H, W), got ", video.sizes());
+  TORCH_CHECK(audio.dim() == (one_d ? 3 : 4) && audio.size(1) == config_.audio_channels,
+              "discriminator: audio must be (B, ", config_.audio_channels, one_d ? ", N)" : ", L, M)", ", got ",
+              audio.sizes());
+  const int64_t b = video.size(0);
+  auto e_t = time_embed(t).to(video.scalar_type());
+  auto e_v = video_text_embed ? e_t + text_vector(text_v, video_text_embed, "video", b) : e_t;
+  auto e_a = audio_text_embed ? e_t + text_vector(text_a, audio_text_embed, "audio", b) : e_t;
+
+  auto [fv, fa] = feature_extractor(video.transpose(1, 2), audio, e_v, e_a);
+  auto video_frames = fv.mean({3, 4}).transpose(1, 2);                           // (B, F, C)
+  auto audio_frames = (one_d ? fa : fa.mean(3)).transpose(1, 2);                // (B, L, C)
+  if (config_.fusion == "A") {
+    return last_linear(torch::cat({video_frames.mean(1), audio_frames.mean(1)}, 1)).squeeze(1);
+  }
+  auto tokens = torch::cat({fm_time_in(e_t).unsqueeze(1), fm_video_in(video_frames), fm_audio_in(audio_frames)}, 1);
+  return last_linear(fm(tokens)).squeeze(1);
+}
+
+}  // namespace mmdisco

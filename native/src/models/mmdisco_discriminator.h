@@ -1,0 +1,195 @@
+#pragma once
+// The MMDisCo joint discriminator of the released configurations (spec §3, Appendix A/B): two non-interacting
+// towers of time-modulated ResBlocks (video "2d+1d" convs; audio 2-D mel or 1-D dilated waveform convs), optional
+// text conditioning vectors, and fusion A (time-mean + concat + Linear) or B (transformer over [CLS, time,
+// frame tokens]). Submodule names follow the released state dict (§3.8), so its weights load strictly.
+//
+// Input layouts: video (B, F, C, H, W); audio (B, C, L, M) for 2-D convs, (B, C, N) for 1-D convs.
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "models/time_embedding.h"
+
+namespace mmdisco {
+
+struct MmdiscoDiscriminatorConfig {
+  int64_t video_channels = 4;
+  int64_t audio_channels = 8;
+  std::string audio_conv = "2d";  // "2d" (mel/latent, (B,C,L,M)) | "1d" (waveform, (B,C,N))
+  int64_t max_dilation = 1;       // 1-D audio ResBlock k uses dilation 2^(k mod max_dilation)
+  int64_t width = 128;            // base channels; GroupNorm(32) needs width·mult divisible by 32
+  std::vector<int64_t> channel_mult = {1, 2, 4};
+  int64_t blocks_per_level = 4;
+  int64_t time_dim = 128;
+  int64_t video_text_dim = 0;  // 0: no text conditioning
+  int64_t audio_text_dim = 0;
+  std::string fusion = "A";  // "A" | "B"
+  int64_t fusion_width = 256;
+  int64_t fusion_layers = 5;
+  int64_t fusion_heads = 8;
+  int64_t fusion_head_dim = 64;
+  int64_t fusion_max_tokens = 128;
+  int64_t groups = 32;
+};
+
+// Named presets of the released settings: "audioldm-animatediff", "auffusion-videocrafter2", "mmdiffusion".
+MmdiscoDiscriminatorConfig mmdisco_preset(const std::string& name);
+
+// GroupNorm over (channel group × every frame and pixel), computed in at least float32 and cast back.
+class GroupNormWrapperImpl : public torch::nn::Module {
+ public:
+  GroupNormWrapperImpl(int64_t groups, int64_t channels, bool affine);
+  torch::Tensor forward(const torch::Tensor& x);  // (B, C, ...)
+
+ private:
+  torch::nn::GroupNorm norm{nullptr};
+};
+TORCH_MODULE(GroupNormWrapper);
+
+// Video k×k "2d+1d" conv on (B, C, F, H, W): per-frame spatial conv, then a per-pixel temporal conv.
+class VideoConv2d1dImpl : public torch::nn::Module {
+ public:
+  VideoConv2d1dImpl(int64_t in, int64_t out, int64_t kernel);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::nn::Conv2d video_conv_spatial{nullptr};
+  torch::nn::Conv1d video_conv_temporal{nullptr};
+};
+TORCH_MODULE(VideoConv2d1d);
+
+// A conv held under the name the released state dict uses ("video_conv" / "audio_conv"): pointwise 3-D on
+// (B, C, F, H, W), or the audio tower's 2-D / 1-D conv.
+class NamedConvImpl : public torch::nn::Module {
+ public:
+  NamedConvImpl(const std::string& name, torch::nn::AnyModule conv);
+  torch::Tensor forward(const torch::Tensor& x) { return conv_.forward(x); }
+
+ private:
+  torch::nn::AnyModule conv_;
+};
+TORCH_MODULE(NamedConv);
+
+// h·(1 + s) + b after a parameter-free GroupNorm, (s, b) = Linear(SiLU(e)).
+class ScaleShiftNormImpl : public torch::nn::Module {
+ public:
+  ScaleShiftNormImpl(int64_t groups, int64_t channels, int64_t emb_dim);
+  torch::Tensor forward(const torch::Tensor& h, const torch::Tensor& e);
+
+ private:
+  GroupNormWrapper norm{nullptr};
+  torch::nn::Sequential projection{nullptr};
+};
+TORCH_MODULE(ScaleShiftNorm);
+
+// Per-modality parts of one ResBlock (in_layers, out_layers, skip), named "<modality>_…".
+struct TowerResParts {
+  torch::nn::ModuleList in_layers{nullptr}, out_layers{nullptr};
+  NamedConv skip{nullptr};
+};
+
+// One ResBlock for both towers: conv(SiLU(GN(x))) → [pool] → scale-shift norm → zero-init 1×1 conv, plus skip.
+class VAResBlockImpl : public torch::nn::Module {
+ public:
+  VAResBlockImpl(const MmdiscoDiscriminatorConfig& c, int64_t in, int64_t out, bool down, int64_t audio_dilation);
+  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& v, const torch::Tensor& a,
+                                                  const torch::Tensor& e_v, const torch::Tensor& e_a);
+
+ private:
+  torch::Tensor branch(TowerResParts& parts, const torch::Tensor& x, const torch::Tensor& e, bool video);
+  bool down_;
+  bool audio_1d_;
+  TowerResParts video_, audio_;
+};
+TORCH_MODULE(VAResBlock);
+
+// The initial conv of both towers (no norm).
+class VAInputBlockImpl : public torch::nn::Module {
+ public:
+  explicit VAInputBlockImpl(const MmdiscoDiscriminatorConfig& c);
+  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& v, const torch::Tensor& a);
+
+ private:
+  VideoConv2d1d video_conv{nullptr};
+  NamedConv audio_conv{nullptr};
+};
+TORCH_MODULE(VAInputBlock);
+
+class VAFeatureExtractorImpl : public torch::nn::Module {
+ public:
+  explicit VAFeatureExtractorImpl(const MmdiscoDiscriminatorConfig& c);
+  // v (B, C, F, H, W), a (B, C, L, M) or (B, C, N) → tower outputs of the same rank.
+  std::pair<torch::Tensor, torch::Tensor> forward(torch::Tensor v, torch::Tensor a, const torch::Tensor& e_v,
+                                                  const torch::Tensor& e_a);
+  int64_t out_channels() const { return out_channels_; }
+
+ private:
+  VAInputBlock input_block{nullptr};  // input_blocks.0.0; ResBlock i is input_blocks.i.0
+  std::vector<VAResBlock> res_blocks_;
+  int64_t out_channels_ = 0;
+};
+TORCH_MODULE(VAFeatureExtractor);
+
+// Linear then exact GELU, with the Linear under "0" as in the released state dict (…net.0.0.weight).
+class LinearGeluImpl : public torch::nn::Module {
+ public:
+  LinearGeluImpl(int64_t in, int64_t out);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::nn::Linear linear{nullptr};
+};
+TORCH_MODULE(LinearGelu);
+
+// Multi-head self-attention without q/k/v bias, as explicit matmul–softmax (double backward works).
+class FusionAttentionImpl : public torch::nn::Module {
+ public:
+  FusionAttentionImpl(int64_t width, int64_t heads, int64_t head_dim);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  int64_t heads_, head_dim_;
+  torch::nn::Linear to_q{nullptr}, to_k{nullptr}, to_v{nullptr}, to_out{nullptr};
+};
+TORCH_MODULE(FusionAttention);
+
+// Pre-LN transformer over [CLS, tokens…] with learned positions; returns the CLS output after norm + Linear.
+class FusionTransformerImpl : public torch::nn::Module {
+ public:
+  FusionTransformerImpl(int64_t width, int64_t layers, int64_t heads, int64_t head_dim, int64_t max_tokens);
+  torch::Tensor forward(const torch::Tensor& tokens);  // (B, T, width) without CLS → (B, width)
+
+ private:
+  int64_t max_tokens_;
+  torch::Tensor cls_emb;
+  torch::nn::Embedding pos_emb{nullptr};  // registered as pos_emb.emb
+  torch::nn::ModuleList layers_{nullptr};  // registered as attn_layers.layers: [LN, attention], [LN, MLP], …
+  std::vector<torch::nn::Sequential> feed_forwards_;  // the MLPs of layers_, in order
+  torch::nn::LayerNorm norm{nullptr};
+  torch::nn::Linear out_layer{nullptr};
+};
+TORCH_MODULE(FusionTransformer);
+
+class MmdiscoDiscriminatorImpl : public torch::nn::Module {
+ public:
+  explicit MmdiscoDiscriminatorImpl(const MmdiscoDiscriminatorConfig& config);
+  // Pre-sigmoid output h, shape (B,). text_v / text_a: (B, d) or (B, tokens, d), required iff configured.
+  torch::Tensor forward(const torch::Tensor& video, const torch::Tensor& audio, const torch::Tensor& t,
+                        const torch::Tensor& text_v = {}, const torch::Tensor& text_a = {});
+  const MmdiscoDiscriminatorConfig& config() const { return config_; }
+
+ private:
+  MmdiscoDiscriminatorConfig config_;
+  TimeEmbedding time_embed{nullptr};  // registered as time_embed.projection
+  torch::nn::Linear video_text_embed{nullptr}, audio_text_embed{nullptr};
+  VAFeatureExtractor feature_extractor{nullptr};
+  // Fusion B, registered under fusion_model.
+  torch::nn::Linear fm_video_in{nullptr}, fm_audio_in{nullptr}, fm_time_in{nullptr};
+  FusionTransformer fm{nullptr};
+  torch::nn::Linear last_linear{nullptr};
+};
+TORCH_MODULE(MmdiscoDiscriminator);
+
+}  // namespace mmdisco

@@ -1,0 +1,249 @@
+import assert from 'node:assert/strict';
+import {
+  native,
+  tensor,
+  type Conditioning,
+  type Discriminator,
+  type DiscriminatorBatch,
+  type DiscriminatorDraw,
+  type MmdiscoDiscriminatorNetwork,
+  type ScheduleOptions,
+  type Tensor,
+} from '../../ts/native';
+import { Rng } from '../../ts/util/random';
+
+const schedule: ScheduleOptions = { kind: 'linear' };
+
+function build(network: MmdiscoDiscriminatorNetwork, dtype: 'float32' | 'float64' = 'float32', seed = 0): Discriminator {
+  return new native.Discriminator({ network, audioSchedule: schedule, videoSchedule: schedule, dtype, seed, threads: 1 });
+}
+
+/** Parameter count per `feature_extractor.input_blocks.<i>.` block, and per top-level key prefix. */
+function countBy(params: Record<string, Tensor>, key: (name: string) => string | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [name, t] of Object.entries(params)) {
+    const k = key(name);
+    if (k !== undefined) out.set(k, (out.get(k) ?? 0) + t.data.length);
+  }
+  return out;
+}
+const blockOf = (name: string) => /^feature_extractor\.input_blocks\.(\d+)\./.exec(name)?.[1];
+
+describe('MMDisCo discriminator: released configurations', function () {
+  this.timeout(120_000);
+
+  it('AudioLDM + AnimateDiff: 33,261,313 parameters, per-block counts and key names of spec §3.7/§3.8', async () => {
+    const d = build({ kind: 'mmdisco', preset: 'audioldm-animatediff' });
+    assert.equal(d.parameterCount, 33_261_313);
+    const params = await d.parameters();
+    const blocks = countBy(params, blockOf);
+    // 0 init; 1–4 level 0; 5 down; 6–9 level 1; 10 down; 11–14 level 2.
+    const expected = [63_360, 444_032, 444_032, 444_032, 444_032, 444_032, 1_117_440, 1_641_728, 1_641_728, 1_641_728,
+      1_641_728, 4_200_960, 6_298_112, 6_298_112, 6_298_112];
+    assert.deepEqual([...blocks.keys()].map(Number), expected.map((_, i) => i));
+    assert.deepEqual(expected.map((_, i) => blocks.get(String(i))), expected);
+    const shapes: Record<string, number[]> = {
+      'time_embed.projection.linear_1.weight': [128, 128],
+      'time_embed.projection.linear_2.bias': [128],
+      'video_text_embed.weight': [128, 768],
+      'audio_text_embed.weight': [128, 512],
+      'feature_extractor.input_blocks.0.0.video_conv.video_conv_spatial.weight': [128, 4, 3, 3],
+      'feature_extractor.input_blocks.0.0.video_conv.video_conv_temporal.weight': [128, 128, 3],
+      'feature_extractor.input_blocks.0.0.audio_conv.audio_conv.weight': [128, 8, 3, 3],
+      'feature_extractor.input_blocks.1.0.video_in_layers.0.GroupNorm.weight': [128],
+      'feature_extractor.input_blocks.1.0.video_in_layers.2.video_conv_spatial.weight': [128, 128, 3, 3],
+      'feature_extractor.input_blocks.1.0.audio_in_layers.2.audio_conv.weight': [128, 128, 3, 3],
+      'feature_extractor.input_blocks.1.0.video_out_layers.0.projection.1.weight': [256, 128],
+      'feature_extractor.input_blocks.1.0.video_out_layers.3.video_conv.weight': [128, 128, 1, 1, 1],
+      'feature_extractor.input_blocks.6.0.audio_out_layers.3.audio_conv.weight': [256, 256, 1, 1],
+      'feature_extractor.input_blocks.6.0.video_skip_connection.video_conv.weight': [256, 128, 1, 1, 1],
+      'feature_extractor.input_blocks.6.0.audio_skip_connection.audio_conv.weight': [256, 128, 1, 1],
+      'last_linear.weight': [1, 1024],
+    };
+    for (const [name, shape] of Object.entries(shapes)) assert.deepEqual(params[name]?.shape, shape, name);
+    assert.equal(params['feature_extractor.input_blocks.5.0.video_skip_connection.video_conv.weight'], undefined);
+    // The zero-initialised 1×1 conv of every ResBlock.
+    assert.ok(params['feature_extractor.input_blocks.3.0.video_out_layers.3.video_conv.weight'].data.every((x) => x === 0));
+  });
+
+  it('Auffusion + VideoCrafter2: 38,972,161 parameters with fusion B of 5,650,688', async () => {
+    const d = build({ kind: 'mmdisco', preset: 'auffusion-videocrafter2' });
+    assert.equal(d.parameterCount, 38_972_161);
+    const params = await d.parameters();
+    const parts = countBy(params, (name) => name.split('.')[0]);
+    assert.equal(parts.get('fusion_model'), 5_650_688);
+    assert.equal(parts.get('feature_extractor'), 33_058_560);
+    assert.equal(countBy(params, blockOf).get('0'), 58_752);
+    const shapes: Record<string, number[]> = {
+      'fusion_model.fm.cls_emb': [1, 1, 256],
+      'fusion_model.fm.pos_emb.emb.weight': [128, 256],
+      'fusion_model.fm_video_in.weight': [256, 512],
+      'fusion_model.fm_time_in.weight': [256, 128],
+      'fusion_model.fm.attn_layers.layers.0.0.weight': [256],
+      'fusion_model.fm.attn_layers.layers.8.1.to_q.weight': [512, 256],
+      'fusion_model.fm.attn_layers.layers.8.1.to_out.bias': [256],
+      'fusion_model.fm.attn_layers.layers.9.1.net.0.0.weight': [1024, 256],
+      'fusion_model.fm.attn_layers.layers.9.1.net.2.weight': [256, 1024],
+      'fusion_model.fm.norm.weight': [256],
+      'fusion_model.fm.out_layer.weight': [256, 256],
+      'last_linear.weight': [1, 256],
+      'video_text_embed.weight': [128, 1024],
+    };
+    for (const [name, shape] of Object.entries(shapes)) assert.deepEqual(params[name]?.shape, shape, name);
+    assert.equal(params['fusion_model.fm.attn_layers.layers.0.1.to_q.bias'], undefined);
+    assert.equal(params['fusion_model.fm.attn_layers.layers.10.0.weight'], undefined);
+  });
+
+  it('MM-Diffusion: 12,682,241 parameters, per-block counts, dilated waveform convs', async () => {
+    const d = build({ kind: 'mmdisco', preset: 'mmdiffusion' });
+    assert.equal(d.parameterCount, 12_682_241);
+    const params = await d.parameters();
+    const blocks = countBy(params, blockOf);
+    const expected = [53_376, 345_728, 345_728, 345_728, 920_832, 1_248_512, 1_248_512, 3_414_528, 4_725_248];
+    assert.deepEqual(expected.map((_, i) => blocks.get(String(i))), expected);
+    assert.deepEqual(params['feature_extractor.input_blocks.1.0.audio_in_layers.2.audio_conv.weight'].shape, [128, 128, 3]);
+    assert.equal(params['video_text_embed.weight'], undefined);
+  });
+
+  it('strict loading names the missing, unexpected or misshapen tensor', async () => {
+    const d = build({ kind: 'mmdisco', preset: 'mmdiffusion', width: 32, blocksPerLevel: 1 });
+    const params = await d.parameters();
+    await d.loadParameters(params);
+    const { ['last_linear.bias']: _dropped, ...missing } = params;
+    await assert.rejects(d.loadParameters(missing), /last_linear\.bias.*missing/);
+    await assert.rejects(d.loadParameters({ ...params, extra: params['last_linear.bias'] }), /unexpected parameter 'extra'/);
+    const wrong = { ...params, 'last_linear.weight': tensor(new Float32Array(3), [1, 3]) };
+    await assert.rejects(d.loadParameters(wrong), /last_linear\.weight.*shape/);
+  });
+
+  it('rejects bad options with the option named', () => {
+    assert.throws(() => build({ kind: 'mmdisco', preset: 'nope' as never }), /preset/);
+    assert.throws(() => build({ kind: 'mmdisco', fusion: 'C' as never }), /fusion/);
+    assert.throws(() => build({ kind: 'mmdisco', width: 20 }), /GroupNorm/);
+  });
+});
+
+// ---- gradients on tiny configurations, float64 ------------------------------------------------------------
+
+interface Tiny {
+  name: string;
+  network: MmdiscoDiscriminatorNetwork;
+  video: number[]; // per-sample shapes
+  audio: number[];
+  condition?: { audio: number; video: number };
+}
+
+const tinyBase: MmdiscoDiscriminatorNetwork = { kind: 'mmdisco', width: 32, channelMult: [1, 2], blocksPerLevel: 1, timeDim: 16 };
+const tinies: Tiny[] = [
+  {
+    name: '2-D mel audio, fusion A, text conditioning',
+    network: { ...tinyBase, videoChannels: 2, audioChannels: 1, audioConv: '2d', fusion: 'A', videoTextDim: 5, audioTextDim: 3 },
+    video: [2, 2, 4, 4],
+    audio: [1, 3, 4],
+    condition: { audio: 3, video: 5 },
+  },
+  {
+    name: '1-D dilated waveform audio, fusion B',
+    network: {
+      ...tinyBase, videoChannels: 3, audioChannels: 1, audioConv: '1d', maxDilation: 3, fusion: 'B', videoTextDim: 0, audioTextDim: 0,
+      fusionWidth: 16, fusionLayers: 2, fusionHeads: 2, fusionHeadDim: 8, fusionMaxTokens: 16,
+    },
+    video: [2, 3, 4, 4],
+    audio: [1, 16],
+  },
+];
+
+const numel = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+function gaussian(rng: Rng, shape: number[], scale = 1): Tensor<Float64Array> {
+  const data = new Float64Array(numel(shape));
+  for (let i = 0; i < data.length; i++) data[i] = scale * rng.gaussian();
+  return tensor(data, shape);
+}
+const sum = (t: Tensor) => Array.from(t.data).reduce((a, b) => a + b, 0);
+
+describe('MMDisCo discriminator: gradients (float64, finite differences)', function () {
+  this.timeout(120_000);
+  const B = 2;
+  const alphaBar = native.scheduleAlphaBar(schedule).data;
+
+  for (const tiny of tinies) {
+    describe(tiny.name, () => {
+      let d: Discriminator;
+      let rng: Rng;
+      let condition: Conditioning | undefined;
+
+      before(async () => {
+        rng = new Rng(7);
+        d = build(tiny.network, 'float64', 3);
+        // Away from the zero-initialised 1×1 convs, so every parameter matters to the checks.
+        const { values } = await d.flatParameters();
+        await d.setFlatParameters(gaussian(rng, values.shape, 0.2));
+        if (tiny.condition) {
+          condition = { audio: gaussian(rng, [B, tiny.condition.audio]), video: gaussian(rng, [B, 4, tiny.condition.video]) };
+        }
+      });
+
+      it('residuals r = −σ ∇ℓ match central differences of ℓ', async () => {
+        const a = gaussian(rng, [B, ...tiny.audio]);
+        const v = gaussian(rng, [B, ...tiny.video]);
+        const t = tensor(new Int32Array([100, 700]), [B]);
+        const r = await d.residuals(a, v, t, condition);
+        const h = 1e-5;
+        for (const [x, residual, rows] of [[a, r.audio, numel(tiny.audio)], [v, r.video, numel(tiny.video)]] as const) {
+          assert.deepEqual(residual.shape, x.shape);
+          for (const i of [0, 3, rows + 1, 2 * rows - 1]) {
+            const sigma = Math.sqrt(1 - alphaBar[t.data[Math.floor(i / rows)]]);
+            const keep = x.data[i];
+            x.data[i] = keep + h;
+            const up = sum((await d.logit(a, v, t, condition)).logit);
+            x.data[i] = keep - h;
+            const down = sum((await d.logit(a, v, t, condition)).logit);
+            x.data[i] = keep;
+            const expected = (-sigma * (up - down)) / (2 * h);
+            assert.ok(Math.abs(residual.data[i] - expected) <= 1e-6 * Math.max(1, Math.abs(expected)), `${i}: ${residual.data[i]} vs ${expected}`);
+          }
+        }
+      });
+
+      it('double-backward parameter gradient of BCE + λ_den · denoising loss matches central differences', async () => {
+        const audioBase = new native.EpsModel({
+          network: { kind: 'mlp', dim: numel(tiny.audio), hidden: 8, blocks: 1 }, schedule, dtype: 'float64', seed: 1,
+        });
+        const videoBase = new native.EpsModel({
+          network: { kind: 'mlp', dim: numel(tiny.video), hidden: 8, blocks: 1 }, schedule, dtype: 'float64', seed: 2,
+        });
+        const trainer = new native.DiscriminatorTrainer(d, audioBase, videoBase, { lambdaDenoising: 0.7 });
+        const batch: DiscriminatorBatch = {
+          realAudio: gaussian(rng, [B, ...tiny.audio]), realVideo: gaussian(rng, [B, ...tiny.video]),
+          fakeAudio: gaussian(rng, [B, ...tiny.audio]), fakeVideo: gaussian(rng, [B, ...tiny.video]),
+          ...(condition ? { realCondition: condition, fakeCondition: condition } : {}),
+        };
+        const draw: DiscriminatorDraw = {
+          tReal: tensor(new Int32Array([250, 900]), [B]), tFake: tensor(new Int32Array([40, 600]), [B]),
+          noiseRealAudio: gaussian(rng, [B, ...tiny.audio]), noiseRealVideo: gaussian(rng, [B, ...tiny.video]),
+          noiseFakeAudio: gaussian(rng, [B, ...tiny.audio]), noiseFakeVideo: gaussian(rng, [B, ...tiny.video]),
+        };
+        const base = await trainer.lossAndGradient(batch, draw);
+        assert.ok(base.denoising > 0);
+        const { values } = await d.flatParameters();
+        const flat = values.data as Float64Array;
+        const picks = [0, 17, Math.floor(flat.length / 3), Math.floor(flat.length / 2), flat.length - 300, flat.length - 1];
+        const h = 1e-5;
+        for (const i of picks) {
+          const keep = flat[i];
+          flat[i] = keep + h;
+          await d.setFlatParameters(values);
+          const up = (await trainer.lossAndGradient(batch, draw)).total;
+          flat[i] = keep - h;
+          await d.setFlatParameters(values);
+          const down = (await trainer.lossAndGradient(batch, draw)).total;
+          flat[i] = keep;
+          await d.setFlatParameters(values);
+          const expected = (up - down) / (2 * h);
+          const got = base.gradient.data[i];
+          assert.ok(Math.abs(got - expected) <= 1e-6 * Math.max(1, Math.abs(expected)), `param ${i}: ${got} vs ${expected}`);
+        }
+      });
+    });
+  }
+});
