@@ -195,7 +195,42 @@ export interface RuntimeInfo {
   gloo: boolean;
 }
 
+// ---- evaluator classifiers ----------------------------------------------------------------------------
+
+/**
+ * An evaluator classifier's network. Inputs are taken in the shard encodings: 'mel-cnn' a log-mel
+ * (B, L, M) in natural-log magnitudes, standardised inside with (inputMean, inputStd); 'video-cnn' frames
+ * (B, F, C, H, W) as uint8 (stored) or floats already in [-1, 1] (generated).
+ */
+export interface ClassifierNetwork {
+  kind: 'mel-cnn' | 'video-cnn';
+  /** Per-example shape: [L, M] or [F, C, H, W]. */
+  inputShape: number[];
+  classes: number;
+  /** Channels of the first convolution (default 16), doubled at each downsampling. */
+  width?: number;
+  /** Size of the penultimate features (default 64). */
+  featureDim?: number;
+  inputMean?: number;
+  inputStd?: number;
+}
+
+export interface Classifier {
+  readonly parameterCount: number;
+  /** One optimiser step (cross-entropy) per consecutive batchSize rows; each step's loss and batch accuracy. */
+  trainSteps(
+    x: Tensor<FloatArray | Uint8Array>,
+    labels: Tensor<Int32Array>,
+    batchSize: number,
+  ): Promise<{ losses: Tensor<Float64Array>; accuracies: Tensor<Float64Array> }>;
+  /** Logits (B, classes) and penultimate features (B, featureDim). */
+  predict(x: Tensor<FloatArray | Uint8Array>): Promise<{ logits: Tensor<Float32Array>; features: Tensor<Float32Array> }>;
+  parameters(): Promise<NamedTensors>;
+  loadParameters(values: NamedTensors): Promise<Record<string, never>>;
+}
+
 interface NativeAddon {
+  Classifier: new (options: PlacementOptions & { network: ClassifierNetwork; optimizer?: OptimizerOptions }) => Classifier;
   EpsModel: new (options: PlacementOptions & { network: MlpEpsNetwork; schedule: ScheduleOptions; optimizer?: OptimizerOptions }) => EpsModel;
   AnalyticEps: new (
     options: PlacementOptions & { mixture: CoupledGaussianMixture; modality: 'audio' | 'video'; schedule: ScheduleOptions },

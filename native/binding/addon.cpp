@@ -2,6 +2,7 @@
 #include <napi.h>
 #include <torch/torch.h>
 
+#include "classifier.h"
 #include "convert.h"
 #include "handle.h"
 #include "objects.h"
@@ -111,6 +112,7 @@ Napi::Value RuntimeInfo(const Napi::CallbackInfo& info) {
 Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   register_objects(env, exports);
   register_process_group(env, exports);
+  register_classifier(env, exports);
   exports.Set("sample", Napi::Function::New(env, Sample, "sample"));
   exports.Set("scheduleAlphaBar", Napi::Function::New(env, ScheduleAlphaBar, "scheduleAlphaBar"));
   exports.Set("runtimeInfo", Napi::Function::New(env, RuntimeInfo, "runtimeInfo"));

@@ -101,7 +101,9 @@ torch::Tensor tensor_from_js(Napi::Value value, const std::string& what) {
     case napi_float32_array: dtype = torch::kFloat32; break;
     case napi_float64_array: dtype = torch::kFloat64; break;
     case napi_int32_array: dtype = torch::kInt32; break;
-    default: throw Napi::TypeError::New(env, what + ".data must be a Float32Array, Float64Array or Int32Array");
+    case napi_uint8_array: dtype = torch::kUInt8; break;  // stored video frames, passed as they are
+    default:
+      throw Napi::TypeError::New(env, what + ".data must be a Float32Array, Float64Array, Int32Array or Uint8Array");
   }
   if (static_cast<int64_t>(array.ElementLength()) != numel)
     throw Napi::RangeError::New(env, what + ": data holds " + std::to_string(array.ElementLength()) +

@@ -36,7 +36,7 @@ class Options {
   std::string context_, prefix_;
 };
 
-// {data: Float32Array | Float64Array | Int32Array, shape: number[]} → tensor over the same memory.
+// {data: Float32Array | Float64Array | Int32Array | Uint8Array, shape: number[]} → tensor over the same memory.
 torch::Tensor tensor_from_js(Napi::Value value, const std::string& what);
 // Contiguous CPU tensor → {data, shape}; 0-dim tensors → number.
 Napi::Value tensor_to_js(Napi::Env env, const torch::Tensor& tensor);

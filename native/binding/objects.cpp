@@ -12,8 +12,6 @@ namespace mmdisco_binding {
 
 using mmdisco::NamedTensors;
 
-namespace {
-
 Placement parse_placement(const Options& o) {
   Placement p;
   p.device = parse_device(o.string("device", "cpu"));
@@ -32,6 +30,8 @@ mmdisco::OptimizerConfig parse_optimizer(const Options& o) {
   c.grad_clip = o.number("gradClip", c.grad_clip);
   return c;
 }
+
+namespace {
 
 // {weights: number[K], audio: {means: number[K][da], std: number[K]}, video: {…}}: the TS CoupledGaussianMixture.
 std::shared_ptr<const mmdisco::GaussianMixturePair> parse_mixture(const Options& o) {
@@ -94,17 +94,6 @@ torch::Tensor timesteps_from_js(Napi::Value value, int64_t batch) {
   return tensor_from_js(value, "t").to(torch::kInt64);
 }
 
-template <typename Fn>
-auto guarded(Napi::Env env, Fn fn) -> decltype(fn()) {
-  try {
-    return fn();
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw Napi::Error::New(env, error_message(e));
-  }
-}
-
 // ---- critics: logit and residuals, shared by Discriminator and OracleCritic ---------------------------
 
 // Every object argument of the call stays referenced until it settles (inputs are wrapped without copying);
@@ -159,6 +148,8 @@ std::shared_ptr<mmdisco::JointCritic> conditioned(const std::shared_ptr<mmdisco:
   return std::make_shared<mmdisco::ConditionedCritic>(disc, c);
 }
 
+}  // namespace
+
 // ---- parameters: named (checkpoints) and flat (finite differences), for modules ---------------------
 
 Napi::Value module_parameters(const Napi::CallbackInfo& info, NativeHandle& self, torch::nn::Module& module) {
@@ -180,6 +171,8 @@ Napi::Value module_load_parameters(const Napi::CallbackInfo& info, NativeHandle&
     return {};
   });
 }
+
+namespace {
 
 Napi::Value module_flat_parameters(const Napi::CallbackInfo& info, NativeHandle& self, torch::nn::Module& module) {
   return run_async(info.Env(), self, {{&self, Access::Read}}, {info.This()},

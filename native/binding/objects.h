@@ -3,6 +3,7 @@
 
 #include <memory>
 
+#include "convert.h"
 #include "gaussian_mixture.h"
 #include "guidance.h"
 #include "handle.h"
@@ -99,5 +100,23 @@ class DiscriminatorTrainer : public Napi::ObjectWrap<DiscriminatorTrainer>, publ
 };
 
 void register_objects(Napi::Env env, Napi::Object exports);
+
+// Shared by the classes of other binding files.
+Placement parse_placement(const Options& o);
+mmdisco::OptimizerConfig parse_optimizer(const Options& o);
+Napi::Value module_parameters(const Napi::CallbackInfo& info, NativeHandle& self, torch::nn::Module& module);
+Napi::Value module_load_parameters(const Napi::CallbackInfo& info, NativeHandle& self, torch::nn::Module& module);
+
+// Runs fn, turning C++ exceptions into JS errors with the message only.
+template <typename Fn>
+auto guarded(Napi::Env env, Fn fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, error_message(e));
+  }
+}
 
 }  // namespace mmdisco_binding

@@ -68,4 +68,11 @@ std::shared_ptr<Discriminator> make_mmdisco_discriminator(const MmdiscoDiscrimin
       NoiseSchedule(audio_schedule), NoiseSchedule(video_schedule));
 }
 
+std::shared_ptr<ClassifierNet> make_classifier(const ClassifierConfig& config, uint64_t seed, torch::Device device,
+                                               torch::ScalarType dtype) {
+  auto net = seeded(seed, [&] { return build_classifier(config); });
+  net->to(device, dtype);
+  return net;
+}
+
 }  // namespace mmdisco

@@ -4,6 +4,7 @@
 
 #include "eps_source.h"
 #include "guidance.h"
+#include "models/classifier.h"
 #include "models/mlp_eps.h"
 #include "models/mmdisco_discriminator.h"
 #include "models/toy_discriminator.h"
@@ -23,5 +24,7 @@ std::shared_ptr<Discriminator> make_mmdisco_discriminator(const MmdiscoDiscrimin
                                                          const ScheduleConfig& audio_schedule,
                                                          const ScheduleConfig& video_schedule, uint64_t seed,
                                                          torch::Device device, torch::ScalarType dtype);
+std::shared_ptr<ClassifierNet> make_classifier(const ClassifierConfig& config, uint64_t seed, torch::Device device,
+                                               torch::ScalarType dtype);
 
 }  // namespace mmdisco

@@ -4,8 +4,6 @@
 
 namespace mmdisco {
 
-namespace {
-
 torch::optim::AdamW make_optimizer(torch::nn::Module& module, const OptimizerConfig& c) {
   return torch::optim::AdamW(module.parameters(), torch::optim::AdamWOptions(c.lr)
                                                        .betas({c.beta1, c.beta2})
@@ -16,6 +14,8 @@ void clip_and_step(torch::nn::Module& module, torch::optim::Optimizer& optimizer
   if (grad_clip > 0) torch::nn::utils::clip_grad_norm_(module.parameters(), grad_clip);
   optimizer.step();
 }
+
+namespace {
 
 void backward(const torch::Tensor& loss, GradientSync* sync) {
   if (sync) {

@@ -28,6 +28,10 @@ struct OptimizerConfig {
   double grad_clip = 0.0;  // max global grad norm; 0 disables clipping
 };
 
+torch::optim::AdamW make_optimizer(torch::nn::Module& module, const OptimizerConfig& config);
+// Clips the global gradient norm to grad_clip (when > 0), then steps.
+void clip_and_step(torch::nn::Module& module, torch::optim::Optimizer& optimizer, double grad_clip);
+
 class EpsTrainer {
  public:
   EpsTrainer(std::shared_ptr<NetworkEps> model, const OptimizerConfig& optimizer, uint64_t seed);

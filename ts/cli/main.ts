@@ -8,6 +8,7 @@ import { ConfigError } from '../config/load';
 import { dataBuildCommand, dataPreviewCommand } from './dataBuild';
 import { dataInspectCommand, dataVerifyCommand } from './data';
 import { launchCommand } from './launch';
+import { evalCalibrateCommand, evalPairsCommand, evalTrainEvaluatorsCommand } from './eval';
 import { toyRunCommand } from './toy';
 
 async function main(): Promise<void> {
@@ -29,6 +30,13 @@ async function main(): Promise<void> {
         .demandCommand(1, 'choose a data command'),
     )
     .command(launchCommand)
+    .command('eval', 'Evaluator classifiers and the fidelity / alignment metrics of audio-video pairs', (y) =>
+      y
+        .command(evalTrainEvaluatorsCommand)
+        .command(evalPairsCommand)
+        .command(evalCalibrateCommand)
+        .demandCommand(1, 'choose an eval command'),
+    )
     .demandCommand(1, 'choose a command group')
     .strict()
     .recommendCommands()

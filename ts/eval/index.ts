@@ -9,3 +9,6 @@ export * from './mixtureCoupling';
 export * from './spectralFluxOnsets';
 export * from './onsetF1';
 export * from './residualCosine';
+export * from './videoContacts';
+// evaluators.ts is imported directly: it loads the native addon.
+export * from './pairMetrics';

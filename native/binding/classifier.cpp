@@ -1,0 +1,101 @@
+// The JS class Classifier: an evaluator classifier (mel-cnn or video-cnn) with its trainer.
+#include "classifier.h"
+
+#include "classifier_trainer.h"
+#include "convert.h"
+#include "model_factory.h"
+#include "objects.h"
+
+namespace mmdisco_binding {
+
+using mmdisco::NamedTensors;
+
+namespace {
+
+mmdisco::ClassifierConfig parse_classifier(const Options& net) {
+  mmdisco::ClassifierConfig c;
+  c.kind = net.string("kind");
+  c.input_shape = net.integers("inputShape");
+  c.classes = net.integer("classes");
+  c.width = net.integer("width", c.width);
+  c.feature_dim = net.integer("featureDim", c.feature_dim);
+  c.input_mean = net.number("inputMean", c.input_mean);
+  c.input_std = net.number("inputStd", c.input_std);
+  return c;
+}
+
+}  // namespace
+
+Classifier::Classifier(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<Classifier>(info), NativeHandle("Classifier", nullptr) {
+  guarded(info.Env(), [&] {
+    Options o(info[0], "Classifier");
+    place_ = parse_placement(o);
+    auto config = parse_classifier(o.object("network"));
+    try {
+      net_ = mmdisco::make_classifier(config, place_.seed, place_.device, place_.dtype);
+    } catch (const std::invalid_argument& e) {
+      throw Napi::TypeError::New(info.Env(), "Classifier: option 'network': " + std::string(e.what()));
+    }
+    optimizer_ = o.has("optimizer") ? parse_optimizer(o.object("optimizer")) : mmdisco::OptimizerConfig{};
+    set_worker(std::make_shared<Worker>(place_.threads));
+  });
+}
+
+Napi::Value Classifier::TrainSteps(const Napi::CallbackInfo& info) {
+  auto x = tensor_from_js(info[0], "x");
+  auto labels = tensor_from_js(info[1], "labels");
+  if (!info[2].IsNumber()) throw Napi::TypeError::New(info.Env(), "trainSteps: batchSize must be a number");
+  const int64_t batch = info[2].As<Napi::Number>().Int64Value();
+  if (batch < 1 || x.dim() < 1 || x.size(0) % batch != 0 || labels.dim() != 1 || labels.size(0) != x.size(0))
+    throw Napi::RangeError::New(info.Env(),
+                                "trainSteps: x.shape[0] must be a positive multiple of batchSize and equal labels.length");
+  if (!trainer_) trainer_ = std::make_shared<mmdisco::ClassifierTrainer>(net_, optimizer_);
+  auto trainer = trainer_;
+  return run_async(info.Env(), *this, {this}, {info.This(), info[0], info[1]},
+                   [trainer, x, labels, batch]() -> NamedTensors {
+                     const int64_t steps = x.size(0) / batch;
+                     auto losses = torch::empty({steps}, torch::kFloat64);
+                     auto accuracies = torch::empty({steps}, torch::kFloat64);
+                     for (int64_t s = 0; s < steps; ++s) {
+                       auto result = trainer->step(x.slice(0, s * batch, (s + 1) * batch),
+                                                   labels.slice(0, s * batch, (s + 1) * batch));
+                       losses[s] = result.loss;
+                       accuracies[s] = result.accuracy;
+                     }
+                     return {{"losses", losses}, {"accuracies", accuracies}};
+                   });
+}
+
+Napi::Value Classifier::Predict(const Napi::CallbackInfo& info) {
+  auto x = tensor_from_js(info[0], "x");
+  auto net = net_;
+  return run_async(info.Env(), *this, {this}, {info.This(), info[0]}, [net, x]() -> NamedTensors {
+    torch::NoGradGuard no_grad;
+    net->eval();
+    auto out = net->classify(x);
+    return {{"logits", out.logits.to(torch::kFloat32)}, {"features", out.features.to(torch::kFloat32)}};
+  });
+}
+
+Napi::Value Classifier::Parameters(const Napi::CallbackInfo& info) { return module_parameters(info, *this, *net_); }
+Napi::Value Classifier::LoadParameters(const Napi::CallbackInfo& info) {
+  return module_load_parameters(info, *this, *net_);
+}
+Napi::Value Classifier::ParameterCount(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(mmdisco::parameter_count(*net_)));
+}
+
+void register_classifier(Napi::Env env, Napi::Object exports) {
+  auto cls = Classifier::DefineClass(env, "Classifier",
+                                     {Classifier::InstanceMethod("trainSteps", &Classifier::TrainSteps),
+                                      Classifier::InstanceMethod("predict", &Classifier::Predict),
+                                      Classifier::InstanceMethod("parameters", &Classifier::Parameters),
+                                      Classifier::InstanceMethod("loadParameters", &Classifier::LoadParameters),
+                                      Classifier::InstanceAccessor("parameterCount", &Classifier::ParameterCount,
+                                                                   nullptr)});
+  register_handle_class(env, cls, [](Napi::Object o) -> NativeHandle* { return Classifier::Unwrap(o); });
+  exports.Set("Classifier", cls);
+}
+
+}  // namespace mmdisco_binding

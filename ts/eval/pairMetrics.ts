@@ -1,0 +1,126 @@
+/**
+ * Fidelity and alignment of a set of audio-video pairs, from the outputs of the evaluator classifiers
+ * (ts/eval/evaluators.ts): per-modality accuracy and feature distances to the real test set, class agreement
+ * between the modalities, and the AV onset F1 where the dataset has sound events at visible contacts.
+ */
+import type { UnitSpec } from '../../datasets/presets';
+import { Rng } from '../util/random';
+import { accuracy, classAgreement } from './classAgreement';
+import type { DatasetOutputs, EvaluatorSet, Modality, ModalityOutputs } from './evaluators';
+import { frechetFromSamples } from './frechet';
+import { kernelInceptionDistance } from './kernelInceptionDistance';
+import { meanOnsetF1 } from './onsetF1';
+import type { SampleSet } from './samples';
+
+export interface ModalityMetrics {
+  /** Agreement of the classifier with the pairs' class column; null when the set has none. */
+  accuracy: number | null;
+  /** Fréchet distance of the penultimate features to the real test set's (FAD / FVD-style). */
+  frechet: number;
+  /** KID (unbiased MMD², cubic kernel) of the same features: mean and std over subsets. */
+  kid: { mean: number; std: number };
+}
+
+export interface PairSetMetrics {
+  pairs: number;
+  audio: ModalityMetrics;
+  video: ModalityMetrics;
+  /** P[audio classifier's class = video classifier's class]. */
+  classAgreement: number;
+  /** Mean per-pair AV onset F1 (bouncing-ball); null for datasets without sound events at contacts. */
+  onsetF1: number | null;
+}
+
+/** Metrics of a classified set against the evaluators' reference (real test) features. */
+export function pairSetMetrics(outputs: DatasetOutputs, evaluators: EvaluatorSet): PairSetMetrics {
+  const modality = (m: Modality): ModalityMetrics => featureMetrics(outputs[m], outputs.labels, evaluators.reference[m]);
+  return {
+    pairs: outputs.pairs,
+    audio: modality('audio'),
+    video: modality('video'),
+    classAgreement: classAgreement(outputs.audio.predictions, outputs.video.predictions),
+    onsetF1: outputs.events ? avOnsetF1(outputs.events.audio, outputs.events.video, evaluators.info.dataset.unit) : null,
+  };
+}
+
+function featureMetrics(outputs: ModalityOutputs, labels: Int32Array | null, reference: SampleSet): ModalityMetrics {
+  const kid = kernelInceptionDistance(outputs.features, reference, { subsets: 20, subsetSize: 500, seed: 0 });
+  return {
+    accuracy: labels ? accuracy(outputs.predictions, labels) : null,
+    frechet: frechetFromSamples(outputs.features, reference),
+    kid: { mean: kid.mean, std: kid.std },
+  };
+}
+
+/**
+ * Mean AV onset F1 of pairs (audio onsets of pair i against video contacts of pair i) with a tolerance of
+ * half a video frame. Only onsets the video can show count: the video sees contacts between its first and
+ * last frame, so audio onsets after the last frame are dropped.
+ */
+export function avOnsetF1(audioOnsets: number[][], videoContacts: number[][], unit: UnitSpec): number {
+  const lastFrame = (unit.frames - 1) / unit.fps;
+  const halfFrame = 0.5 / unit.fps;
+  return meanOnsetF1(
+    audioOnsets.map((audio, i) => ({ audio: audio.filter((t) => t <= lastFrame), video: videoContacts[i] })),
+    halfFrame,
+  );
+}
+
+export interface CalibrationReport {
+  data: string;
+  pairs: number;
+  evaluators: string;
+  dataset: string;
+  /** Classifier accuracies on the real pairs. */
+  accuracy: Record<Modality, number | null>;
+  /** Real pairs as they are vs audio of one pair with the video of another (a seeded derangement). */
+  classAgreement: { matched: number; shuffled: number };
+  onsetF1: { matched: number; shuffled: number } | null;
+  shuffleSeed: number;
+}
+
+/**
+ * Matched vs shuffled pairs of a real set: a usable alignment metric must separate them clearly. Shuffling
+ * pairs the audio of pair π(i) with the video of pair i; as each evaluator sees one modality only, this
+ * permutes the audio-side outputs rather than re-running the classifiers.
+ */
+export function calibrate(outputs: DatasetOutputs, evaluators: EvaluatorSet, shuffleSeed = 0): CalibrationReport {
+  if (outputs.pairs < 2) throw new Error(`calibrate: ${outputs.dir} holds ${outputs.pairs} pair(s); shuffling needs at least 2`);
+  const partner = derangement(outputs.pairs, shuffleSeed);
+  const shuffledAudio = Int32Array.from(partner, (j) => outputs.audio.predictions[j]);
+  const events = outputs.events;
+  const unit = evaluators.info.dataset.unit;
+  return {
+    data: outputs.dir,
+    pairs: outputs.pairs,
+    evaluators: evaluators.dir,
+    dataset: evaluators.info.dataset.name,
+    accuracy: {
+      audio: outputs.labels ? accuracy(outputs.audio.predictions, outputs.labels) : null,
+      video: outputs.labels ? accuracy(outputs.video.predictions, outputs.labels) : null,
+    },
+    classAgreement: {
+      matched: classAgreement(outputs.audio.predictions, outputs.video.predictions),
+      shuffled: classAgreement(shuffledAudio, outputs.video.predictions),
+    },
+    onsetF1: events
+      ? {
+          matched: avOnsetF1(events.audio, events.video, unit),
+          shuffled: avOnsetF1(Array.from(partner, (j) => events.audio[j]), events.video, unit),
+        }
+      : null,
+    shuffleSeed,
+  };
+}
+
+/** A seeded permutation with no fixed point: a random permutation, then each fixed point swapped with its successor. */
+export function derangement(n: number, seed: number): Int32Array {
+  const order = new Rng(seed).permutation(n);
+  for (let i = 0; i < n; i++) {
+    if (order[i] === i) {
+      const j = (i + 1) % n;
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+  }
+  return order;
+}
