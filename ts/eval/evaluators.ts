@@ -134,10 +134,10 @@ export async function trainEvaluators(opts: TrainEvaluatorsOptions): Promise<Tra
     throw new Error(`${opts.testDir}: --test must be the test split of ${name}, this is ${testIndex.dataset.name}/${testIndex.dataset.split}`);
   }
   const unit = UnitSpecSchema.parse(trainIndex.dataset.provenance.unit);
-  checkInputs(opts.testDir, testIndex, inputShapes(trainIndex));
+  const shapes = inputShapes(trainIndex);
+  checkInputs(opts.testDir, testIndex, shapes);
 
   const { mean, std } = await logMelMoments(opts.trainDir, (pairs) => opts.onPhase?.('normalise', pairs));
-  const shapes = inputShapes(trainIndex);
   const networks: Record<Modality, ClassifierNetwork> = {
     audio: { kind: 'mel-cnn', inputShape: shapes.audio, classes: classSpec.names.length, width: opts.width, featureDim: opts.featureDim, inputMean: mean, inputStd: std },
     video: { kind: 'video-cnn', inputShape: shapes.video, classes: classSpec.names.length, width: opts.width, featureDim: opts.featureDim },

@@ -47,7 +47,7 @@ torch::Tensor ClassifierNet::prepare(const torch::Tensor& x) const {
   if (!ok)
     throw std::invalid_argument(config_.kind + ": input must have shape (batch, " +
                                 shape_string(shape).substr(1) + ", got " + shape_string(x.sizes().vec()));
-  const auto& p = parameters().front();
+  const auto p = parameters().front();  // a copy: parameters() returns a temporary vector
   if (x.scalar_type() == torch::kUInt8) return x.to(p.device(), p.scalar_type()) / 127.5 - 1.0;
   if (!x.is_floating_point()) throw std::invalid_argument(config_.kind + ": input must be uint8 or floating point");
   return x.to(p.device(), p.scalar_type());
