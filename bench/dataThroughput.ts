@@ -67,7 +67,7 @@ async function trainingConsumption(dir: string): Promise<number> {
   const reader = new ShardReader(dir, { batchSize: BATCH, seed: 2, dropLast: true });
   const shapes = Object.fromEntries(reader.index.tensors.map((t) => [t.name, t.shape]));
   const classifiers = {
-    audio: new native.Classifier({ threads: 1, network: { kind: 'mel-cnn', inputShape: shapes.audio_mel, classes: 10, inputMean: -6, inputStd: 3 } }),
+    audio: new native.Classifier({ threads: 1, network: { kind: 'mel-cnn', inputShape: shapes.audio_mel, classes: 10, inputMean: -6, inputStd: 3 }, augmentation: { gainLog: 1, melShift: 2 } }),
     video: new native.Classifier({ threads: 1, network: { kind: 'video-cnn', inputShape: shapes.video, classes: 10 } }),
   };
   let started = 0;

@@ -215,6 +215,14 @@ export interface ClassifierNetwork {
   inputStd?: number;
 }
 
+/** Training-time log-mel augmentation (mel-cnn only). */
+export interface MelAugmentation {
+  /** Adds U(−gainLog, gainLog) to an example's whole log-mel (a gain of e^±gainLog). */
+  gainLog?: number;
+  /** Shifts an example by U{−melShift..melShift} mel bins, repeating the edge bins. */
+  melShift?: number;
+}
+
 export interface Classifier {
   readonly parameterCount: number;
   /** One optimiser step (cross-entropy) per consecutive batchSize rows; each step's loss and batch accuracy. */
@@ -230,7 +238,9 @@ export interface Classifier {
 }
 
 interface NativeAddon {
-  Classifier: new (options: PlacementOptions & { network: ClassifierNetwork; optimizer?: OptimizerOptions }) => Classifier;
+  Classifier: new (
+    options: PlacementOptions & { network: ClassifierNetwork; optimizer?: OptimizerOptions; augmentation?: MelAugmentation },
+  ) => Classifier;
   EpsModel: new (options: PlacementOptions & { network: MlpEpsNetwork; schedule: ScheduleOptions; optimizer?: OptimizerOptions }) => EpsModel;
   AnalyticEps: new (
     options: PlacementOptions & { mixture: CoupledGaussianMixture; modality: 'audio' | 'video'; schedule: ScheduleOptions },

@@ -38,6 +38,11 @@ Classifier::Classifier(const Napi::CallbackInfo& info)
       throw Napi::TypeError::New(info.Env(), "Classifier: option 'network': " + std::string(e.what()));
     }
     optimizer_ = o.has("optimizer") ? parse_optimizer(o.object("optimizer")) : mmdisco::OptimizerConfig{};
+    if (o.has("augmentation")) {
+      auto a = o.object("augmentation");
+      augmentation_.gain_log = a.number("gainLog", 0);
+      augmentation_.mel_shift = a.integer("melShift", 0);
+    }
     set_worker(std::make_shared<Worker>(place_.threads));
   });
 }
@@ -50,7 +55,13 @@ Napi::Value Classifier::TrainSteps(const Napi::CallbackInfo& info) {
   if (batch < 1 || x.dim() < 1 || x.size(0) % batch != 0 || labels.dim() != 1 || labels.size(0) != x.size(0))
     throw Napi::RangeError::New(info.Env(),
                                 "trainSteps: x.shape[0] must be a positive multiple of batchSize and equal labels.length");
-  if (!trainer_) trainer_ = std::make_shared<mmdisco::ClassifierTrainer>(net_, optimizer_);
+  if (!trainer_) {
+    try {
+      trainer_ = std::make_shared<mmdisco::ClassifierTrainer>(net_, optimizer_, augmentation_, place_.seed + 1);
+    } catch (const std::invalid_argument& e) {
+      throw Napi::TypeError::New(info.Env(), "Classifier: " + std::string(e.what()));
+    }
+  }
   auto trainer = trainer_;
   return run_async(info.Env(), *this, {this}, {info.This(), info[0], info[1]},
                    [trainer, x, labels, batch]() -> NamedTensors {

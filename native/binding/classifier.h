@@ -25,6 +25,7 @@ class Classifier : public Napi::ObjectWrap<Classifier>, public NativeHandle {
   Placement place_;
   std::shared_ptr<mmdisco::ClassifierNet> net_;
   mmdisco::OptimizerConfig optimizer_;
+  mmdisco::MelAugmentation augmentation_;
   std::shared_ptr<mmdisco::ClassifierTrainer> trainer_;
 };
 

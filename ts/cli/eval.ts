@@ -20,6 +20,8 @@ interface TrainArgs {
   width: number;
   'feature-dim': number;
   threads: number;
+  'gain-log': number;
+  'mel-shift': number;
 }
 
 export const evalTrainEvaluatorsCommand: CommandModule<object, TrainArgs> = {
@@ -39,11 +41,15 @@ export const evalTrainEvaluatorsCommand: CommandModule<object, TrainArgs> = {
       .option('width', { type: 'number', default: 16, describe: 'channels of the first convolution' })
       .option('feature-dim', { type: 'number', default: 64, describe: 'penultimate feature size' })
       .option('threads', { type: 'number', default: 1, describe: 'intra-op threads per classifier (the two train side by side)' })
+      .option('gain-log', { type: 'number', default: 1, describe: 'audio augmentation: random gain of e^±gain-log per example' })
+      .option('mel-shift', { type: 'number', default: 2, describe: 'audio augmentation: random shift of up to this many mel bins' })
       .check((a) => {
         for (const flag of ['epochs', 'batch-size', 'width', 'feature-dim', 'threads'] as const) {
           if (!Number.isInteger(a[flag]) || a[flag] < 1) throw new Error(`--${flag} must be a positive integer`);
         }
         if (!(a.lr > 0)) throw new Error('--lr must be positive');
+        if (!(a['gain-log'] >= 0)) throw new Error('--gain-log must be ≥ 0');
+        if (!Number.isInteger(a['mel-shift']) || a['mel-shift'] < 0) throw new Error('--mel-shift must be a non-negative integer');
         return true;
       }) as unknown as Argv<TrainArgs>,
   handler: async (args) => {
@@ -61,6 +67,7 @@ export const evalTrainEvaluatorsCommand: CommandModule<object, TrainArgs> = {
       width: args.width,
       featureDim: args['feature-dim'],
       threads: args.threads,
+      augmentation: { gainLog: args['gain-log'], melShift: args['mel-shift'] },
       onStep: (step, total, losses) => {
         if (phase !== 'train') {
           bar.stop();

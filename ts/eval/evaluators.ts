@@ -18,7 +18,7 @@ import { MATERIALS } from '../../datasets/sources/impacts';
 import { UnitSpecSchema, type UnitSpec } from '../../datasets/presets';
 import { readSafetensors, writeSafetensors } from '../checkpoint/safetensors';
 import { type DatasetIndex, readIndex, ShardReader, type TensorArray } from '../data';
-import { type Classifier, type ClassifierNetwork, type NamedTensors, native, type PlacementOptions, tensor, type Tensor } from '../native';
+import { type Classifier, type ClassifierNetwork, type MelAugmentation, type NamedTensors, native, type PlacementOptions, tensor, type Tensor } from '../native';
 import { writeJsonAtomic } from '../report/reportJson';
 import { accuracy } from './classAgreement';
 import { sampleSet, type SampleSet } from './samples';
@@ -108,6 +108,8 @@ export interface TrainEvaluatorsOptions {
   /** Channels of the first convolution of both networks. */
   width: number;
   featureDim: number;
+  /** Log-mel augmentation of the audio classifier's training batches. */
+  augmentation: MelAugmentation;
   /** Intra-op threads per classifier (the two train side by side). */
   threads?: number;
   /** Called after every training step of both classifiers. */
@@ -144,7 +146,7 @@ export async function trainEvaluators(opts: TrainEvaluatorsOptions): Promise<Tra
   };
   const placement: PlacementOptions = { threads: opts.threads ?? 1, seed: opts.seed };
   const classifiers = {
-    audio: new native.Classifier({ ...placement, network: networks.audio, optimizer: { lr: opts.lr } }),
+    audio: new native.Classifier({ ...placement, network: networks.audio, optimizer: { lr: opts.lr }, augmentation: opts.augmentation }),
     video: new native.Classifier({ ...placement, seed: opts.seed + 1, network: networks.video, optimizer: { lr: opts.lr } }),
   };
 
@@ -183,6 +185,7 @@ export async function trainEvaluators(opts: TrainEvaluatorsOptions): Promise<Tra
       batchSize: opts.batchSize,
       lr: opts.lr,
       seed: opts.seed,
+      audioAugmentation: opts.augmentation,
       seconds: Math.round(trainSeconds * 10) / 10,
     },
   };
