@@ -63,7 +63,7 @@ Napi::Value Classifier::TrainSteps(const Napi::CallbackInfo& info) {
     }
   }
   auto trainer = trainer_;
-  return run_async(info.Env(), *this, {this}, {info.This(), info[0], info[1]},
+  return run_async(info.Env(), *this, {{this, Access::Write}}, {info.This(), info[0], info[1]},
                    [trainer, x, labels, batch]() -> NamedTensors {
                      const int64_t steps = x.size(0) / batch;
                      auto losses = torch::empty({steps}, torch::kFloat64);
@@ -81,7 +81,7 @@ Napi::Value Classifier::TrainSteps(const Napi::CallbackInfo& info) {
 Napi::Value Classifier::Predict(const Napi::CallbackInfo& info) {
   auto x = tensor_from_js(info[0], "x");
   auto net = net_;
-  return run_async(info.Env(), *this, {this}, {info.This(), info[0]}, [net, x]() -> NamedTensors {
+  return run_async(info.Env(), *this, {{this, Access::Read}}, {info.This(), info[0]}, [net, x]() -> NamedTensors {
     torch::NoGradGuard no_grad;
     net->eval();
     auto out = net->classify(x);
