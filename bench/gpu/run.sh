@@ -22,8 +22,12 @@ node node_modules/cmake-js/bin/cmake-js compile --out build -p 16 \
 echo "build: $(( $(date +%s) - start )) s" | tee -a "$out/machine.txt"
 node -e 'const {native}=require("./dist/ts/native"); const i=native.runtimeInfo(); console.log(JSON.stringify({cuda:i.cudaAvailable, devices:i.cudaDevices, gloo:i.gloo}))' | tee -a "$out/machine.txt"
 node node_modules/mocha/bin/mocha.js --no-config --timeout 600000 'dist/test/native/*.test.js' 2>&1 | tee "$out/tests.txt"
-for bench in dist/bench/toyStep.js dist/bench/discriminatorStep.js dist/bench/baseStep.js; do
-  [ -f "$bench" ] || continue
-  echo "== $bench" | tee -a "$out/bench.txt"
-  timeout 240 node "$bench" --device cuda 2>&1 | tee -a "$out/bench.txt"
-done
+bench() {
+  echo "== $*" | tee -a "$out/bench.txt"
+  timeout 200 node "$@" 2>&1 | tee -a "$out/bench.txt"
+}
+bench dist/bench/toyStep.js --device cuda --steps 100
+# MM-Diffusion discriminator at the paper shape (spec/performance-anchors.md: batch 8 of 16×3×64×64 + 25,600 samples)
+bench dist/bench/discriminatorStep.js --device cuda --frames 16 --size 64 --audio-samples 25600 --batch 8 --repeats 3 \
+  --python "$MMDISCO_PYTHON"
+[ -f dist/bench/baseStep.js ] && bench dist/bench/baseStep.js --device cuda
