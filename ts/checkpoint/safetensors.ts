@@ -7,18 +7,21 @@ import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../report/reportJson';
 import type { Tensor } from '../native';
 
-type SafetensorsDType = 'F32' | 'F64' | 'I32';
-const DTYPES: Record<SafetensorsDType, { bytes: number; make: (b: ArrayBuffer, o: number, n: number) => Tensor['data'] | Int32Array }> = {
+type SafetensorsDType = 'F32' | 'F64' | 'I32' | 'U8';
+type StoredArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+const DTYPES: Record<SafetensorsDType, { bytes: number; make: (b: ArrayBuffer, o: number, n: number) => Tensor['data'] | StoredArray }> = {
   F32: { bytes: 4, make: (b, o, n) => new Float32Array(b, o, n) },
   F64: { bytes: 8, make: (b, o, n) => new Float64Array(b, o, n) },
   I32: { bytes: 4, make: (b, o, n) => new Int32Array(b, o, n) },
+  U8: { bytes: 1, make: (b, o, n) => new Uint8Array(b, o, n) },
 };
 
-export type NamedArrays = Record<string, { data: Float32Array | Float64Array | Int32Array; shape: number[] }>;
+export type NamedArrays = Record<string, { data: StoredArray; shape: number[] }>;
 
-function dtypeOf(data: Float32Array | Float64Array | Int32Array): SafetensorsDType {
+function dtypeOf(data: StoredArray): SafetensorsDType {
   if (data instanceof Float32Array) return 'F32';
   if (data instanceof Float64Array) return 'F64';
+  if (data instanceof Uint8Array) return 'U8';
   return 'I32';
 }
 
