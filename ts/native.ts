@@ -101,6 +101,52 @@ export type DiscriminatorNetwork = ToyDiscriminatorNetwork | MmdiscoDiscriminato
 
 export type NamedTensors = Record<string, Tensor>;
 
+// ---- base diffusion models: U-Nets, EMA, training state, TorchScript ε-models ------------------------------
+
+/** Settings shared by the two base-model U-Nets (native/src/models/unet.h). */
+interface UNetOptions {
+  inChannels: number;
+  baseChannels?: number;
+  /** Width multiplier per resolution level; the two down-sampled axes halve between levels. */
+  channelMult?: number[];
+  resBlocks?: number;
+  timeDim?: number;
+  groups?: number;
+  midAttention?: boolean;
+}
+
+/** Video denoiser on (B, F, C, H, W): factorised per-frame 2-D and per-pixel temporal 1-D convolutions. */
+export interface VideoUNetNetwork extends UNetOptions {
+  kind: 'video-unet';
+  temporalKernel?: number;
+}
+
+/** Audio denoiser on the log-mel (B, C, L, M): 2-D convolutions over (time, mel). Any L and M work (padding). */
+export interface AudioUNetNetwork extends UNetOptions {
+  kind: 'audio-unet';
+}
+
+export type EpsNetwork = MlpEpsNetwork | VideoUNetNetwork | AudioUNetNetwork;
+
+export interface EpsModelOptions extends PlacementOptions {
+  network: EpsNetwork;
+  schedule: ScheduleOptions;
+  optimizer?: OptimizerOptions;
+  /** Keep an exponential moving average of the weights; it becomes what eps(), sampling and parameters() use. */
+  ema?: { decay: number };
+  /** Forward-pass precision when training on CUDA (default 'bf16' autocast). CPU trains in `dtype`. */
+  cudaPrecision?: 'bf16' | 'fp32';
+}
+
+/** An external base model: a TorchScript module with forward(x_t, t) -> eps and the schedule it was trained with. */
+export interface TorchScriptEpsOptions {
+  path: string;
+  schedule: ScheduleOptions;
+  device?: string;
+  dtype?: 'float32' | 'float64';
+  threads?: number;
+}
+
 /** Anything that predicts ε for one modality. */
 export interface EpsSource {
   eps(x: Tensor, t: Timesteps): Promise<{ eps: Tensor }>;
@@ -115,10 +161,15 @@ export interface JointCritic {
 
 export interface EpsModel extends EpsSource {
   readonly parameterCount: number;
-  /** One optimiser step per consecutive batchSize rows of x0; returns each step's loss. */
-  trainSteps(x0: Tensor, batchSize: number): Promise<{ losses: Tensor<Float64Array> }>;
+  /** One optimiser step per consecutive batchSize rows of x0; returns each step's loss and the steps taken so far. */
+  trainSteps(x0: Tensor, batchSize: number): Promise<{ losses: Tensor<Float64Array>; step: number }>;
+  /** The weights it samples with (the EMA when there is one). */
   parameters(): Promise<NamedTensors>;
+  /** Sets the trained weights and, when there is one, the EMA. */
   loadParameters(values: NamedTensors): Promise<Record<string, never>>;
+  /** Weights, EMA, optimiser moments, random stream and step count: everything an exact resume needs. */
+  trainingState(): Promise<{ state: Tensor<Uint8Array>; step: number }>;
+  loadTrainingState(state: Tensor<Uint8Array>): Promise<{ step: number }>;
 }
 
 export interface Discriminator extends JointCritic {
@@ -241,7 +292,8 @@ interface NativeAddon {
   Classifier: new (
     options: PlacementOptions & { network: ClassifierNetwork; optimizer?: OptimizerOptions; augmentation?: MelAugmentation },
   ) => Classifier;
-  EpsModel: new (options: PlacementOptions & { network: MlpEpsNetwork; schedule: ScheduleOptions; optimizer?: OptimizerOptions }) => EpsModel;
+  EpsModel: new (options: EpsModelOptions) => EpsModel;
+  TorchScriptEps: new (options: TorchScriptEpsOptions) => EpsSource;
   AnalyticEps: new (
     options: PlacementOptions & { mixture: CoupledGaussianMixture; modality: 'audio' | 'video'; schedule: ScheduleOptions },
   ) => EpsSource;
@@ -258,6 +310,16 @@ interface NativeAddon {
     options: { lambdaDenoising: number; optimizer?: OptimizerOptions; seed?: number },
   ) => DiscriminatorTrainer;
   sample(options: SampleOptions): Promise<Record<string, Tensor>>;
+  /** Waveforms (N, frames·hop) from log-mels (N, frames, M) with the mel filterbank (M, nFft/2+1); synchronous. */
+  griffinLim(options: {
+    logMel: Tensor<Float32Array>;
+    filterbank: Tensor<Float32Array>;
+    nFft: number;
+    hop: number;
+    iterations?: number;
+    momentum?: number;
+    seed?: number;
+  }): Tensor<Float32Array>;
   scheduleAlphaBar(schedule: ScheduleOptions): Tensor<Float64Array>;
   runtimeInfo(): RuntimeInfo;
 }

@@ -2,8 +2,10 @@
 #include <napi.h>
 #include <torch/torch.h>
 
+#include "audio.h"
 #include "classifier.h"
 #include "convert.h"
+#include "external_eps.h"
 #include "handle.h"
 #include "objects.h"
 #include "process_group.h"
@@ -113,6 +115,8 @@ Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   register_objects(env, exports);
   register_process_group(env, exports);
   register_classifier(env, exports);
+  register_torchscript_eps(env, exports);
+  register_audio(env, exports);
   exports.Set("sample", Napi::Function::New(env, Sample, "sample"));
   exports.Set("scheduleAlphaBar", Napi::Function::New(env, ScheduleAlphaBar, "scheduleAlphaBar"));
   exports.Set("runtimeInfo", Napi::Function::New(env, RuntimeInfo, "runtimeInfo"));

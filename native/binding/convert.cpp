@@ -130,6 +130,12 @@ Napi::Value tensor_to_js(Napi::Env env, const torch::Tensor& tensor_in) {
       data = a;
       break;
     }
+    case torch::kUInt8: {
+      auto a = Napi::Uint8Array::New(env, n);
+      std::memcpy(a.Data(), tensor.data_ptr(), n);
+      data = a;
+      break;
+    }
     default: {
       auto as_int = tensor.to(torch::kInt32);
       auto a = Napi::Int32Array::New(env, n);

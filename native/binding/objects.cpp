@@ -7,6 +7,7 @@
 #include "model_factory.h"
 #include "process_group.h"
 #include "train.h"
+#include "unet_options.h"
 
 namespace mmdisco_binding {
 
@@ -157,7 +158,8 @@ Napi::Value module_parameters(const Napi::CallbackInfo& info, NativeHandle& self
                    [&module]() -> NamedTensors { return mmdisco::named_parameters(module); });
 }
 
-Napi::Value module_load_parameters(const Napi::CallbackInfo& info, NativeHandle& self, torch::nn::Module& module) {
+Napi::Value module_load_parameters(const Napi::CallbackInfo& info, NativeHandle& self,
+                                   std::vector<torch::nn::Module*> modules) {
   if (!info[0].IsObject()) throw Napi::TypeError::New(info.Env(), "loadParameters expects {name: tensor}");
   auto obj = info[0].As<Napi::Object>();
   NamedTensors values;
@@ -166,10 +168,14 @@ Napi::Value module_load_parameters(const Napi::CallbackInfo& info, NativeHandle&
     std::string name = names.Get(i).As<Napi::String>().Utf8Value();
     values.emplace_back(name, tensor_from_js(obj.Get(name), "parameter '" + name + "'"));
   }
-  return run_async(info.Env(), self, {{&self, Access::Write}}, {info.This(), info[0]}, [&module, values]() -> NamedTensors {
-    mmdisco::load_named_parameters(module, values);
+  return run_async(info.Env(), self, {{&self, Access::Write}}, {info.This(), info[0]}, [modules, values]() -> NamedTensors {
+    for (auto* module : modules) mmdisco::load_named_parameters(*module, values);
     return {};
   });
+}
+
+Napi::Value module_load_parameters(const Napi::CallbackInfo& info, NativeHandle& self, torch::nn::Module& module) {
+  return module_load_parameters(info, self, std::vector<torch::nn::Module*>{&module});
 }
 
 namespace {
@@ -198,16 +204,38 @@ EpsModel::EpsModel(const Napi::CallbackInfo& info)
     place_ = parse_placement(o);
     auto net = o.object("network");
     auto kind = net.string("kind");
-    if (kind != "mlp") net.fail("kind", "must be 'mlp', got '" + kind + "'");
-    mmdisco::MlpEpsConfig c;
-    c.dim = net.integer("dim");
-    c.hidden = net.integer("hidden", c.hidden);
-    c.blocks = net.integer("blocks", c.blocks);
-    c.time_dim = net.integer("timeDim", c.time_dim);
-    model_ = mmdisco::make_mlp_eps(c, parse_schedule(o.object("schedule")), place_.seed, place_.device, place_.dtype);
+    const auto schedule = parse_schedule(o.object("schedule"));
+    std::function<std::shared_ptr<mmdisco::NetworkEps>()> build;
+    if (kind == "mlp") {
+      mmdisco::MlpEpsConfig c;
+      c.dim = net.integer("dim");
+      c.hidden = net.integer("hidden", c.hidden);
+      c.blocks = net.integer("blocks", c.blocks);
+      c.time_dim = net.integer("timeDim", c.time_dim);
+      build = [=] { return mmdisco::make_mlp_eps(c, schedule, place_.seed, place_.device, place_.dtype); };
+    } else if (is_unet_kind(kind)) {
+      const auto c = parse_unet_network(net);
+      build = [=] { return mmdisco::make_unet_eps(c, schedule, place_.seed, place_.device, place_.dtype); };
+    } else {
+      net.fail("kind", "must be 'mlp', 'video-unet' or 'audio-unet', got '" + kind + "'");
+    }
+    model_ = build();
     optimizer_ = o.has("optimizer") ? parse_optimizer(o.object("optimizer")) : mmdisco::OptimizerConfig{};
+    if (o.has("ema")) {
+      training_.ema = build();
+      training_.ema_decay = o.object("ema").number("decay");
+    }
+    const auto precision = o.string("cudaPrecision", "bf16");
+    if (precision != "bf16" && precision != "fp32") o.fail("cudaPrecision", "must be 'bf16' or 'fp32'");
+    training_.cuda_bf16_autocast = precision == "bf16";
     set_worker(std::make_shared<Worker>(place_.threads));
   });
+}
+
+// Created on first use, so that loadParameters() before training sets the starting weights (and the EMA's).
+const std::shared_ptr<mmdisco::EpsTrainer>& EpsModel::trainer() {
+  if (!trainer_) trainer_ = std::make_shared<mmdisco::EpsTrainer>(model_, optimizer_, place_.seed + 1, training_);
+  return trainer_;
 }
 
 Napi::Value EpsModel::TrainSteps(const Napi::CallbackInfo& info) {
@@ -220,13 +248,29 @@ Napi::Value EpsModel::TrainSteps(const Napi::CallbackInfo& info) {
     const int64_t steps = x0.size(0) / batch;
     auto losses = torch::empty({steps}, torch::kFloat64);
     for (int64_t s = 0; s < steps; ++s) losses[s] = trainer->step(x0.slice(0, s * batch, (s + 1) * batch));
-    return {{"losses", losses}};
+    return {{"losses", losses}, {"step", torch::tensor(static_cast<double>(trainer->steps()), torch::kFloat64)}};
   });
 }
 
-std::shared_ptr<mmdisco::EpsTrainer> EpsModel::trainer() {
-  if (!trainer_) trainer_ = std::make_shared<mmdisco::EpsTrainer>(model_, optimizer_, place_.seed + 1);
-  return trainer_;
+Napi::Value EpsModel::TrainingState(const Napi::CallbackInfo& info) {
+  auto trainer = this->trainer();
+  return run_async(info.Env(), *this, {{this, Access::Read}}, {info.This()}, [trainer]() -> NamedTensors {
+    auto bytes = trainer->save_state();
+    auto state = torch::empty({static_cast<int64_t>(bytes.size())}, torch::kUInt8);
+    std::memcpy(state.data_ptr(), bytes.data(), bytes.size());
+    return {{"state", state}, {"step", torch::tensor(static_cast<double>(trainer->steps()), torch::kFloat64)}};
+  });
+}
+
+Napi::Value EpsModel::LoadTrainingState(const Napi::CallbackInfo& info) {
+  auto state = tensor_from_js(info[0], "state");
+  if (state.scalar_type() != torch::kUInt8 || state.dim() != 1)
+    throw Napi::TypeError::New(info.Env(), "loadTrainingState expects {data: Uint8Array, shape: [bytes]}");
+  auto trainer = this->trainer();
+  return run_async(info.Env(), *this, {{this, Access::Write}}, {info.This(), info[0]}, [trainer, state]() -> NamedTensors {
+    trainer->load_state(std::string(static_cast<const char*>(state.data_ptr()), state.numel()));
+    return {{"step", torch::tensor(static_cast<double>(trainer->steps()), torch::kFloat64)}};
+  });
 }
 
 Napi::Value EpsModel::SetDataParallel(const Napi::CallbackInfo& info) {
@@ -238,17 +282,19 @@ Napi::Value EpsModel::SetDataParallel(const Napi::CallbackInfo& info) {
 Napi::Value EpsModel::Eps(const Napi::CallbackInfo& info) {
   auto x = tensor_from_js(info[0], "x");
   auto t = timesteps_from_js(info[1], x.size(0));
-  auto model = model_;
+  auto model = inference_model();
   return run_async(info.Env(), *this, {{this, Access::Read}}, {info.This(), info[0], info[1]}, [model, x, t]() -> NamedTensors {
     return {{"eps", model->eps(x, t)}};
   });
 }
 
 Napi::Value EpsModel::Parameters(const Napi::CallbackInfo& info) {
-  return module_parameters(info, *this, model_->module());
+  return module_parameters(info, *this, inference_model()->module());
 }
 Napi::Value EpsModel::LoadParameters(const Napi::CallbackInfo& info) {
-  return module_load_parameters(info, *this, model_->module());
+  if (!training_.ema) return module_load_parameters(info, *this, model_->module());
+  // Both copies: a model loaded from a checkpoint samples with, and continues training from, the same weights.
+  return module_load_parameters(info, *this, {&model_->module(), &training_.ema->module()});
 }
 Napi::Value EpsModel::ParameterCount(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(mmdisco::parameter_count(model_->module())));
@@ -466,6 +512,8 @@ void register_objects(Napi::Env env, Napi::Object exports) {
                                           EpsModel::InstanceMethod("parameters", &EpsModel::Parameters),
                                           EpsModel::InstanceMethod("loadParameters", &EpsModel::LoadParameters),
                                           EpsModel::InstanceMethod("setDataParallel", &EpsModel::SetDataParallel),
+                                          EpsModel::InstanceMethod("trainingState", &EpsModel::TrainingState),
+                                          EpsModel::InstanceMethod("loadTrainingState", &EpsModel::LoadTrainingState),
                                           EpsModel::InstanceAccessor("parameterCount", &EpsModel::ParameterCount,
                                                                      nullptr)});
   auto analytic = AnalyticEps::DefineClass(env, "AnalyticEps", {AnalyticEps::InstanceMethod("eps", &AnalyticEps::Eps)});

@@ -19,23 +19,29 @@ struct Placement {
   uint64_t seed = 0;
 };
 
+// A built-in ε-network (MLP or U-Net) with its optimiser and, optionally, an EMA copy of its weights. With an EMA,
+// the EMA is the model's face: eps(), sampling and parameters() use it; loadParameters() sets both copies.
 class EpsModel : public Napi::ObjectWrap<EpsModel>, public NativeHandle {
  public:
   explicit EpsModel(const Napi::CallbackInfo& info);
-  std::shared_ptr<mmdisco::EpsSource> eps_source() override { return model_; }
+  std::shared_ptr<mmdisco::EpsSource> eps_source() override { return inference_model(); }
   Napi::Value TrainSteps(const Napi::CallbackInfo& info);
   Napi::Value Eps(const Napi::CallbackInfo& info);
   Napi::Value Parameters(const Napi::CallbackInfo& info);
   Napi::Value LoadParameters(const Napi::CallbackInfo& info);
   Napi::Value ParameterCount(const Napi::CallbackInfo& info);
   Napi::Value SetDataParallel(const Napi::CallbackInfo& info);
+  Napi::Value TrainingState(const Napi::CallbackInfo& info);
+  Napi::Value LoadTrainingState(const Napi::CallbackInfo& info);
 
  private:
+  const std::shared_ptr<mmdisco::NetworkEps>& inference_model() const { return training_.ema ? training_.ema : model_; }
   // Created on first use (on the JS thread), with the optimiser state that then persists across calls.
-  std::shared_ptr<mmdisco::EpsTrainer> trainer();
+  const std::shared_ptr<mmdisco::EpsTrainer>& trainer();
   Placement place_;
   std::shared_ptr<mmdisco::NetworkEps> model_;
   mmdisco::OptimizerConfig optimizer_;
+  mmdisco::EpsTrainingConfig training_;
   std::shared_ptr<mmdisco::EpsTrainer> trainer_;
 };
 

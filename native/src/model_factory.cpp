@@ -36,6 +36,14 @@ std::shared_ptr<NetworkEps> make_mlp_eps(const MlpEpsConfig& config, const Sched
       NoiseSchedule(schedule), device, dtype);
 }
 
+std::shared_ptr<NetworkEps> make_unet_eps(const UNetConfig& config, const ScheduleConfig& schedule, uint64_t seed,
+                                          torch::Device device, torch::ScalarType dtype) {
+  auto net = seeded(seed, [&] { return std::make_shared<UNetEpsNetImpl>(config); });
+  return std::make_shared<NetworkEps>(
+      net, [net](const torch::Tensor& x, const torch::Tensor& t) { return net->forward(x, t); },
+      NoiseSchedule(schedule), device, dtype);
+}
+
 std::shared_ptr<Discriminator> make_toy_discriminator(const ToyDiscriminatorConfig& config,
                                                       const ScheduleConfig& audio_schedule,
                                                       const ScheduleConfig& video_schedule, uint64_t seed,

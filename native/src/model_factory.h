@@ -8,11 +8,16 @@
 #include "models/mlp_eps.h"
 #include "models/mmdisco_discriminator.h"
 #include "models/toy_discriminator.h"
+#include "models/unet.h"
 
 namespace mmdisco {
 
 std::shared_ptr<NetworkEps> make_mlp_eps(const MlpEpsConfig& config, const ScheduleConfig& schedule, uint64_t seed,
                                          torch::Device device, torch::ScalarType dtype);
+
+// The base-model U-Nets (video "2d+1d" or audio log-mel), in the caller's layout of the geometry.
+std::shared_ptr<NetworkEps> make_unet_eps(const UNetConfig& config, const ScheduleConfig& schedule, uint64_t seed,
+                                          torch::Device device, torch::ScalarType dtype);
 
 std::shared_ptr<Discriminator> make_toy_discriminator(const ToyDiscriminatorConfig& config,
                                                       const ScheduleConfig& audio_schedule,

@@ -11,6 +11,16 @@ void Rng::reseed(uint64_t seed) {
   generator_.set_current_seed(seed);
 }
 
+torch::Tensor Rng::state() {
+  std::lock_guard<std::mutex> lock(generator_.mutex());
+  return generator_.get_state();
+}
+
+void Rng::set_state(const torch::Tensor& state) {
+  std::lock_guard<std::mutex> lock(generator_.mutex());
+  generator_.set_state(state);
+}
+
 torch::Tensor Rng::randn(at::IntArrayRef shape, const torch::TensorOptions& target) {
   auto cpu = torch::TensorOptions().dtype(target.dtype()).device(torch::kCPU);
   return at::randn(shape, generator_, cpu).to(target.device());

@@ -11,6 +11,9 @@ class Rng {
  public:
   explicit Rng(uint64_t seed);
   void reseed(uint64_t seed);
+  // The generator's full state (a uint8 tensor), for checkpoints that resume the same stream.
+  torch::Tensor state();
+  void set_state(const torch::Tensor& state);
   torch::Tensor randn(at::IntArrayRef shape, const torch::TensorOptions& target);
   torch::Tensor uniform(at::IntArrayRef shape, const torch::TensorOptions& target);
   // Integers in [low, high), int64, on the target device.

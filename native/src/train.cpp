@@ -1,5 +1,9 @@
 #include "train.h"
 
+#include <ATen/autocast_mode.h>
+
+#include <algorithm>
+
 #include "module_state.h"
 
 namespace mmdisco {
@@ -25,15 +29,56 @@ void backward(const torch::Tensor& loss, GradientSync* sync) {
   }
 }
 
+// bf16 autocast on CUDA for the scope of one forward pass (the loss is then taken in the model's dtype).
+class CudaBf16Autocast {
+ public:
+  explicit CudaBf16Autocast(bool enabled) : enabled_(enabled) {
+    if (!enabled_) return;
+    previous_enabled_ = at::autocast::is_autocast_enabled(at::kCUDA);
+    previous_dtype_ = at::autocast::get_autocast_dtype(at::kCUDA);
+    at::autocast::set_autocast_enabled(at::kCUDA, true);
+    at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+    at::autocast::increment_nesting();
+  }
+  ~CudaBf16Autocast() {
+    if (!enabled_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    at::autocast::set_autocast_enabled(at::kCUDA, previous_enabled_);
+    at::autocast::set_autocast_dtype(at::kCUDA, previous_dtype_);
+  }
+  CudaBf16Autocast(const CudaBf16Autocast&) = delete;
+  CudaBf16Autocast& operator=(const CudaBf16Autocast&) = delete;
+
+ private:
+  bool enabled_;
+  bool previous_enabled_ = false;
+  at::ScalarType previous_dtype_ = at::kBFloat16;
+};
+
+void copy_parameters(torch::nn::Module& from, torch::nn::Module& to) {
+  torch::NoGradGuard no_grad;
+  auto source = from.parameters();
+  auto target = to.parameters();
+  TORCH_CHECK(source.size() == target.size(), "EMA: the averaged network differs from the trained one");
+  for (size_t i = 0; i < source.size(); ++i) target[i].copy_(source[i]);
+}
+
 torch::Tensor uniform_timesteps(Rng& rng, const NoiseSchedule& schedule, int64_t n, const torch::Device& device) {
   return rng.randint(0, schedule.timesteps(), {n}, device);
 }
 
 }  // namespace
 
-EpsTrainer::EpsTrainer(std::shared_ptr<NetworkEps> model, const OptimizerConfig& optimizer, uint64_t seed)
-    : model_(std::move(model)), config_(optimizer), optimizer_(make_optimizer(model_->module(), optimizer)),
-      rng_(seed) {}
+EpsTrainer::EpsTrainer(std::shared_ptr<NetworkEps> model, const OptimizerConfig& optimizer, uint64_t seed,
+                       EpsTrainingConfig training)
+    : model_(std::move(model)), config_(optimizer), training_(std::move(training)),
+      optimizer_(make_optimizer(model_->module(), optimizer)), rng_(seed) {
+  if (training_.ema) {
+    TORCH_CHECK(training_.ema_decay >= 0 && training_.ema_decay < 1, "EMA decay must be in [0, 1), got ",
+                training_.ema_decay);
+    copy_parameters(model_->module(), training_.ema->module());
+  }
+}
 
 double EpsTrainer::step(const torch::Tensor& x0_in) {
   torch::AutoGradMode grad_on(true);
@@ -47,11 +92,65 @@ double EpsTrainer::step(const torch::Tensor& x0_in) {
   auto t = uniform_timesteps(rng_, model_->schedule(), rows * ranks, x0.device()).slice(0, first, first + rows);
   auto noise = rng_.randn(global_shape, x0.options()).slice(0, first, first + rows);
   auto x_t = model_->schedule().q_sample(x0, t, noise);
-  auto loss = torch::mse_loss(model_->forward(x_t, t), noise);
+  torch::Tensor prediction;
+  {
+    CudaBf16Autocast autocast(training_.cuda_bf16_autocast && x0.is_cuda());
+    prediction = model_->forward(x_t, t);
+  }
+  auto loss = torch::mse_loss(prediction.to(noise.scalar_type()), noise);
   optimizer_.zero_grad();
   backward(loss, sync_.get());
   clip_and_step(model_->module(), optimizer_, config_.grad_clip);
+  update_ema();
+  ++steps_;
   return loss.item<double>();
+}
+
+void EpsTrainer::update_ema() {
+  if (!training_.ema) return;
+  torch::NoGradGuard no_grad;
+  const double n = static_cast<double>(steps_);
+  const double decay = std::min(training_.ema_decay, (1 + n) / (10 + n));
+  auto averaged = training_.ema->module().parameters();
+  torch::_foreach_lerp_(averaged, model_->module().parameters(), 1 - decay);
+}
+
+std::string EpsTrainer::save_state() {
+  torch::serialize::OutputArchive archive, model, ema, optimizer;
+  model_->module().save(model);
+  archive.write("model", model);
+  if (training_.ema) {
+    training_.ema->module().save(ema);
+    archive.write("ema", ema);
+  }
+  optimizer_.save(optimizer);
+  archive.write("optimizer", optimizer);
+  archive.write("rng", rng_.state());
+  archive.write("steps", torch::tensor(steps_, torch::kInt64));
+  std::string bytes;
+  archive.save_to([&bytes](const void* data, size_t size) -> size_t {
+    bytes.append(static_cast<const char*>(data), size);
+    return size;
+  });
+  return bytes;
+}
+
+void EpsTrainer::load_state(const std::string& bytes) {
+  torch::serialize::InputArchive archive, model, ema, optimizer;
+  archive.load_from(bytes.data(), bytes.size(), model_->device());
+  archive.read("model", model);
+  model_->module().load(model);
+  const bool has_ema = archive.try_read("ema", ema);
+  TORCH_CHECK(has_ema == static_cast<bool>(training_.ema), "training state ", has_ema ? "has" : "lacks",
+              " EMA weights but this trainer ", training_.ema ? "keeps" : "keeps no", " an EMA");
+  if (has_ema) training_.ema->module().load(ema);
+  archive.read("optimizer", optimizer);
+  optimizer_.load(optimizer);
+  torch::Tensor rng_state, steps;
+  archive.read("rng", rng_state);
+  rng_.set_state(rng_state);
+  archive.read("steps", steps);
+  steps_ = steps.item<int64_t>();
 }
 
 DiscriminatorLoss discriminator_loss(Discriminator& disc, EpsSource& audio_base, EpsSource& video_base,

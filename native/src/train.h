@@ -32,20 +32,38 @@ torch::optim::AdamW make_optimizer(torch::nn::Module& module, const OptimizerCon
 // Clips the global gradient norm to grad_clip (when > 0), then steps.
 void clip_and_step(torch::nn::Module& module, torch::optim::Optimizer& optimizer, double grad_clip);
 
+// What the ε-trainer adds to the optimiser: an exponential moving average of the weights, which is the copy that
+// samples and evaluations use, and the precision on CUDA.
+struct EpsTrainingConfig {
+  std::shared_ptr<NetworkEps> ema;  // a second instance of the trained network; null: no EMA
+  double ema_decay = 0.999;         // warmed up as min(decay, (1 + n) / (10 + n)) after n updates
+  bool cuda_bf16_autocast = true;   // forward in bf16 autocast on CUDA; CPU always trains in the model's dtype
+};
+
 class EpsTrainer {
  public:
-  EpsTrainer(std::shared_ptr<NetworkEps> model, const OptimizerConfig& optimizer, uint64_t seed);
-  // ε-prediction MSE at uniform t, one optimiser step. Returns the loss.
+  EpsTrainer(std::shared_ptr<NetworkEps> model, const OptimizerConfig& optimizer, uint64_t seed,
+             EpsTrainingConfig training = {});
+  // ε-prediction MSE at uniform t, one optimiser step, then the EMA update. Returns the loss.
   double step(const torch::Tensor& x0);
   // Data parallelism: x0 is then this rank's rows of a global batch of world_size equal parts, in rank order.
   void set_gradient_sync(std::shared_ptr<GradientSync> sync) { sync_ = std::move(sync); }
+  int64_t steps() const { return steps_; }
+
+  // Everything a resumed run needs to continue bit for bit: weights, EMA, optimiser moments, the random
+  // stream and the step count, as a torch serialize archive.
+  std::string save_state();
+  void load_state(const std::string& bytes);
 
  private:
+  void update_ema();
   std::shared_ptr<NetworkEps> model_;
   OptimizerConfig config_;
+  EpsTrainingConfig training_;
   torch::optim::AdamW optimizer_;
   Rng rng_;
   std::shared_ptr<GradientSync> sync_;
+  int64_t steps_ = 0;
 };
 
 struct DiscriminatorBatch {

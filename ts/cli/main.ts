@@ -5,6 +5,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ConfigError } from '../config/load';
+import { sampleBaseCommand, trainBaseCommand } from './base';
 import { dataBuildCommand, dataPreviewCommand } from './dataBuild';
 import { dataInspectCommand, dataVerifyCommand } from './data';
 import { launchCommand } from './launch';
@@ -37,6 +38,8 @@ async function main(): Promise<void> {
         .command(evalCalibrateCommand)
         .demandCommand(1, 'choose an eval command'),
     )
+    .command(trainBaseCommand)
+    .command(sampleBaseCommand)
     .demandCommand(1, 'choose a command group')
     .strict()
     .recommendCommands()

@@ -88,6 +88,14 @@ export class MelSpectrogram {
     }
   }
 
+  /** The mel filterbank as a dense row-major (melBins, nFft/2 + 1) matrix (for inverting a mel spectrogram). */
+  filterbank(): Float32Array {
+    const bins = this.cfg.nFft / 2 + 1;
+    const out = new Float32Array(this.cfg.melBins * bins);
+    this.filters.forEach(({ start, weights }, m) => out.set(weights, m * bins + start));
+    return out;
+  }
+
   frameCount(samples: number): number {
     return Math.floor(samples / this.cfg.hop);
   }

@@ -1,0 +1,174 @@
+/**
+ * Base-model throughput: training pairs/s (one EpsTrainer step: ε-MSE, AdamW, clipping, EMA) and sampling
+ * pairs/s (DDIM network evaluations) of the native U-Nets, next to the plain-PyTorch reference of the same
+ * network and step (bench/reference/base_step.py) on the same torch build and thread count.
+ *
+ *   node dist/bench/baseStep.js [--config configs/base/spoken-mnist-audio.json ...] [--threads 2] [--device cuda]
+ *        [--train-steps 10] [--sample-n 8] [--sample-steps 10]
+ *
+ * Prints a table with the ratios (native / Python) and writes bench/results/base-step-<host>.json.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { epsNetworkOf } from '../ts/checkpoint/baseCheckpoint';
+import { BaseModelConfigSchema } from '../ts/config/baseModel';
+import { loadConfig } from '../ts/config/load';
+import { native, tensor } from '../ts/native';
+import { writeJsonAtomic } from '../ts/report/reportJson';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const PYTHON = path.join(ROOT, '.venv', 'bin', 'python3');
+
+/** One model input per config modality: the `small` preset's units (datasets/presets.ts). */
+const SMALL_INPUT = { video: [8, 1, 16, 16], audio: [1, 160, 32] };
+
+interface Side {
+  trainPairsPerSecond: number;
+  samplePairsPerSecond: number;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+async function timed(repeats: number, warmup: number, fn: () => Promise<unknown>): Promise<number> {
+  const seconds: number[] = [];
+  for (let i = 0; i < warmup + repeats; i++) {
+    const start = process.hrtime.bigint();
+    await fn();
+    if (i >= warmup) seconds.push(Number(process.hrtime.bigint() - start) / 1e9);
+  }
+  return median(seconds);
+}
+
+async function nativeSide(configFile: string, inputShape: number[], a: Args): Promise<Side & { parameters: number }> {
+  const config = loadConfig(BaseModelConfigSchema, configFile);
+  const t = config.training;
+  const model = new native.EpsModel({
+    network: epsNetworkOf(config, inputShape),
+    schedule: config.schedule,
+    optimizer: { lr: t.lr, weightDecay: t.weightDecay, gradClip: t.gradClip },
+    ema: { decay: t.emaDecay },
+    device: a.device,
+    threads: a.threads,
+    seed: 0,
+    cudaPrecision: config.runtime.cudaPrecision,
+  });
+  const batch = t.batchSize;
+  const count = batch * inputShape.reduce((x, y) => x * y, 1);
+  const x0 = tensor(Float32Array.from({ length: count }, (_, i) => Math.sin(i * 0.37)), [batch, ...inputShape]);
+  const trainSeconds = await timed(a['train-steps'], 2, () => model.trainSteps(x0, batch));
+  const sampleSeconds = await timed(3, 1, () =>
+    native.sample({ sources: [model], shapes: [inputShape], n: a['sample-n'], sampler: 'ddim', steps: a['sample-steps'], seed: 0 }),
+  );
+  return { parameters: model.parameterCount, trainPairsPerSecond: batch / trainSeconds, samplePairsPerSecond: a['sample-n'] / sampleSeconds };
+}
+
+function pythonSide(configFile: string, inputShape: number[], a: Args): Side & { parameters: number; torch: string } {
+  const out = execFileSync(
+    PYTHON,
+    [
+      path.join(ROOT, 'bench', 'reference', 'base_step.py'),
+      '--config', configFile,
+      '--input-shape', inputShape.join(','),
+      '--threads', String(a.threads),
+      '--device', a.device,
+      '--train-steps', String(a['train-steps']),
+      '--sample-n', String(a['sample-n']),
+      '--sample-steps', String(a['sample-steps']),
+    ],
+    { encoding: 'utf8' },
+  );
+  return JSON.parse(out.trim().split('\n').pop()!);
+}
+
+interface Args {
+  config: string[];
+  threads: number;
+  device: string;
+  'train-steps': number;
+  'sample-n': number;
+  'sample-steps': number;
+  out?: string;
+}
+
+async function main(): Promise<void> {
+  const a = (await yargs(hideBin(process.argv))
+    .option('config', {
+      type: 'string',
+      array: true,
+      default: ['configs/base/spoken-mnist-audio.json', 'configs/base/spoken-mnist-video.json'],
+    })
+    .option('threads', { type: 'number', default: 2 })
+    .option('device', { type: 'string', default: 'cpu' })
+    .option('train-steps', { type: 'number', default: 10 })
+    .option('sample-n', { type: 'number', default: 8 })
+    .option('sample-steps', { type: 'number', default: 10 })
+    .option('out', { type: 'string', describe: 'result file (default bench/results/base-step-<host>.json)' })
+    .strict()
+    .parse()) as unknown as Args;
+
+  const runtime = native.runtimeInfo();
+  const rows = [];
+  for (const configFile of a.config) {
+    const config = loadConfig(BaseModelConfigSchema, configFile);
+    const inputShape = SMALL_INPUT[config.modality];
+    const mine = await nativeSide(configFile, inputShape, a);
+    const reference = pythonSide(configFile, inputShape, a);
+    if (reference.parameters !== mine.parameters) {
+      throw new Error(`${configFile}: the Python reference has ${reference.parameters} parameters, the native net ${mine.parameters}`);
+    }
+    const row = {
+      config: configFile,
+      modality: config.modality,
+      inputShape,
+      batch: config.training.batchSize,
+      parameters: mine.parameters,
+      native: { trainPairsPerSecond: mine.trainPairsPerSecond, samplePairsPerSecond: mine.samplePairsPerSecond },
+      python: { trainPairsPerSecond: reference.trainPairsPerSecond, samplePairsPerSecond: reference.samplePairsPerSecond },
+      trainRatio: mine.trainPairsPerSecond / reference.trainPairsPerSecond,
+      sampleRatio: mine.samplePairsPerSecond / reference.samplePairsPerSecond,
+    };
+    rows.push(row);
+    console.log(
+      `${path.basename(configFile).padEnd(28)} train ${mine.trainPairsPerSecond.toFixed(2)} vs ${reference.trainPairsPerSecond.toFixed(2)} pairs/s ` +
+        `(×${row.trainRatio.toFixed(2)}) | sample (${a['sample-steps']} steps) ${mine.samplePairsPerSecond.toFixed(2)} vs ` +
+        `${reference.samplePairsPerSecond.toFixed(2)} pairs/s (×${row.sampleRatio.toFixed(2)})`,
+    );
+  }
+  const host = os.hostname();
+  const result = {
+    bench: 'base-step',
+    date: new Date().toISOString(),
+    machine: {
+      host,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      loadAverage1m: os.loadavg()[0],
+      device: a.device,
+      cuda: runtime.cudaAvailable,
+    },
+    torch: runtime.torchVersion,
+    threads: a.threads,
+    trainSteps: a['train-steps'],
+    sampleN: a['sample-n'],
+    sampleSteps: a['sample-steps'],
+    note: 'medians; native = mmdisco EpsModel (C++ LibTorch) through Node; python = bench/reference/base_step.py, same network and step',
+    rows,
+  };
+  const out = a.out ?? path.join(ROOT, 'bench', 'results', `base-step-${host}.json`);
+  mkdirSync(path.dirname(out), { recursive: true });
+  await writeJsonAtomic(out, result);
+  console.log(`wrote ${out}`);
+}
+
+void main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

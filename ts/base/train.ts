@@ -1,0 +1,167 @@
+/**
+ * Training a base diffusion model from Arrow shards into a checkpoint directory (ts/checkpoint/baseCheckpoint.ts),
+ * with exact resume: the native state (weights, EMA, optimiser, random stream) and the reader position are saved
+ * together, so a resumed run continues the same loss trajectory as an uninterrupted one.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { type BaseModelConfig, BaseModelConfigSchema } from '../config/baseModel';
+import { applyOverrides, ConfigError, validateConfig } from '../config/load';
+import { UnitSpecSchema } from '../../datasets/presets';
+import {
+  BASE_CHECKPOINT_FILES,
+  type BaseCheckpointConfig,
+  epsModelOptions,
+  hasTrainingState,
+  readBaseCheckpoint,
+  readTrainingState,
+  writeCheckpointHeader,
+  writeCheckpointState,
+} from '../checkpoint/baseCheckpoint';
+import { type ReaderPosition, ShardReader } from '../data';
+import { native, tensor } from '../native';
+import { JsonlLog, startProgress } from '../util/progress';
+import { fitNormalisation, type Modality, modalityTensor, modelInputShape, normalise } from './modality';
+
+export interface TrainBaseOptions {
+  out: string;
+  /** A fresh run: the config and the training data. */
+  config?: BaseModelConfig;
+  dataDir?: string;
+  /** Continue the run in `out` from its state.bin (its config.json is used; `overrides` may change it). */
+  resume?: boolean;
+  overrides?: string[];
+  /** Stop after this many steps of this invocation (the run's total stays config.training.steps). */
+  maxStepsThisRun?: number;
+  /** Called after every optimiser step. */
+  onStep?: (step: number, loss: number) => void;
+}
+
+export interface TrainBaseResult {
+  steps: number;
+  seconds: number;
+  finalLoss: number;
+  pairsPerSecond: number;
+}
+
+function freshCheckpointConfig(config: BaseModelConfig, dataDir: string, reader: ShardReader): BaseCheckpointConfig {
+  const { dataset } = reader.index;
+  const unit = UnitSpecSchema.safeParse(dataset.provenance.unit);
+  if (!unit.success) throw new ConfigError(`${dataDir}: index.json provenance has no valid unit (${unit.error.message})`);
+  return {
+    format: 'mmdisco-base-model/1',
+    model: config,
+    data: {
+      dir: path.resolve(dataDir),
+      dataset: dataset.name,
+      split: dataset.split,
+      unit: unit.data,
+      inputShape: modelInputShape(config.modality, reader.index, dataDir),
+    },
+  };
+}
+
+export async function trainBase(opts: TrainBaseOptions): Promise<TrainBaseResult> {
+  mkdirSync(opts.out, { recursive: true });
+  const resuming = opts.resume === true && hasTrainingState(opts.out);
+  if (!resuming && hasTrainingState(opts.out) && !opts.resume) {
+    throw new ConfigError(`${opts.out}: already holds a training run (${BASE_CHECKPOINT_FILES.state}); pass --resume or choose another --out`);
+  }
+
+  let checkpointConfig: BaseCheckpointConfig;
+  let start: { step: number; position: ReaderPosition } = { step: 0, position: { epoch: 0, position: 0 } };
+  let stateToLoad: ReturnType<typeof readTrainingState>['state'] | undefined;
+  if (resuming) {
+    const stored = readBaseCheckpoint(opts.out);
+    const model = validateConfig(
+      BaseModelConfigSchema,
+      applyOverrides(stored.config.model, opts.overrides ?? [], path.join(opts.out, BASE_CHECKPOINT_FILES.config)),
+      path.join(opts.out, BASE_CHECKPOINT_FILES.config),
+    );
+    checkpointConfig = { ...stored.config, model, data: { ...stored.config.data, dir: opts.dataDir ? path.resolve(opts.dataDir) : stored.config.data.dir } };
+    const state = readTrainingState(opts.out);
+    stateToLoad = state.state;
+    start = state.progress;
+  } else {
+    if (!opts.config || !opts.dataDir) throw new ConfigError('a fresh training run needs --config and --data');
+    checkpointConfig = freshCheckpointConfig(opts.config, opts.dataDir, new ShardReader(opts.dataDir, { batchSize: 1, seed: 0 }));
+  }
+  const { model: config, data } = checkpointConfig;
+  const modality: Modality = config.modality;
+  const t = config.training;
+
+  const reader = new ShardReader(data.dir, { batchSize: t.batchSize, seed: t.seed, dropLast: true, start: start.position });
+  const inputShape = modelInputShape(modality, reader.index, data.dir);
+  if (inputShape.join(',') !== data.inputShape.join(',')) {
+    throw new ConfigError(`${data.dir}: model input [${inputShape}] differs from the checkpoint's [${data.inputShape}]`);
+  }
+  if (reader.batchCount(start.position.epoch + 1) === 0) {
+    throw new ConfigError(`${data.dir}: holds ${reader.index.pairs} pairs, fewer than one batch of ${t.batchSize}`);
+  }
+
+  const normalisation = resuming ? readBaseCheckpoint(opts.out).normalisation : await fitNormalisation(modality, data.dir);
+  if (!resuming) await writeCheckpointHeader(opts.out, checkpointConfig, normalisation);
+
+  const model = new native.EpsModel({
+    ...epsModelOptions({ dir: opts.out, config: checkpointConfig, normalisation, modality }),
+    optimizer: { lr: t.lr, weightDecay: t.weightDecay, beta1: t.beta1, beta2: t.beta2, gradClip: t.gradClip },
+    ema: { decay: t.emaDecay },
+    cudaPrecision: config.runtime.cudaPrecision,
+  });
+  if (stateToLoad) await model.loadTrainingState(stateToLoad);
+
+  const log = new JsonlLog(path.join(opts.out, BASE_CHECKPOINT_FILES.log));
+  const stopAt = Math.min(t.steps, start.step + (opts.maxStepsThisRun ?? Infinity));
+  log.write(resuming ? 'resume' : 'start', { step: start.step, until: stopAt, parameters: model.parameterCount, data: data.dir });
+  const progress = startProgress(`train-base ${modality}`, stopAt - start.step, 'steps', ['loss', 'pairs/s']);
+  const name = modalityTensor(modality);
+
+  const started = Date.now();
+  let step = start.step;
+  let position = start.position;
+  let lossSum = 0;
+  let lossCount = 0;
+  let lastLoss = NaN;
+  let windowStart = Date.now();
+  try {
+    for (let epoch = start.position.epoch; step < stopAt; epoch++) {
+      for await (const batch of reader.epoch(epoch)) {
+        const x0 = normalise(normalisation, batch.tensors[name]);
+        const { losses } = await model.trainSteps(tensor(x0, [t.batchSize, ...inputShape]), t.batchSize);
+        step++;
+        position = batch.position;
+        lastLoss = losses.data[0];
+        lossSum += lastLoss;
+        lossCount++;
+        opts.onStep?.(step, lastLoss);
+        const elapsed = (Date.now() - started) / 1000;
+        const pairsPerSecond = ((step - start.step) * t.batchSize) / Math.max(elapsed, 1e-9);
+        progress.update(1, { loss: lastLoss, 'pairs/s': pairsPerSecond.toFixed(1) });
+        if (step % t.logEvery === 0 || step === stopAt) {
+          const windowSeconds = (Date.now() - windowStart) / 1000;
+          log.write('train', {
+            step,
+            loss: lossSum / lossCount,
+            pairsPerSecond: (lossCount * t.batchSize) / Math.max(windowSeconds, 1e-9),
+            epoch: position.epoch,
+            position: position.position,
+          });
+          lossSum = 0;
+          lossCount = 0;
+          windowStart = Date.now();
+        }
+        if (step % t.checkpointEvery === 0 || step === stopAt) {
+          await writeCheckpointState(opts.out, model, position);
+          log.write('checkpoint', { step });
+        }
+        if (step >= stopAt) break;
+      }
+    }
+  } finally {
+    progress.stop();
+  }
+  const seconds = (Date.now() - started) / 1000;
+  const result = { steps: step - start.step, seconds, finalLoss: lastLoss, pairsPerSecond: ((step - start.step) * t.batchSize) / seconds };
+  log.write('end', { step, ...result });
+  return result;
+}

@@ -1,0 +1,163 @@
+/**
+ * Base-model checkpoint directories:
+ *
+ *   DIR/config.json          the validated model/training config and the data it was trained on (unit, input shape)
+ *   DIR/normalisation.json   stored values ↔ model space (ts/base/modality.ts), fitted once on the training data
+ *   DIR/weights.safetensors  the EMA weights: what sampling and evaluation use
+ *   DIR/state.bin            safetensors: the native training state (weights, EMA, optimiser, random stream) as one
+ *                            U8 tensor, plus the step and the data reader's position as metadata
+ *   DIR/log.jsonl            the training log
+ *
+ * Every file is written atomically; state.bin last, so it always describes a step whose weights are on disk.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { UnitSpecSchema } from '../../datasets/presets';
+import { type Modality, type Normalisation } from '../base/modality';
+import { BaseModelConfigSchema, type BaseModelConfig } from '../config/baseModel';
+import { validateConfig } from '../config/load';
+import type { ReaderPosition } from '../data';
+import { native, type EpsModel, type PlacementOptions, type Tensor } from '../native';
+import { writeJsonAtomic } from '../report/reportJson';
+import { readSafetensors, writeSafetensors } from './safetensors';
+
+export const BASE_CHECKPOINT_FILES = {
+  config: 'config.json',
+  normalisation: 'normalisation.json',
+  weights: 'weights.safetensors',
+  state: 'state.bin',
+  log: 'log.jsonl',
+} as const;
+
+const CHECKPOINT_FORMAT = 'mmdisco-base-model/1';
+
+const CheckpointConfigSchema = z
+  .object({
+    format: z.literal(CHECKPOINT_FORMAT),
+    model: BaseModelConfigSchema,
+    data: z
+      .object({
+        dir: z.string(),
+        dataset: z.string(),
+        split: z.string(),
+        unit: UnitSpecSchema,
+        /** One model input, without the batch axis. */
+        inputShape: z.array(z.number().int().positive()),
+      })
+      .strict(),
+  })
+  .strict();
+
+export type BaseCheckpointConfig = z.infer<typeof CheckpointConfigSchema>;
+
+const NormalisationSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('uint8-symmetric') }).strict(),
+  z.object({ kind: z.literal('per-bin-standardise'), mean: z.array(z.number()), std: z.array(z.number().positive()) }).strict(),
+]);
+
+export interface TrainingProgress {
+  step: number;
+  position: ReaderPosition;
+}
+
+function file(dir: string, name: keyof typeof BASE_CHECKPOINT_FILES): string {
+  return path.join(dir, BASE_CHECKPOINT_FILES[name]);
+}
+
+function readJson(fileName: string): unknown {
+  try {
+    return JSON.parse(readFileSync(fileName, 'utf8'));
+  } catch (error) {
+    throw new Error(`${fileName}: cannot read checkpoint file (${(error as Error).message})`);
+  }
+}
+
+/** The native options of a checkpoint's network: what EpsModel is built from. */
+export function epsNetworkOf(model: BaseModelConfig, inputShape: number[]) {
+  const { temporalKernel, ...shared } = model.network;
+  // Video input (F, C, H, W) has its channels second; audio (C, L, M) first.
+  const inChannels = model.modality === 'video' ? inputShape[1] : inputShape[0];
+  return model.modality === 'video'
+    ? { kind: 'video-unet' as const, inChannels, temporalKernel, ...shared }
+    : { kind: 'audio-unet' as const, inChannels, ...shared };
+}
+
+export async function writeCheckpointHeader(dir: string, config: BaseCheckpointConfig, norm: Normalisation): Promise<void> {
+  await writeJsonAtomic(file(dir, 'config'), config);
+  await writeJsonAtomic(file(dir, 'normalisation'), norm);
+}
+
+/** Writes weights.safetensors (EMA) and then state.bin for the model's current step. */
+export async function writeCheckpointState(dir: string, model: EpsModel, position: ReaderPosition): Promise<TrainingProgress> {
+  const weights = await model.parameters();
+  const { state, step } = await model.trainingState();
+  await writeSafetensors(file(dir, 'weights'), weights, { step: String(step) });
+  await writeSafetensors(
+    file(dir, 'state'),
+    { native: state },
+    { step: String(step), epoch: String(position.epoch), position: String(position.position) },
+  );
+  return { step, position };
+}
+
+export interface BaseCheckpoint {
+  dir: string;
+  config: BaseCheckpointConfig;
+  normalisation: Normalisation;
+  modality: Modality;
+}
+
+export function hasTrainingState(dir: string): boolean {
+  return existsSync(file(dir, 'state'));
+}
+
+export function readBaseCheckpoint(dir: string): BaseCheckpoint {
+  const config = validateConfig(CheckpointConfigSchema, readJson(file(dir, 'config')), file(dir, 'config'));
+  const normalisation = validateConfig(NormalisationSchema, readJson(file(dir, 'normalisation')), file(dir, 'normalisation'));
+  return { dir, config, normalisation, modality: config.model.modality };
+}
+
+/** The native training state and where training stopped. */
+export function readTrainingState(dir: string): { state: Tensor<Uint8Array>; progress: TrainingProgress } {
+  const name = file(dir, 'state');
+  const { tensors, metadata } = readSafetensors(name);
+  const native = tensors.native;
+  const numbers = ['step', 'epoch', 'position'].map((key) => Number(metadata[key]));
+  if (!native || !(native.data instanceof Uint8Array) || numbers.some((n) => !Number.isInteger(n) || n < 0)) {
+    throw new Error(`${name}: not a base-model training state (needs a U8 'native' tensor and step/epoch/position)`);
+  }
+  return {
+    state: { data: native.data, shape: native.shape },
+    progress: { step: numbers[0], position: { epoch: numbers[1], position: numbers[2] } },
+  };
+}
+
+export function epsModelOptions(checkpoint: BaseCheckpoint, placement: PlacementOptions = {}) {
+  const { model, data } = checkpoint.config;
+  return {
+    network: epsNetworkOf(model, data.inputShape),
+    schedule: model.schedule,
+    device: placement.device ?? model.runtime.device,
+    threads: placement.threads ?? model.runtime.threads,
+    seed: placement.seed ?? model.training.seed,
+    dtype: placement.dtype,
+  };
+}
+
+/** An EpsModel carrying a checkpoint's EMA weights: the base model other commands sample and guide. */
+export async function epsModelFromCheckpoint(
+  dir: string,
+  placement: PlacementOptions = {},
+): Promise<{ model: EpsModel; checkpoint: BaseCheckpoint; step: number }> {
+  const checkpoint = readBaseCheckpoint(dir);
+  const weightsFile = file(dir, 'weights');
+  const { tensors, metadata } = readSafetensors(weightsFile);
+  const model = new native.EpsModel(epsModelOptions(checkpoint, placement));
+  try {
+    await model.loadParameters(tensors as Record<string, Tensor>);
+  } catch (error) {
+    throw new Error(`${weightsFile}: does not fit the network of ${file(dir, 'config')} (${(error as Error).message})`);
+  }
+  return { model, checkpoint, step: Number(metadata.step ?? 0) };
+}
