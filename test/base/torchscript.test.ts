@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { loadTorchScriptEps } from '../../ts/base/external';
 import { native, tensor } from '../../ts/native';
 
 const PYTHON = path.resolve(__dirname, '..', '..', '..', '.venv', 'bin', 'python3');
@@ -64,11 +65,19 @@ describe('TorchScriptEps (external base models)', function () {
     for (let i = 0; i < expected.length; i++) assert.ok(Math.abs(eps.data[i] - expected[i]) < 1e-5, `element ${i}`);
   });
 
-  it('samples through the same sampler as the built-in models', async () => {
-    const source = new native.TorchScriptEps({ path: path.join(dir, 'eps.pt'), schedule: { kind: 'linear' }, threads: 1 });
+  it('loads with a schedule file and samples through the same sampler as the built-in models', async () => {
+    const scheduleFile = path.join(dir, 'schedule.json');
+    writeFileSync(scheduleFile, JSON.stringify({ kind: 'linear', timesteps: 1000, betaStart: 1e-4, betaEnd: 0.02 }));
+    const source = loadTorchScriptEps(path.join(dir, 'eps.pt'), scheduleFile, { threads: 1 });
     const out = await native.sample({ sources: [source], shapes: [[1, 6, 5]], n: 3, sampler: 'ddim', steps: 5, seed: 1 });
     assert.deepEqual(out.x0.shape, [3, 1, 6, 5]);
     assert.ok(out.x0.data.every(Number.isFinite));
+  });
+
+  it('names the schedule file and field when the schedule is wrong', () => {
+    const scheduleFile = path.join(dir, 'bad-schedule.json');
+    writeFileSync(scheduleFile, JSON.stringify({ kind: 'sigmoid' }));
+    assert.throws(() => loadTorchScriptEps(path.join(dir, 'eps.pt'), scheduleFile), /bad-schedule\.json: kind/);
   });
 
   it('names the file when it cannot be loaded', () => {

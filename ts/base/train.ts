@@ -16,19 +16,20 @@ import {
   readBaseCheckpoint,
   readTrainingState,
   writeCheckpointHeader,
+  type TrainingProgress,
   writeCheckpointState,
 } from '../checkpoint/baseCheckpoint';
-import { type ReaderPosition, ShardReader } from '../data';
-import { native, tensor } from '../native';
+import { ShardReader } from '../data';
+import { native, type Tensor, tensor } from '../native';
 import { JsonlLog, startProgress } from '../util/progress';
-import { fitNormalisation, type Modality, modalityTensor, modelInputShape, normalise } from './modality';
+import { fitNormalisation, type Modality, modalityTensor, modelInputShape, type Normalisation, normalise } from './modality';
 
 export interface TrainBaseOptions {
   out: string;
   /** A fresh run: the config and the training data. */
   config?: BaseModelConfig;
   dataDir?: string;
-  /** Continue the run in `out` from its state.bin (its config.json is used; `overrides` may change it). */
+  /** Allow continuing the run in `out` from its state.bin (its config.json is used; `overrides` may change it). */
   resume?: boolean;
   overrides?: string[];
   /** Stop after this many steps of this invocation (the run's total stays config.training.steps). */
@@ -63,25 +64,24 @@ function freshCheckpointConfig(config: BaseModelConfig, dataDir: string, reader:
 
 export async function trainBase(opts: TrainBaseOptions): Promise<TrainBaseResult> {
   mkdirSync(opts.out, { recursive: true });
-  const resuming = opts.resume === true && hasTrainingState(opts.out);
-  if (!resuming && hasTrainingState(opts.out) && !opts.resume) {
+  const hasState = hasTrainingState(opts.out);
+  if (hasState && !opts.resume) {
     throw new ConfigError(`${opts.out}: already holds a training run (${BASE_CHECKPOINT_FILES.state}); pass --resume or choose another --out`);
   }
+  const resuming = hasState;
 
   let checkpointConfig: BaseCheckpointConfig;
-  let start: { step: number; position: ReaderPosition } = { step: 0, position: { epoch: 0, position: 0 } };
-  let stateToLoad: ReturnType<typeof readTrainingState>['state'] | undefined;
+  let normalisation: Normalisation | undefined;
+  let start: TrainingProgress = { step: 0, position: { epoch: 0, position: 0 } };
+  let stateToLoad: Tensor<Uint8Array> | undefined;
   if (resuming) {
     const stored = readBaseCheckpoint(opts.out);
-    const model = validateConfig(
-      BaseModelConfigSchema,
-      applyOverrides(stored.config.model, opts.overrides ?? [], path.join(opts.out, BASE_CHECKPOINT_FILES.config)),
-      path.join(opts.out, BASE_CHECKPOINT_FILES.config),
-    );
-    checkpointConfig = { ...stored.config, model, data: { ...stored.config.data, dir: opts.dataDir ? path.resolve(opts.dataDir) : stored.config.data.dir } };
-    const state = readTrainingState(opts.out);
-    stateToLoad = state.state;
-    start = state.progress;
+    const configFile = path.join(opts.out, BASE_CHECKPOINT_FILES.config);
+    const model = validateConfig(BaseModelConfigSchema, applyOverrides(stored.config.model, opts.overrides ?? [], configFile), configFile);
+    const dir = opts.dataDir ? path.resolve(opts.dataDir) : stored.config.data.dir;
+    checkpointConfig = { ...stored.config, model, data: { ...stored.config.data, dir } };
+    normalisation = stored.normalisation;
+    ({ state: stateToLoad, progress: start } = readTrainingState(opts.out));
   } else {
     if (!opts.config || !opts.dataDir) throw new ConfigError('a fresh training run needs --config and --data');
     checkpointConfig = freshCheckpointConfig(opts.config, opts.dataDir, new ShardReader(opts.dataDir, { batchSize: 1, seed: 0 }));
@@ -99,8 +99,10 @@ export async function trainBase(opts: TrainBaseOptions): Promise<TrainBaseResult
     throw new ConfigError(`${data.dir}: holds ${reader.index.pairs} pairs, fewer than one batch of ${t.batchSize}`);
   }
 
-  const normalisation = resuming ? readBaseCheckpoint(opts.out).normalisation : await fitNormalisation(modality, data.dir);
-  if (!resuming) await writeCheckpointHeader(opts.out, checkpointConfig, normalisation);
+  if (!normalisation) {
+    normalisation = await fitNormalisation(modality, data.dir);
+    await writeCheckpointHeader(opts.out, checkpointConfig, normalisation);
+  }
 
   const model = new native.EpsModel({
     ...epsModelOptions({ dir: opts.out, config: checkpointConfig, normalisation, modality }),

@@ -152,6 +152,7 @@ export async function epsModelFromCheckpoint(
 ): Promise<{ model: EpsModel; checkpoint: BaseCheckpoint; step: number }> {
   const checkpoint = readBaseCheckpoint(dir);
   const weightsFile = file(dir, 'weights');
+  if (!existsSync(weightsFile)) throw new Error(`${weightsFile}: missing (has the training run written a checkpoint yet?)`);
   const { tensors, metadata } = readSafetensors(weightsFile);
   const model = new native.EpsModel(epsModelOptions(checkpoint, placement));
   try {

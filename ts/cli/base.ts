@@ -5,7 +5,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { type Modality, MODALITIES } from '../base/modality';
 import { sampleBase, SAMPLERS, type Sampler } from '../base/sample';
 import { trainBase } from '../base/train';
-import { readBaseCheckpoint } from '../checkpoint/baseCheckpoint';
+import { hasTrainingState, readBaseCheckpoint } from '../checkpoint/baseCheckpoint';
 import { BaseModelConfigSchema } from '../config/baseModel';
 import { ConfigError, loadConfig } from '../config/load';
 
@@ -34,7 +34,8 @@ export const trainBaseCommand: CommandModule<object, TrainArgs> = {
       .option('set', { type: 'string', array: true, default: [], describe: 'config override key.path=value (repeatable)' })
       .option('max-steps', { type: 'number', describe: 'stop this invocation after N steps (the run can be resumed)' }) as unknown as Argv<TrainArgs>,
   handler: async (args) => {
-    if (args.resume) {
+    const resuming = args.resume && hasTrainingState(args.out);
+    if (resuming) {
       const stored = readBaseCheckpoint(args.out);
       if (stored.modality !== args.modality) {
         throw new ConfigError(`${args.out}: holds a ${stored.modality} model, not --modality ${args.modality}`);
@@ -44,13 +45,15 @@ export const trainBaseCommand: CommandModule<object, TrainArgs> = {
     if (config && config.modality !== args.modality) {
       throw new ConfigError(`${args.config}: modality is '${config.modality}' but --modality is '${args.modality}'`);
     }
-    if (!args.resume && (!config || !args.data)) throw new ConfigError('train-base needs --config and --data (or --resume)');
+    if (!resuming && (!config || !args.data)) {
+      throw new ConfigError(`train-base needs --config and --data${args.resume ? ` (${args.out} holds no training state to resume)` : ' (or --resume)'}`);
+    }
     const result = await trainBase({
       out: args.out,
       config,
       dataDir: args.data,
       resume: args.resume,
-      overrides: args.resume ? args.set : [],
+      overrides: resuming ? args.set : [],
       maxStepsThisRun: args['max-steps'],
     });
     process.stderr.write(
