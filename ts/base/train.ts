@@ -82,6 +82,8 @@ export async function trainBase(opts: TrainBaseOptions): Promise<TrainBaseResult
     checkpointConfig = { ...stored.config, model, data: { ...stored.config.data, dir } };
     normalisation = stored.normalisation;
     ({ state: stateToLoad, progress: start } = readTrainingState(opts.out));
+    // config.json records the run as it continues (e.g. a longer training.steps).
+    await writeCheckpointHeader(opts.out, checkpointConfig, normalisation);
   } else {
     if (!opts.config || !opts.dataDir) throw new ConfigError('a fresh training run needs --config and --data');
     checkpointConfig = freshCheckpointConfig(opts.config, opts.dataDir, new ShardReader(opts.dataDir, { batchSize: 1, seed: 0 }));
