@@ -136,6 +136,8 @@ export interface EpsModelOptions extends PlacementOptions {
   ema?: { decay: number };
   /** Forward-pass precision when training on CUDA (default 'bf16' autocast). CPU trains in `dtype`. */
   cudaPrecision?: 'bf16' | 'fp32';
+  /** Range of clean samples: eps() and sampling clip the implied x̂0 to it (native/src/clipped_eps.h). */
+  x0Range?: [number, number];
 }
 
 /** An external base model: a TorchScript module with forward(x_t, t) -> eps and the schedule it was trained with. */

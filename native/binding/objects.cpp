@@ -1,6 +1,7 @@
 // The JS classes: EpsModel, AnalyticEps, OracleCritic, Discriminator, DiscriminatorTrainer.
 #include "objects.h"
 
+#include "clipped_eps.h"
 #include "convert.h"
 #include "gaussian_mixture.h"
 #include "handle.h"
@@ -228,6 +229,12 @@ EpsModel::EpsModel(const Napi::CallbackInfo& info)
     const auto precision = o.string("cudaPrecision", "bf16");
     if (precision != "bf16" && precision != "fp32") o.fail("cudaPrecision", "must be 'bf16' or 'fp32'");
     training_.cuda_bf16_autocast = precision == "bf16";
+    sampling_source_ = inference_model();
+    if (o.has("x0Range")) {
+      auto range = o.numbers("x0Range");
+      if (range.size() != 2 || !(range[0] < range[1])) o.fail("x0Range", "must be [low, high] with low < high");
+      sampling_source_ = std::make_shared<mmdisco::X0ClippedEps>(sampling_source_, range[0], range[1]);
+    }
     set_worker(std::make_shared<Worker>(place_.threads));
   });
 }
@@ -282,9 +289,9 @@ Napi::Value EpsModel::SetDataParallel(const Napi::CallbackInfo& info) {
 Napi::Value EpsModel::Eps(const Napi::CallbackInfo& info) {
   auto x = tensor_from_js(info[0], "x");
   auto t = timesteps_from_js(info[1], x.size(0));
-  auto model = inference_model();
-  return run_async(info.Env(), *this, {{this, Access::Read}}, {info.This(), info[0], info[1]}, [model, x, t]() -> NamedTensors {
-    return {{"eps", model->eps(x, t)}};
+  auto source = sampling_source_;
+  return run_async(info.Env(), *this, {{this, Access::Read}}, {info.This(), info[0], info[1]}, [source, x, t]() -> NamedTensors {
+    return {{"eps", source->eps(x, t)}};
   });
 }
 

@@ -21,10 +21,11 @@ struct Placement {
 
 // A built-in ε-network (MLP or U-Net) with its optimiser and, optionally, an EMA copy of its weights. With an EMA,
 // the EMA is the model's face: eps(), sampling and parameters() use it; loadParameters() sets both copies.
+// With x0Range, eps() and sampling keep the implied clean sample in that range (native/src/clipped_eps.h).
 class EpsModel : public Napi::ObjectWrap<EpsModel>, public NativeHandle {
  public:
   explicit EpsModel(const Napi::CallbackInfo& info);
-  std::shared_ptr<mmdisco::EpsSource> eps_source() override { return inference_model(); }
+  std::shared_ptr<mmdisco::EpsSource> eps_source() override { return sampling_source_; }
   Napi::Value TrainSteps(const Napi::CallbackInfo& info);
   Napi::Value Eps(const Napi::CallbackInfo& info);
   Napi::Value Parameters(const Napi::CallbackInfo& info);
@@ -43,6 +44,8 @@ class EpsModel : public Napi::ObjectWrap<EpsModel>, public NativeHandle {
   mmdisco::OptimizerConfig optimizer_;
   mmdisco::EpsTrainingConfig training_;
   std::shared_ptr<mmdisco::EpsTrainer> trainer_;
+  // What sampling and eps() use: the inference model, with x̂0 clipped when the options give an x0Range.
+  std::shared_ptr<mmdisco::EpsSource> sampling_source_;
 };
 
 class AnalyticEps : public Napi::ObjectWrap<AnalyticEps>, public NativeHandle {

@@ -96,6 +96,22 @@ describe('base-model U-Nets', function () {
     assert.deepEqual((await withoutEma.eps(x, 300)).eps.data, (await withEma.eps(x, 300)).eps.data);
   });
 
+  it('with x0Range, keeps the clean sample implied by ε inside the range', async () => {
+    const shape = [2, 1, 16, 8];
+    const clipped = new native.EpsModel({ ...tinyAudio, x0Range: [-0.5, 0.5] });
+    const alphaBar = native.scheduleAlphaBar({ kind: 'cosine' }).data;
+    const x = noise(shape, 3).map((v) => 4 * v);
+    for (const t of [5, 500, 990]) {
+      const { eps } = await clipped.eps(tensor(x, shape), t);
+      const [signal, sigma] = [Math.sqrt(alphaBar[t]), Math.sqrt(1 - alphaBar[t])];
+      for (let i = 0; i < x.length; i++) {
+        const x0 = (x[i] - sigma * eps.data[i]) / signal;
+        assert.ok(x0 >= -0.5 - 1e-3 && x0 <= 0.5 + 1e-3, `t=${t}: x0 ${x0}`);
+      }
+    }
+    assert.throws(() => new native.EpsModel({ ...tinyAudio, x0Range: [1, -1] }), /x0Range/);
+  });
+
   it('Griffin-Lim turns a log-mel back into a waveform whose log-mel is close to it', () => {
     const cfg = { sampleRate: 16000, nFft: 512, hop: 160, melBins: 32 };
     const mel = new MelSpectrogram(cfg);

@@ -5,7 +5,8 @@
  * - video: shard tensor `video`, uint8 (F, C, H, W) → model input (F, C, H, W) as x / 127.5 − 1; back by
  *   rounding (x + 1) · 127.5 and clamping to 0..255.
  * - audio: shard tensor `audio_mel`, float32 (L, M) natural-log mel → model input (1, L, M) standardised per mel
- *   bin, (x − mean_m) / std_m, with mean/std computed once over the training set and stored in the checkpoint.
+ *   bin, (x − mean_m) / std_m, with mean/std (and the standardised range) computed once over the training set and
+ *   stored in the checkpoint.
  */
 import path from 'node:path';
 import { type DatasetIndex, DatasetError, INDEX_FILE, ShardReader, type TensorArray } from '../data';
@@ -15,7 +16,8 @@ export const MODALITIES: readonly Modality[] = ['audio', 'video'];
 
 export type Normalisation =
   | { kind: 'uint8-symmetric' }
-  | { kind: 'per-bin-standardise'; mean: number[]; std: number[] };
+  /** `range`: the smallest and largest standardised value in the training data. */
+  | { kind: 'per-bin-standardise'; mean: number[]; std: number[]; range: [number, number] };
 
 const TENSOR_OF: Record<Modality, string> = { video: 'video', audio: 'audio_mel' };
 
@@ -46,6 +48,8 @@ export async function fitNormalisation(modality: Modality, dataDir: string): Pro
   const [frames, bins] = reader.index.tensors.find((t) => t.name === TENSOR_OF.audio)!.shape;
   const sum = new Float64Array(bins);
   const sumSquares = new Float64Array(bins);
+  const low = new Float64Array(bins).fill(Infinity);
+  const high = new Float64Array(bins).fill(-Infinity);
   let count = 0;
   for await (const batch of reader.epoch(0)) {
     const mel = batch.tensors[TENSOR_OF.audio] as Float32Array;
@@ -53,13 +57,22 @@ export async function fitNormalisation(modality: Modality, dataDir: string): Pro
       const bin = i % bins;
       sum[bin] += mel[i];
       sumSquares[bin] += mel[i] * mel[i];
+      low[bin] = Math.min(low[bin], mel[i]);
+      high[bin] = Math.max(high[bin], mel[i]);
     }
     count += batch.indices.length * frames;
   }
   const mean = Array.from(sum, (s) => s / count);
   // A floor on std keeps silent bins (constant at the log floor) from exploding.
   const std = Array.from(sumSquares, (s, m) => Math.max(Math.sqrt(Math.max(s / count - mean[m] ** 2, 0)), 1e-3));
-  return { kind: 'per-bin-standardise', mean, std };
+  const standardised = (values: Float64Array) => Array.from(values, (v, m) => (v - mean[m]) / std[m]);
+  const range: [number, number] = [Math.min(...standardised(low)), Math.max(...standardised(high))];
+  return { kind: 'per-bin-standardise', mean, std, range };
+}
+
+/** The range of clean model inputs, which sampling keeps its predicted clean samples in. */
+export function modelRange(norm: Normalisation): [number, number] {
+  return norm.kind === 'uint8-symmetric' ? [-1, 1] : norm.range;
 }
 
 /** Stored values (batch-major) → model inputs, float32. */

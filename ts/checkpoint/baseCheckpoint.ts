@@ -14,7 +14,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { UnitSpecSchema } from '../../datasets/presets';
-import { type Modality, type Normalisation } from '../base/modality';
+import { type Modality, modelRange, type Normalisation } from '../base/modality';
 import { BaseModelConfigSchema, type BaseModelConfig } from '../config/baseModel';
 import { validateConfig } from '../config/load';
 import type { ReaderPosition } from '../data';
@@ -53,7 +53,14 @@ export type BaseCheckpointConfig = z.infer<typeof CheckpointConfigSchema>;
 
 const NormalisationSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('uint8-symmetric') }).strict(),
-  z.object({ kind: z.literal('per-bin-standardise'), mean: z.array(z.number()), std: z.array(z.number().positive()) }).strict(),
+  z
+    .object({
+      kind: z.literal('per-bin-standardise'),
+      mean: z.array(z.number()),
+      std: z.array(z.number().positive()),
+      range: z.tuple([z.number(), z.number()]),
+    })
+    .strict(),
 ]);
 
 export interface TrainingProgress {
@@ -142,6 +149,7 @@ export function epsModelOptions(checkpoint: BaseCheckpoint, placement: Placement
     threads: placement.threads ?? model.runtime.threads,
     seed: placement.seed ?? model.training.seed,
     dtype: placement.dtype,
+    x0Range: modelRange(checkpoint.normalisation),
   };
 }
 
