@@ -148,7 +148,7 @@ void EpsTrainer::load_state(const std::string& bytes) {
   optimizer_.load(optimizer);
   torch::Tensor rng_state, steps;
   archive.read("rng", rng_state);
-  rng_.set_state(rng_state);
+  rng_.set_state(rng_state.cpu());  // the archive was loaded onto the model's device; the generator is on the CPU
   archive.read("steps", steps);
   steps_ = steps.item<int64_t>();
 }
