@@ -30,7 +30,7 @@ PRESETS = {
 
 def sinusoid(t, dim):
     half = dim // 2
-    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float64) / (half - 1))
+    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float64, device=t.device) / (half - 1))
     args = t.double()[:, None] * freqs[None]
     return torch.cat([torch.sin(args), torch.cos(args)], 1)
 
