@@ -61,7 +61,7 @@ export async function drawBaseSamples(opts: Omit<SampleBaseOptions, 'out'>): Pro
   return { modality: opts.modality, unit: checkpoint.config.data.unit, data, shape: [opts.n, ...stored] };
 }
 
-function clipsOf(samples: BaseSamples): VideoFrames[] {
+export function clipsOf(samples: BaseSamples): VideoFrames[] {
   const [n, frames, channels, height, width] = samples.shape;
   const size = frames * channels * height * width;
   return Array.from({ length: n }, (_, i) => ({
@@ -74,7 +74,7 @@ function clipsOf(samples: BaseSamples): VideoFrames[] {
 }
 
 /** Each log-mel as a one-frame grey image: time → x, mel bin → y (low at the bottom), ln 1e-5..max → 0..255. */
-function melImages(samples: BaseSamples): VideoFrames[] {
+export function melImages(samples: BaseSamples): VideoFrames[] {
   const [n, frames, bins] = samples.shape;
   const mel = samples.data as Float32Array;
   const low = Math.log(LOG_MEL_FLOOR);
@@ -123,25 +123,37 @@ export async function sampleBase(opts: SampleBaseOptions): Promise<string[]> {
   const melPng = path.join(opts.out, 'mel.png');
   await writePng(melPng, contactSheetPng(melImages(samples).slice(0, Math.min(opts.n, 32)), { scale: 2 }));
   written.push(melPng);
-  const [, frames, bins] = samples.shape;
-  const mel = new MelSpectrogram({ sampleRate: unit.sampleRate, nFft: unit.nFft, hop: unit.hop, melBins: unit.melBins });
-  const waves = native.griffinLim({
-    logMel: { data: (samples.data as Float32Array).subarray(0, shown * frames * bins), shape: [shown, frames, bins] },
-    filterbank: { data: mel.filterbank(), shape: [unit.melBins, unit.nFft / 2 + 1] },
-    nFft: unit.nFft,
-    hop: unit.hop,
-    seed: opts.seed,
-  });
-  const length = waves.shape[1];
+  const waves = griffinLimWaves(samples, shown, opts.seed);
   for (let i = 0; i < shown; i++) {
-    const wave = waves.data.slice(i * length, (i + 1) * length);
-    let peak = 1e-9;
-    for (const v of wave) peak = Math.max(peak, Math.abs(v));
-    // Peak-normalise to 0.9: Griffin-Lim preserves the spectral envelope, not the exact level.
-    for (let k = 0; k < wave.length; k++) wave[k] *= 0.9 / peak;
+    const wave = waves[i];
     const file = path.join(opts.out, `sample-${String(i).padStart(3, '0')}.wav`);
     await writeWav(file, { sampleRate: unit.sampleRate, samples: wave });
     written.push(file);
   }
   return written;
+}
+
+/**
+ * Waveforms of the first `count` log-mels of audio samples by Griffin-Lim, each peak-normalised to 0.9 (Griffin-Lim
+ * preserves the spectral envelope, not the exact level).
+ */
+export function griffinLimWaves(samples: BaseSamples, count: number, seed: number): Float32Array[] {
+  const unit = samples.unit;
+  const [, frames, bins] = samples.shape;
+  const mel = new MelSpectrogram({ sampleRate: unit.sampleRate, nFft: unit.nFft, hop: unit.hop, melBins: unit.melBins });
+  const waves = native.griffinLim({
+    logMel: { data: (samples.data as Float32Array).subarray(0, count * frames * bins), shape: [count, frames, bins] },
+    filterbank: { data: mel.filterbank(), shape: [unit.melBins, unit.nFft / 2 + 1] },
+    nFft: unit.nFft,
+    hop: unit.hop,
+    seed,
+  });
+  const length = waves.shape[1];
+  return Array.from({ length: count }, (_, i) => {
+    const wave = waves.data.slice(i * length, (i + 1) * length);
+    let peak = 1e-9;
+    for (const v of wave) peak = Math.max(peak, Math.abs(v));
+    for (let k = 0; k < wave.length; k++) wave[k] *= 0.9 / peak;
+    return wave;
+  });
 }

@@ -11,6 +11,7 @@ import { dataInspectCommand, dataVerifyCommand } from './data';
 import { launchCommand } from './launch';
 import { evalCalibrateCommand, evalPairsCommand, evalTrainEvaluatorsCommand } from './eval';
 import { toyRunCommand } from './toy';
+import { fakesGenerateCommand, sampleCommand, trainGuidanceCommand } from './guidance';
 
 async function main(): Promise<void> {
   await yargs(hideBin(process.argv))
@@ -40,6 +41,11 @@ async function main(): Promise<void> {
     )
     .command(trainBaseCommand)
     .command(sampleBaseCommand)
+    .command('fakes', 'The fake-pair bank: independent samples of the two base models', (y) =>
+      y.command(fakesGenerateCommand).demandCommand(1, 'choose a fakes command'),
+    )
+    .command(trainGuidanceCommand)
+    .command(sampleCommand)
     .demandCommand(1, 'choose a command group')
     .strict()
     .recommendCommands()

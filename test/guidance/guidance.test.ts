@@ -1,0 +1,196 @@
+/**
+ * fakes generate / train-guidance / sample end to end on a tiny dataset with tiny base models: the fake bank is a
+ * dataset that verifies (and a restart skips finished chunks), training logs and checkpoints, a resumed run
+ * continues from the checkpoint step, guided sampling writes its dataset and media, and bad input names the
+ * flag or field.
+ */
+import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { trainBase } from '../../ts/base/train';
+import type { BaseModelConfig } from '../../ts/config/baseModel';
+import { type GuidanceConfig, GuidanceConfigSchema } from '../../ts/config/guidance';
+import { ConfigError, validateConfig } from '../../ts/config/load';
+import { readSafetensors, writeSafetensors } from '../../ts/checkpoint/safetensors';
+import { readIndex, ShardReader, ShardWriter, verifyDataset } from '../../ts/data';
+import { generateFakes } from '../../ts/guidance/fakes';
+import { guidedSample } from '../../ts/guidance/sample';
+import { GUIDANCE_FILES, trainGuidance } from '../../ts/guidance/train';
+
+const UNIT = {
+  frames: 4, height: 8, width: 8, channels: 1, fps: 20, sampleRate: 16000, durationS: 0.24,
+  melBins: 8, nFft: 512, hop: 160, audioWave: false,
+};
+
+async function writeTinyDataset(dir: string, pairs: number): Promise<void> {
+  const writer = await ShardWriter.open(dir, {
+    tensors: [
+      { name: 'video', dtype: 'uint8', shape: [4, 1, 8, 8] },
+      { name: 'audio_mel', dtype: 'float32', shape: [24, 8] },
+    ],
+    meta: [{ name: 'label', type: 'int32' }],
+    dataset: { name: 'tiny', split: 'train', preset: 'tiny', seed: 0, provenance: { unit: UNIT } },
+    pairsPerShard: 16,
+    recordBatchSize: 4,
+  });
+  for (let i = 0; i < pairs; i++) {
+    // The audio band and the video square both follow the label: a joint structure to discriminate.
+    await writer.append({
+      tensors: {
+        video: Uint8Array.from({ length: 256 }, (_, k) => (((k % 64) >> 3) === i % 8 ? 230 : 20)),
+        audio_mel: Float32Array.from({ length: 192 }, (_, k) => (k % 8 === i % 8 ? -1 : -8)),
+      },
+      meta: { label: i % 8 },
+    });
+  }
+  await writer.close();
+}
+
+function baseConfig(modality: 'audio' | 'video'): BaseModelConfig {
+  return {
+    modality,
+    network: { baseChannels: 8, channelMult: [1, 2], resBlocks: 1, timeDim: 16, groups: 4, midAttention: false, temporalKernel: 3 },
+    schedule: { kind: 'linear', timesteps: 100 },
+    training: {
+      steps: 2, batchSize: 4, lr: 1e-3, weightDecay: 0, beta1: 0.9, beta2: 0.999, gradClip: 1,
+      emaDecay: 0.9, checkpointEvery: 2, logEvery: 1, seed: 1,
+    },
+    runtime: { device: 'cpu', threads: 1, cudaPrecision: 'bf16' },
+  };
+}
+
+function guidanceConfig(fusion: 'A' | 'B', steps = 4): GuidanceConfig {
+  return validateConfig(GuidanceConfigSchema, {
+    discriminator: { width: 8, channelMult: [1, 2], blocksPerLevel: 1, timeDim: 16, groups: 4, fusion, fusionWidth: 16, fusionHeads: 2, fusionHeadDim: 8, fusionMaxTokens: 64 },
+    training: { steps, batchSize: 4, lr: 1e-3, weightDecay: 0, gradClip: 1, lambdaDenoising: 0.1, checkpointEvery: 2, logEvery: 1, timestepBuckets: 2, seed: 0 },
+    runtime: { device: 'cpu', threads: 1 },
+  }, 'test');
+}
+
+const readLog = (dir: string) =>
+  readFileSync(path.join(dir, GUIDANCE_FILES.log), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+
+describe('guidance: fakes generate, train-guidance, sample', function () {
+  this.timeout(300_000);
+  let root = '';
+  let real = '';
+  let fake = '';
+  const bases = { audio: '', video: '' };
+
+  before(async () => {
+    root = mkdtempSync(path.join(tmpdir(), 'mmdisco-guidance-'));
+    real = path.join(root, 'real');
+    await writeTinyDataset(real, 16);
+    for (const modality of ['audio', 'video'] as const) {
+      bases[modality] = path.join(root, `base-${modality}`);
+      await trainBase({ out: bases[modality], config: baseConfig(modality), dataDir: real });
+    }
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it('fakes generate writes a verifying dataset with the real tensors, reproducibly by seed', async () => {
+    fake = path.join(root, 'fake');
+    const opts = { audioBase: bases.audio, videoBase: bases.video, n: 10, sampler: 'ddim' as const, steps: 3, seed: 5, batch: 4, out: fake };
+    const index = await generateFakes(opts);
+    assert.equal(index.pairs, 10);
+    assert.deepEqual(index.tensors.map((t) => [t.name, t.dtype, t.shape]), readIndex(real).tensors.map((t) => [t.name, t.dtype, t.shape]));
+    assert.deepEqual(index.meta.map((m) => m.name), ['index', 'seed']);
+    const report = await verifyDataset(fake);
+    assert.equal(report.pairs, 10);
+    assert.ok(!existsSync(path.join(fake, '.chunks')));
+    await assert.rejects(generateFakes(opts), /already holds a complete dataset/);
+
+    const again = path.join(root, 'fake-again');
+    await generateFakes({ ...opts, out: again });
+    assert.deepEqual(readFileSync(path.join(again, 'shard-00000.arrow')), readFileSync(path.join(fake, 'shard-00000.arrow')));
+  });
+
+  it('a restart after an interruption skips the chunks on disk and refuses a different plan', async () => {
+    const dir = path.join(root, 'fake-interrupted');
+    const opts = { audioBase: bases.audio, videoBase: bases.video, n: 8, sampler: 'ddpm' as const, steps: 3, seed: 1, batch: 4, out: dir };
+    // Interrupt the first run after its chunks, before the dataset: a directory where the shard file goes.
+    mkdirSync(path.join(dir, 'shard-00000.arrow.tmp'), { recursive: true });
+    await assert.rejects(generateFakes(opts));
+    assert.ok(!existsSync(path.join(dir, 'index.json')), 'an interrupted run leaves no index.json');
+    assert.deepEqual(readdirSync(path.join(dir, '.chunks')).sort(), ['chunk-00000.safetensors', 'chunk-00001.safetensors', 'plan.json']);
+    await assert.rejects(generateFakes({ ...opts, seed: 2 }), /different settings/);
+    rmSync(path.join(dir, 'shard-00000.arrow.tmp'), { recursive: true });
+    // Mark chunk 0 (black video): the restart must take it from disk rather than sample it again.
+    const chunk = path.join(dir, '.chunks', 'chunk-00000.safetensors');
+    const { tensors, metadata } = readSafetensors(chunk);
+    await writeSafetensors(chunk, { ...tensors, video: { data: new Uint8Array(tensors.video.data.length), shape: tensors.video.shape } }, metadata);
+    const index = await generateFakes(opts);
+    assert.equal(index.pairs, 8);
+    const reader = new ShardReader(dir, { batchSize: 8, seed: 0, shuffle: false });
+    const video = (await reader.epoch(0).next()).value!.tensors.video as Uint8Array;
+    assert.ok(video.subarray(0, 4 * 256).every((v) => v === 0), 'chunk 0 comes from disk');
+    assert.ok(video.subarray(4 * 256).some((v) => v !== 0), 'chunk 1 holds samples');
+  });
+
+  for (const fusion of ['A', 'B'] as const) {
+    it(`train-guidance (fusion ${fusion}) logs both losses and D per timestep bucket and checkpoints`, async () => {
+      const out = path.join(root, `guidance-${fusion}`);
+      const result = await trainGuidance({ out, config: guidanceConfig(fusion), real, fake, audioBase: bases.audio, videoBase: bases.video });
+      assert.equal(result.steps, 4);
+      for (const name of Object.values(GUIDANCE_FILES)) assert.ok(existsSync(path.join(out, name)), name);
+      const train = readLog(out).filter((e) => e.event === 'train');
+      assert.equal(train.length, 4);
+      for (const entry of train) {
+        assert.ok(Number.isFinite(entry.bce) && Number.isFinite(entry.denoising), JSON.stringify(entry));
+        assert.ok((entry.dReal as number) > 0 && (entry.dReal as number) < 1);
+        assert.equal((entry.dRealByBucket as unknown[]).length, 2);
+      }
+      assert.deepEqual(JSON.parse(readFileSync(path.join(out, GUIDANCE_FILES.state), 'utf8')).step, 4);
+    });
+  }
+
+  it('an interrupted train-guidance resumes from its checkpoint step', async () => {
+    const out = path.join(root, 'guidance-resumed');
+    const crash = new Error('simulated crash at step 3 (last checkpoint: step 2)');
+    await assert.rejects(
+      trainGuidance({ out, config: guidanceConfig('A', 6), real, fake, audioBase: bases.audio, videoBase: bases.video, onStep: (step) => { if (step === 3) throw crash; } }),
+      /simulated crash/,
+    );
+    await assert.rejects(trainGuidance({ out, config: guidanceConfig('A', 6), real, fake, audioBase: bases.audio, videoBase: bases.video }), /--resume/);
+    const steps: number[] = [];
+    const result = await trainGuidance({ out, resume: true, onStep: (step) => steps.push(step) });
+    assert.deepEqual(steps, [3, 4, 5, 6]);
+    assert.equal(result.steps, 4);
+    assert.equal(readLog(out).find((e) => e.event === 'resume')?.step, 2);
+  });
+
+  it('sample writes the guided pairs as a dataset and the media', async () => {
+    const out = path.join(root, 'guided');
+    const { index, written } = await guidedSample({
+      audioBase: bases.audio, videoBase: bases.video, guidance: path.join(root, 'guidance-B'),
+      lambdaAudio: 1, lambdaVideo: 2, n: 3, sampler: 'ddim', steps: 3, seed: 0, batch: 2, out,
+    });
+    assert.equal(index.pairs, 3);
+    assert.equal((await verifyDataset(path.join(out, 'pairs'))).pairs, 3);
+    for (const name of ['grid.png', 'mel.png', 'contact.png', 'sample-000.wav', 'sample-002.mp4']) {
+      assert.ok(written.includes(path.join(out, name)) && existsSync(path.join(out, name)), name);
+    }
+  });
+
+  it('bad flags and configs fail naming the flag or field', async () => {
+    assert.throws(() => validateConfig(GuidanceConfigSchema, { ...guidanceConfig('A'), discriminator: { ...guidanceConfig('A').discriminator, fusion: 'C' } }, 'cfg.json'), /cfg\.json: discriminator\.fusion/);
+    assert.throws(() => validateConfig(GuidanceConfigSchema, { ...guidanceConfig('A'), discriminator: { ...guidanceConfig('A').discriminator, width: 6 } }, 'cfg.json'), /discriminator\.groups/);
+    await assert.rejects(trainGuidance({ out: path.join(root, 'bad'), config: guidanceConfig('A'), real }), /--fake, --audio-base, --video-base/);
+    await assert.rejects(
+      trainGuidance({ out: path.join(root, 'bad2'), config: guidanceConfig('A'), real, fake, audioBase: bases.video, videoBase: bases.video }),
+      (error: Error) => error instanceof ConfigError && /--audio-base .*video model/.test(error.message),
+    );
+    await assert.rejects(
+      guidedSample({ audioBase: bases.audio, videoBase: bases.video, guidance: path.join(root, 'nope'), lambdaAudio: 1, lambdaVideo: 1, n: 1, sampler: 'ddim', steps: 1, seed: 0, batch: 1, out: path.join(root, 'bad3') }),
+      /--guidance .*nope/,
+    );
+    const cli = path.resolve(__dirname, '..', '..', 'ts', 'cli', 'main.js');
+    await assert.rejects(
+      promisify(execFile)(process.execPath, [cli, 'fakes', 'generate', '--audio-base', bases.audio, '--video-base', bases.video, '--n', '0', '--out', path.join(root, 'bad4')]),
+      (error: Error & { stderr: string }) => /--n must be a positive integer/.test(error.stderr),
+    );
+  });
+});

@@ -1,0 +1,26 @@
+/**
+ * The fake-pair bank: independent samples of the two base models (no critic), the negatives the discriminator
+ * learns to tell from real pairs. Stored like the real dataset (see pairs.ts for chunking and restart).
+ */
+import path from 'node:path';
+import type { DatasetIndex } from '../data';
+import type { PlacementOptions } from '../native';
+import { loadBasePair } from './basePair';
+import { type DrawOptions, generatePairDataset } from './pairs';
+
+export interface GenerateFakesOptions extends DrawOptions {
+  audioBase: string;
+  videoBase: string;
+  out: string;
+  placement?: PlacementOptions;
+}
+
+export async function generateFakes(opts: GenerateFakesOptions): Promise<DatasetIndex> {
+  const bases = await loadBasePair(opts.audioBase, opts.videoBase, opts.placement);
+  return generatePairDataset(bases, {
+    ...opts,
+    split: 'fake-independent',
+    generator: { kind: 'independent', audioBase: path.resolve(opts.audioBase), videoBase: path.resolve(opts.videoBase) },
+    label: 'fakes generate',
+  });
+}

@@ -1,0 +1,160 @@
+/**
+ * Drawing pairs from the two base models, independently or jointly guided by a discriminator, in chunks that are
+ * each stored atomically, and assembling finished chunks into an Arrow pair dataset.
+ *
+ * Restart semantics: a run writes DIR/.chunks/plan.json (what is being generated) and one
+ * DIR/.chunks/chunk-NNNNN.safetensors per finished chunk. Re-running the same command skips the chunks on disk;
+ * a different plan is refused. The Arrow dataset (shards, then index.json) is written only after every chunk is
+ * done, and ShardWriter writes index.json last, so an interrupted run never leaves a directory that reads as a
+ * complete dataset. The chunk directory is removed once the dataset is written.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { denormalise } from '../base/modality';
+import type { Sampler } from '../base/sample';
+import { readSafetensors, writeSafetensors } from '../checkpoint/safetensors';
+import { ConfigError } from '../config/load';
+import { type DatasetIndex, ShardWriter } from '../data';
+import { type JointCritic, native } from '../native';
+import { writeJsonAtomic } from '../report/reportJson';
+import { startProgress } from '../util/progress';
+import { type BasePair, elementsOf, PAIR_TENSORS, pairTensorSpecs } from './basePair';
+
+export interface DrawOptions {
+  n: number;
+  sampler: Sampler;
+  steps: number;
+  /** Chunk k's sampler noise is seeded with seed + k, so each chunk is reproducible on its own. */
+  seed: number;
+  /** Pairs per chunk: the unit of sampling and of restart. */
+  batch: number;
+}
+
+export interface Guidance {
+  critic: JointCritic;
+  lambdas: [number, number];
+}
+
+/** Pairs in the dataset's stored layout: uint8 video (n, F, C, H, W) and float32 log-mel (n, L, M). */
+export interface StoredPairs {
+  video: Uint8Array;
+  audio: Float32Array;
+  n: number;
+}
+
+/** Draws n pairs in one sampler run; joint guidance ε_m + λ_m r_m when `guidance` is given. */
+export async function drawPairs(bases: BasePair, n: number, opts: Omit<DrawOptions, 'n' | 'batch'>, guidance?: Guidance): Promise<StoredPairs> {
+  const result = await native.sample({
+    sources: [bases.audio.model, bases.video.model],
+    shapes: [bases.audio.inputShape, bases.video.inputShape],
+    n,
+    sampler: opts.sampler,
+    steps: opts.steps,
+    seed: opts.seed,
+    ...(guidance ? { critic: guidance.critic, lambdas: guidance.lambdas } : {}),
+  });
+  return {
+    audio: denormalise(bases.audio.checkpoint.normalisation, result.x0.data as Float32Array) as Float32Array,
+    video: denormalise(bases.video.checkpoint.normalisation, result.x1.data as Float32Array) as Uint8Array,
+    n,
+  };
+}
+
+const CHUNK_DIR = '.chunks';
+const PLAN_FILE = 'plan.json';
+const chunkFile = (dir: string, k: number) => path.join(dir, CHUNK_DIR, `chunk-${String(k).padStart(5, '0')}.safetensors`);
+
+export interface GeneratePairsOptions extends DrawOptions {
+  out: string;
+  /** Dataset split name written to index.json (e.g. 'fake-independent', 'guided'). */
+  split: string;
+  /** What produced the pairs, recorded in the plan (a restart must match it) and in the index provenance. */
+  generator: Record<string, unknown>;
+  guidance?: Guidance;
+  label: string;
+}
+
+/** Draws `n` pairs chunk by chunk (skipping chunks already on disk) and writes them as an Arrow dataset in `out`. */
+export async function generatePairDataset(bases: BasePair, opts: GeneratePairsOptions): Promise<DatasetIndex> {
+  for (const [flag, value] of [['--n', opts.n], ['--steps', opts.steps], ['--batch', opts.batch]] as const) {
+    if (!Number.isInteger(value) || value < 1) throw new ConfigError(`${flag} must be a positive integer, got ${value}`);
+  }
+  if (existsSync(path.join(opts.out, 'index.json'))) {
+    throw new ConfigError(`--out ${opts.out}: already holds a complete dataset (index.json); choose another directory`);
+  }
+  const plan = {
+    n: opts.n, sampler: opts.sampler, steps: opts.steps, seed: opts.seed, batch: opts.batch,
+    audioBase: path.resolve(bases.audio.dir), videoBase: path.resolve(bases.video.dir), generator: opts.generator,
+  };
+  const planFile = path.join(opts.out, CHUNK_DIR, PLAN_FILE);
+  if (existsSync(planFile)) {
+    const previous = JSON.parse(await readFile(planFile, 'utf8')) as Record<string, unknown>;
+    if (JSON.stringify(previous) !== JSON.stringify(plan)) {
+      throw new ConfigError(`--out ${opts.out}: holds an unfinished run with different settings (${planFile}); use the same flags or another --out`);
+    }
+  } else {
+    await mkdir(path.dirname(planFile), { recursive: true });
+    await writeJsonAtomic(planFile, plan);
+  }
+
+  const chunks = Math.ceil(opts.n / opts.batch);
+  const done = Array.from({ length: chunks }, (_, k) => existsSync(chunkFile(opts.out, k)));
+  const progress = startProgress(opts.label, opts.n, 'pairs');
+  progress.update(done.reduce((sum, d, k) => sum + (d ? chunkSize(opts, k) : 0), 0));
+  try {
+    for (let k = 0; k < chunks; k++) {
+      if (done[k]) continue;
+      const pairs = await drawPairs(bases, chunkSize(opts, k), { ...opts, seed: opts.seed + k }, opts.guidance);
+      await writeSafetensors(
+        chunkFile(opts.out, k),
+        {
+          [PAIR_TENSORS.audio]: { data: pairs.audio, shape: [pairs.n, ...bases.audio.storedShape] },
+          [PAIR_TENSORS.video]: { data: pairs.video, shape: [pairs.n, ...bases.video.storedShape] },
+        },
+        { seed: String(opts.seed + k) },
+      );
+      progress.update(pairs.n);
+    }
+  } finally {
+    progress.stop();
+  }
+
+  const writer = await ShardWriter.open(opts.out, {
+    tensors: pairTensorSpecs(bases),
+    meta: [
+      { name: 'index', type: 'int32' },
+      { name: 'seed', type: 'int32' },
+    ],
+    dataset: {
+      name: bases.video.checkpoint.config.data.dataset,
+      split: opts.split,
+      preset: 'generated',
+      seed: opts.seed,
+      provenance: { unit: bases.unit, ...plan },
+    },
+  });
+  const audioSize = elementsOf(bases.audio.storedShape);
+  const videoSize = elementsOf(bases.video.storedShape);
+  for (let k = 0; k < chunks; k++) {
+    const { tensors } = readSafetensors(chunkFile(opts.out, k));
+    const audio = tensors[PAIR_TENSORS.audio].data as Float32Array;
+    const video = tensors[PAIR_TENSORS.video].data as unknown as Uint8Array;
+    for (let i = 0; i < chunkSize(opts, k); i++) {
+      await writer.append({
+        tensors: {
+          [PAIR_TENSORS.audio]: audio.subarray(i * audioSize, (i + 1) * audioSize),
+          [PAIR_TENSORS.video]: video.subarray(i * videoSize, (i + 1) * videoSize),
+        },
+        meta: { index: k * opts.batch + i, seed: opts.seed + k },
+      });
+    }
+  }
+  const index = await writer.close();
+  await rm(path.join(opts.out, CHUNK_DIR), { recursive: true, force: true });
+  return index;
+}
+
+function chunkSize(opts: DrawOptions, k: number): number {
+  return Math.min(opts.batch, opts.n - k * opts.batch);
+}

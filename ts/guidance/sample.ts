@@ -1,0 +1,112 @@
+/**
+ * Guided joint sampling: each base model's ε corrected by the trained discriminator, ε_m + λ_m r_m with
+ * r_m = −σ^m_t ∇_m ℓ (native joint_guidance). Writes the pairs as an Arrow dataset (OUT/pairs, scored by
+ * `mmdisco eval pairs`) and, for the first few, media like sample-base: video grid.png, mel.png, wavs by
+ * Griffin-Lim, mp4s with their sound, and contact.png with each pair's frames above its log-mel.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { type BaseSamples, clipsOf, griffinLimWaves, melImages, type Sampler } from '../base/sample';
+import { readDiscriminatorWeights } from '../checkpoint/discriminatorWeights';
+import { ConfigError } from '../config/load';
+import { type DatasetIndex, ShardReader } from '../data';
+import { writeMp4 } from '../media/mp4';
+import { contactSheetPng, writePng } from '../media/png';
+import { writeWav } from '../media/wav';
+import type { Discriminator, PlacementOptions } from '../native';
+import { type BasePair, loadBasePair, PAIR_TENSORS } from './basePair';
+import { generatePairDataset } from './pairs';
+import { buildDiscriminator, GUIDANCE_FILES } from './train';
+
+/** Media files are written for at most this many pairs (the dataset holds all of them). */
+const MEDIA_LIMIT = 8;
+const VIDEO_SCALE = 8;
+
+export interface GuidedSampleOptions {
+  audioBase: string;
+  videoBase: string;
+  /** A train-guidance directory or a discriminator weight file. */
+  guidance: string;
+  lambdaAudio: number;
+  lambdaVideo: number;
+  n: number;
+  sampler: Sampler;
+  steps: number;
+  seed: number;
+  /** Pairs per sampler run. */
+  batch: number;
+  out: string;
+  placement?: PlacementOptions;
+}
+
+/** Rebuilds a trained discriminator from its weight file (the network is recorded in its metadata). */
+export async function loadGuidance(guidance: string, bases: BasePair, placement: PlacementOptions = {}): Promise<{ discriminator: Discriminator; file: string }> {
+  const file = existsSync(guidance) && statSync(guidance).isDirectory() ? path.join(guidance, GUIDANCE_FILES.weights) : guidance;
+  if (!existsSync(file)) throw new ConfigError(`--guidance ${guidance}: no discriminator weights at ${file}`);
+  const { tensors, network } = readDiscriminatorWeights(file);
+  if (!network) throw new ConfigError(`--guidance ${file}: records no network config (not written by train-guidance)`);
+  if (network.kind !== 'mmdisco') throw new ConfigError(`--guidance ${file}: a '${network.kind}' network cannot guide the base models`);
+  const discriminator = buildDiscriminator(network, bases, { device: placement.device ?? 'cpu', threads: placement.threads ?? 0 }, 0);
+  try {
+    await discriminator.loadParameters(tensors);
+  } catch (error) {
+    throw new ConfigError(`--guidance ${file}: ${(error as Error).message}`);
+  }
+  return { discriminator, file };
+}
+
+export async function guidedSample(opts: GuidedSampleOptions): Promise<{ index: DatasetIndex; written: string[] }> {
+  for (const flag of ['lambdaAudio', 'lambdaVideo'] as const) {
+    if (!Number.isFinite(opts[flag])) throw new ConfigError(`--${flag === 'lambdaAudio' ? 'lambda-audio' : 'lambda-video'} must be a number`);
+  }
+  const bases = await loadBasePair(opts.audioBase, opts.videoBase, opts.placement);
+  const { discriminator, file } = await loadGuidance(opts.guidance, bases, opts.placement);
+  await mkdir(opts.out, { recursive: true });
+  const pairsDir = path.join(opts.out, 'pairs');
+  const index = await generatePairDataset(bases, {
+    ...opts,
+    out: pairsDir,
+    split: 'guided',
+    generator: { kind: 'guided', guidance: path.resolve(file), lambdas: [opts.lambdaAudio, opts.lambdaVideo] },
+    guidance: { critic: discriminator, lambdas: [opts.lambdaAudio, opts.lambdaVideo] },
+    label: 'sample (guided)',
+  });
+  const written = [pairsDir, ...(await writePairMedia(bases, pairsDir, opts.out, Math.min(opts.n, MEDIA_LIMIT), opts.seed))];
+  return { index, written };
+}
+
+/** Media of the first `count` pairs of a pair dataset; returns the files written. */
+export async function writePairMedia(bases: BasePair, pairsDir: string, out: string, count: number, seed: number): Promise<string[]> {
+  const reader = new ShardReader(pairsDir, { batchSize: count, seed: 0, shuffle: false });
+  const first = (await reader.epoch(0).next()).value;
+  if (!first) throw new Error(`${pairsDir}: holds no pairs`);
+  const unit = bases.unit;
+  const video: BaseSamples = { modality: 'video', unit, data: first.tensors[PAIR_TENSORS.video] as Uint8Array, shape: [count, ...bases.video.storedShape] };
+  const audio: BaseSamples = { modality: 'audio', unit, data: first.tensors[PAIR_TENSORS.audio] as Float32Array, shape: [count, ...bases.audio.storedShape] };
+  const clips = clipsOf(video);
+  const mels = melImages(audio);
+  const written: string[] = [];
+  const png = async (name: string, image: Buffer) => {
+    const file = path.join(out, name);
+    await writePng(file, image);
+    written.push(file);
+  };
+  await png('grid.png', contactSheetPng(clips, { scale: 4 }));
+  await png('mel.png', contactSheetPng(mels, { scale: 2 }));
+  await png(
+    'contact.png',
+    contactSheetPng(clips.flatMap((clip, i) => [clip, mels[i]]), {
+      scale: 2,
+      rowLabels: clips.flatMap((_, i) => [`pair ${i} video`, `pair ${i} audio`]),
+    }),
+  );
+  const waves = griffinLimWaves(audio, count, seed);
+  for (let i = 0; i < count; i++) {
+    const stem = path.join(out, `sample-${String(i).padStart(3, '0')}`);
+    await writeWav(`${stem}.wav`, { sampleRate: unit.sampleRate, samples: waves[i] });
+    await writeMp4(`${stem}.mp4`, clips[i], { fps: unit.fps, scale: VIDEO_SCALE, audio: { sampleRate: unit.sampleRate, samples: waves[i] } });
+    written.push(`${stem}.wav`, `${stem}.mp4`);
+  }
+  return written;
+}

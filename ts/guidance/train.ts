@@ -1,0 +1,282 @@
+/**
+ * Training the guidance discriminator: BCE of real pairs against the fake-pair bank plus λ_den · the denoising
+ * loss (double backward through the frozen base models), timesteps uniform (drawn by the native trainer).
+ *
+ * OUT/config.json           the validated config, the base checkpoints and the data it trains on
+ * OUT/discriminator.safetensors  the weights (ts/checkpoint/discriminatorWeights.ts, network in the metadata)
+ * OUT/state.json            the step and both readers' positions of that checkpoint (written after the weights)
+ * OUT/log.jsonl             bce, denoising, D(real)/D(fake) overall and per timestep bucket
+ *
+ * Resume restarts from the last checkpoint's weights, step and data positions. The native trainer does not expose
+ * its optimiser moments or random stream, so a resumed run restarts AdamW's moments from zero and draws other
+ * timesteps/noises than an uninterrupted run: it continues training, it does not replay it exactly.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { normalise } from '../base/modality';
+import { loadDiscriminatorWeights, saveDiscriminatorWeights } from '../checkpoint/discriminatorWeights';
+import { type GuidanceConfig, GuidanceConfigSchema } from '../config/guidance';
+import { applyOverrides, ConfigError, validateConfig } from '../config/load';
+import { type Batch, type ReaderPosition, ShardReader } from '../data';
+import { type Discriminator, type DiscriminatorStepLog, type MmdiscoDiscriminatorNetwork, native, tensor } from '../native';
+import { writeJsonAtomic } from '../report/reportJson';
+import { JsonlLog, startProgress } from '../util/progress';
+import { type BasePair, loadBasePair, PAIR_TENSORS } from './basePair';
+
+export const GUIDANCE_FILES = {
+  config: 'config.json',
+  weights: 'discriminator.safetensors',
+  state: 'state.json',
+  log: 'log.jsonl',
+} as const;
+
+/** What config.json of a guidance run records. */
+export interface GuidanceRun {
+  format: 'mmdisco-guidance/1';
+  config: GuidanceConfig;
+  audioBase: string;
+  videoBase: string;
+  real: string;
+  fake: string;
+}
+
+interface GuidanceState {
+  step: number;
+  real: ReaderPosition;
+  fake: ReaderPosition;
+}
+
+export interface TrainGuidanceOptions {
+  out: string;
+  /** A fresh run: config, data and base models. */
+  config?: GuidanceConfig;
+  real?: string;
+  fake?: string;
+  audioBase?: string;
+  videoBase?: string;
+  resume?: boolean;
+  /** Overrides applied to the stored config when resuming. */
+  overrides?: string[];
+  maxStepsThisRun?: number;
+  onStep?: (step: number, bce: number) => void;
+}
+
+export interface TrainGuidanceResult {
+  steps: number;
+  seconds: number;
+  pairsPerSecond: number;
+  finalBce: number;
+}
+
+/** The 'mmdisco' discriminator network a config describes, for the base models' input channels. */
+export function discriminatorNetwork(config: GuidanceConfig, bases: BasePair): MmdiscoDiscriminatorNetwork {
+  return {
+    kind: 'mmdisco',
+    ...config.discriminator,
+    videoChannels: bases.video.inputShape[1],
+    audioChannels: bases.audio.inputShape[0],
+    audioConv: '2d',
+    videoTextDim: 0,
+    audioTextDim: 0,
+  };
+}
+
+/** A discriminator on the base models' schedules (the ℓ(a_t, v_t, t) it estimates uses their ᾱ_t). */
+export function buildDiscriminator(network: MmdiscoDiscriminatorNetwork, bases: BasePair, runtime: GuidanceConfig['runtime'], seed: number): Discriminator {
+  return new native.Discriminator({
+    network,
+    audioSchedule: bases.audio.checkpoint.config.model.schedule,
+    videoSchedule: bases.video.checkpoint.config.model.schedule,
+    device: runtime.device,
+    threads: runtime.threads,
+    seed,
+  });
+}
+
+/** Batches of a reader from `start` on, epoch after epoch. */
+async function* endless(reader: ShardReader, start: ReaderPosition): AsyncGenerator<Batch> {
+  for (let epoch = start.epoch; ; epoch++) {
+    let any = false;
+    for await (const batch of reader.epoch(epoch)) {
+      any = true;
+      yield batch;
+    }
+    if (!any && epoch > start.epoch) throw new Error('dataset yields no full batch');
+  }
+}
+
+function readJsonFile<T>(file: string): T {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch (error) {
+    throw new ConfigError(`${file}: cannot read (${(error as Error).message})`);
+  }
+}
+
+export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGuidanceResult> {
+  mkdirSync(opts.out, { recursive: true });
+  const stateFile = path.join(opts.out, GUIDANCE_FILES.state);
+  const configFile = path.join(opts.out, GUIDANCE_FILES.config);
+  const resuming = existsSync(stateFile);
+  if (resuming && !opts.resume) {
+    throw new ConfigError(`--out ${opts.out}: already holds a training run (${GUIDANCE_FILES.state}); pass --resume or choose another --out`);
+  }
+  let run: GuidanceRun;
+  let start: GuidanceState = { step: 0, real: { epoch: 0, position: 0 }, fake: { epoch: 0, position: 0 } };
+  if (resuming) {
+    const stored = readJsonFile<GuidanceRun>(configFile);
+    const config = validateConfig(GuidanceConfigSchema, applyOverrides(stored.config, opts.overrides ?? [], configFile), configFile);
+    run = { ...stored, config };
+    start = readJsonFile<GuidanceState>(stateFile);
+  } else {
+    const missing = (['config', 'real', 'fake', 'audioBase', 'videoBase'] as const).filter((key) => !opts[key]);
+    if (missing.length > 0) throw new ConfigError(`a fresh train-guidance run needs ${missing.map((m) => `--${flagOf(m)}`).join(', ')}`);
+    run = {
+      format: 'mmdisco-guidance/1',
+      config: opts.config!,
+      audioBase: path.resolve(opts.audioBase!),
+      videoBase: path.resolve(opts.videoBase!),
+      real: path.resolve(opts.real!),
+      fake: path.resolve(opts.fake!),
+    };
+  }
+  const { config } = run;
+  const t = config.training;
+  const placement = { device: config.runtime.device, threads: config.runtime.threads };
+  const bases = await loadBasePair(run.audioBase, run.videoBase, placement);
+
+  const readers = {
+    real: new ShardReader(run.real, { batchSize: t.batchSize, seed: t.seed, dropLast: true, start: start.real }),
+    fake: new ShardReader(run.fake, { batchSize: t.batchSize, seed: t.seed + 1, dropLast: true, start: start.fake }),
+  };
+  for (const [flag, reader, dir] of [['--real', readers.real, run.real], ['--fake', readers.fake, run.fake]] as const) {
+    for (const [modality, base] of [['audio', bases.audio], ['video', bases.video]] as const) {
+      const spec = reader.index.tensors.find((s) => s.name === PAIR_TENSORS[modality]);
+      if (!spec || spec.shape.join(',') !== base.storedShape.join(',')) {
+        throw new ConfigError(`${flag} ${dir}: tensor '${PAIR_TENSORS[modality]}' is [${spec?.shape ?? 'missing'}], the ${modality} base model needs [${base.storedShape}]`);
+      }
+    }
+    if (reader.index.pairs < t.batchSize) throw new ConfigError(`${flag} ${dir}: holds ${reader.index.pairs} pairs, fewer than training.batchSize ${t.batchSize}`);
+  }
+
+  const network = discriminatorNetwork(config, bases);
+  const discriminator = buildDiscriminator(network, bases, config.runtime, t.seed);
+  const weightsFile = path.join(opts.out, GUIDANCE_FILES.weights);
+  if (resuming) await loadDiscriminatorWeights(weightsFile, discriminator);
+  else await writeJsonAtomic(configFile, run);
+  const trainer = new native.DiscriminatorTrainer(discriminator, bases.audio.model, bases.video.model, {
+    lambdaDenoising: t.lambdaDenoising,
+    optimizer: { lr: t.lr, weightDecay: t.weightDecay, beta1: t.beta1, beta2: t.beta2, gradClip: t.gradClip },
+    // A resumed run draws a fresh stream (see the header): seeding by step keeps it reproducible.
+    seed: t.seed + start.step,
+  });
+
+  const log = new JsonlLog(path.join(opts.out, GUIDANCE_FILES.log));
+  const stopAt = Math.min(t.steps, start.step + (opts.maxStepsThisRun ?? Infinity));
+  log.write(resuming ? 'resume' : 'start', { step: start.step, until: stopAt, parameters: discriminator.parameterCount, network });
+  const progress = startProgress('train-guidance', stopAt - start.step, 'steps', ['bce', 'D(real)', 'D(fake)', 'pairs/s']);
+  const timesteps = bases.video.checkpoint.config.model.schedule.timesteps;
+  const window = new LogWindow(t.timestepBuckets, timesteps);
+  const shapes = { audio: bases.audio.inputShape, video: bases.video.inputShape };
+  const real = endless(readers.real, start.real);
+  const fake = endless(readers.fake, start.fake);
+  const started = Date.now();
+  let state = start;
+  let lastBce = NaN;
+  try {
+    while (state.step < stopAt) {
+      const [r, f] = [(await real.next()).value as Batch, (await fake.next()).value as Batch];
+      const input = (batch: Batch, modality: 'audio' | 'video') => {
+        const data = normalise(bases[modality].checkpoint.normalisation, batch.tensors[PAIR_TENSORS[modality]]);
+        return tensor(data, [t.batchSize, ...shapes[modality]]);
+      };
+      const stepLog = await trainer.trainSteps(
+        { realAudio: input(r, 'audio'), realVideo: input(r, 'video'), fakeAudio: input(f, 'audio'), fakeVideo: input(f, 'video') },
+        t.batchSize,
+      );
+      state = { step: state.step + 1, real: r.position, fake: f.position };
+      lastBce = stepLog.bce.data[0];
+      window.add(stepLog);
+      opts.onStep?.(state.step, lastBce);
+      const pairsPerSecond = ((state.step - start.step) * t.batchSize) / Math.max((Date.now() - started) / 1000, 1e-9);
+      progress.update(1, { bce: lastBce, 'D(real)': stepLog.dReal.data[0], 'D(fake)': stepLog.dFake.data[0], 'pairs/s': pairsPerSecond.toFixed(1) });
+      if (state.step % t.logEvery === 0 || state.step === stopAt) log.write('train', { step: state.step, pairsPerSecond, ...window.flush() });
+      if (state.step % t.checkpointEvery === 0 || state.step === stopAt) {
+        // Weights first: state.json then always names a step whose weights are on disk.
+        await saveDiscriminatorWeights(weightsFile, discriminator, network);
+        await writeJsonAtomic(stateFile, state);
+        log.write('checkpoint', { step: state.step });
+      }
+    }
+  } finally {
+    progress.stop();
+    await Promise.all([real.return(undefined), fake.return(undefined)]);
+  }
+  const seconds = (Date.now() - started) / 1000;
+  const steps = state.step - start.step;
+  const result = { steps, seconds, pairsPerSecond: (steps * t.batchSize) / Math.max(seconds, 1e-9), finalBce: lastBce };
+  log.write('end', { step: state.step, ...result });
+  return result;
+}
+
+function flagOf(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** Running means of the losses and of D = σ(h) on real and fake pairs, overall and per timestep bucket. */
+class LogWindow {
+  private sums = { bce: 0, denoising: 0, total: 0, steps: 0 };
+  private buckets: { real: number[]; realCount: number[]; fake: number[]; fakeCount: number[] };
+
+  constructor(
+    private readonly bucketCount: number,
+    private readonly timesteps: number,
+  ) {
+    this.buckets = this.empty();
+  }
+
+  private empty() {
+    const zeros = () => new Array<number>(this.bucketCount).fill(0);
+    return { real: zeros(), realCount: zeros(), fake: zeros(), fakeCount: zeros() };
+  }
+
+  add(step: DiscriminatorStepLog): void {
+    this.sums.bce += step.bce.data[0];
+    this.sums.denoising += step.denoising.data[0];
+    this.sums.total += step.total.data[0];
+    this.sums.steps++;
+    const bucketOf = (t: number) => Math.min(this.bucketCount - 1, Math.floor((t * this.bucketCount) / this.timesteps));
+    step.pReal.data.forEach((p, i) => {
+      const b = bucketOf(step.tReal.data[i]);
+      this.buckets.real[b] += p;
+      this.buckets.realCount[b]++;
+    });
+    step.pFake.data.forEach((p, i) => {
+      const b = bucketOf(step.tFake.data[i]);
+      this.buckets.fake[b] += p;
+      this.buckets.fakeCount[b]++;
+    });
+  }
+
+  /** The window's means, then starts a new window. Buckets are [k·T/K, (k+1)·T/K); empty ones are null. */
+  flush(): Record<string, unknown> {
+    const n = Math.max(this.sums.steps, 1);
+    const mean = (sum: number[], count: number[]) => sum.map((s, k) => (count[k] > 0 ? s / count[k] : null));
+    const total = (values: number[]) => values.reduce((a, b) => a + b, 0);
+    const { real, realCount, fake, fakeCount } = this.buckets;
+    const out = {
+      bce: this.sums.bce / n,
+      denoising: this.sums.denoising / n,
+      total: this.sums.total / n,
+      dReal: total(real) / Math.max(total(realCount), 1),
+      dFake: total(fake) / Math.max(total(fakeCount), 1),
+      bucketEdges: Array.from({ length: this.bucketCount + 1 }, (_, k) => Math.round((k * this.timesteps) / this.bucketCount)),
+      dRealByBucket: mean(real, realCount),
+      dFakeByBucket: mean(fake, fakeCount),
+    };
+    this.sums = { bce: 0, denoising: 0, total: 0, steps: 0 };
+    this.buckets = this.empty();
+    return out;
+  }
+}
+
