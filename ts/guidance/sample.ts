@@ -2,7 +2,7 @@
  * Guided joint sampling: each base model's ε corrected by the trained discriminator, ε_m + λ_m r_m with
  * r_m = −σ^m_t ∇_m ℓ (native joint_guidance). Writes the pairs as an Arrow dataset (OUT/pairs, scored by
  * `mmdisco eval pairs`) and, for the first few, media like sample-base: video grid.png, mel.png, wavs by
- * Griffin-Lim, mp4s with their sound, and contact.png with each pair's frames above its log-mel.
+ * Griffin-Lim, mp4s with their sound, and contact.png with each pair's frames above the log-mel of their time spans.
  */
 import { existsSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -11,6 +11,7 @@ import { type BaseSamples, clipsOf, griffinLimWaves, melImages, type Sampler } f
 import { readDiscriminatorWeights } from '../checkpoint/discriminatorWeights';
 import { ConfigError } from '../config/load';
 import { type DatasetIndex, ShardReader } from '../data';
+import type { VideoFrames } from '../media/frames';
 import { writeMp4 } from '../media/mp4';
 import { contactSheetPng, writePng } from '../media/png';
 import { writeWav } from '../media/wav';
@@ -96,7 +97,7 @@ export async function writePairMedia(bases: BasePair, pairsDir: string, out: str
   await png('mel.png', contactSheetPng(mels, { scale: 2 }));
   await png(
     'contact.png',
-    contactSheetPng(clips.flatMap((clip, i) => [clip, mels[i]]), {
+    contactSheetPng(clips.flatMap((clip, i) => [clip, melPerFrame(mels[i], clip.frames)]), {
       scale: 2,
       rowLabels: clips.flatMap((_, i) => [`pair ${i} video`, `pair ${i} audio`]),
     }),
@@ -109,4 +110,16 @@ export async function writePairMedia(bases: BasePair, pairsDir: string, out: str
     written.push(`${stem}.wav`, `${stem}.mp4`);
   }
   return written;
+}
+
+/** A log-mel image (one frame, time along x) cut into `frames` equal time spans, one per video frame. */
+function melPerFrame(mel: VideoFrames, frames: number): VideoFrames {
+  const span = Math.floor(mel.width / frames);
+  const data = new Uint8Array(frames * mel.height * span);
+  for (let f = 0; f < frames; f++) {
+    for (let y = 0; y < mel.height; y++) {
+      data.set(mel.data.subarray(y * mel.width + f * span, y * mel.width + (f + 1) * span), (f * mel.height + y) * span);
+    }
+  }
+  return { frames, channels: 1, height: mel.height, width: span, data };
 }
