@@ -100,4 +100,16 @@ describe('toy closed forms and oracle guidance', function () {
       }
     });
   }
+
+  it('the same seed reproduces samples bit for bit; another seed does not', async () => {
+    const audio = new native.AnalyticEps({ mixture, modality: 'audio', schedule: audioSchedule });
+    const video = new native.AnalyticEps({ mixture, modality: 'video', schedule: videoSchedule });
+    const oracle = new native.OracleCritic({ mixture, audioSchedule, videoSchedule });
+    const draw = (seed: number) =>
+      native.sample({ sources: [audio, video], shapes: [[2], [2]], n: 64, steps: 20, seed, critic: oracle, lambdas: [1, 1] });
+    const [first, again, other] = [await draw(21), await draw(21), await draw(22)];
+    assert.deepEqual(again.x0.data, first.x0.data);
+    assert.deepEqual(again.x1.data, first.x1.data);
+    assert.notDeepEqual(other.x0.data, first.x0.data);
+  });
 });

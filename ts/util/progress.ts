@@ -25,6 +25,9 @@ export function startProgress(label: string, total: number, unit: string, fieldN
     hideCursor: false,
     etaBuffer: 50,
     barsize: 24,
+    // Without a terminal, print a plain line every few seconds instead of redrawing one.
+    noTTYOutput: !process.stderr.isTTY,
+    notTTYSchedule: 5000,
   });
   const started = Date.now();
   const initial = Object.fromEntries(fieldNames.map((f) => [f, '-']));
