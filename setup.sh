@@ -7,7 +7,8 @@
 #   ./setup.sh --install-only  install + build only
 #
 # LibTorch: $LIBTORCH (an unzipped libtorch) if set; else an importable Python torch (GPU machines);
-# else torch==2.13.0+cpu in ./.venv. Every step is idempotent and quick when already done.
+# else torch==2.13.0+cpu in ./.venv. The benchmarks' and tests' PyTorch references also need numpy.
+# Every step is idempotent and quick when already done.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -42,14 +43,14 @@ fi
 if [ -n "${LIBTORCH:-}" ]; then
   [ -f "$LIBTORCH/share/cmake/Torch/TorchConfig.cmake" ] || { echo "setup.sh: LIBTORCH=$LIBTORCH holds no share/cmake/Torch/TorchConfig.cmake" >&2; exit 1; }
   log "LibTorch from LIBTORCH=$LIBTORCH"
-elif [ -x .venv/bin/python3 ] && .venv/bin/python3 -c 'import torch' 2>/dev/null; then
+elif [ -x .venv/bin/python3 ] && .venv/bin/python3 -c 'import torch, numpy' 2>/dev/null; then
   log "LibTorch from ./.venv ($(.venv/bin/python3 -c 'import torch; print(torch.__version__)'))"
-elif python3 -c 'import torch' 2>/dev/null; then
+elif python3 -c 'import torch, numpy' 2>/dev/null; then
   log "LibTorch from the system Python ($(python3 -c 'import torch; print(torch.__version__)'))"
 else
-  log "installing torch==2.13.0+cpu into ./.venv (prebuilt LibTorch)"
+  log "installing torch==2.13.0+cpu and numpy into ./.venv (prebuilt LibTorch)"
   python3 -m venv .venv
-  .venv/bin/pip install -q --retries 0 --timeout 15 torch==2.13.0+cpu
+  .venv/bin/pip install -q --retries 0 --timeout 15 torch==2.13.0+cpu numpy
 fi
 
 # --- npm packages and build -------------------------------------------------------------------------
