@@ -3,7 +3,7 @@
  * configs/base/. The network kind follows from `modality`; input channels and shape come from the dataset.
  */
 import { z } from 'zod';
-import { nonNegativeInt, positiveInt, positiveNumber } from './load';
+import { adamWFields, nonNegativeInt, positiveInt, positiveNumber } from './load';
 
 export const ScheduleSchema = z
   .object({
@@ -36,12 +36,7 @@ export const BaseTrainingSchema = z
   .object({
     steps: positiveInt,
     batchSize: positiveInt,
-    lr: positiveNumber,
-    weightDecay: z.number().nonnegative(),
-    beta1: z.number().min(0).max(1).default(0.9),
-    beta2: z.number().min(0).max(1).default(0.999),
-    /** Maximum global gradient norm; 0 disables clipping. */
-    gradClip: z.number().nonnegative(),
+    ...adamWFields,
     emaDecay: z.number().min(0).lt(1),
     checkpointEvery: positiveInt,
     logEvery: positiveInt,

@@ -4,7 +4,7 @@
  * channels come from the base models' data.
  */
 import { z } from 'zod';
-import { nonNegativeInt, positiveInt, positiveNumber } from './load';
+import { adamWFields, nonNegativeInt, positiveInt } from './load';
 
 export const GuidanceConfigSchema = z
   .object({
@@ -32,11 +32,7 @@ export const GuidanceConfigSchema = z
       .object({
         steps: positiveInt,
         batchSize: positiveInt,
-        lr: positiveNumber,
-        weightDecay: z.number().nonnegative(),
-        beta1: z.number().min(0).max(1).default(0.9),
-        beta2: z.number().min(0).max(1).default(0.999),
-        gradClip: z.number().nonnegative(),
+        ...adamWFields,
         /** Weight of the denoising loss next to the BCE (0: plain discriminator training). */
         lambdaDenoising: z.number().nonnegative(),
         checkpointEvery: positiveInt,

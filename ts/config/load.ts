@@ -74,3 +74,13 @@ export function loadConfig<S extends z.ZodTypeAny>(schema: S, file: string, over
 export const positiveInt = z.number().int().positive();
 export const nonNegativeInt = z.number().int().nonnegative();
 export const positiveNumber = z.number().positive();
+
+/** AdamW settings shared by the training configs (spread into their `training` objects). */
+export const adamWFields = {
+  lr: positiveNumber,
+  weightDecay: z.number().nonnegative(),
+  beta1: z.number().min(0).max(1).default(0.9),
+  beta2: z.number().min(0).max(1).default(0.999),
+  /** Maximum global gradient norm; 0 disables clipping. */
+  gradClip: z.number().nonnegative(),
+};
