@@ -11,36 +11,7 @@ import { trainBase } from '../../ts/base/train';
 import { BASE_CHECKPOINT_FILES, epsModelFromCheckpoint } from '../../ts/checkpoint/baseCheckpoint';
 import { readSafetensors } from '../../ts/checkpoint/safetensors';
 import type { BaseModelConfig } from '../../ts/config/baseModel';
-import { ShardWriter } from '../../ts/data';
-
-const UNIT = {
-  frames: 4, height: 8, width: 8, channels: 1, fps: 20, sampleRate: 16000, durationS: 0.24,
-  melBins: 8, nFft: 512, hop: 160, audioWave: false,
-};
-
-async function writeTinyDataset(dir: string, pairs: number): Promise<void> {
-  const writer = await ShardWriter.open(dir, {
-    tensors: [
-      { name: 'video', dtype: 'uint8', shape: [4, 1, 8, 8] },
-      { name: 'audio_mel', dtype: 'float32', shape: [24, 8] },
-    ],
-    meta: [{ name: 'label', type: 'int32' }],
-    dataset: { name: 'tiny', split: 'train', preset: 'tiny', seed: 0, provenance: { unit: UNIT } },
-    pairsPerShard: 16,
-    recordBatchSize: 4,
-  });
-  for (let i = 0; i < pairs; i++) {
-    await writer.append({
-      tensors: {
-        // A bright square at a pair-dependent place; a mel with a pair-dependent band.
-        video: Uint8Array.from({ length: 256 }, (_, k) => (((k % 64) >> 3) + (i % 5) < 4 && k % 8 > i % 4 ? 230 : 20)),
-        audio_mel: Float32Array.from({ length: 192 }, (_, k) => (k % 8 === i % 8 ? -1 : -8) + 0.01 * k),
-      },
-      meta: { label: i % 10 },
-    });
-  }
-  await writer.close();
-}
+import { writeTinyPairs } from '../fixtures/tinyPairs';
 
 function config(modality: 'audio' | 'video'): BaseModelConfig {
   return {
@@ -63,7 +34,7 @@ describe('train-base and sample-base', function () {
   before(async () => {
     root = mkdtempSync(path.join(tmpdir(), 'mmdisco-base-'));
     data = path.join(root, 'data');
-    await writeTinyDataset(data, 20); // 5 batches per epoch: the 8 steps cross an epoch boundary
+    await writeTinyPairs(data, 20); // 5 batches per epoch: the 8 steps cross an epoch boundary
   });
   after(() => rmSync(root, { recursive: true, force: true }));
 

@@ -15,39 +15,11 @@ import type { BaseModelConfig } from '../../ts/config/baseModel';
 import { type GuidanceConfig, GuidanceConfigSchema } from '../../ts/config/guidance';
 import { ConfigError, validateConfig } from '../../ts/config/load';
 import { readSafetensors, writeSafetensors } from '../../ts/checkpoint/safetensors';
-import { readIndex, ShardReader, ShardWriter, verifyDataset } from '../../ts/data';
+import { readIndex, ShardReader, verifyDataset } from '../../ts/data';
 import { generateFakes } from '../../ts/guidance/fakes';
 import { guidedSample } from '../../ts/guidance/sample';
 import { GUIDANCE_FILES, trainGuidance } from '../../ts/guidance/train';
-
-const UNIT = {
-  frames: 4, height: 8, width: 8, channels: 1, fps: 20, sampleRate: 16000, durationS: 0.24,
-  melBins: 8, nFft: 512, hop: 160, audioWave: false,
-};
-
-async function writeTinyDataset(dir: string, pairs: number): Promise<void> {
-  const writer = await ShardWriter.open(dir, {
-    tensors: [
-      { name: 'video', dtype: 'uint8', shape: [4, 1, 8, 8] },
-      { name: 'audio_mel', dtype: 'float32', shape: [24, 8] },
-    ],
-    meta: [{ name: 'label', type: 'int32' }],
-    dataset: { name: 'tiny', split: 'train', preset: 'tiny', seed: 0, provenance: { unit: UNIT } },
-    pairsPerShard: 16,
-    recordBatchSize: 4,
-  });
-  for (let i = 0; i < pairs; i++) {
-    // The audio band and the video square both follow the label: a joint structure to discriminate.
-    await writer.append({
-      tensors: {
-        video: Uint8Array.from({ length: 256 }, (_, k) => (((k % 64) >> 3) === i % 8 ? 230 : 20)),
-        audio_mel: Float32Array.from({ length: 192 }, (_, k) => (k % 8 === i % 8 ? -1 : -8)),
-      },
-      meta: { label: i % 8 },
-    });
-  }
-  await writer.close();
-}
+import { writeTinyPairs } from '../fixtures/tinyPairs';
 
 function baseConfig(modality: 'audio' | 'video'): BaseModelConfig {
   return {
@@ -83,7 +55,7 @@ describe('guidance: fakes generate, train-guidance, sample', function () {
   before(async () => {
     root = mkdtempSync(path.join(tmpdir(), 'mmdisco-guidance-'));
     real = path.join(root, 'real');
-    await writeTinyDataset(real, 16);
+    await writeTinyPairs(real, 16);
     for (const modality of ['audio', 'video'] as const) {
       bases[modality] = path.join(root, `base-${modality}`);
       await trainBase({ out: bases[modality], config: baseConfig(modality), dataDir: real });
