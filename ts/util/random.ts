@@ -1,46 +1,12 @@
 /**
- * Seeded pseudo-random numbers for everything in the TypeScript side that must reproduce:
- * subset draws, projection directions, shuffles and synthetic test data.
- *
- * The generator is xoshiro128** (32-bit state words, period 2^128 − 1), seeded through splitmix32 so
- * that nearby integer seeds give unrelated streams. It is not cryptographic.
+ * Everything that follows from a stream of uniform 32-bit words: uniforms, integers, Gaussians (Box–Muller,
+ * both values used), shuffles. Generators supply nextUint32().
  */
-export class Rng {
-  private s0: number;
-  private s1: number;
-  private s2: number;
-  private s3: number;
+export abstract class RandomStream {
   /** Second Box–Muller variate, kept so that gaussian() uses every uniform pair fully. */
   private spareGaussian: number | null = null;
 
-  constructor(seed: number) {
-    if (!Number.isFinite(seed)) throw new Error(`Rng seed must be a finite number, got ${seed}`);
-    let state = Math.trunc(seed) >>> 0;
-    const splitmix32 = (): number => {
-      state = (state + 0x9e3779b9) >>> 0;
-      let z = state;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.s0 = splitmix32();
-    this.s1 = splitmix32();
-    this.s2 = splitmix32();
-    this.s3 = splitmix32();
-  }
-
-  /** Next raw 32-bit unsigned integer. */
-  nextUint32(): number {
-    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
-    const t = this.s1 << 9;
-    this.s2 ^= this.s0;
-    this.s3 ^= this.s1;
-    this.s1 ^= this.s2;
-    this.s0 ^= this.s3;
-    this.s2 ^= t;
-    this.s3 = rotl(this.s3, 11);
-    return result;
-  }
+  abstract nextUint32(): number;
 
   /** Uniform in [0, 1) with 32 bits of resolution. */
   uniform(): number {
@@ -92,6 +58,50 @@ export class Rng {
     const order = new Int32Array(n);
     for (let i = 0; i < n; i++) order[i] = i;
     return this.shuffle(order);
+  }
+}
+
+/**
+ * Seeded pseudo-random numbers for everything in the TypeScript side that must reproduce:
+ * subset draws, projection directions, shuffles and synthetic test data.
+ *
+ * The generator is xoshiro128** (32-bit state words, period 2^128 − 1), seeded through splitmix32 so
+ * that nearby integer seeds give unrelated streams. It is not cryptographic.
+ */
+export class Rng extends RandomStream {
+  private s0: number;
+  private s1: number;
+  private s2: number;
+  private s3: number;
+
+  constructor(seed: number) {
+    super();
+    if (!Number.isFinite(seed)) throw new Error(`Rng seed must be a finite number, got ${seed}`);
+    let state = Math.trunc(seed) >>> 0;
+    const splitmix32 = (): number => {
+      state = (state + 0x9e3779b9) >>> 0;
+      let z = state;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+      return (z ^ (z >>> 16)) >>> 0;
+    };
+    this.s0 = splitmix32();
+    this.s1 = splitmix32();
+    this.s2 = splitmix32();
+    this.s3 = splitmix32();
+  }
+
+  /** Next raw 32-bit unsigned integer. */
+  nextUint32(): number {
+    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
+    const t = this.s1 << 9;
+    this.s2 ^= this.s0;
+    this.s3 ^= this.s1;
+    this.s1 ^= this.s2;
+    this.s0 ^= this.s3;
+    this.s2 ^= t;
+    this.s3 = rotl(this.s3, 11);
+    return result;
   }
 }
 
