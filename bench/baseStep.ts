@@ -19,6 +19,7 @@ import { BaseModelConfigSchema } from '../ts/config/baseModel';
 import { loadConfig } from '../ts/config/load';
 import { native, tensor } from '../ts/native';
 import { writeJsonAtomic } from '../ts/report/reportJson';
+import { describeMachine } from './machine';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const PYTHON = path.join(ROOT, '.venv', 'bin', 'python3');
@@ -145,15 +146,7 @@ async function main(): Promise<void> {
   const result = {
     bench: 'base-step',
     date: new Date().toISOString(),
-    machine: {
-      host,
-      cpus: os.cpus().length,
-      cpuModel: os.cpus()[0]?.model,
-      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-      loadAverage1m: os.loadavg()[0],
-      device: a.device,
-      cuda: runtime.cudaAvailable,
-    },
+    machine: { ...describeMachine(), device: a.device },
     torch: runtime.torchVersion,
     threads: a.threads,
     trainSteps: a['train-steps'],

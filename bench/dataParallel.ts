@@ -97,20 +97,8 @@ async function main(): Promise<void> {
     );
     results.push(row);
   }
-  const { native } = await import('../ts/native');
-  const cpus = os.cpus();
-  const machine = {
-    host: os.hostname(),
-    cpuModel: cpus[0]?.model,
-    logicalCpus: cpus.length,
-    availableParallelism: os.availableParallelism(),
-    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-    platform: `${os.type()} ${os.release()} ${os.arch()}`,
-    node: process.version,
-    torch: native.runtimeInfo().torchVersion,
-    loadAverageBefore: loadBefore,
-    loadAverageAfter: os.loadavg(),
-  };
+  const { describeMachine } = await import('./machine');
+  const machine = { ...describeMachine(), loadAverageBefore: loadBefore, loadAverageAfter: os.loadavg() };
   const file = path.resolve(__dirname, '..', '..', 'bench', 'results', `data-parallel-${os.hostname()}.json`);
   await writeJsonAtomic(file, {
     bench: 'data-parallel',

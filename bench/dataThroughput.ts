@@ -18,6 +18,7 @@ import { PRESET_NAMES, resolveUnit, type PresetName } from '../datasets/presets'
 import { ShardReader } from '../ts/data';
 import { native, tensor } from '../ts/native';
 import { writeJsonAtomic } from '../ts/report/reportJson';
+import { describeMachine } from './machine';
 
 const BATCH = 64;
 
@@ -89,20 +90,6 @@ function round(x: number): number {
   return Math.round(x * 10) / 10;
 }
 
-function machine() {
-  const cpus = os.cpus();
-  return {
-    host: os.hostname(),
-    cpuModel: cpus[0]?.model ?? 'unknown',
-    logicalCpus: cpus.length,
-    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-    loadAverage1m: os.loadavg()[0],
-    platform: `${os.type()} ${os.release()} ${os.arch()}`,
-    node: process.version,
-    torch: native.runtimeInfo().torchVersion,
-  };
-}
-
 async function main(): Promise<void> {
   const flag = (name: string) => {
     const at = process.argv.indexOf(`--${name}`);
@@ -112,7 +99,7 @@ async function main(): Promise<void> {
   const preset = (flag('preset') ?? 'small') as PresetName;
   if (!PRESET_NAMES.includes(preset)) throw new Error(`--preset must be one of ${PRESET_NAMES.join(', ')}`);
   if (!Number.isInteger(pairs) || pairs < 2 * BATCH) throw new Error(`--pairs must be an integer ≥ ${2 * BATCH}`);
-  const before = machine();
+  const before = describeMachine();
   const results: DatasetResult[] = [];
   for (const dataset of DATASET_NAMES) {
     const result = await benchDataset(dataset, preset, pairs);

@@ -15,6 +15,9 @@ export interface MachineDescription {
   node: string;
   torch: string;
   cudaDevices: number;
+  platform: string;
+  /** Other work on a shared machine skews timings: the 1-minute load average when the description was taken. */
+  loadAverage1m: number;
   date: string;
 }
 
@@ -35,6 +38,8 @@ export function describeMachine(): MachineDescription {
     node: process.version,
     torch: info.torchVersion,
     cudaDevices: info.cudaDevices,
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+    loadAverage1m: os.loadavg()[0],
     date: new Date().toISOString(),
   };
 }
