@@ -53,7 +53,13 @@ torch::Tensor ClassifierNet::prepare(const torch::Tensor& x) const {
   return x.to(p.device(), p.scalar_type());
 }
 
-ClassifierOutput ClassifierNet::head(const torch::Tensor& pooled) {
+void ClassifierNet::register_head(int64_t trunk_channels) {
+  penultimate = register_module("penultimate", torch::nn::Linear(2 * trunk_channels, config_.feature_dim));
+  output = register_module("output", torch::nn::Linear(config_.feature_dim, config_.classes));
+}
+
+ClassifierOutput ClassifierNet::head(const torch::Tensor& trunk_features) {
+  auto pooled = torch::cat({trunk_features.mean(2), std::get<0>(trunk_features.max(2))}, 1);
   auto features = torch::relu(penultimate->forward(pooled));
   return {output->forward(features), features};
 }
@@ -70,14 +76,13 @@ MelClassifier::MelClassifier(const ClassifierConfig& config) : ClassifierNet(con
   add_pool(trunk);
   add_conv_block(trunk, 4 * w, 4 * w);
   register_module("trunk", trunk);
-  penultimate = register_module("penultimate", torch::nn::Linear(8 * w, config.feature_dim));
-  output = register_module("output", torch::nn::Linear(config.feature_dim, config.classes));
+  register_head(4 * w);
 }
 
 ClassifierOutput MelClassifier::classify(const torch::Tensor& x_in) {
   auto x = (prepare(x_in) - config().input_mean) / config().input_std;
   auto h = trunk->forward(x.unsqueeze(1)).flatten(2);  // (B, C, L'·M')
-  return head(torch::cat({h.mean(2), std::get<0>(h.max(2))}, 1));
+  return head(h);
 }
 
 VideoClassifier::VideoClassifier(const ClassifierConfig& config) : ClassifierNet(config) {
@@ -92,8 +97,7 @@ VideoClassifier::VideoClassifier(const ClassifierConfig& config) : ClassifierNet
   add_pool(trunk);
   add_conv_block(trunk, 4 * w, 4 * w);
   register_module("trunk", trunk);
-  penultimate = register_module("penultimate", torch::nn::Linear(8 * w, config.feature_dim));
-  output = register_module("output", torch::nn::Linear(config.feature_dim, config.classes));
+  register_head(4 * w);
 }
 
 ClassifierOutput VideoClassifier::classify(const torch::Tensor& x_in) {
@@ -101,7 +105,7 @@ ClassifierOutput VideoClassifier::classify(const torch::Tensor& x_in) {
   const int64_t batch = x.size(0), frames = x.size(1);
   auto h = trunk->forward(x.flatten(0, 1));                      // (B·F, C', H', W')
   h = h.reshape({batch, frames, h.size(1), -1}).transpose(1, 2).flatten(2);  // (B, C', F·H'·W')
-  return head(torch::cat({h.mean(2), std::get<0>(h.max(2))}, 1));
+  return head(h);
 }
 
 std::shared_ptr<ClassifierNet> build_classifier(const ClassifierConfig& config) {

@@ -40,7 +40,10 @@ class ClassifierNet : public torch::nn::Module {
  protected:
   // Checks x = (B, *input_shape) and returns it as floating point on the parameters' device and dtype.
   torch::Tensor prepare(const torch::Tensor& x) const;
-  ClassifierOutput head(const torch::Tensor& pooled);
+  // The head shared by both networks, registered after the trunk: mean- and max-pooled trunk channels →
+  // penultimate features → class logits.
+  void register_head(int64_t trunk_channels);
+  ClassifierOutput head(const torch::Tensor& trunk_features);  // (B, C, N) → pool over N
   torch::nn::Linear penultimate{nullptr}, output{nullptr};
 
  private:
