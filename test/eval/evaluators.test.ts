@@ -6,7 +6,7 @@ import { buildDataset } from '../../datasets/build';
 import { resolveUnit } from '../../datasets/presets';
 import { EVALUATORS_FILE, evaluateDataset, loadEvaluators, trainEvaluators } from '../../ts/eval/evaluators';
 import { gaussianStats } from '../../ts/eval/frechet';
-import { calibrate, pairSetMetrics } from '../../ts/eval/pairMetrics';
+import { calibrate, confidenceMetrics, pairSetMetrics } from '../../ts/eval/pairMetrics';
 import { native, tensor } from '../../ts/native';
 import { trace } from '../../ts/util/linalg';
 import { Rng } from '../../ts/util/random';
@@ -123,6 +123,14 @@ describe('evaluator directories', () => {
   });
 });
 
+describe('confidence metrics', () => {
+  it('counts the samples whose class probability reaches the threshold', () => {
+    const { recognisable, meanConfidence } = confidenceMetrics(Float32Array.from([0.2, 0.5, 0.9, 0.4]));
+    assert.equal(recognisable, 0.5);
+    assert.ok(Math.abs(meanConfidence - 0.5) < 1e-6);
+  });
+});
+
 describe('calibration with the shipped evaluators', () => {
   let tmp: string;
   before(() => (tmp = mkdtempSync(path.join(os.tmpdir(), 'mmdisco-calibrate-'))));
@@ -148,6 +156,10 @@ describe('calibration with the shipped evaluators', () => {
       const metrics = pairSetMetrics(outputs, evaluators);
       for (const m of ['audio', 'video'] as const) {
         assert.ok(metrics[m].accuracy! > 0.6, `${m} accuracy ${metrics[m].accuracy}`);
+        // Real samples are mostly recognisable, and a confidence is a probability of the winning class.
+        assert.ok(metrics[m].recognisable > 0.6, `${m} recognisable ${metrics[m].recognisable}`);
+        assert.equal(report.recognisable[m], metrics[m].recognisable);
+        assert.ok(outputs[m].confidence.every((c) => c >= 0.1 - 1e-6 && c <= 1 + 1e-6), `${m} confidence outside [1/classes, 1]`);
         const spread = trace(gaussianStats(evaluators.reference[m]).cov, evaluators.reference[m].dim);
         assert.ok(metrics[m].frechet < 0.1 * spread, `${m} Fréchet ${metrics[m].frechet} vs total variance ${spread}`);
         assert.ok(Number.isFinite(metrics[m].kid.mean) && metrics[m].kid.std >= 0, `${m} KID ${JSON.stringify(metrics[m].kid)}`);

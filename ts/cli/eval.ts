@@ -132,6 +132,7 @@ export const evalPairsCommand: CommandModule<object, EvalArgs> = {
     const f1 = metrics.onsetF1 === null ? '' : `, onset F1 ${metrics.onsetF1.toFixed(3)}`;
     console.log(
       `${metrics.pairs} pairs: agreement ${metrics.classAgreement.toFixed(3)}${f1}; ` +
+        `recognisable audio ${metrics.audio.recognisable.toFixed(3)} video ${metrics.video.recognisable.toFixed(3)}; ` +
         `Fréchet audio ${metrics.audio.frechet.toFixed(3)} video ${metrics.video.frechet.toFixed(3)} → ${args.out}`,
     );
   },
@@ -150,7 +151,7 @@ export const evalCalibrateCommand: CommandModule<object, EvalArgs> = {
     await writeJsonAtomic(args.out, report);
     const f1 = report.onsetF1 ? `; onset F1 matched ${report.onsetF1.matched.toFixed(3)} vs shuffled ${report.onsetF1.shuffled.toFixed(3)}` : '';
     console.log(
-      `${report.pairs} pairs: agreement matched ${report.classAgreement.matched.toFixed(3)} vs shuffled ` +
+      `${report.pairs} pairs: recognisable audio ${report.recognisable.audio.toFixed(3)} video ${report.recognisable.video.toFixed(3)}; agreement matched ${report.classAgreement.matched.toFixed(3)} vs shuffled ` +
         `${report.classAgreement.shuffled.toFixed(3)}${f1} → ${args.out}`,
     );
   },

@@ -278,6 +278,8 @@ function readEvaluatorTensors(dir: string, file: string) {
 export interface ModalityOutputs {
   /** argmax class per pair. */
   predictions: Int32Array;
+  /** The classifier's probability of that class (max softmax) per pair. */
+  confidence: Float32Array;
   /** Penultimate features, pairs × featureDim. */
   features: SampleSet;
 }
@@ -325,8 +327,8 @@ async function classifyDataset(
 ): Promise<DatasetOutputs> {
   const pairs = index.pairs;
   const labels = opts.classColumn ? new Int32Array(pairs) : null;
-  const outputs = {} as Record<Modality, { predictions: Int32Array; features: Float32Array | null; dim: number }>;
-  for (const m of MODALITIES) outputs[m] = { predictions: new Int32Array(pairs), features: null, dim: 0 };
+  const outputs = {} as Record<Modality, { predictions: Int32Array; confidence: Float32Array; features: Float32Array | null; dim: number }>;
+  for (const m of MODALITIES) outputs[m] = { predictions: new Int32Array(pairs), confidence: new Float32Array(pairs), features: null, dim: 0 };
   const events = opts.events ? { audio: new Array<number[]>(pairs), video: new Array<number[]>(pairs) } : null;
   for await (const batch of new ShardReader(dir, { batchSize: 128, seed: 0, shuffle: false }).epoch(0)) {
     const n = batch.indices.length;
@@ -341,6 +343,7 @@ async function classifyDataset(
       const classes = logits.shape[1];
       batch.indices.forEach((id, row) => {
         out.predictions[id] = argmax(logits.data, row * classes, classes);
+        out.confidence[id] = maxSoftmax(logits.data, row * classes, classes);
         out.features!.set(features.data.subarray(row * out.dim, (row + 1) * out.dim), id * out.dim);
       });
     });
@@ -366,6 +369,7 @@ async function classifyDataset(
   }
   const modality = (m: Modality): ModalityOutputs => ({
     predictions: outputs[m].predictions,
+    confidence: outputs[m].confidence,
     features: sampleSet(outputs[m].features ?? new Float32Array(0), pairs, outputs[m].dim),
   });
   return { dir, pairs, labels, audio: modality('audio'), video: modality('video'), events };
@@ -408,6 +412,15 @@ function classLabels(values: unknown[] | undefined, dir: string, column: string)
     return v;
   });
   return tensor(data, [data.length]);
+}
+
+/** The largest softmax probability of one row of logits (the winning class's probability), computed stably. */
+function maxSoftmax(values: Float32Array, offset: number, count: number): number {
+  let max = -Infinity;
+  for (let k = 0; k < count; k++) max = Math.max(max, values[offset + k]);
+  let sum = 0;
+  for (let k = 0; k < count; k++) sum += Math.exp(values[offset + k] - max);
+  return 1 / sum;
 }
 
 function argmax(values: Float32Array, offset: number, count: number): number {

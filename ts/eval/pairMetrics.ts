@@ -12,9 +12,20 @@ import { kernelInceptionDistance } from './kernelInceptionDistance';
 import { meanOnsetF1 } from './onsetF1';
 import type { SampleSet } from './samples';
 
+/**
+ * A sample is recognisable when the evaluator gives its class a probability of at least this. Generated pairs have
+ * no class column, so their "accuracy" is this fraction, read against the same fraction on real test pairs
+ * (`eval calibrate`) and the evaluator's own test accuracy.
+ */
+export const RECOGNISABLE_CONFIDENCE = 0.5;
+
 export interface ModalityMetrics {
   /** Agreement of the classifier with the pairs' class column; null when the set has none. */
   accuracy: number | null;
+  /** Fraction of pairs whose class the classifier gives a probability ≥ RECOGNISABLE_CONFIDENCE. */
+  recognisable: number;
+  /** Mean probability of the predicted class. */
+  meanConfidence: number;
   /** Fréchet distance of the penultimate features to the real test set's (FAD / FVD-style). */
   frechet: number;
   /** KID (unbiased MMD², cubic kernel) of the same features: mean and std over subsets. */
@@ -47,9 +58,21 @@ function featureMetrics(outputs: ModalityOutputs, labels: Int32Array | null, ref
   const kid = kernelInceptionDistance(outputs.features, reference, { subsets: 20, subsetSize: 500, seed: 0 });
   return {
     accuracy: labels ? accuracy(outputs.predictions, labels) : null,
+    ...confidenceMetrics(outputs.confidence),
     frechet: frechetFromSamples(outputs.features, reference),
     kid: { mean: kid.mean, std: kid.std },
   };
+}
+
+export function confidenceMetrics(confidence: Float32Array): { recognisable: number; meanConfidence: number } {
+  let recognisable = 0;
+  let sum = 0;
+  for (const c of confidence) {
+    if (c >= RECOGNISABLE_CONFIDENCE) recognisable++;
+    sum += c;
+  }
+  const n = Math.max(confidence.length, 1);
+  return { recognisable: recognisable / n, meanConfidence: sum / n };
 }
 
 /**
@@ -73,6 +96,8 @@ export interface CalibrationReport {
   dataset: string;
   /** Classifier accuracies on the real pairs. */
   accuracy: Record<Modality, number | null>;
+  /** What generated pairs' recognisable fraction is read against (see RECOGNISABLE_CONFIDENCE). */
+  recognisable: Record<Modality, number>;
   /** Real pairs as they are vs audio of one pair with the video of another (a seeded derangement). */
   classAgreement: { matched: number; shuffled: number };
   onsetF1: { matched: number; shuffled: number } | null;
@@ -98,6 +123,10 @@ export function calibrate(outputs: DatasetOutputs, evaluators: EvaluatorSet, shu
     accuracy: {
       audio: outputs.labels ? accuracy(outputs.audio.predictions, outputs.labels) : null,
       video: outputs.labels ? accuracy(outputs.video.predictions, outputs.labels) : null,
+    },
+    recognisable: {
+      audio: confidenceMetrics(outputs.audio.confidence).recognisable,
+      video: confidenceMetrics(outputs.video.confidence).recognisable,
     },
     classAgreement: {
       matched: classAgreement(outputs.audio.predictions, outputs.video.predictions),
