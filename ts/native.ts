@@ -410,6 +410,16 @@ export function tensor<A extends { length: number }>(data: A, shape: number[]): 
   return { data, shape };
 }
 
+/**
+ * Where to run a model whose checkpoint records the device it was trained on: that device when this machine has
+ * it, else the CPU (a checkpoint trained on a GPU is still usable on a CPU machine; pass a device to insist).
+ */
+export function recordedDeviceOrCpu(device: string): string {
+  const info = native.runtimeInfo();
+  const index = device.startsWith('cuda') ? Number(device.split(':')[1] ?? 0) : -1;
+  return index >= info.cudaDevices ? 'cpu' : device;
+}
+
 /** Fails before any work when a config asks for a device this build or machine lacks; `what` names the field. */
 export function assertDeviceAvailable(device: string, what: string): void {
   if (!/^(cpu|cuda(:\d+)?)$/.test(device)) throw new Error(`${what}: device must be 'cpu' or 'cuda[:N]', got '${device}'`);

@@ -30,7 +30,8 @@ function impactRecipes(sampleRate: number): ClipRecipe[] {
     return {
       id: m,
       facts: { material: m },
-      key: `${file} ${effects.join(' ')}`,
+      // The package-relative name, not the absolute path: a cached bank stays valid wherever the checkout is.
+      key: `supersonic-scsynth-samples/samples/${m}.flac ${effects.join(' ')}`,
       render: (out: string) => soxToBank(file, out, sampleRate, effects),
     };
   });

@@ -18,7 +18,7 @@ import { type Modality, modelRange, type Normalisation } from '../base/modality'
 import { BaseModelConfigSchema, type BaseModelConfig } from '../config/baseModel';
 import { validateConfig } from '../config/load';
 import type { ReaderPosition } from '../data';
-import { native, type EpsModel, type PlacementOptions, type Tensor } from '../native';
+import { native, recordedDeviceOrCpu, type EpsModel, type PlacementOptions, type Tensor } from '../native';
 import { writeJsonAtomic } from '../report/reportJson';
 import { readSafetensors, writeSafetensors } from './safetensors';
 
@@ -145,7 +145,7 @@ export function epsModelOptions(checkpoint: BaseCheckpoint, placement: Placement
   return {
     network: epsNetworkOf(model, data.inputShape),
     schedule: model.schedule,
-    device: placement.device ?? model.runtime.device,
+    device: placement.device ?? recordedDeviceOrCpu(model.runtime.device),
     threads: placement.threads ?? model.runtime.threads,
     seed: placement.seed ?? model.training.seed,
     dtype: placement.dtype,
