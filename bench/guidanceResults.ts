@@ -1,0 +1,203 @@
+/**
+ * The results table of MMDisCo on a paired dataset: independent sampling of the two base models vs joint guidance
+ * by each trained discriminator variant (fusion A / B, with and without the denoising loss) over a sweep of λ,
+ * scored by the dataset's evaluators (recognisable fraction, Fréchet distance and KID per modality, class
+ * agreement, AV onset F1), with the discriminator's size next to the base models' and the wall time of guided vs
+ * unguided sampling.
+ *
+ *   node dist/bench/guidanceResults.js --config configs/results/spoken-mnist.json [--work runs/results-spoken-mnist]
+ *
+ * Every stage writes into --work and is skipped when its output is complete there (fakes, each training run, each
+ * sample set), so an interrupted run continues where it stopped. Paths in the config are relative to the
+ * repository root. Writes bench/results/guidance-<dataset>-<host>.json and .md (see machine.ts).
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { z } from 'zod';
+import { buildDataset, DATASET_NAMES, type DatasetName } from '../datasets/build';
+import { resolveUnit } from '../datasets/presets';
+import { GuidanceConfigSchema } from '../ts/config/guidance';
+import { loadConfig, positiveInt } from '../ts/config/load';
+import { evaluateDataset, loadEvaluators } from '../ts/eval/evaluators';
+import { type PairSetMetrics, pairSetMetrics } from '../ts/eval/pairMetrics';
+import { loadBasePair } from '../ts/guidance/basePair';
+import { generateFakes } from '../ts/guidance/fakes';
+import { guidedSample, loadGuidance } from '../ts/guidance/sample';
+import { GUIDANCE_FILES, trainGuidance } from '../ts/guidance/train';
+import { writeJsonAtomic } from '../ts/report/reportJson';
+import { writeBenchResult } from './machine';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+const RealSchema = z.object({ pairs: positiveInt, seed: z.number().int() }).strict();
+
+const DrawSchema = z
+  .object({
+    n: positiveInt,
+    sampler: z.enum(['ddpm', 'ddim']).default('ddim'),
+    steps: positiveInt.default(50),
+    seed: z.number().int(),
+    batch: positiveInt.default(64),
+  })
+  .strict();
+
+export const ResultsConfigSchema = z
+  .object({
+    dataset: z.enum(DATASET_NAMES as [DatasetName, ...DatasetName[]]),
+    audioBase: z.string(),
+    videoBase: z.string(),
+    /** Real pairs built into --work (datasets/, `small` preset): the discriminator's positives, and the real-test row (a seed other than the evaluators' reference set, the same size as the sets it is compared with). */
+    real: z.object({ train: RealSchema, test: RealSchema }).strict(),
+    evaluators: z.string(),
+    /** The fake-pair bank the discriminators train against. */
+    fakes: DrawSchema,
+    /** Independent and guided sets are drawn with the same seeds, so they start from the same noise. */
+    evaluation: DrawSchema.extend({ lambdas: z.array(z.number().nonnegative()).min(1) }),
+    variants: z
+      .array(
+        z
+          .object({
+            name: z.string().regex(/^[\w-]+$/, 'letters, digits, - and _ only (it names a directory)'),
+            config: z.string(),
+            set: z.array(z.string()).default([]),
+            /** This variant's λ values (default: evaluation.lambdas). */
+            lambdas: z.array(z.number().nonnegative()).min(1).optional(),
+          })
+          .strict(),
+      )
+      .min(1),
+    threads: z.number().int().nonnegative().default(1),
+  })
+  .strict();
+type ResultsConfig = z.infer<typeof ResultsConfigSchema>;
+
+interface Row {
+  name: string;
+  variant: string | null;
+  lambda: number | null;
+  metrics: PairSetMetrics;
+  /** Wall time of drawing the set (null for real data, or when it was drawn by an earlier invocation and not timed). */
+  seconds: number | null;
+}
+
+const fromRoot = (p: string) => (path.isAbsolute(p) ? p : path.join(ROOT, p));
+
+async function main(): Promise<void> {
+  const args = await yargs(hideBin(process.argv))
+    .option('config', { type: 'string', demandOption: true, describe: 'results config (configs/results/*.json)' })
+    .option('work', { type: 'string', describe: 'working directory (default runs/results-<dataset>)' })
+    .strict()
+    .parse();
+  const config = loadConfig(ResultsConfigSchema, args.config);
+  const work = args.work ?? path.join(ROOT, 'runs', `results-${config.dataset}`);
+  // Validate every variant's config before any work starts.
+  const variants = config.variants.map((v) => ({ ...v, config: loadConfig(GuidanceConfigSchema, fromRoot(v.config), v.set) }));
+  const placement = { threads: config.threads };
+  const bases = { audioBase: fromRoot(config.audioBase), videoBase: fromRoot(config.videoBase) };
+  const timingsFile = path.join(work, 'timings.json');
+  const timings: Record<string, number> = existsSync(timingsFile) ? JSON.parse(readFileSync(timingsFile, 'utf8')) : {};
+  const timed = async (key: string, done: boolean, fn: () => Promise<unknown>) => {
+    if (done) return;
+    const start = Date.now();
+    await fn();
+    timings[key] = (Date.now() - start) / 1000;
+    await writeJsonAtomic(timingsFile, timings);
+  };
+  const complete = (dir: string) => existsSync(path.join(dir, 'index.json'));
+
+  const real = { train: path.join(work, 'real-train'), test: path.join(work, 'real-test') };
+  for (const split of ['train', 'test'] as const) {
+    if (complete(real[split])) continue;
+    const { pairs, seed } = config.real[split];
+    await buildDataset({ dataset: config.dataset, split, preset: 'small', unit: resolveUnit('small'), pairs, seed, out: real[split], overwrite: true });
+  }
+  const fakes = path.join(work, 'fakes');
+  await timed('fakes', complete(fakes), () => generateFakes({ ...bases, ...config.fakes, out: fakes, placement }));
+  const independent = path.join(work, 'independent');
+  const { lambdas, ...draw } = config.evaluation;
+  await timed('independent', complete(independent), () => generateFakes({ ...bases, ...draw, out: independent, placement }));
+
+  const sets: Omit<Row, 'metrics'>[] = [
+    { name: 'real test', variant: null, lambda: null, seconds: null },
+    { name: 'independent', variant: null, lambda: null, seconds: timings.independent ?? null },
+  ];
+  const dirs: Record<string, string> = { 'real test': real.test, independent };
+  const pair = await loadBasePair(bases.audioBase, bases.videoBase, placement);
+  const parameterCounts: Record<string, number> = {};
+  for (const variant of variants) {
+    const run = path.join(work, `guidance-${variant.name}`);
+    const trained = existsSync(path.join(run, GUIDANCE_FILES.state))
+      ? (JSON.parse(readFileSync(path.join(run, GUIDANCE_FILES.state), 'utf8')) as { step: number }).step
+      : 0;
+    if (trained < variant.config.training.steps) {
+      await trainGuidance(
+        trained > 0
+          ? { out: run, resume: true }
+          : { out: run, config: variant.config, real: real.train, fake: fakes, ...bases },
+      );
+    }
+    for (const lambda of variant.lambdas ?? lambdas) {
+      const name = `${variant.name} λ=${lambda}`;
+      const out = path.join(work, `sample-${variant.name}-${lambda}`);
+      await timed(name, complete(path.join(out, 'pairs')), () =>
+        guidedSample({ ...bases, ...draw, guidance: run, lambdaAudio: lambda, lambdaVideo: lambda, out, placement }),
+      );
+      sets.push({ name, variant: variant.name, lambda, seconds: timings[name] ?? null });
+      dirs[name] = path.join(out, 'pairs');
+    }
+    parameterCounts[variant.name] = (await loadGuidance(run, pair, placement)).discriminator.parameterCount;
+  }
+
+  const evaluators = await loadEvaluators(fromRoot(config.evaluators));
+  const rows: Row[] = [];
+  for (const set of sets) rows.push({ ...set, metrics: pairSetMetrics(await evaluateDataset(evaluators, dirs[set.name]), evaluators) });
+  const baseParameters = pair.audio.model.parameterCount + pair.video.model.parameterCount;
+  const discriminators = Object.fromEntries(
+    Object.entries(parameterCounts).map(([name, count]) => [name, { parameters: count, fractionOfBases: count / baseParameters }]),
+  );
+  const result = { config: args.config, work, baseParameters, discriminators, timings, rows };
+  const file = await writeBenchResult(`guidance-${config.dataset}`, result);
+  const table = markdownTable(config, rows, discriminators, baseParameters);
+  writeFileSync(file.replace(/\.json$/, '.md'), table);
+  console.log(table);
+  console.log(`wrote ${file} and .md`);
+}
+
+function markdownTable(
+  config: ResultsConfig,
+  rows: Row[],
+  discriminators: Record<string, { parameters: number; fractionOfBases: number }>,
+  baseParameters: number,
+): string {
+  const f = (x: number | null, digits = 3) => (x === null ? '–' : x.toFixed(digits));
+  const unguided = rows.find((r) => r.name === 'independent')?.seconds ?? null;
+  const lines = [
+    `# MMDisCo on ${config.dataset}: ${config.evaluation.n} pairs per set, ${config.evaluation.sampler} ${config.evaluation.steps} steps`,
+    '',
+    '| set | recognisable a / v | Fréchet a / v | KID a / v | class agreement | onset F1 | wall s (× unguided) |',
+    '|---|---|---|---|---|---|---|',
+    ...rows.map((r) => {
+      const m = r.metrics;
+      const wall = r.seconds === null ? '–' : `${r.seconds.toFixed(0)}${unguided && r.variant ? ` (×${(r.seconds / unguided).toFixed(2)})` : ''}`;
+      return (
+        `| ${r.name} | ${f(m.audio.recognisable)} / ${f(m.video.recognisable)} | ${f(m.audio.frechet, 2)} / ${f(m.video.frechet, 2)} ` +
+        `| ${f(m.audio.kid.mean, 2)} / ${f(m.video.kid.mean, 2)} | ${f(m.classAgreement)} | ${f(m.onsetF1)} | ${wall} |`
+      );
+    }),
+    '',
+    `Base models: ${baseParameters.toLocaleString('en')} parameters together. Discriminators: ` +
+      Object.entries(discriminators)
+        .map(([name, d]) => `${name} ${d.parameters.toLocaleString('en')} (${(100 * d.fractionOfBases).toFixed(1)} %)`)
+        .join(', ') +
+      '.',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
