@@ -1,6 +1,7 @@
 /**
  * train-base / sample-base on a tiny synthetic dataset: a crash and resume continues the uninterrupted loss
- * trajectory exactly; the checkpoint directory holds what it promises; sampling writes arrays and media.
+ * trajectory exactly (finding the data where the checkpoint records it, relative to itself); the checkpoint
+ * directory holds what it promises; sampling writes arrays and media.
  */
 import { strict as assert } from 'node:assert';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -8,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sampleBase } from '../../ts/base/sample';
 import { trainBase } from '../../ts/base/train';
-import { BASE_CHECKPOINT_FILES, epsModelFromCheckpoint } from '../../ts/checkpoint/baseCheckpoint';
+import { BASE_CHECKPOINT_FILES, epsModelFromCheckpoint, readBaseCheckpoint } from '../../ts/checkpoint/baseCheckpoint';
 import { readSafetensors } from '../../ts/checkpoint/safetensors';
 import type { BaseModelConfig } from '../../ts/config/baseModel';
 import { writeTinyPairs } from '../fixtures/tinyPairs';
@@ -52,6 +53,8 @@ describe('train-base and sample-base', function () {
         (e) => e === crash,
       );
       await assert.rejects(trainBase({ out: crashed, config: config(modality), dataDir: data }), /--resume/);
+      // The checkpoint records its data relative to itself, and the resume below finds it from there.
+      assert.equal(readBaseCheckpoint(crashed).config.data.dir, path.join('..', 'data'));
       const resumed: [number, number][] = [];
       await trainBase({ out: crashed, resume: true, onStep: (step, loss) => resumed.push([step, loss]) });
       assert.deepEqual(resumed.map(([step]) => step), [5, 6, 7, 8]);

@@ -3,50 +3,14 @@
  * bit-identical, rank 0's parameters reach every rank, `mmdisco launch` propagates failure, a dead rank makes the
  * other fail with an error naming it, and a bad environment is an error naming the variable.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { native } from '../../ts/native';
+import { launch, RANK_VARIABLES, run, soloEnvironment } from './processes';
 
-const MAIN = path.resolve(__dirname, '..', '..', 'ts', 'cli', 'main.js');
 const WORKER = path.resolve(__dirname, 'rankWorker.js');
-const RANK_VARIABLES = ['RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'LOCAL_WORLD_SIZE', 'GROUP_RANK', 'MASTER_ADDR', 'MASTER_PORT'];
-
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  seconds: number;
-}
-
-/** This process's environment without torchrun's variables (as for a process started on its own), plus `extra`. */
-function soloEnvironment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: '1' };
-  for (const name of RANK_VARIABLES) delete env[name];
-  return { ...env, ...extra };
-}
-
-/** Runs a process to completion; one still running after 90 s is killed (and then fails its test). */
-function run(program: string, args: string[], env: NodeJS.ProcessEnv, onStdout?: (text: string, child: ChildProcess) => void): Promise<Run> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(program, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const deadline = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('exit', () => clearTimeout(deadline));
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => {
-      stdout += b.toString();
-      onStdout?.(stdout, child);
-    });
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, seconds: (performance.now() - started) / 1000 }));
-  });
-}
 
 interface WorkerResult {
   worldSize: number;
@@ -69,10 +33,6 @@ function maxAbsDifference(a: Record<string, number[]>, b: Record<string, number[
   return worst;
 }
 
-async function launch(nproc: number, words: string[], env = soloEnvironment()): Promise<Run> {
-  return run(process.execPath, [MAIN, 'launch', '--nproc', String(nproc), '--exec', '--', ...words], env);
-}
-
 describe('data-parallel training (c10d, CPU)', function () {
   this.timeout(120_000);
   let dir: string;
@@ -86,7 +46,7 @@ describe('data-parallel training (c10d, CPU)', function () {
     const [steps, globalBatch] = ['40', '16'];
     const solo = await run(process.execPath, [WORKER, 'eps', path.join(dir, 'solo'), steps, globalBatch], soloEnvironment());
     assert.equal(solo.code, 0, solo.stderr);
-    const pair = await launch(2, [process.execPath, WORKER, 'eps', path.join(dir, 'pair'), steps, globalBatch]);
+    const pair = await launch(2, [process.execPath, WORKER, 'eps', path.join(dir, 'pair'), steps, globalBatch], { exec: true });
     assert.equal(pair.code, 0, pair.stderr);
 
     const one = readResult(path.join(dir, 'solo'), 0);
@@ -110,7 +70,7 @@ describe('data-parallel training (c10d, CPU)', function () {
   });
 
   it("copies rank 0's parameters to every rank when data parallelism starts", async () => {
-    const result = await launch(2, [process.execPath, WORKER, 'init', path.join(dir, 'init')]);
+    const result = await launch(2, [process.execPath, WORKER, 'init', path.join(dir, 'init')], { exec: true });
     assert.equal(result.code, 0, result.stderr);
     const [r0, r1] = [0, 1].map((r) => readResult(path.join(dir, 'init'), r));
     const rank0Init = await new native.EpsModel({
@@ -125,7 +85,7 @@ describe('data-parallel training (c10d, CPU)', function () {
   });
 
   it('trains the discriminator (double backward) on 2 ranks with bit-identical parameters', async () => {
-    const result = await launch(2, [process.execPath, WORKER, 'disc', path.join(dir, 'disc'), '10', '8']);
+    const result = await launch(2, [process.execPath, WORKER, 'disc', path.join(dir, 'disc'), '10', '8'], { exec: true });
     assert.equal(result.code, 0, result.stderr);
     const [r0, r1] = [0, 1].map((r) => readResult(path.join(dir, 'disc'), r));
     assert.equal(maxAbsDifference(r0.parameters, r1.parameters), 0);
@@ -137,7 +97,7 @@ describe('data-parallel training (c10d, CPU)', function () {
       "console.log('rank says hello');",
       "if (process.env.RANK === '1') setTimeout(() => process.exit(3), 200); else setInterval(() => undefined, 1000);",
     ].join(' ');
-    const result = await launch(2, [process.execPath, '-e', script]);
+    const result = await launch(2, [process.execPath, '-e', script], { exec: true });
     assert.equal(result.code, 1);
     assert.match(result.stdout, /^\[rank 0\] rank says hello$/m);
     assert.match(result.stdout, /^\[rank 1\] rank says hello$/m);
@@ -147,7 +107,7 @@ describe('data-parallel training (c10d, CPU)', function () {
 
   it('sets torchrun\'s environment for each rank', async () => {
     const script = "console.log(['RANK','LOCAL_RANK','WORLD_SIZE','MASTER_ADDR'].map((k) => process.env[k]).join(',') + ',' + (Number(process.env.MASTER_PORT) > 0))";
-    const result = await launch(2, [process.execPath, '-e', script]);
+    const result = await launch(2, [process.execPath, '-e', script], { exec: true });
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^\[rank 0\] 0,0,2,127\.0\.0\.1,true$/m);
     assert.match(result.stdout, /^\[rank 1\] 1,1,2,127\.0\.0\.1,true$/m);

@@ -2,6 +2,10 @@
  * Training a base diffusion model from Arrow shards into a checkpoint directory (ts/checkpoint/baseCheckpoint.ts),
  * with exact resume: the native state (weights, EMA, optimiser, random stream) and the reader position are saved
  * together, so a resumed run continues the same loss trajectory as an uninterrupted one.
+ *
+ * Launched as a data-parallel group (ts/distributed.ts), each rank trains on its rows of every global batch of
+ * training.batchSize pairs and the gradients are averaged: the run takes the steps one process takes on the same
+ * global batch. Every rank resumes from the same checkpoint; only the main rank writes it, the log and progress.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -15,11 +19,14 @@ import {
   hasTrainingState,
   readBaseCheckpoint,
   readTrainingState,
+  recordedDataDir,
+  trainingDataDir,
   writeCheckpointHeader,
   type TrainingProgress,
   writeCheckpointState,
 } from '../checkpoint/baseCheckpoint';
 import { ShardReader } from '../data';
+import { joinRanks } from '../distributed';
 import { native, type Tensor, tensor } from '../native';
 import { JsonlLog, startProgress } from '../util/progress';
 import { fitNormalisation, type Modality, modalityTensor, modelInputShape, type Normalisation, normalise } from './modality';
@@ -45,7 +52,7 @@ export interface TrainBaseResult {
   pairsPerSecond: number;
 }
 
-function freshCheckpointConfig(config: BaseModelConfig, dataDir: string, reader: ShardReader): BaseCheckpointConfig {
+function freshCheckpointConfig(config: BaseModelConfig, out: string, dataDir: string, reader: ShardReader): BaseCheckpointConfig {
   const { dataset } = reader.index;
   const unit = UnitSpecSchema.safeParse(dataset.provenance.unit);
   if (!unit.success) throw new ConfigError(`${dataDir}: index.json provenance has no valid unit (${unit.error.message})`);
@@ -53,7 +60,7 @@ function freshCheckpointConfig(config: BaseModelConfig, dataDir: string, reader:
     format: 'mmdisco-base-model/1',
     model: config,
     data: {
-      dir: path.resolve(dataDir),
+      dir: recordedDataDir(out, dataDir),
       dataset: dataset.name,
       split: dataset.split,
       unit: unit.data,
@@ -71,6 +78,7 @@ export async function trainBase(opts: TrainBaseOptions): Promise<TrainBaseResult
   const resuming = hasState;
 
   let checkpointConfig: BaseCheckpointConfig;
+  let dataDir: string;
   let normalisation: Normalisation | undefined;
   let start: TrainingProgress = { step: 0, position: { epoch: 0, position: 0 } };
   let stateToLoad: Tensor<Uint8Array> | undefined;
@@ -78,33 +86,34 @@ export async function trainBase(opts: TrainBaseOptions): Promise<TrainBaseResult
     const stored = readBaseCheckpoint(opts.out);
     const configFile = path.join(opts.out, BASE_CHECKPOINT_FILES.config);
     const model = validateConfig(BaseModelConfigSchema, applyOverrides(stored.config.model, opts.overrides ?? [], configFile), configFile);
-    const dir = opts.dataDir ? path.resolve(opts.dataDir) : stored.config.data.dir;
-    checkpointConfig = { ...stored.config, model, data: { ...stored.config.data, dir } };
+    dataDir = opts.dataDir ? path.resolve(opts.dataDir) : trainingDataDir(stored);
+    checkpointConfig = { ...stored.config, model, data: { ...stored.config.data, dir: recordedDataDir(opts.out, dataDir) } };
     normalisation = stored.normalisation;
     ({ state: stateToLoad, progress: start } = readTrainingState(opts.out));
-    // config.json records the run as it continues (e.g. a longer training.steps).
-    await writeCheckpointHeader(opts.out, checkpointConfig, normalisation);
   } else {
     if (!opts.config || !opts.dataDir) throw new ConfigError('a fresh training run needs --config and --data');
-    checkpointConfig = freshCheckpointConfig(opts.config, opts.dataDir, new ShardReader(opts.dataDir, { batchSize: 1, seed: 0 }));
+    dataDir = path.resolve(opts.dataDir);
+    checkpointConfig = freshCheckpointConfig(opts.config, opts.out, dataDir, new ShardReader(dataDir, { batchSize: 1, seed: 0 }));
   }
   const { model: config, data } = checkpointConfig;
   const modality: Modality = config.modality;
   const t = config.training;
 
-  const reader = new ShardReader(data.dir, { batchSize: t.batchSize, seed: t.seed, dropLast: true, start: start.position });
-  const inputShape = modelInputShape(modality, reader.index, data.dir);
+  const ranks = await joinRanks(config.runtime.device);
+  const share = ranks.readerShare(t.batchSize, 'training.batchSize');
+  const reader = new ShardReader(dataDir, { ...share, seed: t.seed, dropLast: true, start: start.position });
+  const inputShape = modelInputShape(modality, reader.index, dataDir);
   if (inputShape.join(',') !== data.inputShape.join(',')) {
-    throw new ConfigError(`${data.dir}: model input [${inputShape}] differs from the checkpoint's [${data.inputShape}]`);
+    throw new ConfigError(`${dataDir}: model input [${inputShape}] differs from the checkpoint's [${data.inputShape}]`);
   }
   if (reader.batchCount(start.position.epoch + 1) === 0) {
-    throw new ConfigError(`${data.dir}: holds ${reader.index.pairs} pairs, fewer than one batch of ${t.batchSize}`);
+    throw new ConfigError(`${dataDir}: holds ${reader.index.pairs} pairs, fewer than one batch of ${t.batchSize}`);
   }
 
-  if (!normalisation) {
-    normalisation = await fitNormalisation(modality, data.dir);
-    await writeCheckpointHeader(opts.out, checkpointConfig, normalisation);
-  }
+  // Every rank fits the same normalisation from the same data (no rank waits for another's file).
+  normalisation ??= await fitNormalisation(modality, dataDir);
+  // config.json records the run as it continues (e.g. a longer training.steps).
+  if (ranks.isMain) await writeCheckpointHeader(opts.out, checkpointConfig, normalisation);
 
   const model = new native.EpsModel({
     ...epsModelOptions({ dir: opts.out, config: checkpointConfig, normalisation, modality }),
@@ -113,10 +122,13 @@ export async function trainBase(opts: TrainBaseOptions): Promise<TrainBaseResult
     cudaPrecision: config.runtime.cudaPrecision,
   });
   if (stateToLoad) await model.loadTrainingState(stateToLoad);
+  await ranks.attach(model);
 
-  const log = new JsonlLog(path.join(opts.out, BASE_CHECKPOINT_FILES.log));
+  const log = ranks.isMain ? new JsonlLog(path.join(opts.out, BASE_CHECKPOINT_FILES.log)) : undefined;
   const stopAt = Math.min(t.steps, start.step + (opts.maxStepsThisRun ?? Infinity));
-  log.write(resuming ? 'resume' : 'start', { step: start.step, until: stopAt, parameters: model.parameterCount, data: data.dir });
+  log?.write(resuming ? 'resume' : 'start', {
+    step: start.step, until: stopAt, parameters: model.parameterCount, data: dataDir, ranks: ranks.worldSize,
+  });
   const progress = startProgress(`train-base ${modality}`, stopAt - start.step, 'steps', ['loss', 'pairs/s']);
   const name = modalityTensor(modality);
 
@@ -131,10 +143,11 @@ export async function trainBase(opts: TrainBaseOptions): Promise<TrainBaseResult
     for (let epoch = start.position.epoch; step < stopAt; epoch++) {
       for await (const batch of reader.epoch(epoch)) {
         const x0 = normalise(normalisation, batch.tensors[name]);
-        const { losses } = await model.trainSteps(tensor(x0, [t.batchSize, ...inputShape]), t.batchSize);
+        const { losses } = await model.trainSteps(tensor(x0, [share.batchSize, ...inputShape]), share.batchSize);
         step++;
         position = batch.position;
-        lastLoss = losses.data[0];
+        // The global batch's loss: the mean of the ranks' (equal) shares.
+        lastLoss = (await ranks.mean(losses)).data[0];
         lossSum += lastLoss;
         lossCount++;
         opts.onStep?.(step, lastLoss);
@@ -143,7 +156,7 @@ export async function trainBase(opts: TrainBaseOptions): Promise<TrainBaseResult
         progress.update(1, { loss: lastLoss, 'pairs/s': pairsPerSecond.toFixed(1) });
         if (step % t.logEvery === 0 || step === stopAt) {
           const windowSeconds = (Date.now() - windowStart) / 1000;
-          log.write('train', {
+          log?.write('train', {
             step,
             loss: lossSum / lossCount,
             pairsPerSecond: (lossCount * t.batchSize) / Math.max(windowSeconds, 1e-9),
@@ -154,9 +167,9 @@ export async function trainBase(opts: TrainBaseOptions): Promise<TrainBaseResult
           lossCount = 0;
           windowStart = Date.now();
         }
-        if (step % t.checkpointEvery === 0 || step === stopAt) {
+        if (ranks.isMain && (step % t.checkpointEvery === 0 || step === stopAt)) {
           await writeCheckpointState(opts.out, model, position);
-          log.write('checkpoint', { step });
+          log?.write('checkpoint', { step });
         }
         if (step >= stopAt) break;
       }
@@ -164,8 +177,10 @@ export async function trainBase(opts: TrainBaseOptions): Promise<TrainBaseResult
   } finally {
     progress.stop();
   }
+  // Every rank returns once the final checkpoint is written.
+  await ranks.barrier();
   const seconds = (Date.now() - started) / 1000;
   const result = { steps: step - start.step, seconds, finalLoss: lastLoss, pairsPerSecond: ((step - start.step) * t.batchSize) / seconds };
-  log.write('end', { step, ...result });
+  log?.write('end', { step, ...result });
   return result;
 }

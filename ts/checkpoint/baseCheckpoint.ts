@@ -20,6 +20,7 @@ import { validateConfig } from '../config/load';
 import type { ReaderPosition } from '../data';
 import { native, recordedDeviceOrCpu, type EpsModel, type PlacementOptions, type Tensor } from '../native';
 import { writeJsonAtomic } from '../report/reportJson';
+import { rankDevice } from '../util/ranks';
 import { readSafetensors, writeSafetensors } from './safetensors';
 
 export const BASE_CHECKPOINT_FILES = {
@@ -38,6 +39,7 @@ const CheckpointConfigSchema = z
     model: BaseModelConfigSchema,
     data: z
       .object({
+        /** The training data directory: relative to the checkpoint directory where one exists (see recordedDataDir). */
         dir: z.string(),
         dataset: z.string(),
         split: z.string(),
@@ -88,6 +90,20 @@ export function epsNetworkOf(model: BaseModelConfig, inputShape: number[]) {
   return model.modality === 'video'
     ? { kind: 'video-unet' as const, inChannels, temporalKernel, ...shared }
     : { kind: 'audio-unet' as const, inChannels, ...shared };
+}
+
+/**
+ * How config.json records the training data directory: relative to the checkpoint directory, so that the two can
+ * move together (e.g. into a repository), or absolute where no relative path exists (another drive).
+ */
+export function recordedDataDir(checkpointDir: string, dataDir: string): string {
+  const relative = path.relative(path.resolve(checkpointDir), path.resolve(dataDir));
+  return path.isAbsolute(relative) ? relative : relative || '.';
+}
+
+/** The training data directory a checkpoint records (relative to it, or absolute in older checkpoints). */
+export function trainingDataDir(checkpoint: Pick<BaseCheckpoint, 'dir' | 'config'>): string {
+  return path.resolve(checkpoint.dir, checkpoint.config.data.dir);
 }
 
 export async function writeCheckpointHeader(dir: string, config: BaseCheckpointConfig, norm: Normalisation): Promise<void> {
@@ -145,7 +161,7 @@ export function epsModelOptions(checkpoint: BaseCheckpoint, placement: Placement
   return {
     network: epsNetworkOf(model, data.inputShape),
     schedule: model.schedule,
-    device: placement.device ?? recordedDeviceOrCpu(model.runtime.device),
+    device: rankDevice(placement.device ?? recordedDeviceOrCpu(model.runtime.device)),
     threads: placement.threads ?? model.runtime.threads,
     seed: placement.seed ?? model.training.seed,
     dtype: placement.dtype,

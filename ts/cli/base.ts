@@ -8,6 +8,7 @@ import { trainBase } from '../base/train';
 import { hasTrainingState, readBaseCheckpoint } from '../checkpoint/baseCheckpoint';
 import { BaseModelConfigSchema } from '../config/baseModel';
 import { ConfigError, loadConfig } from '../config/load';
+import { isMainRank } from '../util/ranks';
 
 interface TrainArgs {
   modality: Modality;
@@ -23,7 +24,9 @@ export const trainBaseCommand: CommandModule<object, TrainArgs> = {
   command: 'train-base',
   describe:
     'Train a base diffusion model (ε-prediction U-Net with EMA) on one modality of a dataset; writes config.json, ' +
-    'normalisation.json, weights.safetensors (EMA), state.bin and log.jsonl to --out, and resumes exactly with --resume',
+    'normalisation.json, weights.safetensors (EMA), state.bin and log.jsonl to --out, and resumes exactly with --resume. ' +
+    'Data-parallel under `mmdisco launch --nproc N`: training.batchSize is the global batch (a multiple of N), each ' +
+    'rank trains on its share, and rank 0 writes the checkpoint',
   builder: (y: Argv) =>
     y
       .option('modality', { choices: MODALITIES, demandOption: true, describe: 'which modality of the pairs to model' })
@@ -56,6 +59,7 @@ export const trainBaseCommand: CommandModule<object, TrainArgs> = {
       overrides: resuming ? args.set : [],
       maxStepsThisRun: args['max-steps'],
     });
+    if (!isMainRank()) return;
     process.stderr.write(
       `trained ${result.steps} steps in ${result.seconds.toFixed(0)} s (${result.pairsPerSecond.toFixed(1)} pairs/s), ` +
         `last loss ${result.finalLoss.toFixed(4)}; checkpoint in ${args.out}\n`,

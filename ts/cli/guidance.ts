@@ -9,6 +9,7 @@ import { ConfigError, loadConfig } from '../config/load';
 import { generateFakes } from '../guidance/fakes';
 import { guidedSample } from '../guidance/sample';
 import { trainGuidance } from '../guidance/train';
+import { isMainRank } from '../util/ranks';
 
 interface SamplingArgs {
   'audio-base': string;
@@ -60,11 +61,12 @@ export const fakesGenerateCommand: CommandModule<object, SamplingArgs> = {
   command: 'generate',
   describe:
     'Independent samples of the two base models as an Arrow pair dataset (same tensors as the real one); ' +
-    're-running the same command after an interruption skips the finished chunks',
+    're-running the same command after an interruption skips the finished chunks. Under `mmdisco launch --nproc N` ' +
+    'the N ranks share the chunks and write the same dataset as one process',
   builder: (y: Argv) => samplingOptions(y, 'pairs') as unknown as Argv<SamplingArgs>,
   handler: async (args) => {
     const index = await generateFakes(drawOptions(args));
-    process.stderr.write(`wrote ${index.pairs} fake pairs to ${args.out}\n`);
+    if (isMainRank()) process.stderr.write(`wrote ${index.pairs} fake pairs to ${args.out}\n`);
   },
 };
 
@@ -84,7 +86,8 @@ export const trainGuidanceCommand: CommandModule<object, TrainArgs> = {
   command: 'train-guidance',
   describe:
     'Train the MMDisCo discriminator on real pairs vs the fake-pair bank (BCE + λ_den · denoising loss through ' +
-    'the frozen base models); writes discriminator.safetensors, state.json and log.jsonl to --out',
+    'the frozen base models); writes discriminator.safetensors, state.json and log.jsonl to --out. Data-parallel ' +
+    'under `mmdisco launch --nproc N`: training.batchSize is the global batch (a multiple of N) and rank 0 writes',
   builder: (y: Argv) =>
     y
       .option('real', { type: 'string', describe: 'real pair dataset (Arrow shards); required unless resuming' })
@@ -110,6 +113,7 @@ export const trainGuidanceCommand: CommandModule<object, TrainArgs> = {
       overrides: args.resume ? args.set : [],
       maxStepsThisRun: args['max-steps'],
     });
+    if (!isMainRank()) return;
     process.stderr.write(
       `trained ${result.steps} steps in ${result.seconds.toFixed(0)} s (${result.pairsPerSecond.toFixed(1)} pairs/s), ` +
         `last bce ${result.finalBce.toFixed(4)}; checkpoint in ${args.out}\n`,

@@ -1,9 +1,11 @@
 /**
  * The fake-pair bank: independent samples of the two base models (no critic), the negatives the discriminator
- * learns to tell from real pairs. Stored like the real dataset (see pairs.ts for chunking and restart).
+ * learns to tell from real pairs. Stored like the real dataset (see pairs.ts for chunking and restart); launched as
+ * a data-parallel group, the ranks share the chunks and write the dataset a single process writes.
  */
 import path from 'node:path';
 import type { DatasetIndex } from '../data';
+import { joinRanks } from '../distributed';
 import type { PlacementOptions } from '../native';
 import { loadBasePair } from './basePair';
 import { type DrawOptions, generatePairDataset } from './pairs';
@@ -22,5 +24,6 @@ export async function generateFakes(opts: GenerateFakesOptions): Promise<Dataset
     split: 'fake-independent',
     generator: { kind: 'independent', audioBase: path.resolve(opts.audioBase), videoBase: path.resolve(opts.videoBase) },
     label: 'fakes generate',
+    ranks: await joinRanks(opts.placement?.device ?? bases.video.checkpoint.config.model.runtime.device),
   });
 }

@@ -7,6 +7,10 @@
  * a different plan is refused. The Arrow dataset (shards, then index.json) is written only after every chunk is
  * done, and ShardWriter writes index.json last, so an interrupted run never leaves a directory that reads as a
  * complete dataset. The chunk directory is removed once the dataset is written.
+ *
+ * Data-parallel (`ranks`): rank r draws chunks r, r + W, …; since chunk k depends only on seed + k, the dataset is
+ * the one a single process writes. The main rank writes the plan and, once every rank's chunks are on disk, the
+ * dataset.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
@@ -15,7 +19,8 @@ import { denormalise } from '../base/modality';
 import type { Sampler } from '../base/sample';
 import { readSafetensors, writeSafetensors } from '../checkpoint/safetensors';
 import { ConfigError } from '../config/load';
-import { type DatasetIndex, ShardWriter } from '../data';
+import { type DatasetIndex, readIndex, ShardWriter } from '../data';
+import { Ranks } from '../distributed';
 import { type JointCritic, native } from '../native';
 import { writeJsonAtomic } from '../report/reportJson';
 import { startProgress } from '../util/progress';
@@ -73,10 +78,13 @@ export interface GeneratePairsOptions extends DrawOptions {
   generator: Record<string, unknown>;
   guidance?: Guidance;
   label: string;
+  /** The ranks that share the chunks; alone by default. */
+  ranks?: Ranks;
 }
 
 /** Draws `n` pairs chunk by chunk (skipping chunks already on disk) and writes them as an Arrow dataset in `out`. */
 export async function generatePairDataset(bases: BasePair, opts: GeneratePairsOptions): Promise<DatasetIndex> {
+  const ranks = opts.ranks ?? new Ranks();
   for (const [flag, value] of [['--n', opts.n], ['--steps', opts.steps], ['--batch', opts.batch]] as const) {
     if (!Number.isInteger(value) || value < 1) throw new ConfigError(`${flag} must be a positive integer, got ${value}`);
   }
@@ -93,18 +101,20 @@ export async function generatePairDataset(bases: BasePair, opts: GeneratePairsOp
     if (JSON.stringify(previous) !== JSON.stringify(plan)) {
       throw new ConfigError(`--out ${opts.out}: holds an unfinished run with different settings (${planFile}); use the same flags or another --out`);
     }
-  } else {
+  } else if (ranks.isMain) {
     await mkdir(path.dirname(planFile), { recursive: true });
     await writeJsonAtomic(planFile, plan);
   }
 
   const chunks = Math.ceil(opts.n / opts.batch);
-  const done = Array.from({ length: chunks }, (_, k) => existsSync(chunkFile(opts.out, k)));
-  const progress = startProgress(opts.label, opts.n, 'pairs');
-  progress.update(done.reduce((sum, d, k) => sum + (d ? chunkSize(opts, k) : 0), 0));
+  const mine = ranks.itemsOf(chunks);
+  const done = new Set(mine.filter((k) => existsSync(chunkFile(opts.out, k))));
+  const pairsOf = (ks: number[]) => ks.reduce((sum, k) => sum + chunkSize(opts, k), 0);
+  const progress = startProgress(opts.label, pairsOf(mine), 'pairs');
+  progress.update(pairsOf([...done]));
   try {
-    for (let k = 0; k < chunks; k++) {
-      if (done[k]) continue;
+    for (const k of mine) {
+      if (done.has(k)) continue;
       const pairs = await drawPairs(bases, chunkSize(opts, k), { ...opts, seed: opts.seed + k }, opts.guidance);
       await writeSafetensors(
         chunkFile(opts.out, k),
@@ -120,6 +130,15 @@ export async function generatePairDataset(bases: BasePair, opts: GeneratePairsOp
     progress.stop();
   }
 
+  await ranks.barrier();
+  if (ranks.isMain) await writeDataset(bases, opts, plan, chunks);
+  // Every rank returns once the dataset is written.
+  await ranks.barrier();
+  return readIndex(opts.out);
+}
+
+/** Assembles the finished chunks into the Arrow dataset in `opts.out` and removes them. */
+async function writeDataset(bases: BasePair, opts: GeneratePairsOptions, plan: Record<string, unknown>, chunks: number): Promise<void> {
   const writer = await ShardWriter.open(opts.out, {
     tensors: pairTensorSpecs(bases),
     meta: [
@@ -150,9 +169,8 @@ export async function generatePairDataset(bases: BasePair, opts: GeneratePairsOp
       });
     }
   }
-  const index = await writer.close();
+  await writer.close();
   await rm(path.join(opts.out, CHUNK_DIR), { recursive: true, force: true });
-  return index;
 }
 
 function chunkSize(opts: DrawOptions, k: number): number {

@@ -10,6 +10,10 @@
  * Resume restarts from the last checkpoint's weights, step and data positions. The native trainer does not expose
  * its optimiser moments or random stream, so a resumed run restarts AdamW's moments from zero and draws other
  * timesteps/noises than an uninterrupted run: it continues training, it does not replay it exactly.
+ *
+ * Launched as a data-parallel group (ts/distributed.ts), each rank trains on its rows of every global batch of
+ * training.batchSize real and fake pairs, the gradients are averaged and the log reports the global batch; only the
+ * main rank writes the run directory.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -18,6 +22,7 @@ import { loadDiscriminatorWeights, saveDiscriminatorWeights } from '../checkpoin
 import { type GuidanceConfig, GuidanceConfigSchema } from '../config/guidance';
 import { applyOverrides, ConfigError, validateConfig } from '../config/load';
 import { type Batch, type ReaderPosition, ShardReader } from '../data';
+import { joinRanks, rankDevice, type Ranks } from '../distributed';
 import { type Discriminator, type DiscriminatorStepLog, type MmdiscoDiscriminatorNetwork, native, tensor } from '../native';
 import { writeJsonAtomic } from '../report/reportJson';
 import { JsonlLog, startProgress } from '../util/progress';
@@ -87,7 +92,7 @@ export function buildDiscriminator(network: MmdiscoDiscriminatorNetwork, bases: 
     network,
     audioSchedule: bases.audio.checkpoint.config.model.schedule,
     videoSchedule: bases.video.checkpoint.config.model.schedule,
-    device: runtime.device,
+    device: rankDevice(runtime.device),
     threads: runtime.threads,
     seed,
   });
@@ -145,9 +150,11 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
   const placement = { device: config.runtime.device, threads: config.runtime.threads };
   const bases = await loadBasePair(run.audioBase, run.videoBase, placement);
 
+  const ranks = await joinRanks(config.runtime.device);
+  const share = ranks.readerShare(t.batchSize, 'training.batchSize');
   const readers = {
-    real: new ShardReader(run.real, { batchSize: t.batchSize, seed: t.seed, dropLast: true, start: start.real }),
-    fake: new ShardReader(run.fake, { batchSize: t.batchSize, seed: t.seed + 1, dropLast: true, start: start.fake }),
+    real: new ShardReader(run.real, { ...share, seed: t.seed, dropLast: true, start: start.real }),
+    fake: new ShardReader(run.fake, { ...share, seed: t.seed + 1, dropLast: true, start: start.fake }),
   };
   for (const [flag, reader, dir] of [['--real', readers.real, run.real], ['--fake', readers.fake, run.fake]] as const) {
     for (const [modality, base] of [['audio', bases.audio], ['video', bases.video]] as const) {
@@ -163,17 +170,18 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
   const discriminator = buildDiscriminator(network, bases, config.runtime, t.seed);
   const weightsFile = path.join(opts.out, GUIDANCE_FILES.weights);
   if (resuming) await loadDiscriminatorWeights(weightsFile, discriminator);
-  else await writeJsonAtomic(configFile, run);
+  else if (ranks.isMain) await writeJsonAtomic(configFile, run);
   const trainer = new native.DiscriminatorTrainer(discriminator, bases.audio.model, bases.video.model, {
     lambdaDenoising: t.lambdaDenoising,
     optimizer: { lr: t.lr, weightDecay: t.weightDecay, beta1: t.beta1, beta2: t.beta2, gradClip: t.gradClip },
     // A resumed run draws a fresh stream (see the header): seeding by step keeps it reproducible.
     seed: t.seed + start.step,
   });
+  await ranks.attach(trainer);
 
-  const log = new JsonlLog(path.join(opts.out, GUIDANCE_FILES.log));
+  const log = ranks.isMain ? new JsonlLog(path.join(opts.out, GUIDANCE_FILES.log)) : undefined;
   const stopAt = Math.min(t.steps, start.step + (opts.maxStepsThisRun ?? Infinity));
-  log.write(resuming ? 'resume' : 'start', { step: start.step, until: stopAt, parameters: discriminator.parameterCount, network });
+  log?.write(resuming ? 'resume' : 'start', { step: start.step, until: stopAt, parameters: discriminator.parameterCount, network });
   const progress = startProgress('train-guidance', stopAt - start.step, 'steps', ['bce', 'D(real)', 'D(fake)', 'pairs/s']);
   const timesteps = bases.video.checkpoint.config.model.schedule.timesteps;
   const window = new LogWindow(t.timestepBuckets, timesteps);
@@ -188,11 +196,11 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
       const [r, f] = [(await real.next()).value as Batch, (await fake.next()).value as Batch];
       const input = (batch: Batch, modality: 'audio' | 'video') => {
         const data = normalise(bases[modality].checkpoint.normalisation, batch.tensors[PAIR_TENSORS[modality]]);
-        return tensor(data, [t.batchSize, ...shapes[modality]]);
+        return tensor(data, [share.batchSize, ...shapes[modality]]);
       };
       const stepLog = await trainer.trainSteps(
         { realAudio: input(r, 'audio'), realVideo: input(r, 'video'), fakeAudio: input(f, 'audio'), fakeVideo: input(f, 'video') },
-        t.batchSize,
+        share.batchSize,
       );
       state = { step: state.step + 1, real: r.position, fake: f.position };
       lastBce = stepLog.bce.data[0];
@@ -200,22 +208,27 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
       opts.onStep?.(state.step, lastBce);
       const pairsPerSecond = ((state.step - start.step) * t.batchSize) / Math.max((Date.now() - started) / 1000, 1e-9);
       progress.update(1, { bce: lastBce, 'D(real)': stepLog.dReal.data[0], 'D(fake)': stepLog.dFake.data[0], 'pairs/s': pairsPerSecond.toFixed(1) });
-      if (state.step % t.logEvery === 0 || state.step === stopAt) log.write('train', { step: state.step, pairsPerSecond, ...window.flush() });
-      if (state.step % t.checkpointEvery === 0 || state.step === stopAt) {
+      if (state.step % t.logEvery === 0 || state.step === stopAt) {
+        await window.sumOverRanks(ranks);
+        log?.write('train', { step: state.step, pairsPerSecond, ...window.flush() });
+      }
+      if (ranks.isMain && (state.step % t.checkpointEvery === 0 || state.step === stopAt)) {
         // Weights first: state.json then always names a step whose weights are on disk.
         await saveDiscriminatorWeights(weightsFile, discriminator, network);
         await writeJsonAtomic(stateFile, state);
-        log.write('checkpoint', { step: state.step });
+        log?.write('checkpoint', { step: state.step });
       }
     }
   } finally {
     progress.stop();
     await Promise.all([real.return(undefined), fake.return(undefined)]);
   }
+  // Every rank returns once the final checkpoint is written.
+  await ranks.barrier();
   const seconds = (Date.now() - started) / 1000;
   const steps = state.step - start.step;
   const result = { steps, seconds, pairsPerSecond: (steps * t.batchSize) / Math.max(seconds, 1e-9), finalBce: lastBce };
-  log.write('end', { step: state.step, ...result });
+  log?.write('end', { step: state.step, ...result });
   return result;
 }
 
@@ -256,6 +269,18 @@ class LogWindow {
       this.buckets.fake[b] += p;
       this.buckets.fakeCount[b]++;
     });
+  }
+
+  /** Replaces this rank's window by the sum of all ranks' (collective), so that flush reports the global batch. */
+  async sumOverRanks(ranks: Ranks): Promise<void> {
+    const { real, realCount, fake, fakeCount } = this.buckets;
+    const local = [this.sums.bce, this.sums.denoising, this.sums.total, this.sums.steps, ...real, ...realCount, ...fake, ...fakeCount];
+    const summed = (await ranks.sum(tensor(Float64Array.from(local), [local.length]))).data;
+    let at = 0;
+    const take = (n: number) => Array.from(summed.subarray(at, (at += n)));
+    const [bce, denoising, total, steps] = take(4);
+    this.sums = { bce, denoising, total, steps };
+    this.buckets = { real: take(this.bucketCount), realCount: take(this.bucketCount), fake: take(this.bucketCount), fakeCount: take(this.bucketCount) };
   }
 
   /** The window's means, then starts a new window. Buckets are [k·T/K, (k+1)·T/K); empty ones are null. */

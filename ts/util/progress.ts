@@ -4,6 +4,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { SingleBar } from 'cli-progress';
+import { isMainRank } from './ranks';
 
 export interface Progress {
   /** Advances by `by` units and shows the given fields (e.g. the current loss). */
@@ -13,10 +14,11 @@ export interface Progress {
 
 /**
  * A bar `label |████| done/total unit | rate unit/s | ETA` with optional extra fields shown after it.
- * Quiet when stderr is not a terminal and MMDISCO_PROGRESS is not set (CI logs stay readable).
+ * Quiet when stderr is not a terminal and MMDISCO_PROGRESS is not set (CI logs stay readable), and on every rank of
+ * a data-parallel group but the main one.
  */
 export function startProgress(label: string, total: number, unit: string, fieldNames: string[] = []): Progress {
-  const enabled = process.stderr.isTTY || process.env.MMDISCO_PROGRESS === '1';
+  const enabled = isMainRank() && (process.stderr.isTTY || process.env.MMDISCO_PROGRESS === '1');
   if (!enabled) return { update: () => undefined, stop: () => undefined };
   const extra = fieldNames.map((f) => ` | ${f} {${f}}`).join('');
   const bar = new SingleBar({

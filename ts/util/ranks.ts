@@ -22,13 +22,18 @@ export function torchrunEnvironment(opts: {
   };
 }
 
-/** This process's rank: RANK, or 0 when the process was not started as part of a group. */
-export function processRank(env: NodeJS.ProcessEnv = process.env): number {
-  const text = env.RANK;
+/** A rank variable of the environment (RANK, LOCAL_RANK), 0 when unset. */
+function rankVariable(name: 'RANK' | 'LOCAL_RANK', env: NodeJS.ProcessEnv): number {
+  const text = env[name];
   if (text === undefined || text === '') return 0;
   const rank = Number(text);
-  if (!Number.isInteger(rank) || rank < 0) throw new Error(`environment variable RANK='${text}' is not a non-negative integer`);
+  if (!Number.isInteger(rank) || rank < 0) throw new Error(`environment variable ${name}='${text}' is not a non-negative integer`);
   return rank;
+}
+
+/** This process's rank: RANK, or 0 when the process was not started as part of a group. */
+export function processRank(env: NodeJS.ProcessEnv = process.env): number {
+  return rankVariable('RANK', env);
 }
 
 /** True on the rank that writes checkpoints, logs and reports (rank 0, or a process started on its own). */
@@ -39,4 +44,13 @@ export function isMainRank(env: NodeJS.ProcessEnv = process.env): boolean {
 /** True when the process was started as one rank of a group (WORLD_SIZE is set). */
 export function launchedAsGroup(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.WORLD_SIZE !== undefined && env.WORLD_SIZE !== '';
+}
+
+/**
+ * Where this rank's models go: in a group, a CUDA device becomes cuda:LOCAL_RANK, one GPU per rank of a host as
+ * with torchrun (and as the NCCL backend expects), whatever index was configured; any other device stays as given.
+ */
+export function rankDevice(device: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (!launchedAsGroup(env) || !device.startsWith('cuda')) return device;
+  return `cuda:${rankVariable('LOCAL_RANK', env)}`;
 }
