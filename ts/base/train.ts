@@ -19,6 +19,7 @@ import {
   type TrainingProgress,
   writeCheckpointState,
 } from '../checkpoint/baseCheckpoint';
+import { loadTrainingStateFrom } from '../checkpoint/trainingState';
 import { ShardReader } from '../data';
 import { native, type Tensor, tensor } from '../native';
 import { JsonlLog, startProgress } from '../util/progress';
@@ -112,7 +113,7 @@ export async function trainBase(opts: TrainBaseOptions): Promise<TrainBaseResult
     ema: { decay: t.emaDecay },
     cudaPrecision: config.runtime.cudaPrecision,
   });
-  if (stateToLoad) await model.loadTrainingState(stateToLoad);
+  if (stateToLoad) await loadTrainingStateFrom(path.join(opts.out, BASE_CHECKPOINT_FILES.state), model, stateToLoad);
 
   const log = new JsonlLog(path.join(opts.out, BASE_CHECKPOINT_FILES.log));
   const stopAt = Math.min(t.steps, start.step + (opts.maxStepsThisRun ?? Infinity));

@@ -84,7 +84,8 @@ export const trainGuidanceCommand: CommandModule<object, TrainArgs> = {
   command: 'train-guidance',
   describe:
     'Train the MMDisCo discriminator on real pairs vs the fake-pair bank (BCE + λ_den · denoising loss through ' +
-    'the frozen base models); writes discriminator.safetensors, state.json and log.jsonl to --out',
+    'the frozen base models); writes discriminator.safetensors, state.bin, state.json and log.jsonl to --out, and ' +
+    'resumes exactly with --resume',
   builder: (y: Argv) =>
     y
       .option('real', { type: 'string', describe: 'real pair dataset (Arrow shards); required unless resuming' })

@@ -4,21 +4,25 @@
  *
  * OUT/config.json           the validated config, the base checkpoints and the data it trains on
  * OUT/discriminator.safetensors  the weights (ts/checkpoint/discriminatorWeights.ts, network in the metadata)
- * OUT/state.json            the step and both readers' positions of that checkpoint (written after the weights)
+ * OUT/state.bin             the native trainer's state: weights, AdamW moments, random stream, step count
+ *                           (ts/checkpoint/trainingState.ts)
+ * OUT/state.json            the step and both readers' positions of that checkpoint
  * OUT/log.jsonl             bce, denoising, D(real)/D(fake) overall and per timestep bucket
  *
- * Resume restarts from the last checkpoint's weights, step and data positions. The native trainer does not expose
- * its optimiser moments or random stream, so a resumed run restarts AdamW's moments from zero and draws other
- * timesteps/noises than an uninterrupted run: it continues training, it does not replay it exactly.
+ * Each checkpoint writes the weights, then state.bin, then state.json, each atomically: state.json marks the
+ * checkpoint complete, so the files it points to are always on disk. Resume restores the trainer from state.bin
+ * and the readers from state.json, so a resumed run replays an uninterrupted one exactly (same timesteps, noises,
+ * optimiser steps, losses and weights).
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { normalise } from '../base/modality';
 import { loadDiscriminatorWeights, saveDiscriminatorWeights } from '../checkpoint/discriminatorWeights';
+import { loadTrainingStateFrom, readTrainingStateFile, writeTrainingStateFile } from '../checkpoint/trainingState';
 import { type GuidanceConfig, GuidanceConfigSchema } from '../config/guidance';
 import { applyOverrides, ConfigError, validateConfig } from '../config/load';
 import { type Batch, type ReaderPosition, ShardReader } from '../data';
-import { type Discriminator, type DiscriminatorStepLog, type MmdiscoDiscriminatorNetwork, native, tensor } from '../native';
+import { type Discriminator, type DiscriminatorStepLog, type MmdiscoDiscriminatorNetwork, native, type Tensor, tensor } from '../native';
 import { writeJsonAtomic } from '../report/reportJson';
 import { JsonlLog, startProgress } from '../util/progress';
 import { type BasePair, loadBasePair, PAIR_TENSORS } from './basePair';
@@ -26,6 +30,7 @@ import { type BasePair, loadBasePair, PAIR_TENSORS } from './basePair';
 export const GUIDANCE_FILES = {
   config: 'config.json',
   weights: 'discriminator.safetensors',
+  trainerState: 'state.bin',
   state: 'state.json',
   log: 'log.jsonl',
 } as const;
@@ -117,17 +122,25 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
   mkdirSync(opts.out, { recursive: true });
   const stateFile = path.join(opts.out, GUIDANCE_FILES.state);
   const configFile = path.join(opts.out, GUIDANCE_FILES.config);
+  const trainerStateFile = path.join(opts.out, GUIDANCE_FILES.trainerState);
   const resuming = existsSync(stateFile);
   if (resuming && !opts.resume) {
     throw new ConfigError(`--out ${opts.out}: already holds a training run (${GUIDANCE_FILES.state}); pass --resume or choose another --out`);
   }
   let run: GuidanceRun;
   let start: GuidanceState = { step: 0, real: { epoch: 0, position: 0 }, fake: { epoch: 0, position: 0 } };
+  let trainerState: Tensor<Uint8Array> | undefined;
   if (resuming) {
     const stored = readJsonFile<GuidanceRun>(configFile);
     const config = validateConfig(GuidanceConfigSchema, applyOverrides(stored.config, opts.overrides ?? [], configFile), configFile);
     run = { ...stored, config };
     start = readJsonFile<GuidanceState>(stateFile);
+    const { state, progress } = readTrainingStateFile(trainerStateFile, ['step']);
+    // Only an interruption between writing state.bin and state.json leaves them at different steps.
+    if (progress.step !== start.step) {
+      throw new Error(`${trainerStateFile}: holds step ${progress.step} but ${stateFile} step ${start.step} (a checkpoint was interrupted while being written)`);
+    }
+    trainerState = state;
   } else {
     const missing = (['config', 'real', 'fake', 'audioBase', 'videoBase'] as const).filter((key) => !opts[key]);
     if (missing.length > 0) throw new ConfigError(`a fresh train-guidance run needs ${missing.map((m) => `--${flagOf(m)}`).join(', ')}`);
@@ -162,14 +175,16 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
   const network = discriminatorNetwork(config, bases);
   const discriminator = buildDiscriminator(network, bases, config.runtime, t.seed);
   const weightsFile = path.join(opts.out, GUIDANCE_FILES.weights);
+  // The weights file's strict load names a network the (overridden) config no longer describes; state.bin then
+  // restores the same weights together with the optimiser and the random stream.
   if (resuming) await loadDiscriminatorWeights(weightsFile, discriminator);
   else await writeJsonAtomic(configFile, run);
   const trainer = new native.DiscriminatorTrainer(discriminator, bases.audio.model, bases.video.model, {
     lambdaDenoising: t.lambdaDenoising,
     optimizer: { lr: t.lr, weightDecay: t.weightDecay, beta1: t.beta1, beta2: t.beta2, gradClip: t.gradClip },
-    // A resumed run draws a fresh stream (see the header): seeding by step keeps it reproducible.
-    seed: t.seed + start.step,
+    seed: t.seed,
   });
+  if (trainerState) await loadTrainingStateFrom(trainerStateFile, trainer, trainerState);
 
   const log = new JsonlLog(path.join(opts.out, GUIDANCE_FILES.log));
   const stopAt = Math.min(t.steps, start.step + (opts.maxStepsThisRun ?? Infinity));
@@ -202,8 +217,10 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
       progress.update(1, { bce: lastBce, 'D(real)': stepLog.dReal.data[0], 'D(fake)': stepLog.dFake.data[0], 'pairs/s': pairsPerSecond.toFixed(1) });
       if (state.step % t.logEvery === 0 || state.step === stopAt) log.write('train', { step: state.step, pairsPerSecond, ...window.flush() });
       if (state.step % t.checkpointEvery === 0 || state.step === stopAt) {
-        // Weights first: state.json then always names a step whose weights are on disk.
+        // state.json last: it marks the checkpoint complete (see the header).
         await saveDiscriminatorWeights(weightsFile, discriminator, network);
+        const saved = await trainer.trainingState();
+        await writeTrainingStateFile(trainerStateFile, saved.state, { step: saved.step });
         await writeJsonAtomic(stateFile, state);
         log.write('checkpoint', { step: state.step });
       }
