@@ -6,6 +6,7 @@
  * unguided sampling.
  *
  *   node dist/bench/guidanceResults.js --config configs/results/spoken-mnist.json [--work runs/results-spoken-mnist]
+ *       [--device cuda] [--set evaluation.n=64] [--guidance-set training.steps=500]
  *
  * Every stage writes into --work and is skipped when its output is complete there (fakes, each training run, each
  * sample set), so an interrupted run continues where it stopped. Paths in the config are relative to the
@@ -24,7 +25,7 @@ import { evaluateDataset, loadEvaluators } from '../ts/eval/evaluators';
 import { type PairSetMetrics, pairSetMetrics } from '../ts/eval/pairMetrics';
 import { loadBasePair } from '../ts/guidance/basePair';
 import { generateFakes } from '../ts/guidance/fakes';
-import { guidedSample, loadGuidance } from '../ts/guidance/sample';
+import { guidedSample, loadGuidance, writePairMedia } from '../ts/guidance/sample';
 import { GUIDANCE_FILES, trainGuidance } from '../ts/guidance/train';
 import { writeJsonAtomic } from '../ts/report/reportJson';
 import { writeBenchResult } from './machine';
@@ -88,13 +89,20 @@ async function main(): Promise<void> {
   const args = await yargs(hideBin(process.argv))
     .option('config', { type: 'string', demandOption: true, describe: 'results config (configs/results/*.json)' })
     .option('work', { type: 'string', describe: 'working directory (default runs/results-<dataset>)' })
+    .option('set', { type: 'string', array: true, default: [], describe: 'results config override key.path=value' })
+    .option('guidance-set', { type: 'string', array: true, default: [], describe: 'override applied to every variant\'s guidance config' })
+    .option('device', { type: 'string', describe: 'run everything on this device (cpu, cuda[:N]) instead of the configs\' devices' })
     .strict()
     .parse();
-  const config = loadConfig(ResultsConfigSchema, args.config);
+  const config = loadConfig(ResultsConfigSchema, args.config, args.set);
+  const deviceSet = args.device ? [`runtime.device=${args.device}`] : [];
   const work = args.work ?? path.join(ROOT, 'runs', `results-${config.dataset}`);
   // Validate every variant's config before any work starts.
-  const variants = config.variants.map((v) => ({ ...v, config: loadConfig(GuidanceConfigSchema, fromRoot(v.config), v.set) }));
-  const placement = { threads: config.threads };
+  const variants = config.variants.map((v) => ({
+    ...v,
+    config: loadConfig(GuidanceConfigSchema, fromRoot(v.config), [...v.set, ...args['guidance-set'], ...deviceSet]),
+  }));
+  const placement = { threads: config.threads, device: args.device };
   const bases = { audioBase: fromRoot(config.audioBase), videoBase: fromRoot(config.videoBase) };
   const timingsFile = path.join(work, 'timings.json');
   const timings: Record<string, number> = existsSync(timingsFile) ? JSON.parse(readFileSync(timingsFile, 'utf8')) : {};
@@ -117,7 +125,11 @@ async function main(): Promise<void> {
   await timed('fakes', complete(fakes), () => generateFakes({ ...bases, ...config.fakes, out: fakes, placement }));
   const independent = path.join(work, 'independent');
   const { lambdas, ...draw } = config.evaluation;
-  await timed('independent', complete(independent), () => generateFakes({ ...bases, ...draw, out: independent, placement }));
+  await timed('independent', complete(independent), async () => {
+    await generateFakes({ ...bases, ...draw, out: independent, placement });
+    const pair = await loadBasePair(bases.audioBase, bases.videoBase, placement);
+    await writePairMedia(pair, independent, path.join(work, 'independent-media'), Math.min(draw.n, 8), draw.seed, false);
+  });
 
   const sets: Omit<Row, 'metrics'>[] = [
     { name: 'real test', variant: null, lambda: null, seconds: null },
@@ -142,7 +154,7 @@ async function main(): Promise<void> {
       const name = `${variant.name} λ=${lambda}`;
       const out = path.join(work, `sample-${variant.name}-${lambda}`);
       await timed(name, complete(path.join(out, 'pairs')), () =>
-        guidedSample({ ...bases, ...draw, guidance: run, lambdaAudio: lambda, lambdaVideo: lambda, out, placement }),
+        guidedSample({ ...bases, ...draw, guidance: run, lambdaAudio: lambda, lambdaVideo: lambda, out, placement, media: 'images' }),
       );
       sets.push({ name, variant: variant.name, lambda, seconds: timings[name] ?? null });
       dirs[name] = path.join(out, 'pairs');
@@ -150,7 +162,7 @@ async function main(): Promise<void> {
     parameterCounts[variant.name] = (await loadGuidance(run, pair, placement)).discriminator.parameterCount;
   }
 
-  const evaluators = await loadEvaluators(fromRoot(config.evaluators));
+  const evaluators = await loadEvaluators(fromRoot(config.evaluators), placement);
   const rows: Row[] = [];
   for (const set of sets) rows.push({ ...set, metrics: pairSetMetrics(await evaluateDataset(evaluators, dirs[set.name]), evaluators) });
   const baseParameters = pair.audio.model.parameterCount + pair.video.model.parameterCount;

@@ -161,7 +161,16 @@ export interface JointCritic {
   residuals(a: Tensor, v: Tensor, t: Timesteps): Promise<{ audio: Tensor; video: Tensor }>;
 }
 
-export interface EpsModel extends EpsSource {
+/**
+ * A trainer whose state (weights, optimiser moments, random stream, step count, the EMA where kept) can be saved
+ * and restored: everything a resumed run needs to continue bit for bit.
+ */
+export interface ResumableTrainer {
+  trainingState(): Promise<{ state: Tensor<Uint8Array>; step: number }>;
+  loadTrainingState(state: Tensor<Uint8Array>): Promise<{ step: number }>;
+}
+
+export interface EpsModel extends EpsSource, ResumableTrainer {
   readonly parameterCount: number;
   /** One optimiser step per consecutive batchSize rows of x0; returns each step's loss and the steps taken so far. */
   trainSteps(x0: Tensor, batchSize: number): Promise<{ losses: Tensor<Float64Array>; step: number }>;
@@ -169,9 +178,6 @@ export interface EpsModel extends EpsSource {
   parameters(): Promise<NamedTensors>;
   /** Sets the trained weights and, when there is one, the EMA. */
   loadParameters(values: NamedTensors): Promise<Record<string, never>>;
-  /** Weights, EMA, optimiser moments, random stream and step count: everything an exact resume needs. */
-  trainingState(): Promise<{ state: Tensor<Uint8Array>; step: number }>;
-  loadTrainingState(state: Tensor<Uint8Array>): Promise<{ step: number }>;
 }
 
 export interface Discriminator extends JointCritic {
@@ -217,7 +223,7 @@ export interface DiscriminatorStepLog {
   tFake: Tensor<Int32Array>;
 }
 
-export interface DiscriminatorTrainer {
+export interface DiscriminatorTrainer extends ResumableTrainer {
   /** One optimiser step per consecutive batchSize rows of the four arrays. */
   trainSteps(batch: DiscriminatorBatch, batchSize: number): Promise<DiscriminatorStepLog>;
   lossAndGradient(

@@ -194,6 +194,31 @@ Napi::Value module_set_flat_parameters(const Napi::CallbackInfo& info, NativeHan
   });
 }
 
+// ---- training state: a trainer's bytes for an exact resume (EpsModel, DiscriminatorTrainer) -----------------
+
+template <typename Trainer>
+Napi::Value trainer_state(const Napi::CallbackInfo& info, NativeHandle& self, const std::vector<Use>& uses,
+                          std::shared_ptr<Trainer> trainer) {
+  return run_async(info.Env(), self, uses, {info.This()}, [trainer]() -> NamedTensors {
+    auto bytes = trainer->save_state();
+    auto state = torch::empty({static_cast<int64_t>(bytes.size())}, torch::kUInt8);
+    std::memcpy(state.data_ptr(), bytes.data(), bytes.size());
+    return {{"state", state}, {"step", torch::tensor(static_cast<double>(trainer->steps()), torch::kFloat64)}};
+  });
+}
+
+template <typename Trainer>
+Napi::Value load_trainer_state(const Napi::CallbackInfo& info, NativeHandle& self, const std::vector<Use>& uses,
+                               std::shared_ptr<Trainer> trainer) {
+  auto state = tensor_from_js(info[0], "state");
+  if (state.scalar_type() != torch::kUInt8 || state.dim() != 1)
+    throw Napi::TypeError::New(info.Env(), "loadTrainingState expects {data: Uint8Array, shape: [bytes]}");
+  return run_async(info.Env(), self, uses, {info.This(), info[0]}, [trainer, state]() -> NamedTensors {
+    trainer->load_state(std::string(static_cast<const char*>(state.data_ptr()), state.numel()));
+    return {{"step", torch::tensor(static_cast<double>(trainer->steps()), torch::kFloat64)}};
+  });
+}
+
 }  // namespace
 
 // ==== EpsModel: a built-in ε-network with its schedule and optimiser ==========================================
@@ -260,24 +285,11 @@ Napi::Value EpsModel::TrainSteps(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value EpsModel::TrainingState(const Napi::CallbackInfo& info) {
-  auto trainer = this->trainer();
-  return run_async(info.Env(), *this, {{this, Access::Read}}, {info.This()}, [trainer]() -> NamedTensors {
-    auto bytes = trainer->save_state();
-    auto state = torch::empty({static_cast<int64_t>(bytes.size())}, torch::kUInt8);
-    std::memcpy(state.data_ptr(), bytes.data(), bytes.size());
-    return {{"state", state}, {"step", torch::tensor(static_cast<double>(trainer->steps()), torch::kFloat64)}};
-  });
+  return trainer_state(info, *this, {{this, Access::Read}}, trainer());
 }
 
 Napi::Value EpsModel::LoadTrainingState(const Napi::CallbackInfo& info) {
-  auto state = tensor_from_js(info[0], "state");
-  if (state.scalar_type() != torch::kUInt8 || state.dim() != 1)
-    throw Napi::TypeError::New(info.Env(), "loadTrainingState expects {data: Uint8Array, shape: [bytes]}");
-  auto trainer = this->trainer();
-  return run_async(info.Env(), *this, {{this, Access::Write}}, {info.This(), info[0]}, [trainer, state]() -> NamedTensors {
-    trainer->load_state(std::string(static_cast<const char*>(state.data_ptr()), state.numel()));
-    return {{"step", torch::tensor(static_cast<double>(trainer->steps()), torch::kFloat64)}};
-  });
+  return load_trainer_state(info, *this, {{this, Access::Write}}, trainer());
 }
 
 Napi::Value EpsModel::SetDataParallel(const Napi::CallbackInfo& info) {
@@ -503,6 +515,14 @@ Napi::Value DiscriminatorTrainer::LossAndGradient(const Napi::CallbackInfo& info
                    });
 }
 
+Napi::Value DiscriminatorTrainer::TrainingState(const Napi::CallbackInfo& info) {
+  return trainer_state(info, *this, {{this, Access::Read}, {disc_handle_, Access::Read}}, trainer_);
+}
+
+Napi::Value DiscriminatorTrainer::LoadTrainingState(const Napi::CallbackInfo& info) {
+  return load_trainer_state(info, *this, {{this, Access::Write}, {disc_handle_, Access::Write}}, trainer_);
+}
+
 Napi::Value DiscriminatorTrainer::SetDataParallel(const Napi::CallbackInfo& info) {
   auto trainer = trainer_;
   auto& module = dynamic_cast<Discriminator&>(*disc_handle_).discriminator()->module();
@@ -540,7 +560,9 @@ void register_objects(Napi::Env env, Napi::Object exports) {
       env, "DiscriminatorTrainer",
       {DiscriminatorTrainer::InstanceMethod("trainSteps", &DiscriminatorTrainer::TrainSteps),
        DiscriminatorTrainer::InstanceMethod("lossAndGradient", &DiscriminatorTrainer::LossAndGradient),
-       DiscriminatorTrainer::InstanceMethod("setDataParallel", &DiscriminatorTrainer::SetDataParallel)});
+       DiscriminatorTrainer::InstanceMethod("setDataParallel", &DiscriminatorTrainer::SetDataParallel),
+       DiscriminatorTrainer::InstanceMethod("trainingState", &DiscriminatorTrainer::TrainingState),
+       DiscriminatorTrainer::InstanceMethod("loadTrainingState", &DiscriminatorTrainer::LoadTrainingState)});
 
   register_handle_class(env, eps_model, [](Napi::Object o) -> NativeHandle* { return EpsModel::Unwrap(o); });
   register_handle_class(env, analytic, [](Napi::Object o) -> NativeHandle* { return AnalyticEps::Unwrap(o); });

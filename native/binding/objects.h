@@ -96,6 +96,8 @@ class DiscriminatorTrainer : public Napi::ObjectWrap<DiscriminatorTrainer>, publ
   Napi::Value TrainSteps(const Napi::CallbackInfo& info);
   Napi::Value LossAndGradient(const Napi::CallbackInfo& info);
   Napi::Value SetDataParallel(const Napi::CallbackInfo& info);
+  Napi::Value TrainingState(const Napi::CallbackInfo& info);
+  Napi::Value LoadTrainingState(const Napi::CallbackInfo& info);
 
  private:
   mmdisco::DiscriminatorBatch batch_from_js(Napi::Value value) const;

@@ -67,6 +67,51 @@ torch::Tensor uniform_timesteps(Rng& rng, const NoiseSchedule& schedule, int64_t
   return rng.randint(0, schedule.timesteps(), {n}, device);
 }
 
+// A trainer's state for an exact resume (weights, EMA when kept, optimiser moments, random stream, step count) as
+// one torch serialize archive; both trainers save and load through these two functions.
+std::string save_trainer_state(torch::nn::Module& model, torch::nn::Module* ema, torch::optim::Optimizer& optimizer,
+                               Rng& rng, int64_t steps) {
+  torch::serialize::OutputArchive archive, model_archive, ema_archive, optimizer_archive;
+  model.save(model_archive);
+  archive.write("model", model_archive);
+  if (ema) {
+    ema->save(ema_archive);
+    archive.write("ema", ema_archive);
+  }
+  optimizer.save(optimizer_archive);
+  archive.write("optimizer", optimizer_archive);
+  archive.write("rng", rng.state());
+  archive.write("steps", torch::tensor(steps, torch::kInt64));
+  std::string bytes;
+  archive.save_to([&bytes](const void* data, size_t size) -> size_t {
+    bytes.append(static_cast<const char*>(data), size);
+    return size;
+  });
+  return bytes;
+}
+
+// Restores what save_trainer_state wrote into the same parts; returns the step count.
+int64_t load_trainer_state(const std::string& bytes, torch::nn::Module& model, torch::nn::Module* ema,
+                           torch::optim::Optimizer& optimizer, Rng& rng) {
+  const auto parameters = model.parameters();
+  const torch::Device device = parameters.empty() ? torch::Device(torch::kCPU) : parameters.front().device();
+  torch::serialize::InputArchive archive, model_archive, ema_archive, optimizer_archive;
+  archive.load_from(bytes.data(), bytes.size(), device);
+  archive.read("model", model_archive);
+  model.load(model_archive);
+  const bool has_ema = archive.try_read("ema", ema_archive);
+  TORCH_CHECK(has_ema == (ema != nullptr), "training state ", has_ema ? "has" : "lacks",
+              " EMA weights but this trainer ", ema ? "keeps" : "keeps no", " an EMA");
+  if (has_ema) ema->load(ema_archive);
+  archive.read("optimizer", optimizer_archive);
+  optimizer.load(optimizer_archive);
+  torch::Tensor rng_state, steps;
+  archive.read("rng", rng_state);
+  rng.set_state(rng_state.cpu());  // the archive was loaded onto the model's device; the generator is on the CPU
+  archive.read("steps", steps);
+  return steps.item<int64_t>();
+}
+
 }  // namespace
 
 EpsTrainer::EpsTrainer(std::shared_ptr<NetworkEps> model, const OptimizerConfig& optimizer, uint64_t seed,
@@ -116,41 +161,13 @@ void EpsTrainer::update_ema() {
 }
 
 std::string EpsTrainer::save_state() {
-  torch::serialize::OutputArchive archive, model, ema, optimizer;
-  model_->module().save(model);
-  archive.write("model", model);
-  if (training_.ema) {
-    training_.ema->module().save(ema);
-    archive.write("ema", ema);
-  }
-  optimizer_.save(optimizer);
-  archive.write("optimizer", optimizer);
-  archive.write("rng", rng_.state());
-  archive.write("steps", torch::tensor(steps_, torch::kInt64));
-  std::string bytes;
-  archive.save_to([&bytes](const void* data, size_t size) -> size_t {
-    bytes.append(static_cast<const char*>(data), size);
-    return size;
-  });
-  return bytes;
+  auto* ema = training_.ema ? &training_.ema->module() : nullptr;
+  return save_trainer_state(model_->module(), ema, optimizer_, rng_, steps_);
 }
 
 void EpsTrainer::load_state(const std::string& bytes) {
-  torch::serialize::InputArchive archive, model, ema, optimizer;
-  archive.load_from(bytes.data(), bytes.size(), model_->device());
-  archive.read("model", model);
-  model_->module().load(model);
-  const bool has_ema = archive.try_read("ema", ema);
-  TORCH_CHECK(has_ema == static_cast<bool>(training_.ema), "training state ", has_ema ? "has" : "lacks",
-              " EMA weights but this trainer ", training_.ema ? "keeps" : "keeps no", " an EMA");
-  if (has_ema) training_.ema->module().load(ema);
-  archive.read("optimizer", optimizer);
-  optimizer_.load(optimizer);
-  torch::Tensor rng_state, steps;
-  archive.read("rng", rng_state);
-  rng_.set_state(rng_state.cpu());  // the archive was loaded onto the model's device; the generator is on the CPU
-  archive.read("steps", steps);
-  steps_ = steps.item<int64_t>();
+  auto* ema = training_.ema ? &training_.ema->module() : nullptr;
+  steps_ = load_trainer_state(bytes, model_->module(), ema, optimizer_, rng_);
 }
 
 DiscriminatorLoss discriminator_loss(Discriminator& disc, EpsSource& audio_base, EpsSource& video_base,
@@ -226,7 +243,16 @@ DiscriminatorLoss DiscriminatorTrainer::step(const DiscriminatorBatch& batch) {
   optimizer_.zero_grad();
   backward(loss.total, sync_.get());
   clip_and_step(disc_->module(), optimizer_, config_.grad_clip);
+  ++steps_;
   return loss;
+}
+
+std::string DiscriminatorTrainer::save_state() {
+  return save_trainer_state(disc_->module(), nullptr, optimizer_, rng_, steps_);
+}
+
+void DiscriminatorTrainer::load_state(const std::string& bytes) {
+  steps_ = load_trainer_state(bytes, disc_->module(), nullptr, optimizer_, rng_);
 }
 
 std::pair<DiscriminatorLoss, torch::Tensor> DiscriminatorTrainer::loss_and_gradient(const DiscriminatorBatch& batch,

@@ -102,8 +102,14 @@ class DiscriminatorTrainer {
   std::pair<DiscriminatorLoss, torch::Tensor> loss_and_gradient(const DiscriminatorBatch& batch,
                                                                 const DiscriminatorDraw& draw);
   double lambda_denoising() const { return lambda_denoising_; }
-  // Data parallelism; each rank's draws then come from seed + rank, as in the released training code.
+  // Data parallelism; each rank's draws then come from seed + rank, as in the released training code (so a
+  // resumed rank loads its state after this call, which reseeds).
   void set_gradient_sync(std::shared_ptr<GradientSync> sync);
+  int64_t steps() const { return steps_; }
+
+  // As EpsTrainer's: weights, optimiser moments, the random stream and the step count, for a bit-exact resume.
+  std::string save_state();
+  void load_state(const std::string& bytes);
 
  private:
   std::shared_ptr<Discriminator> disc_;
@@ -114,6 +120,7 @@ class DiscriminatorTrainer {
   uint64_t seed_;
   Rng rng_;
   std::shared_ptr<GradientSync> sync_;
+  int64_t steps_ = 0;
 };
 
 }  // namespace mmdisco

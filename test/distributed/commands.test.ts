@@ -128,5 +128,13 @@ describe('data-parallel commands under mmdisco launch (c10d, CPU)', function () 
     const train = log.find((e) => e.event === 'train')!;
     assert.ok(Number.isFinite(train.bce) && (train.dReal as number) > 0 && (train.dReal as number) < 1, JSON.stringify(train));
     assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'state.json'), 'utf8')).step, 3);
+
+    // Stopped after 2 steps and resumed as a group: each rank keeps and restores its own random stream.
+    const resumed = path.join(root, 'guidance-resumed');
+    const flags = ['--real', data, '--fake', data, '--audio-base', bases.audio, '--video-base', bases.video, '--config', config];
+    succeeded(await launch(2, ['train-guidance', ...flags, '--out', resumed, '--max-steps', '2']));
+    assert.ok(fs.existsSync(path.join(resumed, 'state.rank-1.bin')), 'rank 1 keeps its own trainer state');
+    succeeded(await launch(2, ['train-guidance', '--out', resumed, '--resume']));
+    assert.equal(JSON.parse(fs.readFileSync(path.join(resumed, 'state.json'), 'utf8')).step, 3);
   });
 });

@@ -1,12 +1,12 @@
 /**
  * fakes generate / train-guidance / sample end to end on a tiny dataset with tiny base models: the fake bank is a
- * dataset that verifies (and a restart skips finished chunks), training logs and checkpoints, a resumed run
- * continues from the checkpoint step, guided sampling writes its dataset and media, and bad input names the
- * flag or field.
+ * dataset that verifies (and a restart skips finished chunks), training logs and checkpoints, a run stopped or
+ * crashed and then resumed replays the uninterrupted run exactly, a damaged state.bin is refused naming the file,
+ * guided sampling writes its dataset and media, and bad input names the flag or field.
  */
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -15,6 +15,7 @@ import type { BaseModelConfig } from '../../ts/config/baseModel';
 import { type GuidanceConfig, GuidanceConfigSchema } from '../../ts/config/guidance';
 import { ConfigError, validateConfig } from '../../ts/config/load';
 import { readSafetensors, writeSafetensors } from '../../ts/checkpoint/safetensors';
+import { readTrainingStateFile, writeTrainingStateFile } from '../../ts/checkpoint/trainingState';
 import { readIndex, ShardReader, verifyDataset } from '../../ts/data';
 import { generateFakes } from '../../ts/guidance/fakes';
 import { guidedSample } from '../../ts/guidance/sample';
@@ -119,19 +120,58 @@ describe('guidance: fakes generate, train-guidance, sample', function () {
     });
   }
 
-  it('an interrupted train-guidance resumes from its checkpoint step', async () => {
-    const out = path.join(root, 'guidance-resumed');
-    const crash = new Error('simulated crash at step 3 (last checkpoint: step 2)');
-    await assert.rejects(
-      trainGuidance({ out, config: guidanceConfig('A', 6), real, fake, audioBase: bases.audio, videoBase: bases.video, onStep: (step) => { if (step === 3) throw crash; } }),
-      /simulated crash/,
-    );
-    await assert.rejects(trainGuidance({ out, config: guidanceConfig('A', 6), real, fake, audioBase: bases.audio, videoBase: bases.video }), /--resume/);
+  it('a run stopped (--max-steps) or crashed and then resumed replays the uninterrupted run exactly', async () => {
+    const config = guidanceConfig('A', 6);
+    const fresh = { config, real, fake, audioBase: bases.audio, videoBase: bases.video };
+    // Per-step losses and D from the log (logEvery 1), without the timing.
+    const trainLog = (dir: string) => readLog(dir).filter((e) => e.event === 'train').map(({ pairsPerSecond, time, ...entry }) => entry);
+    const weights = (dir: string) => readSafetensors(path.join(dir, GUIDANCE_FILES.weights)).tensors;
+    const whole = path.join(root, 'guidance-whole');
+    await trainGuidance({ out: whole, ...fresh });
+    const expected = trainLog(whole);
+    assert.equal(expected.length, 6);
+
+    const stopped = path.join(root, 'guidance-stopped');
+    assert.equal((await trainGuidance({ out: stopped, ...fresh, maxStepsThisRun: 3 })).steps, 3);
     const steps: number[] = [];
-    const result = await trainGuidance({ out, resume: true, onStep: (step) => steps.push(step) });
-    assert.deepEqual(steps, [3, 4, 5, 6]);
-    assert.equal(result.steps, 4);
-    assert.equal(readLog(out).find((e) => e.event === 'resume')?.step, 2);
+    assert.equal((await trainGuidance({ out: stopped, resume: true, onStep: (step) => steps.push(step) })).steps, 3);
+    assert.deepEqual(steps, [4, 5, 6]);
+    assert.equal(readLog(stopped).find((e) => e.event === 'resume')?.step, 3);
+
+    const crashed = path.join(root, 'guidance-crashed');
+    const crash = new Error('simulated crash at step 3 (last checkpoint: step 2)');
+    await assert.rejects(trainGuidance({ out: crashed, ...fresh, onStep: (step) => { if (step === 3) throw crash; } }), (e) => e === crash);
+    await assert.rejects(trainGuidance({ out: crashed, ...fresh }), /--resume/);
+    await trainGuidance({ out: crashed, resume: true });
+
+    for (const dir of [stopped, crashed]) {
+      assert.deepEqual(trainLog(dir), expected, dir);
+      const [a, b] = [weights(whole), weights(dir)];
+      assert.deepEqual(Object.keys(b).sort(), Object.keys(a).sort());
+      for (const name of Object.keys(a)) assert.deepEqual(b[name].data, a[name].data, `${dir}: ${name}`);
+    }
+  });
+
+  it('a missing, truncated, corrupt or out-of-step state.bin is refused naming the file', async () => {
+    const damaged = async (name: string, damage: (file: string) => Promise<void> | void) => {
+      const out = path.join(root, `guidance-${name}`);
+      cpSync(path.join(root, 'guidance-stopped'), out, { recursive: true });
+      const file = path.join(out, GUIDANCE_FILES.trainerState);
+      await damage(file);
+      await assert.rejects(trainGuidance({ out, resume: true }), (error: Error) => error.message.startsWith(`${file}: `), name);
+    };
+    await damaged('missing', (file) => rmSync(file));
+    await damaged('truncated', (file) => writeFileSync(file, readFileSync(file).subarray(0, 100)));
+    await damaged('corrupt', async (file) => {
+      const { state, progress } = readTrainingStateFile(file, ['step']);
+      const bytes = Uint8Array.from(state.data);
+      bytes.fill(0, bytes.length >> 1);
+      await writeTrainingStateFile(file, { data: bytes, shape: state.shape }, progress);
+    });
+    await damaged('out-of-step', async (file) => {
+      const { state } = readTrainingStateFile(file, ['step']);
+      await writeTrainingStateFile(file, state, { step: 2 });
+    });
   });
 
   it('sample writes the guided pairs as a dataset and the media', async () => {

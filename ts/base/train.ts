@@ -25,6 +25,7 @@ import {
   type TrainingProgress,
   writeCheckpointState,
 } from '../checkpoint/baseCheckpoint';
+import { loadTrainingStateFrom } from '../checkpoint/trainingState';
 import { ShardReader } from '../data';
 import { joinRanks } from '../distributed';
 import { native, type Tensor, tensor } from '../native';
@@ -121,7 +122,7 @@ export async function trainBase(opts: TrainBaseOptions): Promise<TrainBaseResult
     ema: { decay: t.emaDecay },
     cudaPrecision: config.runtime.cudaPrecision,
   });
-  if (stateToLoad) await model.loadTrainingState(stateToLoad);
+  if (stateToLoad) await loadTrainingStateFrom(path.join(opts.out, BASE_CHECKPOINT_FILES.state), model, stateToLoad);
   await ranks.attach(model);
 
   const log = ranks.isMain ? new JsonlLog(path.join(opts.out, BASE_CHECKPOINT_FILES.log)) : undefined;

@@ -4,8 +4,8 @@
  *   DIR/config.json          the validated model/training config and the data it was trained on (unit, input shape)
  *   DIR/normalisation.json   stored values ↔ model space (ts/base/modality.ts), fitted once on the training data
  *   DIR/weights.safetensors  the EMA weights: what sampling and evaluation use
- *   DIR/state.bin            safetensors: the native training state (weights, EMA, optimiser, random stream) as one
- *                            U8 tensor, plus the step and the data reader's position as metadata
+ *   DIR/state.bin            the native training state (weights, EMA, optimiser, random stream) with the step and
+ *                            the data reader's position (ts/checkpoint/trainingState.ts)
  *   DIR/log.jsonl            the training log
  *
  * Every file is written atomically; state.bin last, so it always describes a step whose weights are on disk.
@@ -22,6 +22,7 @@ import { native, recordedDeviceOrCpu, type EpsModel, type PlacementOptions, type
 import { writeJsonAtomic } from '../report/reportJson';
 import { rankDevice } from '../util/ranks';
 import { readSafetensors, writeSafetensors } from './safetensors';
+import { readTrainingStateFile, writeTrainingStateFile } from './trainingState';
 
 export const BASE_CHECKPOINT_FILES = {
   config: 'config.json',
@@ -116,11 +117,7 @@ export async function writeCheckpointState(dir: string, model: EpsModel, positio
   const weights = await model.parameters();
   const { state, step } = await model.trainingState();
   await writeSafetensors(file(dir, 'weights'), weights, { step: String(step) });
-  await writeSafetensors(
-    file(dir, 'state'),
-    { native: state },
-    { step: String(step), epoch: String(position.epoch), position: String(position.position) },
-  );
+  await writeTrainingStateFile(file(dir, 'state'), state, { step, epoch: position.epoch, position: position.position });
   return { step, position };
 }
 
@@ -143,17 +140,8 @@ export function readBaseCheckpoint(dir: string): BaseCheckpoint {
 
 /** The native training state and where training stopped. */
 export function readTrainingState(dir: string): { state: Tensor<Uint8Array>; progress: TrainingProgress } {
-  const name = file(dir, 'state');
-  const { tensors, metadata } = readSafetensors(name);
-  const native = tensors.native;
-  const numbers = ['step', 'epoch', 'position'].map((key) => Number(metadata[key]));
-  if (!native || !(native.data instanceof Uint8Array) || numbers.some((n) => !Number.isInteger(n) || n < 0)) {
-    throw new Error(`${name}: not a base-model training state (needs a U8 'native' tensor and step/epoch/position)`);
-  }
-  return {
-    state: { data: native.data, shape: native.shape },
-    progress: { step: numbers[0], position: { epoch: numbers[1], position: numbers[2] } },
-  };
+  const { state, progress } = readTrainingStateFile(file(dir, 'state'), ['step', 'epoch', 'position']);
+  return { state, progress: { step: progress.step, position: { epoch: progress.epoch, position: progress.position } } };
 }
 
 export function epsModelOptions(checkpoint: BaseCheckpoint, placement: PlacementOptions = {}) {

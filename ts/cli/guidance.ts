@@ -86,8 +86,9 @@ export const trainGuidanceCommand: CommandModule<object, TrainArgs> = {
   command: 'train-guidance',
   describe:
     'Train the MMDisCo discriminator on real pairs vs the fake-pair bank (BCE + λ_den · denoising loss through ' +
-    'the frozen base models); writes discriminator.safetensors, state.json and log.jsonl to --out. Data-parallel ' +
-    'under `mmdisco launch --nproc N`: training.batchSize is the global batch (a multiple of N) and rank 0 writes',
+    'the frozen base models); writes discriminator.safetensors, state.bin, state.json and log.jsonl to --out, and ' +
+    'resumes exactly with --resume. Data-parallel under `mmdisco launch --nproc N`: training.batchSize is the ' +
+    'global batch (a multiple of N) and rank 0 writes',
   builder: (y: Argv) =>
     y
       .option('real', { type: 'string', describe: 'real pair dataset (Arrow shards); required unless resuming' })

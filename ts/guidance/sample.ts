@@ -39,6 +39,8 @@ export interface GuidedSampleOptions {
   batch: number;
   out: string;
   placement?: PlacementOptions;
+  /** Media of the first pairs: PNG sheets, wavs and mp4s ('all', the default), the PNG sheets only, or none. */
+  media?: 'all' | 'images' | 'none';
 }
 
 /** Rebuilds a trained discriminator from its weight file (the network is recorded in its metadata). */
@@ -73,12 +75,14 @@ export async function guidedSample(opts: GuidedSampleOptions): Promise<{ index: 
     guidance: { critic: discriminator, lambdas: [opts.lambdaAudio, opts.lambdaVideo] },
     label: 'sample (guided)',
   });
-  const written = [pairsDir, ...(await writePairMedia(bases, pairsDir, opts.out, Math.min(opts.n, MEDIA_LIMIT), opts.seed))];
+  const media = opts.media ?? 'all';
+  const written = [pairsDir];
+  if (media !== 'none') written.push(...(await writePairMedia(bases, pairsDir, opts.out, Math.min(opts.n, MEDIA_LIMIT), opts.seed, media === 'all')));
   return { index, written };
 }
 
-/** Media of the first `count` pairs of a pair dataset; returns the files written. */
-export async function writePairMedia(bases: BasePair, pairsDir: string, out: string, count: number, seed: number): Promise<string[]> {
+/** Media of the first `count` pairs of a pair dataset (PNG sheets, and with `sound` wavs and mp4s); returns the files written. */
+export async function writePairMedia(bases: BasePair, pairsDir: string, out: string, count: number, seed: number, sound = true): Promise<string[]> {
   const reader = new ShardReader(pairsDir, { batchSize: count, seed: 0, shuffle: false });
   const first = (await reader.epoch(0).next()).value;
   if (!first) throw new Error(`${pairsDir}: holds no pairs`);
@@ -102,6 +106,7 @@ export async function writePairMedia(bases: BasePair, pairsDir: string, out: str
       rowLabels: clips.flatMap((_, i) => [`pair ${i} video`, `pair ${i} audio`]),
     }),
   );
+  if (!sound) return written;
   const waves = griffinLimWaves(audio, count, seed);
   for (let i = 0; i < count; i++) {
     const stem = path.join(out, `sample-${String(i).padStart(3, '0')}`);

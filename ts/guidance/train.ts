@@ -4,26 +4,30 @@
  *
  * OUT/config.json           the validated config, the base checkpoints and the data it trains on
  * OUT/discriminator.safetensors  the weights (ts/checkpoint/discriminatorWeights.ts, network in the metadata)
- * OUT/state.json            the step and both readers' positions of that checkpoint (written after the weights)
+ * OUT/state.bin             the native trainer's state: weights, AdamW moments, random stream, step count
+ *                           (ts/checkpoint/trainingState.ts)
+ * OUT/state.json            the step and both readers' positions of that checkpoint
  * OUT/log.jsonl             bce, denoising, D(real)/D(fake) overall and per timestep bucket
  *
- * Resume restarts from the last checkpoint's weights, step and data positions. The native trainer does not expose
- * its optimiser moments or random stream, so a resumed run restarts AdamW's moments from zero and draws other
- * timesteps/noises than an uninterrupted run: it continues training, it does not replay it exactly.
+ * Each checkpoint writes the weights, then state.bin, then state.json, each atomically: state.json marks the
+ * checkpoint complete, so the files it points to are always on disk. Resume restores the trainer from state.bin
+ * and the readers from state.json, so a resumed run replays an uninterrupted one exactly (same timesteps, noises,
+ * optimiser steps, losses and weights).
  *
  * Launched as a data-parallel group (ts/distributed.ts), each rank trains on its rows of every global batch of
  * training.batchSize real and fake pairs, the gradients are averaged and the log reports the global batch; only the
- * main rank writes the run directory.
+ * main rank writes the run directory, except each rank's own random stream (state.rank-R.bin for rank R > 0).
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { normalise } from '../base/modality';
 import { loadDiscriminatorWeights, saveDiscriminatorWeights } from '../checkpoint/discriminatorWeights';
+import { loadTrainingStateFrom, readTrainingStateFile, writeTrainingStateFile } from '../checkpoint/trainingState';
 import { type GuidanceConfig, GuidanceConfigSchema } from '../config/guidance';
 import { applyOverrides, ConfigError, validateConfig } from '../config/load';
 import { type Batch, type ReaderPosition, ShardReader } from '../data';
 import { joinRanks, rankDevice, type Ranks } from '../distributed';
-import { type Discriminator, type DiscriminatorStepLog, type MmdiscoDiscriminatorNetwork, native, tensor } from '../native';
+import { type Discriminator, type DiscriminatorStepLog, type MmdiscoDiscriminatorNetwork, native, type Tensor, tensor } from '../native';
 import { writeJsonAtomic } from '../report/reportJson';
 import { JsonlLog, startProgress } from '../util/progress';
 import { type BasePair, loadBasePair, PAIR_TENSORS } from './basePair';
@@ -31,6 +35,7 @@ import { type BasePair, loadBasePair, PAIR_TENSORS } from './basePair';
 export const GUIDANCE_FILES = {
   config: 'config.json',
   weights: 'discriminator.safetensors',
+  trainerState: 'state.bin',
   state: 'state.json',
   log: 'log.jsonl',
 } as const;
@@ -151,6 +156,17 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
   const bases = await loadBasePair(run.audioBase, run.videoBase, placement);
 
   const ranks = await joinRanks(config.runtime.device);
+  // Each rank draws its own timesteps and noises, so each keeps its own trainer state.
+  const trainerStateFile = path.join(opts.out, ranks.rank === 0 ? GUIDANCE_FILES.trainerState : `state.rank-${ranks.rank}.bin`);
+  let trainerState: Tensor<Uint8Array> | undefined;
+  if (resuming) {
+    const { state, progress } = readTrainingStateFile(trainerStateFile, ['step']);
+    // Only an interruption between writing state.bin and state.json leaves them at different steps.
+    if (progress.step !== start.step) {
+      throw new Error(`${trainerStateFile}: holds step ${progress.step} but ${stateFile} step ${start.step} (a checkpoint was interrupted while being written)`);
+    }
+    trainerState = state;
+  }
   const share = ranks.readerShare(t.batchSize, 'training.batchSize');
   const readers = {
     real: new ShardReader(run.real, { ...share, seed: t.seed, dropLast: true, start: start.real }),
@@ -169,15 +185,17 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
   const network = discriminatorNetwork(config, bases);
   const discriminator = buildDiscriminator(network, bases, config.runtime, t.seed);
   const weightsFile = path.join(opts.out, GUIDANCE_FILES.weights);
+  // The weights file's strict load names a network the (overridden) config no longer describes; state.bin then
+  // restores the same weights together with the optimiser and the random stream.
   if (resuming) await loadDiscriminatorWeights(weightsFile, discriminator);
   else if (ranks.isMain) await writeJsonAtomic(configFile, run);
   const trainer = new native.DiscriminatorTrainer(discriminator, bases.audio.model, bases.video.model, {
     lambdaDenoising: t.lambdaDenoising,
     optimizer: { lr: t.lr, weightDecay: t.weightDecay, beta1: t.beta1, beta2: t.beta2, gradClip: t.gradClip },
-    // A resumed run draws a fresh stream (see the header): seeding by step keeps it reproducible.
-    seed: t.seed + start.step,
+    seed: t.seed,
   });
   await ranks.attach(trainer);
+  if (trainerState) await loadTrainingStateFrom(trainerStateFile, trainer, trainerState);
 
   const log = ranks.isMain ? new JsonlLog(path.join(opts.out, GUIDANCE_FILES.log)) : undefined;
   const stopAt = Math.min(t.steps, start.step + (opts.maxStepsThisRun ?? Infinity));
@@ -212,11 +230,16 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
         await window.sumOverRanks(ranks);
         log?.write('train', { step: state.step, pairsPerSecond, ...window.flush() });
       }
-      if (ranks.isMain && (state.step % t.checkpointEvery === 0 || state.step === stopAt)) {
-        // Weights first: state.json then always names a step whose weights are on disk.
-        await saveDiscriminatorWeights(weightsFile, discriminator, network);
-        await writeJsonAtomic(stateFile, state);
-        log?.write('checkpoint', { step: state.step });
+      if (state.step % t.checkpointEvery === 0 || state.step === stopAt) {
+        // state.json last, once every rank's state is on disk: it marks the checkpoint complete (see the header).
+        if (ranks.isMain) await saveDiscriminatorWeights(weightsFile, discriminator, network);
+        const saved = await trainer.trainingState();
+        await writeTrainingStateFile(trainerStateFile, saved.state, { step: saved.step });
+        await ranks.barrier();
+        if (ranks.isMain) {
+          await writeJsonAtomic(stateFile, state);
+          log?.write('checkpoint', { step: state.step });
+        }
       }
     }
   } finally {
