@@ -192,7 +192,7 @@ function markdownTable(
     '|---|---|---|---|---|---|---|',
     ...rows.map((r) => {
       const m = r.metrics;
-      const wall = r.seconds === null ? '–' : `${r.seconds.toFixed(0)}${unguided && r.variant ? ` (×${(r.seconds / unguided).toFixed(2)})` : ''}`;
+      const wall = r.seconds === null ? '–' : `${r.seconds.toFixed(1)}${unguided && r.variant ? ` (×${(r.seconds / unguided).toFixed(2)})` : ''}`;
       return (
         `| ${r.name} | ${f(m.audio.recognisable)} / ${f(m.video.recognisable)} | ${f(m.audio.frechet, 2)} / ${f(m.video.frechet, 2)} ` +
         `| ${f(m.audio.kid.mean, 2)} / ${f(m.video.kid.mean, 2)} | ${f(m.classAgreement)} | ${f(m.onsetF1)} | ${wall} |`

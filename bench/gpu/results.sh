@@ -8,21 +8,37 @@
 set -uo pipefail
 source "$(dirname "$0")/setup.sh" "$1"
 shift
+# Few files may come back from the machine: everything goes into one tarball, $out/results.tar.gz, repacked after
+# each stage so that a run stopped at its time limit still returns what it finished.
+collect=/tmp/mmdisco-collect
+export MMDISCO_BENCH_OUT=$collect
+pack() { tar -C "$collect" -czf "$out/results.tar.gz.$BASHPID" . && mv "$out/results.tar.gz.$BASHPID" "$out/results.tar.gz"; }
 work=${MMDISCO_RESULTS_WORK:-/tmp/mmdisco-results}
 device=${MMDISCO_RESULTS_DEVICE:-cuda}
 base_set=${MMDISCO_BASE_SET:-}
-mkdir -p "$work" "$out/sheets" "$out/models"
+mkdir -p "$work" "$collect/sheets" "$collect/models"
 cli() { node dist/ts/cli/main.js "$@"; }
 
-results() { # dataset
-  node dist/bench/guidanceResults.js --config "configs/results/$1.json" --work "$work/$1" --device "$device" "${@:2}" \
-    > "$out/results-$1.log" 2>&1
-  echo "results $1: exit $? at $(( $(date +%s) - start )) s" | tee -a "$out/machine.txt"
-  for dir in "$work/$1"/sample-* "$work/$1"/independent-media; do
-    [ -d "$dir" ] && mkdir -p "$out/sheets/$1/$(basename "$dir")" && cp "$dir"/*.png "$out/sheets/$1/$(basename "$dir")/" 2>/dev/null
+# Copies what the runs have produced so far (sample sheets, training logs, the trained discriminators) into $collect, then packs it.
+snapshot() {
+  for dataset in spoken-mnist bouncing-ball; do
+    for dir in "$work/$dataset"/sample-* "$work/$dataset"/independent-media; do
+      [ -d "$dir" ] && mkdir -p "$collect/sheets/$dataset/$(basename "$dir")" && cp "$dir"/*.png "$collect/sheets/$dataset/$(basename "$dir")/" 2>/dev/null
+    done
+    for run in "$work/$dataset"/guidance-*; do
+      [ -f "$run/log.jsonl" ] && mkdir -p "$collect/sheets/$dataset" && cp "$run/log.jsonl" "$collect/sheets/$dataset/$(basename "$run").log.jsonl"
+      [ -f "$run/state.json" ] && mkdir -p "$collect/guidance/$dataset/$(basename "$run")" &&
+        cp "$run"/{config.json,discriminator.safetensors,state.json,log.jsonl} "$collect/guidance/$dataset/$(basename "$run")/"
+    done
   done
-  cp "$work/$1"/guidance-*/log.jsonl "$out/sheets/$1/" 2>/dev/null || true
-  for run in "$work/$1"/guidance-*; do cp "$run/log.jsonl" "$out/sheets/$1/$(basename "$run").log.jsonl" 2>/dev/null; done
+  pack
+}
+
+results() { # dataset, guidanceResults flags
+  node dist/bench/guidanceResults.js --config "configs/results/$1.json" --work "$work/$1" --device "$device" "${@:2}" \
+    > "$collect/results-$1.log" 2>&1
+  echo "results $1: exit $? at $(( $(date +%s) - start )) s" | tee -a "$collect/progress.txt"
+  snapshot
 }
 
 start=$(date +%s)
@@ -32,20 +48,25 @@ sm=$!
 {
   # The results run's real training pairs (configs/results/bouncing-ball.json) are the base models' data too.
   bb_data=$work/bouncing-ball/real-train
-  cli data build --dataset bouncing-ball --split train --pairs 10000 --seed 0 --preset small --out "$bb_data" > "$out/bb-data.log" 2>&1
-  echo "bouncing-ball data: exit $? at $(( $(date +%s) - start )) s" | tee -a "$out/machine.txt"
+  cli data build --dataset bouncing-ball --split train --pairs 10000 --seed 0 --preset small --out "$bb_data" > "$collect/bb-data.log" 2>&1
+  echo "bouncing-ball data: exit $? at $(( $(date +%s) - start )) s" | tee -a "$collect/progress.txt"
   for m in audio video; do
     # shellcheck disable=SC2086
     cli train-base --modality $m --data "$bb_data" --config configs/base/bouncing-ball-$m.json \
-      --out models/base/bouncing-ball-$m --set runtime.device=$device $base_set > "$out/bb-base-$m.log" 2>&1 &
+      --out models/base/bouncing-ball-$m --set runtime.device=$device $base_set > "$collect/bb-base-$m.log" 2>&1 &
   done
   wait
-  echo "bouncing-ball base models: at $(( $(date +%s) - start )) s" | tee -a "$out/machine.txt"
+  echo "bouncing-ball base models: at $(( $(date +%s) - start )) s" | tee -a "$collect/progress.txt"
   for m in audio video; do
-    mkdir -p "$out/models/bouncing-ball-$m" && cp models/base/bouncing-ball-$m/{config.json,normalisation.json,weights.safetensors,log.jsonl} "$out/models/bouncing-ball-$m/"
+    mkdir -p "$collect/models/bouncing-ball-$m" && cp models/base/bouncing-ball-$m/{config.json,normalisation.json,weights.safetensors,log.jsonl} "$collect/models/bouncing-ball-$m/"
   done
+  pack
   results bouncing-ball "$@"
 } &
 bb=$!
+(while sleep 60; do snapshot; done) &
+snapshots=$!
 wait $sm $bb
-echo "all done at $(( $(date +%s) - start )) s" | tee -a "$out/machine.txt"
+kill $snapshots
+snapshot
+echo "all done at $(( $(date +%s) - start )) s" | tee -a "$collect/progress.txt"
