@@ -12,7 +12,11 @@ shift
 # each stage so that a run stopped at its time limit still returns what it finished.
 collect=/tmp/mmdisco-collect
 export MMDISCO_BENCH_OUT=$collect
-pack() { tar -C "$collect" -czf "$out/results.tar.gz.$BASHPID" . && mv "$out/results.tar.gz.$BASHPID" "$out/results.tar.gz"; }
+pack() { # tar exits 1 when a file changes while read (a run still writing): that copy is still usable
+  local part="$out/results.tar.gz.$BASHPID"
+  tar -C "$collect" -czf "$part" . 2>/dev/null
+  if [ $? -le 1 ]; then mv "$part" "$out/results.tar.gz"; else rm -f "$part"; fi
+}
 work=${MMDISCO_RESULTS_WORK:-/tmp/mmdisco-results}
 device=${MMDISCO_RESULTS_DEVICE:-cuda}
 base_set=${MMDISCO_BASE_SET:-}
