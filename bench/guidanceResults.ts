@@ -37,7 +37,7 @@ const RealSchema = z.object({ pairs: positiveInt, seed: z.number().int() }).stri
 const DrawSchema = z
   .object({
     n: positiveInt,
-    sampler: z.enum(['ddpm', 'ddim']).default('ddim'),
+    sampler: z.enum(['ddpm', 'ddim']).default('ddpm'),
     steps: positiveInt.default(50),
     seed: z.number().int(),
     batch: positiveInt.default(64),

@@ -89,7 +89,11 @@ export const sampleBaseCommand: CommandModule<object, SampleArgs> = {
       .option('modality', { choices: MODALITIES, demandOption: true, describe: 'modality of the checkpoint' })
       .option('ckpt', { type: 'string', demandOption: true, describe: 'checkpoint directory written by train-base' })
       .option('n', { type: 'number', default: 16, describe: 'number of samples' })
-      .option('sampler', { choices: SAMPLERS, default: 'ddim' as Sampler, describe: 'ancestral DDPM or deterministic DDIM' })
+      .option('sampler', {
+      choices: SAMPLERS,
+      default: 'ddpm' as Sampler,
+      describe: 'ancestral DDPM (default: the small pixel-space base models sample far cleaner with it) or deterministic DDIM',
+    })
       .option('steps', { type: 'number', default: 50, describe: 'sampling steps' })
       .option('seed', { type: 'number', default: 0, describe: 'seed of the initial noise and sampler noise' })
       .option('out', { type: 'string', demandOption: true, describe: 'output directory' })

@@ -83,6 +83,7 @@ export async function guidedSample(opts: GuidedSampleOptions): Promise<{ index: 
 
 /** Media of the first `count` pairs of a pair dataset (PNG sheets, and with `sound` wavs and mp4s); returns the files written. */
 export async function writePairMedia(bases: BasePair, pairsDir: string, out: string, count: number, seed: number, sound = true): Promise<string[]> {
+  await mkdir(out, { recursive: true });
   const reader = new ShardReader(pairsDir, { batchSize: count, seed: 0, shuffle: false });
   const first = (await reader.epoch(0).next()).value;
   if (!first) throw new Error(`${pairsDir}: holds no pairs`);
