@@ -180,10 +180,19 @@ export interface EpsModel extends EpsSource, ResumableTrainer {
   loadParameters(values: NamedTensors): Promise<Record<string, never>>;
 }
 
+/**
+ * Classifier-free guidance of the residual (spec §4.1 c): ℓ = ℓ∅ + scale·(ℓ^c − ℓ∅), ℓ^c with the condition and ℓ∅
+ * with nullCondition, hence r = r∅ + scale·(r^c − r∅). scale 1 evaluates the conditional branch alone, 0 the null one.
+ */
+export interface ResidualCfg {
+  nullCondition: Conditioning;
+  scale: number;
+}
+
 export interface Discriminator extends JointCritic {
-  /** With `condition`, ℓ and r are those of the text-conditioned branch (e.g. real or empty caption). */
-  logit(a: Tensor, v: Tensor, t: Timesteps, condition?: Conditioning): Promise<{ logit: Tensor }>;
-  residuals(a: Tensor, v: Tensor, t: Timesteps, condition?: Conditioning): Promise<{ audio: Tensor; video: Tensor }>;
+  /** With `condition`, ℓ and r are those of the text-conditioned branch (e.g. real or empty caption); with `cfg` too, their residual CFG. */
+  logit(a: Tensor, v: Tensor, t: Timesteps, condition?: Conditioning, cfg?: ResidualCfg): Promise<{ logit: Tensor }>;
+  residuals(a: Tensor, v: Tensor, t: Timesteps, condition?: Conditioning, cfg?: ResidualCfg): Promise<{ audio: Tensor; video: Tensor }>;
   readonly parameterCount: number;
   parameters(): Promise<NamedTensors>;
   loadParameters(values: NamedTensors): Promise<Record<string, never>>;
@@ -243,6 +252,9 @@ export interface SampleOptions {
   /** Joint guidance: ε_m + λ_m r_m, with sources = [audio, video] and lambdas = [λ_audio, λ_video]. */
   critic?: JointCritic;
   lambdas?: [number, number];
+  /** With a Discriminator as critic: the conditioning of its guidance, n rows (as in Discriminator.residuals). */
+  condition?: Conditioning;
+  cfg?: ResidualCfg;
 }
 
 export interface RuntimeInfo {

@@ -16,7 +16,8 @@ namespace mmdisco_binding {
 
 namespace {
 
-// sample({sources, shapes, n, sampler, steps, seed, critic?, lambdas?}) → {x0, x1, …}
+// sample({sources, shapes, n, sampler, steps, seed, critic?, lambdas?, condition?, cfg?}) → {x0, x1, …}; condition
+// and cfg bind a Discriminator critic's conditioning as in its logit/residuals.
 Napi::Value Sample(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   Options o(info[0], "sample");
@@ -64,6 +65,13 @@ Napi::Value Sample(const Napi::CallbackInfo& info) {
       if (lambdas.size() != 2) o.fail("lambdas", "must be [lambdaAudio, lambdaVideo]");
       lambda_audio = lambdas[0];
       lambda_video = lambdas[1];
+    }
+    if (o.has("condition") || o.has("cfg")) {
+      const char* key = o.has("condition") ? "condition" : "cfg";
+      auto* disc = o.has("critic") ? dynamic_cast<Discriminator*>(unwrap_handle(o.value("critic"), "critic")) : nullptr;
+      if (!disc) o.fail(key, "needs a Discriminator as critic");
+      critic = discriminator_critic(disc->discriminator(), o.has("condition") ? o.value("condition") : Napi::Value(),
+                                    o.has("cfg") ? o.value("cfg") : Napi::Value(), disc->placement());
     }
   } catch (const Napi::Error&) {
     throw;

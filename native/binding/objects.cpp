@@ -132,7 +132,8 @@ Napi::Value critic_residuals(const Napi::CallbackInfo& info, NativeHandle& self,
   });
 }
 
-// {audio?: tensor, video?: tensor} → conditioning vectors on the model's device; absent or undefined → none.
+}  // namespace
+
 mmdisco::Conditioning conditioning_from_js(Napi::Value value, const std::string& what, const Placement& place) {
   mmdisco::Conditioning c;
   if (value.IsUndefined() || value.IsNull()) return c;
@@ -142,15 +143,18 @@ mmdisco::Conditioning conditioning_from_js(Napi::Value value, const std::string&
   return c;
 }
 
-// A discriminator as a critic, with its conditioning (the optional 4th argument) bound when given.
-std::shared_ptr<mmdisco::JointCritic> conditioned(const std::shared_ptr<mmdisco::Discriminator>& disc,
-                                                  const Napi::CallbackInfo& info, const Placement& place) {
-  auto c = conditioning_from_js(info[3], "condition", place);
-  if (!c.audio.defined() && !c.video.defined()) return disc;
-  return std::make_shared<mmdisco::ConditionedCritic>(disc, c);
+std::shared_ptr<mmdisco::JointCritic> discriminator_critic(const std::shared_ptr<mmdisco::Discriminator>& disc,
+                                                           Napi::Value condition, Napi::Value cfg,
+                                                           const Placement& place) {
+  auto c = conditioning_from_js(condition, "condition", place);
+  std::shared_ptr<mmdisco::JointCritic> critic = disc;
+  if (c.audio.defined() || c.video.defined()) critic = std::make_shared<mmdisco::ConditionedCritic>(disc, c);
+  if (cfg.IsUndefined() || cfg.IsNull()) return critic;
+  Options o(cfg, "cfg");
+  auto null_condition = conditioning_from_js(o.value("nullCondition"), "cfg.nullCondition", place);
+  auto unconditional = std::make_shared<mmdisco::ConditionedCritic>(disc, null_condition);
+  return std::make_shared<mmdisco::CfgCritic>(critic, unconditional, o.number("scale"));
 }
-
-}  // namespace
 
 // ---- parameters: named (checkpoints) and flat (finite differences), for modules ---------------------
 
@@ -391,10 +395,10 @@ Discriminator::Discriminator(const Napi::CallbackInfo& info)
 }
 
 Napi::Value Discriminator::Logit(const Napi::CallbackInfo& info) {
-  return critic_logit(info, *this, place_, conditioned(disc_, info, place_));
+  return critic_logit(info, *this, place_, discriminator_critic(disc_, info[3], info[4], place_));
 }
 Napi::Value Discriminator::Residuals(const Napi::CallbackInfo& info) {
-  return critic_residuals(info, *this, place_, conditioned(disc_, info, place_));
+  return critic_residuals(info, *this, place_, discriminator_critic(disc_, info[3], info[4], place_));
 }
 Napi::Value Discriminator::Parameters(const Napi::CallbackInfo& info) {
   return module_parameters(info, *this, disc_->module());

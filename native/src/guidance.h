@@ -79,4 +79,25 @@ class ConditionedCritic : public JointCritic {
   Conditioning condition_;
 };
 
+// Classifier-free guidance of the residual (spec §4.1 c): ℓ = ℓ∅ + s·(ℓ^c − ℓ∅). The residual is linear in ℓ, so
+// this critic's residuals are r∅ + s·(r^c − r∅). A branch whose weight is zero (∅ at s = 1, c at s = 0) is not
+// evaluated, which also makes those two cases exactly the single branch.
+class CfgCritic : public JointCritic {
+ public:
+  CfgCritic(std::shared_ptr<JointCritic> conditional, std::shared_ptr<JointCritic> unconditional, double scale)
+      : conditional_(std::move(conditional)), unconditional_(std::move(unconditional)), scale_(scale) {}
+  torch::Tensor log_ratio(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t) override {
+    if (scale_ == 1) return conditional_->log_ratio(a_t, v_t, t);
+    auto ell_null = unconditional_->log_ratio(a_t, v_t, t);
+    if (scale_ == 0) return ell_null;
+    return ell_null + scale_ * (conditional_->log_ratio(a_t, v_t, t) - ell_null);
+  }
+  const NoiseSchedule& audio_schedule() const override { return conditional_->audio_schedule(); }
+  const NoiseSchedule& video_schedule() const override { return conditional_->video_schedule(); }
+
+ private:
+  std::shared_ptr<JointCritic> conditional_, unconditional_;
+  double scale_;
+};
+
 }  // namespace mmdisco

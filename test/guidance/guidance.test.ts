@@ -1,8 +1,10 @@
 /**
  * fakes generate / train-guidance / sample end to end on a tiny dataset with tiny base models: the fake bank is a
  * dataset that verifies (and a restart skips finished chunks), training logs and checkpoints, a run stopped or
- * crashed and then resumed replays the uninterrupted run exactly, a damaged state.bin is refused naming the file,
- * guided sampling writes its dataset and media, and bad input names the flag or field.
+ * crashed and then resumed replays the uninterrupted run exactly (also with class conditioning and its condition
+ * dropout), a damaged state.bin is refused naming the file, guided sampling writes its dataset and media (with a
+ * class-conditioned discriminator: toward the classes asked, recorded in the provenance and the class column), and
+ * bad input names the flag or field.
  */
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
@@ -14,6 +16,7 @@ import { trainBase } from '../../ts/base/train';
 import type { BaseModelConfig } from '../../ts/config/baseModel';
 import { type GuidanceConfig, GuidanceConfigSchema } from '../../ts/config/guidance';
 import { ConfigError, validateConfig } from '../../ts/config/load';
+import { readDiscriminatorWeights } from '../../ts/checkpoint/discriminatorWeights';
 import { readSafetensors, writeSafetensors } from '../../ts/checkpoint/safetensors';
 import { readTrainingStateFile, writeTrainingStateFile } from '../../ts/checkpoint/trainingState';
 import { readIndex, ShardReader, verifyDataset } from '../../ts/data';
@@ -35,8 +38,12 @@ function baseConfig(modality: 'audio' | 'video'): BaseModelConfig {
   };
 }
 
-function guidanceConfig(fusion: 'A' | 'B', steps = 4): GuidanceConfig {
+/** Class conditioning on the tiny pairs' label (8 classes). */
+const CONDITIONING = { column: 'label', classes: 8, dropout: 0.3 };
+
+function guidanceConfig(fusion: 'A' | 'B', steps = 4, conditioning?: GuidanceConfig['conditioning']): GuidanceConfig {
   return validateConfig(GuidanceConfigSchema, {
+    ...(conditioning ? { conditioning } : {}),
     discriminator: { width: 8, channelMult: [1, 2], blocksPerLevel: 1, timeDim: 16, groups: 4, fusion, fusionWidth: 16, fusionHeads: 2, fusionHeadDim: 8, fusionMaxTokens: 64 },
     training: { steps, batchSize: 4, lr: 1e-3, weightDecay: 0, gradClip: 1, lambdaDenoising: 0.1, checkpointEvery: 2, logEvery: 1, timestepBuckets: 2, seed: 0 },
     runtime: { device: 'cpu', threads: 1 },
@@ -120,37 +127,40 @@ describe('guidance: fakes generate, train-guidance, sample', function () {
     });
   }
 
-  it('a run stopped (--max-steps) or crashed and then resumed replays the uninterrupted run exactly', async () => {
-    const config = guidanceConfig('A', 6);
-    const fresh = { config, real, fake, audioBase: bases.audio, videoBase: bases.video };
-    // Per-step losses and D from the log (logEvery 1), without the timing.
-    const trainLog = (dir: string) => readLog(dir).filter((e) => e.event === 'train').map(({ pairsPerSecond, time, ...entry }) => entry);
-    const weights = (dir: string) => readSafetensors(path.join(dir, GUIDANCE_FILES.weights)).tensors;
-    const whole = path.join(root, 'guidance-whole');
-    await trainGuidance({ out: whole, ...fresh });
-    const expected = trainLog(whole);
-    assert.equal(expected.length, 6);
+  for (const conditioning of [undefined, CONDITIONING]) {
+    const variant = conditioning ? '-conditioned' : '';
+    it(`a run ${conditioning ? 'with class conditioning ' : ''}stopped (--max-steps) or crashed and then resumed replays the uninterrupted run exactly`, async () => {
+      const config = guidanceConfig('A', 6, conditioning);
+      const fresh = { config, real, fake, audioBase: bases.audio, videoBase: bases.video };
+      // Per-step losses and D from the log (logEvery 1), without the timing.
+      const trainLog = (dir: string) => readLog(dir).filter((e) => e.event === 'train').map(({ pairsPerSecond, time, ...entry }) => entry);
+      const weights = (dir: string) => readSafetensors(path.join(dir, GUIDANCE_FILES.weights)).tensors;
+      const whole = path.join(root, `guidance-whole${variant}`);
+      await trainGuidance({ out: whole, ...fresh });
+      const expected = trainLog(whole);
+      assert.equal(expected.length, 6);
 
-    const stopped = path.join(root, 'guidance-stopped');
-    assert.equal((await trainGuidance({ out: stopped, ...fresh, maxStepsThisRun: 3 })).steps, 3);
-    const steps: number[] = [];
-    assert.equal((await trainGuidance({ out: stopped, resume: true, onStep: (step) => steps.push(step) })).steps, 3);
-    assert.deepEqual(steps, [4, 5, 6]);
-    assert.equal(readLog(stopped).find((e) => e.event === 'resume')?.step, 3);
+      const stopped = path.join(root, `guidance-stopped${variant}`);
+      assert.equal((await trainGuidance({ out: stopped, ...fresh, maxStepsThisRun: 3 })).steps, 3);
+      const steps: number[] = [];
+      assert.equal((await trainGuidance({ out: stopped, resume: true, onStep: (step) => steps.push(step) })).steps, 3);
+      assert.deepEqual(steps, [4, 5, 6]);
+      assert.equal(readLog(stopped).find((e) => e.event === 'resume')?.step, 3);
 
-    const crashed = path.join(root, 'guidance-crashed');
-    const crash = new Error('simulated crash at step 3 (last checkpoint: step 2)');
-    await assert.rejects(trainGuidance({ out: crashed, ...fresh, onStep: (step) => { if (step === 3) throw crash; } }), (e) => e === crash);
-    await assert.rejects(trainGuidance({ out: crashed, ...fresh }), /--resume/);
-    await trainGuidance({ out: crashed, resume: true });
+      const crashed = path.join(root, `guidance-crashed${variant}`);
+      const crash = new Error('simulated crash at step 3 (last checkpoint: step 2)');
+      await assert.rejects(trainGuidance({ out: crashed, ...fresh, onStep: (step) => { if (step === 3) throw crash; } }), (e) => e === crash);
+      await assert.rejects(trainGuidance({ out: crashed, ...fresh }), /--resume/);
+      await trainGuidance({ out: crashed, resume: true });
 
-    for (const dir of [stopped, crashed]) {
-      assert.deepEqual(trainLog(dir), expected, dir);
-      const [a, b] = [weights(whole), weights(dir)];
-      assert.deepEqual(Object.keys(b).sort(), Object.keys(a).sort());
-      for (const name of Object.keys(a)) assert.deepEqual(b[name].data, a[name].data, `${dir}: ${name}`);
-    }
-  });
+      for (const dir of [stopped, crashed]) {
+        assert.deepEqual(trainLog(dir), expected, dir);
+        const [a, b] = [weights(whole), weights(dir)];
+        assert.deepEqual(Object.keys(b).sort(), Object.keys(a).sort());
+        for (const name of Object.keys(a)) assert.deepEqual(b[name].data, a[name].data, `${dir}: ${name}`);
+      }
+    });
+  }
 
   it('a missing, truncated, corrupt or out-of-step state.bin is refused naming the file', async () => {
     const damaged = async (name: string, damage: (file: string) => Promise<void> | void) => {
@@ -185,6 +195,53 @@ describe('guidance: fakes generate, train-guidance, sample', function () {
     for (const name of ['grid.png', 'mel.png', 'contact.png', 'sample-000.wav', 'sample-002.mp4']) {
       assert.ok(written.includes(path.join(out, name)) && existsSync(path.join(out, name)), name);
     }
+  });
+
+  it('sample with a class-conditioned discriminator guides toward --class (CFG scale recorded, class column written)', async () => {
+    const guidance = path.join(root, 'guidance-whole-conditioned');
+    assert.deepEqual(readDiscriminatorWeights(path.join(guidance, GUIDANCE_FILES.weights)).conditioning, { column: 'label', classes: 8 });
+    const draw = { audioBase: bases.audio, videoBase: bases.video, guidance, lambdaAudio: 20, lambdaVideo: 20, n: 3, sampler: 'ddim' as const, steps: 3, seed: 0, batch: 2, media: 'none' as const };
+    const pairs = async (dir: string) => (await new ShardReader(path.join(dir, 'pairs'), { batchSize: 3, seed: 0, shuffle: false }).epoch(0).next()).value!;
+
+    const toward = path.join(root, 'guided-class');
+    const { index } = await guidedSample({ ...draw, out: toward, classes: [5, 2], cfgScale: 3 });
+    assert.deepEqual(index.meta.map((m) => m.name), ['index', 'seed', 'label']);
+    assert.deepEqual((await pairs(toward)).meta.label, [5, 2, 5]);
+    assert.deepEqual((index.dataset.provenance.generator as Record<string, unknown>).conditioning, { column: 'label', classes: [5, 2], cfgScale: 3 });
+
+    // Without --class: the unconditional branch, and no class to write.
+    const unconditional = path.join(root, 'guided-null');
+    const nullIndex = (await guidedSample({ ...draw, out: unconditional })).index;
+    assert.deepEqual(nullIndex.meta.map((m) => m.name), ['index', 'seed']);
+    assert.deepEqual((nullIndex.dataset.provenance.generator as Record<string, unknown>).conditioning, { column: 'label', classes: [], cfgScale: null });
+    const [a, b] = [(await pairs(toward)).tensors.audio_mel as Float32Array, (await pairs(unconditional)).tensors.audio_mel as Float32Array];
+    assert.ok(a.some((x, i) => x !== b[i]), 'the class guidance changes the samples');
+  });
+
+  it('class conditioning: bad data, flags and discriminators fail naming the column or flag', async () => {
+    const fresh = { real, fake, audioBase: bases.audio, videoBase: bases.video };
+    await assert.rejects(
+      trainGuidance({ out: path.join(root, 'bad-column'), config: guidanceConfig('A', 4, { ...CONDITIONING, column: 'digit' }), ...fresh }),
+      (error: Error) => error instanceof ConfigError && error.message.includes(`--real ${real}: no meta column 'digit' (conditioning.column); it has: label`),
+    );
+    await assert.rejects(
+      trainGuidance({ out: path.join(root, 'bad-classes'), config: guidanceConfig('A', 4, { ...CONDITIONING, classes: 4 }), ...fresh }),
+      (error: Error) => error.message.startsWith(`--real ${real}: meta 'label' holds `) && error.message.includes('not a class in [0, 4) (conditioning.classes)'),
+    );
+    const draw = { audioBase: bases.audio, videoBase: bases.video, lambdaAudio: 1, lambdaVideo: 1, n: 1, sampler: 'ddim' as const, steps: 1, seed: 0, batch: 1 };
+    const unconditioned = path.join(root, 'guidance-B');
+    const conditioned = path.join(root, 'guidance-whole-conditioned');
+    await assert.rejects(guidedSample({ ...draw, guidance: unconditioned, classes: [1], out: path.join(root, 'bad-c1') }), /^ConfigError: --class: the discriminator .* is not class-conditioned/);
+    await assert.rejects(guidedSample({ ...draw, guidance: unconditioned, cfgScale: 2, out: path.join(root, 'bad-c2') }), /--cfg-scale: the discriminator .* is not class-conditioned/);
+    await assert.rejects(guidedSample({ ...draw, guidance: conditioned, classes: [1, 8], out: path.join(root, 'bad-c3') }), /--class 8: must be an integer in \[0, 8\)/);
+    const cli = path.resolve(__dirname, '..', '..', 'ts', 'cli', 'main.js');
+    const sample = (flags: string[]) =>
+      promisify(execFile)(process.execPath, [
+        cli, 'sample', '--audio-base', bases.audio, '--video-base', bases.video, '--guidance', conditioned,
+        '--lambda-audio', '1', '--lambda-video', '1', '--n', '1', '--out', path.join(root, 'bad-c4'), ...flags,
+      ]);
+    await assert.rejects(sample(['--class', '9', '--cfg-scale', '2']), (error: Error & { stderr: string }) => /--class 9: must be an integer/.test(error.stderr));
+    await assert.rejects(sample(['--cfg-scale', '2']), (error: Error & { stderr: string }) => /--cfg-scale needs --class/.test(error.stderr));
   });
 
   it('bad flags and configs fail naming the flag or field', async () => {

@@ -1,33 +1,43 @@
 /**
  * Discriminator weights as safetensors: the parameters under their module names (the released state-dict keys
- * for the MMDisCo discriminator) plus, in the metadata, the network config that rebuilds the module. Loading is
- * strict: every parameter present with its shape, no extra tensors; errors name the file and the tensor.
+ * for the MMDisCo discriminator) plus, in the metadata, the network config that rebuilds the module and, for a
+ * class-conditioned one, its class conditioning. Loading is strict: every parameter present with its shape, no
+ * extra tensors; errors name the file and the tensor.
  */
+import type { ClassConditioning } from '../guidance/conditioning';
 import type { Discriminator, DiscriminatorNetwork, NamedTensors } from '../native';
 import { readSafetensors, writeSafetensors } from './safetensors';
 
 const NETWORK_KEY = 'mmdisco.network';
+const CONDITIONING_KEY = 'mmdisco.conditioning';
 
-export async function saveDiscriminatorWeights(file: string, discriminator: Discriminator, network: DiscriminatorNetwork): Promise<void> {
+export async function saveDiscriminatorWeights(
+  file: string,
+  discriminator: Discriminator,
+  network: DiscriminatorNetwork,
+  conditioning?: ClassConditioning,
+): Promise<void> {
   const params = await discriminator.parameters();
-  await writeSafetensors(file, params, { [NETWORK_KEY]: JSON.stringify(network) });
+  const metadata: Record<string, string> = { [NETWORK_KEY]: JSON.stringify(network) };
+  if (conditioning) metadata[CONDITIONING_KEY] = JSON.stringify({ column: conditioning.column, classes: conditioning.classes });
+  await writeSafetensors(file, params, metadata);
 }
 
-/** The tensors of a weight file and the network config recorded with them (undefined for foreign files). */
-export function readDiscriminatorWeights(file: string): { tensors: NamedTensors; network?: DiscriminatorNetwork } {
+/** The tensors of a weight file and the network config and class conditioning recorded with them (undefined when absent). */
+export function readDiscriminatorWeights(file: string): { tensors: NamedTensors; network?: DiscriminatorNetwork; conditioning?: ClassConditioning } {
   const { tensors, metadata } = readSafetensors(file);
   for (const [name, t] of Object.entries(tensors)) {
     if (t.data instanceof Int32Array) throw new Error(`${file}: tensor '${name}' is integer; weights must be floating point`);
   }
-  let network: DiscriminatorNetwork | undefined;
-  if (metadata[NETWORK_KEY] !== undefined) {
+  const json = <T>(key: string): T | undefined => {
+    if (metadata[key] === undefined) return undefined;
     try {
-      network = JSON.parse(metadata[NETWORK_KEY]) as DiscriminatorNetwork;
+      return JSON.parse(metadata[key]) as T;
     } catch (error) {
-      throw new Error(`${file}: metadata '${NETWORK_KEY}' is not JSON (${(error as Error).message})`);
+      throw new Error(`${file}: metadata '${key}' is not JSON (${(error as Error).message})`);
     }
-  }
-  return { tensors: tensors as NamedTensors, network };
+  };
+  return { tensors: tensors as NamedTensors, network: json<DiscriminatorNetwork>(NETWORK_KEY), conditioning: json<ClassConditioning>(CONDITIONING_KEY) };
 }
 
 /** Loads a weight file into `discriminator` with strict name and shape matching. */

@@ -130,24 +130,35 @@ interface GuidedArgs extends SamplingArgs {
   guidance: string;
   'lambda-audio': number;
   'lambda-video': number;
+  class?: number[];
+  'cfg-scale'?: number;
 }
 
 export const sampleCommand: CommandModule<object, GuidedArgs> = {
   command: 'sample',
   describe:
     'Guided joint sampling ε_m + λ_m r_m: OUT/pairs (Arrow, for `eval pairs`), grid.png, mel.png, contact.png, ' +
-    'wavs (Griffin-Lim) and mp4s with sound for the first pairs',
+    'wavs (Griffin-Lim) and mp4s with sound for the first pairs. A class-conditioned discriminator guides toward ' +
+    '--class (residual CFG of scale --cfg-scale), or without it with its unconditional branch',
   builder: (y: Argv) =>
     samplingOptions(y, 'pairs')
       .option('guidance', { type: 'string', demandOption: true, describe: 'train-guidance directory or discriminator weight file' })
       .option('lambda-audio', { type: 'number', demandOption: true, describe: 'guidance scale λ of the audio model' })
-      .option('lambda-video', { type: 'number', demandOption: true, describe: 'guidance scale λ of the video model' }) as unknown as Argv<GuidedArgs>,
+      .option('lambda-video', { type: 'number', demandOption: true, describe: 'guidance scale λ of the video model' })
+      .option('class', {
+        type: 'number',
+        array: true,
+        describe: 'class-conditioned discriminator: class(es) to guide toward, pair i taking the (i mod count)-th; written to the dataset\'s class column',
+      })
+      .option('cfg-scale', { type: 'number', describe: 'residual CFG scale S: r∅ + S·(r^c − r∅) (default 1: the conditional branch)' }) as unknown as Argv<GuidedArgs>,
   handler: async (args) => {
     const { written } = await guidedSample({
       ...drawOptions(args),
       guidance: args.guidance,
       lambdaAudio: args['lambda-audio'],
       lambdaVideo: args['lambda-video'],
+      classes: args.class,
+      cfgScale: args['cfg-scale'],
     });
     process.stderr.write(`wrote ${written.join(', ')}\n`);
   },

@@ -2,6 +2,16 @@
  * Config of a discriminator (guidance module) training run (`mmdisco train-guidance --config F`); examples in
  * configs/guidance/. The discriminator is the paper's ('mmdisco' network) with a 2-D mel audio tower; its input
  * channels come from the base models' data.
+ *
+ * Optional class conditioning (spec §2.3 text-dropout, §4.1 c residual CFG), for datasets with a class per pair:
+ *
+ *   "conditioning": { "column": "label", "classes": 10, "dropout": 0.1 }
+ *
+ * The discriminator then takes the one-hot of a pair's class (meta column `column` of the real dataset, values in
+ * [0, classes): spoken-mnist `label` 10, bouncing-ball `material_index` 8) in both towers; fake pairs, which have no
+ * class, get a uniformly drawn one. Each condition is replaced by the null condition (the zero vector) with
+ * probability `dropout`, so the same network also gives the unconditional branch that `mmdisco sample
+ * --class K --cfg-scale S` combines with the conditional one.
  */
 import { z } from 'zod';
 import { adamWFields, nonNegativeInt, positiveInt } from './load';
@@ -42,6 +52,16 @@ export const GuidanceConfigSchema = z
         seed: z.number().int(),
       })
       .strict(),
+    conditioning: z
+      .object({
+        /** Meta column of the real dataset holding each pair's class. */
+        column: z.string().min(1),
+        classes: z.number().int().min(2),
+        /** Probability of replacing a pair's condition by the null condition; in [0, 1). */
+        dropout: z.number().min(0).lt(1),
+      })
+      .strict()
+      .optional(),
     runtime: z
       .object({
         device: z.string().default('cpu'),

@@ -2,7 +2,7 @@
  * The order in which a reader visits pairs: one global stream per epoch, the same for any number of
  * ranks and workers, cut into global batches that the ranks share out.
  */
-import { Rng } from '../util/random';
+import { Rng, streamSeed } from '../util/random';
 import type { DatasetIndex } from './datasetIndex';
 import { recordBatchCount } from './shardFile';
 
@@ -61,7 +61,7 @@ export function epochOrder(refs: readonly RecordBatchRef[], opts: EpochOrderOpti
     for (let i = 0; i < total; i++) order[i] = i;
     return order;
   }
-  const rng = new Rng(shuffleKey(opts.seed, opts.epoch));
+  const rng = new Rng(streamSeed(opts.seed, opts.epoch));
   const batchOrder = rng.permutation(refs.length);
   let cursor = 0;
   for (let windowStart = 0; windowStart < refs.length; windowStart += opts.shuffleWindow) {
@@ -73,14 +73,6 @@ export function epochOrder(refs: readonly RecordBatchRef[], opts: EpochOrderOpti
     rng.shuffle(order.subarray(first, cursor));
   }
   return order;
-}
-
-/** One 32-bit generator seed per (seed, epoch), mixed so that neighbouring keys give unrelated streams. */
-function shuffleKey(seed: number, epoch: number): number {
-  let h = Math.imul((seed >>> 0) ^ 0x3c6ef372, 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13) ^ Math.floor(seed / 2 ** 32), 0xc2b2ae35);
-  h = Math.imul(h ^ (h >>> 16) ^ epoch, 0x27d4eb2f);
-  return (h ^ (h >>> 15)) >>> 0;
 }
 
 export interface RankSliceOptions {

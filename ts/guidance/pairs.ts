@@ -25,6 +25,7 @@ import { type JointCritic, native } from '../native';
 import { writeJsonAtomic } from '../report/reportJson';
 import { startProgress } from '../util/progress';
 import { type BasePair, elementsOf, PAIR_TENSORS, pairTensorSpecs } from './basePair';
+import { type ClassGuidance, samplingConditions, targetClass } from './conditioning';
 
 export interface DrawOptions {
   n: number;
@@ -39,6 +40,8 @@ export interface DrawOptions {
 export interface Guidance {
   critic: JointCritic;
   lambdas: [number, number];
+  /** For a class-conditioned discriminator (then `critic` is that Discriminator): what to condition it on. */
+  classes?: ClassGuidance;
 }
 
 /** Pairs in the dataset's stored layout: uint8 video (n, F, C, H, W) and float32 log-mel (n, L, M). */
@@ -48,8 +51,11 @@ export interface StoredPairs {
   n: number;
 }
 
-/** Draws n pairs in one sampler run; joint guidance ε_m + λ_m r_m when `guidance` is given. */
-export async function drawPairs(bases: BasePair, n: number, opts: Omit<DrawOptions, 'n' | 'batch'>, guidance?: Guidance): Promise<StoredPairs> {
+/**
+ * Draws pairs first … first + n − 1 in one sampler run; joint guidance ε_m + λ_m r_m when `guidance` is given (the
+ * pair indices choose the classes of class guidance).
+ */
+export async function drawPairs(bases: BasePair, first: number, n: number, opts: Omit<DrawOptions, 'n' | 'batch'>, guidance?: Guidance): Promise<StoredPairs> {
   const result = await native.sample({
     sources: [bases.audio.model, bases.video.model],
     shapes: [bases.audio.inputShape, bases.video.inputShape],
@@ -58,6 +64,7 @@ export async function drawPairs(bases: BasePair, n: number, opts: Omit<DrawOptio
     steps: opts.steps,
     seed: opts.seed,
     ...(guidance ? { critic: guidance.critic, lambdas: guidance.lambdas } : {}),
+    ...(guidance?.classes ? samplingConditions(guidance.classes, first, n) : {}),
   });
   return {
     audio: denormalise(bases.audio.checkpoint.normalisation, result.x0.data as Float32Array) as Float32Array,
@@ -115,7 +122,7 @@ export async function generatePairDataset(bases: BasePair, opts: GeneratePairsOp
   try {
     for (const k of mine) {
       if (done.has(k)) continue;
-      const pairs = await drawPairs(bases, chunkSize(opts, k), { ...opts, seed: opts.seed + k }, opts.guidance);
+      const pairs = await drawPairs(bases, k * opts.batch, chunkSize(opts, k), { ...opts, seed: opts.seed + k }, opts.guidance);
       await writeSafetensors(
         chunkFile(opts.out, k),
         {
@@ -139,11 +146,14 @@ export async function generatePairDataset(bases: BasePair, opts: GeneratePairsOp
 
 /** Assembles the finished chunks into the Arrow dataset in `opts.out` and removes them. */
 async function writeDataset(bases: BasePair, opts: GeneratePairsOptions, plan: Record<string, unknown>, chunks: number): Promise<void> {
+  // Pairs guided toward a class carry it in the class column of the real data, for `eval pairs` to score.
+  const classes = opts.guidance?.classes?.targets.length ? opts.guidance.classes : undefined;
   const writer = await ShardWriter.open(opts.out, {
     tensors: pairTensorSpecs(bases),
     meta: [
       { name: 'index', type: 'int32' },
       { name: 'seed', type: 'int32' },
+      ...(classes ? [{ name: classes.conditioning.column, type: 'int32' as const }] : []),
     ],
     dataset: {
       name: bases.video.checkpoint.config.data.dataset,
@@ -160,12 +170,13 @@ async function writeDataset(bases: BasePair, opts: GeneratePairsOptions, plan: R
     const audio = tensors[PAIR_TENSORS.audio].data as Float32Array;
     const video = tensors[PAIR_TENSORS.video].data as unknown as Uint8Array;
     for (let i = 0; i < chunkSize(opts, k); i++) {
+      const index = k * opts.batch + i;
       await writer.append({
         tensors: {
           [PAIR_TENSORS.audio]: audio.subarray(i * audioSize, (i + 1) * audioSize),
           [PAIR_TENSORS.video]: video.subarray(i * videoSize, (i + 1) * videoSize),
         },
-        meta: { index: k * opts.batch + i, seed: opts.seed + k },
+        meta: { index, seed: opts.seed + k, ...(classes ? { [classes.conditioning.column]: targetClass(classes, index) } : {}) },
       });
     }
   }

@@ -1,7 +1,9 @@
 /**
  * Guided joint sampling: each base model's ε corrected by the trained discriminator, ε_m + λ_m r_m with
- * r_m = −σ^m_t ∇_m ℓ (native joint_guidance). Writes the pairs as an Arrow dataset (OUT/pairs, scored by
- * `mmdisco eval pairs`) and, for the first few, media like sample-base: video grid.png, mel.png, wavs by
+ * r_m = −σ^m_t ∇_m ℓ (native joint_guidance). A class-conditioned discriminator guides toward the classes given
+ * (`classes`, with the residual CFG of scale `cfgScale`; the base models are unconditional, so their ε is not
+ * CFG'd) or, without classes, with its unconditional branch. Writes the pairs as an Arrow dataset (OUT/pairs,
+ * scored by `mmdisco eval pairs`) and, for the first few, media like sample-base: video grid.png, mel.png, wavs by
  * Griffin-Lim, mp4s with their sound, and contact.png with each pair's frames above the log-mel of their time spans.
  */
 import { existsSync, statSync } from 'node:fs';
@@ -17,6 +19,7 @@ import { contactSheetPng, writePng } from '../media/png';
 import { writeWav } from '../media/wav';
 import type { Discriminator, PlacementOptions } from '../native';
 import { type BasePair, loadBasePair, PAIR_TENSORS } from './basePair';
+import type { ClassConditioning, ClassGuidance } from './conditioning';
 import { generatePairDataset } from './pairs';
 import { buildDiscriminator, GUIDANCE_FILES } from './train';
 
@@ -41,22 +44,54 @@ export interface GuidedSampleOptions {
   placement?: PlacementOptions;
   /** Media of the first pairs: PNG sheets, wavs and mp4s ('all', the default), the PNG sheets only, or none. */
   media?: 'all' | 'images' | 'none';
+  /** Class-conditioned discriminator only: pair i is guided toward classes[i mod classes.length]. */
+  classes?: number[];
+  /** Scale of the residual CFG toward `classes` (default 1: the conditional branch alone). */
+  cfgScale?: number;
 }
 
-/** Rebuilds a trained discriminator from its weight file (the network is recorded in its metadata). */
-export async function loadGuidance(guidance: string, bases: BasePair, placement: PlacementOptions = {}): Promise<{ discriminator: Discriminator; file: string }> {
+/** Rebuilds a trained discriminator from its weight file (the network and class conditioning are recorded in its metadata). */
+export async function loadGuidance(
+  guidance: string,
+  bases: BasePair,
+  placement: PlacementOptions = {},
+): Promise<{ discriminator: Discriminator; file: string; conditioning?: ClassConditioning }> {
   const file = existsSync(guidance) && statSync(guidance).isDirectory() ? path.join(guidance, GUIDANCE_FILES.weights) : guidance;
   if (!existsSync(file)) throw new ConfigError(`--guidance ${guidance}: no discriminator weights at ${file}`);
-  const { tensors, network } = readDiscriminatorWeights(file);
+  const { tensors, network, conditioning } = readDiscriminatorWeights(file);
   if (!network) throw new ConfigError(`--guidance ${file}: records no network config (not written by train-guidance)`);
   if (network.kind !== 'mmdisco') throw new ConfigError(`--guidance ${file}: a '${network.kind}' network cannot guide the base models`);
+  const textDims = [network.videoTextDim ?? 0, network.audioTextDim ?? 0];
+  if (textDims.some((d) => d !== (conditioning?.classes ?? 0))) {
+    throw new ConfigError(`--guidance ${file}: conditioning widths [${textDims}] do not match its recorded class conditioning (${conditioning ? `${conditioning.classes} classes` : 'none'})`);
+  }
   const discriminator = buildDiscriminator(network, bases, { device: placement.device ?? 'cpu', threads: placement.threads ?? 0 }, 0);
   try {
     await discriminator.loadParameters(tensors);
   } catch (error) {
     throw new ConfigError(`--guidance ${file}: ${(error as Error).message}`);
   }
-  return { discriminator, file };
+  return { discriminator, file, conditioning };
+}
+
+/** The class guidance the flags ask of a discriminator, checked against its conditioning; undefined for an unconditioned one. */
+function classGuidance(opts: GuidedSampleOptions, conditioning: ClassConditioning | undefined, file: string): ClassGuidance | undefined {
+  if (!conditioning) {
+    const flag = opts.classes !== undefined ? '--class' : opts.cfgScale !== undefined ? '--cfg-scale' : undefined;
+    if (flag) throw new ConfigError(`${flag}: the discriminator ${file} is not class-conditioned (trained without a conditioning block)`);
+    return undefined;
+  }
+  const targets = opts.classes ?? [];
+  for (const c of targets) {
+    if (!Number.isInteger(c) || c < 0 || c >= conditioning.classes) {
+      throw new ConfigError(`--class ${c}: must be an integer in [0, ${conditioning.classes}) (the classes of ${file})`);
+    }
+  }
+  if (opts.cfgScale !== undefined && !Number.isFinite(opts.cfgScale)) throw new ConfigError(`--cfg-scale must be a number, got ${opts.cfgScale}`);
+  if (opts.cfgScale !== undefined && targets.length === 0) {
+    throw new ConfigError('--cfg-scale needs --class: without a class the discriminator guides with its unconditional branch only');
+  }
+  return { conditioning, targets, cfgScale: opts.cfgScale ?? 1 };
 }
 
 export async function guidedSample(opts: GuidedSampleOptions): Promise<{ index: DatasetIndex; written: string[] }> {
@@ -64,15 +99,23 @@ export async function guidedSample(opts: GuidedSampleOptions): Promise<{ index: 
     if (!Number.isFinite(opts[flag])) throw new ConfigError(`--${flag === 'lambdaAudio' ? 'lambda-audio' : 'lambda-video'} must be a number`);
   }
   const bases = await loadBasePair(opts.audioBase, opts.videoBase, opts.placement);
-  const { discriminator, file } = await loadGuidance(opts.guidance, bases, opts.placement);
+  const { discriminator, file, conditioning } = await loadGuidance(opts.guidance, bases, opts.placement);
+  const classes = classGuidance(opts, conditioning, file);
   await mkdir(opts.out, { recursive: true });
   const pairsDir = path.join(opts.out, 'pairs');
+  const lambdas: [number, number] = [opts.lambdaAudio, opts.lambdaVideo];
   const index = await generatePairDataset(bases, {
     ...opts,
     out: pairsDir,
     split: 'guided',
-    generator: { kind: 'guided', guidance: path.resolve(file), lambdas: [opts.lambdaAudio, opts.lambdaVideo] },
-    guidance: { critic: discriminator, lambdas: [opts.lambdaAudio, opts.lambdaVideo] },
+    generator: {
+      kind: 'guided',
+      guidance: path.resolve(file),
+      lambdas,
+      // classes [] (no --class): the null condition, where no CFG scale applies.
+      ...(classes ? { conditioning: { column: classes.conditioning.column, classes: classes.targets, cfgScale: classes.targets.length ? classes.cfgScale : null } } : {}),
+    },
+    guidance: { critic: discriminator, lambdas, classes },
     label: 'sample (guided)',
   });
   const media = opts.media ?? 'all';

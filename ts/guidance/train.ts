@@ -1,9 +1,11 @@
 /**
  * Training the guidance discriminator: BCE of real pairs against the fake-pair bank plus λ_den · the denoising
- * loss (double backward through the frozen base models), timesteps uniform (drawn by the native trainer).
+ * loss (double backward through the frozen base models), timesteps uniform (drawn by the native trainer). With
+ * `conditioning`, the discriminator is class-conditioned with condition dropout (ts/guidance/conditioning.ts).
  *
  * OUT/config.json           the validated config, the base checkpoints and the data it trains on
- * OUT/discriminator.safetensors  the weights (ts/checkpoint/discriminatorWeights.ts, network in the metadata)
+ * OUT/discriminator.safetensors  the weights (ts/checkpoint/discriminatorWeights.ts, network and class
+ *                           conditioning in the metadata)
  * OUT/state.bin             the native trainer's state: weights, AdamW moments, random stream, step count
  *                           (ts/checkpoint/trainingState.ts)
  * OUT/state.json            the step and both readers' positions of that checkpoint
@@ -27,10 +29,11 @@ import { type GuidanceConfig, GuidanceConfigSchema } from '../config/guidance';
 import { applyOverrides, ConfigError, validateConfig } from '../config/load';
 import { type Batch, type ReaderPosition, ShardReader } from '../data';
 import { joinRanks, rankDevice, type Ranks } from '../distributed';
-import { type Discriminator, type DiscriminatorStepLog, type MmdiscoDiscriminatorNetwork, native, type Tensor, tensor } from '../native';
+import { type Discriminator, type DiscriminatorBatch, type DiscriminatorStepLog, type MmdiscoDiscriminatorNetwork, native, type Tensor, tensor } from '../native';
 import { writeJsonAtomic } from '../report/reportJson';
 import { JsonlLog, startProgress } from '../util/progress';
 import { type BasePair, loadBasePair, PAIR_TENSORS } from './basePair';
+import { classConditions, pairClasses, trainingConditions } from './conditioning';
 
 export const GUIDANCE_FILES = {
   config: 'config.json',
@@ -86,8 +89,9 @@ export function discriminatorNetwork(config: GuidanceConfig, bases: BasePair): M
     videoChannels: bases.video.inputShape[1],
     audioChannels: bases.audio.inputShape[0],
     audioConv: '2d',
-    videoTextDim: 0,
-    audioTextDim: 0,
+    // One-hot class conditions in both towers (ts/guidance/conditioning.ts).
+    videoTextDim: config.conditioning?.classes ?? 0,
+    audioTextDim: config.conditioning?.classes ?? 0,
   };
 }
 
@@ -181,6 +185,11 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
     }
     if (reader.index.pairs < t.batchSize) throw new ConfigError(`${flag} ${dir}: holds ${reader.index.pairs} pairs, fewer than training.batchSize ${t.batchSize}`);
   }
+  const { conditioning } = config;
+  if (conditioning && !readers.real.index.meta.some((m) => m.name === conditioning.column)) {
+    const columns = readers.real.index.meta.map((m) => m.name).join(', ') || 'none';
+    throw new ConfigError(`--real ${run.real}: no meta column '${conditioning.column}' (conditioning.column); it has: ${columns}`);
+  }
 
   const network = discriminatorNetwork(config, bases);
   const discriminator = buildDiscriminator(network, bases, config.runtime, t.seed);
@@ -199,7 +208,7 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
 
   const log = ranks.isMain ? new JsonlLog(path.join(opts.out, GUIDANCE_FILES.log)) : undefined;
   const stopAt = Math.min(t.steps, start.step + (opts.maxStepsThisRun ?? Infinity));
-  log?.write(resuming ? 'resume' : 'start', { step: start.step, until: stopAt, parameters: discriminator.parameterCount, network });
+  log?.write(resuming ? 'resume' : 'start', { step: start.step, until: stopAt, parameters: discriminator.parameterCount, network, conditioning });
   const progress = startProgress('train-guidance', stopAt - start.step, 'steps', ['bce', 'D(real)', 'D(fake)', 'pairs/s']);
   const timesteps = bases.video.checkpoint.config.model.schedule.timesteps;
   const window = new LogWindow(t.timestepBuckets, timesteps);
@@ -216,10 +225,15 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
         const data = normalise(bases[modality].checkpoint.normalisation, batch.tensors[PAIR_TENSORS[modality]]);
         return tensor(data, [share.batchSize, ...shapes[modality]]);
       };
-      const stepLog = await trainer.trainSteps(
-        { realAudio: input(r, 'audio'), realVideo: input(r, 'video'), fakeAudio: input(f, 'audio'), fakeVideo: input(f, 'video') },
-        share.batchSize,
-      );
+      const batch: DiscriminatorBatch = { realAudio: input(r, 'audio'), realVideo: input(r, 'video'), fakeAudio: input(f, 'audio'), fakeVideo: input(f, 'video') };
+      if (conditioning) {
+        const classes = pairClasses(r.meta[conditioning.column], conditioning, `--real ${run.real}`);
+        // The readers shuffle with seed and seed + 1.
+        const rows = trainingConditions(conditioning, t.seed + 2, state.step, classes, share);
+        batch.realCondition = classConditions(rows.real, conditioning.classes);
+        batch.fakeCondition = classConditions(rows.fake, conditioning.classes);
+      }
+      const stepLog = await trainer.trainSteps(batch, share.batchSize);
       state = { step: state.step + 1, real: r.position, fake: f.position };
       lastBce = stepLog.bce.data[0];
       window.add(stepLog);
@@ -232,7 +246,7 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
       }
       if (state.step % t.checkpointEvery === 0 || state.step === stopAt) {
         // state.json last, once every rank's state is on disk: it marks the checkpoint complete (see the header).
-        if (ranks.isMain) await saveDiscriminatorWeights(weightsFile, discriminator, network);
+        if (ranks.isMain) await saveDiscriminatorWeights(weightsFile, discriminator, network, conditioning);
         const saved = await trainer.trainingState();
         await writeTrainingStateFile(trainerStateFile, saved.state, { step: saved.step });
         await ranks.barrier();

@@ -105,6 +105,17 @@ export class Rng extends RandomStream {
   }
 }
 
+/**
+ * One 32-bit generator seed per (seed, index) — an epoch, a step —, mixed so that neighbouring keys give unrelated
+ * streams: a stream per index needs no state to resume.
+ */
+export function streamSeed(seed: number, index: number): number {
+  let h = Math.imul((seed >>> 0) ^ 0x3c6ef372, 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13) ^ Math.floor(seed / 2 ** 32), 0xc2b2ae35);
+  h = Math.imul(h ^ (h >>> 16) ^ index, 0x27d4eb2f);
+  return (h ^ (h >>> 15)) >>> 0;
+}
+
 function rotl(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));
 }

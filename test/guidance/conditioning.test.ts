@@ -1,0 +1,179 @@
+/**
+ * Class conditioning of the discriminator: the conditioning block of the guidance config, the training draws
+ * (condition dropout at its rate, reproducible per step, the same for any number of ranks), and the residual CFG
+ * r∅ + S·(r^c − r∅) of the native critic, against the two branches' residuals computed separately, in the
+ * residuals call and inside the sampler.
+ */
+import { strict as assert } from 'node:assert';
+import { type GuidanceConfig, GuidanceConfigSchema } from '../../ts/config/guidance';
+import { ConfigError, validateConfig } from '../../ts/config/load';
+import { classConditions, type ConditioningConfig, pairClasses, trainingConditions } from '../../ts/guidance/conditioning';
+import { type Discriminator, type EpsModel, native, type ScheduleOptions, type Tensor, tensor } from '../../ts/native';
+import { Rng } from '../../ts/util/random';
+
+const conditioning: ConditioningConfig = { column: 'label', classes: 10, dropout: 0.25 };
+
+describe('guidance conditioning: config and training draws', () => {
+  const config = {
+    discriminator: { width: 8, channelMult: [1], blocksPerLevel: 1, timeDim: 16, groups: 4, fusion: 'A' },
+    training: { steps: 1, batchSize: 4, lr: 1e-3, weightDecay: 0, gradClip: 1, lambdaDenoising: 0, checkpointEvery: 1, logEvery: 1, seed: 0 },
+  };
+
+  it('the conditioning block is optional and validated, errors naming the field', () => {
+    assert.equal(validateConfig(GuidanceConfigSchema, config, 'cfg.json').conditioning, undefined);
+    const parsed: GuidanceConfig = validateConfig(GuidanceConfigSchema, { ...config, conditioning }, 'cfg.json');
+    assert.deepEqual(parsed.conditioning, conditioning);
+    const bad = (block: Record<string, unknown>, field: RegExp) =>
+      assert.throws(() => validateConfig(GuidanceConfigSchema, { ...config, conditioning: { ...conditioning, ...block } }, 'cfg.json'), field);
+    bad({ dropout: 1 }, /cfg\.json: conditioning\.dropout/);
+    bad({ dropout: -0.1 }, /cfg\.json: conditioning\.dropout/);
+    bad({ classes: 1 }, /cfg\.json: conditioning\.classes/);
+    bad({ classes: 2.5 }, /cfg\.json: conditioning\.classes/);
+    bad({ column: '' }, /cfg\.json: conditioning\.column/);
+    bad({ colum: 'label' }, /cfg\.json: conditioning/);
+  });
+
+  it('conditions are one-hot rows, the null condition the zero row, the same in both towers', () => {
+    const c = classConditions([2, null, 0], 3);
+    assert.deepEqual(c.video!.shape, [3, 3]);
+    assert.deepEqual(Array.from(c.video!.data), [0, 0, 1, 0, 0, 0, 1, 0, 0]);
+    assert.deepEqual(c.audio, c.video);
+  });
+
+  it('class columns are checked: missing or out of range fails naming the column and the data', () => {
+    assert.deepEqual(pairClasses([0, 9, 3], conditioning, '--real /d'), [0, 9, 3]);
+    assert.throws(() => pairClasses(undefined, conditioning, '--real /d'), (e: Error) => e instanceof ConfigError && /--real \/d: no meta column 'label'/.test(e.message));
+    assert.throws(() => pairClasses([1, 10], conditioning, '--real /d'), /--real \/d: meta 'label' holds 10, not a class in \[0, 10\)/);
+    assert.throws(() => pairClasses([1, -1], conditioning, '--real /d'), /holds -1/);
+    assert.throws(() => pairClasses([0.5], conditioning, '--real /d'), /holds 0\.5/);
+  });
+
+  it('drops conditions at the configured rate, draws fake classes uniformly, and reproduces by (seed, step)', () => {
+    const batchSize = 32;
+    const steps = 400;
+    const realClasses = Array.from({ length: batchSize }, (_, i) => i % 10);
+    const rows = { batchSize, rank: 0, worldSize: 1 };
+    let nullReal = 0;
+    let nullFake = 0;
+    const fakeCounts = new Array<number>(10).fill(0);
+    for (let step = 0; step < steps; step++) {
+      const { real, fake } = trainingConditions(conditioning, 5, step, realClasses, rows);
+      real.forEach((c, i) => (c === null ? nullReal++ : assert.equal(c, realClasses[i])));
+      for (const c of fake) c === null ? nullFake++ : fakeCounts[c]++;
+    }
+    const draws = batchSize * steps; // 12800: the binomial std of a rate is below 0.004
+    assert.ok(Math.abs(nullReal / draws - 0.25) < 0.02, `real null rate ${nullReal / draws}`);
+    assert.ok(Math.abs(nullFake / draws - 0.25) < 0.02, `fake null rate ${nullFake / draws}`);
+    const kept = draws - nullFake;
+    for (const count of fakeCounts) assert.ok(Math.abs(count / kept - 0.1) < 0.015, `fake class rates ${fakeCounts.map((c) => c / kept)}`);
+
+    assert.deepEqual(trainingConditions(conditioning, 5, 7, realClasses, rows), trainingConditions(conditioning, 5, 7, realClasses, rows));
+    assert.notDeepEqual(trainingConditions(conditioning, 5, 7, realClasses, rows), trainingConditions(conditioning, 5, 8, realClasses, rows));
+    assert.notDeepEqual(trainingConditions(conditioning, 5, 7, realClasses, rows), trainingConditions(conditioning, 6, 7, realClasses, rows));
+    const none = trainingConditions({ ...conditioning, dropout: 0 }, 5, 7, realClasses, rows);
+    assert.deepEqual(none.real, realClasses);
+    assert.ok(none.fake.every((c) => c !== null));
+  });
+
+  it('each rank keeps its rows of the global batch draws', () => {
+    const realClasses = Array.from({ length: 8 }, (_, i) => (3 * i) % 10);
+    const whole = trainingConditions(conditioning, 1, 3, realClasses, { batchSize: 8, rank: 0, worldSize: 1 });
+    const ranks = [0, 1].map((rank) => trainingConditions(conditioning, 1, 3, realClasses.slice(4 * rank, 4 * rank + 4), { batchSize: 4, rank, worldSize: 2 }));
+    assert.deepEqual([...ranks[0].real, ...ranks[1].real], whole.real);
+    assert.deepEqual([...ranks[0].fake, ...ranks[1].fake], whole.fake);
+  });
+});
+
+// ---- residual CFG of the native critic (float64) ---------------------------------------------------------------
+
+const CLASSES = 4;
+const B = 2;
+const shapes = { audio: [1, 4, 4], video: [2, 2, 4, 4] };
+// A one-step sampler runs at t = 0 only: σ_0 = √0.1 and large λ make the guidance move the samples well above float32 rounding.
+const schedule: ScheduleOptions = { kind: 'linear', timesteps: 10, betaStart: 0.1, betaEnd: 0.3 };
+
+function gaussian(rng: Rng, shape: number[], scale = 1): Tensor<Float64Array> {
+  const data = new Float64Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < data.length; i++) data[i] = scale * rng.gaussian();
+  return tensor(data, shape);
+}
+
+/** a + s·(b − a), elementwise. */
+const blend = (a: Tensor, b: Tensor, s: number) => Array.from(a.data, (x, i) => x + s * (b.data[i] - x));
+
+/** |actual − expected| ≤ tolerance · max |expected|, elementwise. */
+function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number, what: string): void {
+  assert.equal(actual.length, expected.length, what);
+  const scale = maxAbs(expected);
+  for (let i = 0; i < actual.length; i++) {
+    assert.ok(Math.abs(actual[i] - expected[i]) <= tolerance * scale, `${what}[${i}]: ${actual[i]} vs ${expected[i]}`);
+  }
+}
+
+const maxAbs = (values: ArrayLike<number>) => Math.max(...Array.from(values, Math.abs));
+const maxDifference = (a: Tensor, b: Tensor) => maxAbs(Array.from(a.data, (x, i) => x - b.data[i]));
+
+/** A tiny class-conditioned discriminator, its weights away from the zero-initialised 1×1 convs so that the condition changes ℓ. */
+async function conditionedDiscriminator(dtype: 'float32' | 'float64', rng: Rng): Promise<Discriminator> {
+  const disc = new native.Discriminator({
+    network: {
+      kind: 'mmdisco', width: 8, channelMult: [1, 2], blocksPerLevel: 1, timeDim: 16, groups: 4, fusion: 'A',
+      videoChannels: 2, audioChannels: 1, audioConv: '2d', videoTextDim: CLASSES, audioTextDim: CLASSES,
+    },
+    audioSchedule: schedule, videoSchedule: schedule, dtype, seed: 2, threads: 1,
+  });
+  const { values } = await disc.flatParameters();
+  await disc.setFlatParameters(gaussian(rng, values.shape, 0.2));
+  return disc;
+}
+
+describe('guidance conditioning: residual CFG r∅ + S·(r^c − r∅)', function () {
+  this.timeout(120_000);
+  const rng = new Rng(11);
+  const condition = classConditions([3, 1], CLASSES);
+  const nullCondition = classConditions([null, null], CLASSES);
+
+  it('residuals and ℓ (float64): S = 1 is the conditional branch, S = 0 the null one, any S their blend', async () => {
+    const disc = await conditionedDiscriminator('float64', rng);
+    const a = gaussian(rng, [B, ...shapes.audio]);
+    const v = gaussian(rng, [B, ...shapes.video]);
+    const t = tensor(new Int32Array([2, 7]), [B]);
+    const conditional = await disc.residuals(a, v, t, condition);
+    const unconditional = await disc.residuals(a, v, t, nullCondition);
+    assert.ok(maxDifference(conditional.video, unconditional.video) > 1e-3, 'the condition matters');
+    assert.deepEqual(await disc.residuals(a, v, t, condition, { nullCondition, scale: 1 }), conditional);
+    assert.deepEqual(await disc.residuals(a, v, t, condition, { nullCondition, scale: 0 }), unconditional);
+    for (const scale of [2.5, -0.5]) {
+      const guided = await disc.residuals(a, v, t, condition, { nullCondition, scale });
+      for (const m of ['audio', 'video'] as const) assertClose(guided[m].data, blend(unconditional[m], conditional[m], scale), 1e-9, `S=${scale} r_${m}`);
+      const ell = await disc.logit(a, v, t, condition, { nullCondition, scale });
+      const [ellC, ellNull] = [await disc.logit(a, v, t, condition), await disc.logit(a, v, t, nullCondition)];
+      assertClose(ell.logit.data, blend(ellNull.logit, ellC.logit, scale), 1e-9, `S=${scale} ℓ`);
+    }
+  });
+
+  it('the sampler guides with the CFG critic (float32): a one-step sample is affine in r, so x_S = x∅ + S·(x_c − x∅)', async () => {
+    const disc = await conditionedDiscriminator('float32', rng);
+    const model = (kind: 'audio-unet' | 'video-unet', inChannels: number): EpsModel =>
+      new native.EpsModel({
+        network: { kind, inChannels, baseChannels: 8, channelMult: [1, 2], resBlocks: 1, timeDim: 16, groups: 4 },
+        schedule, seed: 4, threads: 1,
+      });
+    const sources = [model('audio-unet', shapes.audio[0]), model('video-unet', shapes.video[1])];
+    const draw = async (extra: object) => {
+      const x = await native.sample({ sources, shapes: [shapes.audio, shapes.video], n: B, sampler: 'ddim', steps: 1, seed: 3, critic: disc, lambdas: [1000, 1000], ...extra });
+      return [x.x0, x.x1];
+    };
+    const conditional = await draw({ condition });
+    const unconditional = await draw({ condition: nullCondition });
+    const difference = conditional.map((x, m) => maxDifference(x, unconditional[m]) / maxAbs(x.data));
+    assert.ok(Math.min(...difference) > 1e-2, `the condition matters: relative differences ${difference}`);
+    assert.deepEqual(await draw({ condition, cfg: { nullCondition, scale: 1 } }), conditional);
+    const guided = await draw({ condition, cfg: { nullCondition, scale: 2.5 } });
+    // float32: rounding stays three orders of magnitude below the branches' difference.
+    guided.forEach((x, m) => assertClose(x.data, blend(unconditional[m], conditional[m], 2.5), 1e-5, `x${m}`));
+
+    assert.throws(() => native.sample({ sources, shapes: [shapes.audio, shapes.video], n: B, condition }), /sample: option 'condition' needs a Discriminator as critic/);
+    await assert.rejects(draw({ condition: classConditions([1], CLASSES) }), /text conditioning has 1 rows for a batch of 2/);
+  });
+});

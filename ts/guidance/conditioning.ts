@@ -1,0 +1,96 @@
+/**
+ * Class conditioning of the discriminator (config `conditioning`, ts/config/guidance.ts): the condition of a pair
+ * is the one-hot of its class, the same vector in both towers; the null condition (the unconditional branch of
+ * the residual CFG) is the zero vector.
+ */
+import type { GuidanceConfig } from '../config/guidance';
+import { ConfigError } from '../config/load';
+import { type Conditioning, type SampleOptions, tensor } from '../native';
+import { Rng, streamSeed } from '../util/random';
+
+export type ConditioningConfig = NonNullable<GuidanceConfig['conditioning']>;
+
+/** What the weights of a conditioned discriminator record: where a pair's class lives and how many there are. */
+export type ClassConditioning = Pick<ConditioningConfig, 'column' | 'classes'>;
+
+/** One condition row per pair: its class, or null for the null condition. */
+export function classConditions(rows: readonly (number | null)[], classes: number): Conditioning {
+  const data = new Float32Array(rows.length * classes);
+  rows.forEach((c, i) => {
+    if (c !== null) data[i * classes + c] = 1;
+  });
+  const oneHot = tensor(data, [rows.length, classes]);
+  return { audio: oneHot, video: oneHot };
+}
+
+/** The classes of a batch's rows from its meta column, each checked to be an integer in [0, classes). */
+export function pairClasses(values: unknown[] | undefined, conditioning: ClassConditioning, dir: string): number[] {
+  const { column, classes } = conditioning;
+  if (!values) throw new ConfigError(`${dir}: no meta column '${column}' (conditioning.column)`);
+  return values.map((v) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= classes) {
+      throw new ConfigError(`${dir}: meta '${column}' holds ${String(v)}, not a class in [0, ${classes}) (conditioning.classes)`);
+    }
+    return v;
+  });
+}
+
+/** This rank's rows of the global batch: rows rank·batchSize … (rank + 1)·batchSize − 1 of worldSize·batchSize. */
+export interface RankRows {
+  batchSize: number;
+  rank: number;
+  worldSize: number;
+}
+
+/**
+ * The conditions of one training step: real pairs on their class, fake pairs (which have none) on a uniformly drawn
+ * class, each row dropped to the null condition with probability `dropout`. The draws come from a stream of their
+ * own per step, so a resumed run draws exactly what the uninterrupted one did; they are made for the global batch
+ * and each rank keeps its own rows, so the conditions do not depend on the number of ranks.
+ */
+export function trainingConditions(
+  conditioning: ConditioningConfig,
+  seed: number,
+  step: number,
+  realClasses: readonly number[],
+  rows: RankRows,
+): { real: (number | null)[]; fake: (number | null)[] } {
+  const rng = new Rng(streamSeed(seed, step));
+  const kept = () => rng.uniform() >= conditioning.dropout;
+  const real: (number | null)[] = [];
+  const fake: (number | null)[] = [];
+  const first = rows.rank * rows.batchSize;
+  for (let row = 0; row < rows.batchSize * rows.worldSize; row++) {
+    const keepReal = kept();
+    const fakeClass = rng.int(conditioning.classes);
+    const keepFake = kept();
+    if (row < first || row >= first + rows.batchSize) continue;
+    real.push(keepReal ? realClasses[row - first] : null);
+    fake.push(keepFake ? fakeClass : null);
+  }
+  return { real, fake };
+}
+
+/**
+ * Sampling guided by a class-conditioned discriminator: pair i toward class targets[i mod targets.length], the
+ * residual CFG r∅ + cfgScale·(r^c − r∅) (spec §4.1 c); with no targets, the unconditional branch (null condition) alone.
+ */
+export interface ClassGuidance {
+  conditioning: ClassConditioning;
+  targets: number[];
+  cfgScale: number;
+}
+
+/** The class pair `index` is guided toward (null: none). */
+export function targetClass(guidance: ClassGuidance, index: number): number | null {
+  return guidance.targets.length > 0 ? guidance.targets[index % guidance.targets.length] : null;
+}
+
+/** The `condition` and `cfg` options of native.sample for pairs first … first + n − 1. */
+export function samplingConditions(guidance: ClassGuidance, first: number, n: number): Pick<SampleOptions, 'condition' | 'cfg'> {
+  const { classes } = guidance.conditioning;
+  const nullCondition = classConditions(new Array<null>(n).fill(null), classes);
+  if (guidance.targets.length === 0) return { condition: nullCondition };
+  const condition = classConditions(Array.from({ length: n }, (_, i) => targetClass(guidance, first + i)), classes);
+  return { condition, cfg: { nullCondition, scale: guidance.cfgScale } };
+}
