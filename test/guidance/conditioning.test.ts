@@ -11,7 +11,7 @@ import { classConditions, type ConditioningConfig, pairClasses, trainingConditio
 import { type Discriminator, type EpsModel, native, type ScheduleOptions, type Tensor, tensor } from '../../ts/native';
 import { Rng } from '../../ts/util/random';
 
-const conditioning: ConditioningConfig = { column: 'label', classes: 10, dropout: 0.25 };
+const conditioning: ConditioningConfig = { column: 'label', classes: 10, dropout: 0.25, mismatch: 0 };
 
 describe('guidance conditioning: config and training draws', () => {
   const config = {
@@ -73,6 +73,24 @@ describe('guidance conditioning: config and training draws', () => {
     const none = trainingConditions({ ...conditioning, dropout: 0 }, 5, 7, realClasses, rows);
     assert.deepEqual(none.real, realClasses);
     assert.ok(none.fake.every((c) => c !== null));
+  });
+
+  it('mismatched negatives: real pairs under a wrong class, never the null one, at the configured rate', () => {
+    const rows = { batchSize: 64, rank: 0, worldSize: 1 };
+    const realClasses = Array.from({ length: 64 }, (_, i) => i % 10);
+    let flagged = 0;
+    for (let step = 0; step < 200; step++) {
+      const { fake, mismatched } = trainingConditions({ ...conditioning, mismatch: 0.4 }, 5, step, realClasses, rows);
+      mismatched.forEach((m, i) => {
+        if (!m) return;
+        flagged++;
+        assert.ok(fake[i] !== null && fake[i] !== realClasses[i], `row ${i}: class ${fake[i]} for a pair of class ${realClasses[i]}`);
+      });
+    }
+    assert.ok(Math.abs(flagged / (200 * 64) - 0.4) < 0.02, `mismatch rate ${flagged / (200 * 64)}`);
+    // Without mismatching, nothing is flagged and the draws are those of a config without the field.
+    const plain = trainingConditions(conditioning, 5, 3, realClasses, rows);
+    assert.ok(plain.mismatched.every((m) => !m));
   });
 
   it('each rank keeps its rows of the global batch draws', () => {

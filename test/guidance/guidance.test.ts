@@ -39,7 +39,7 @@ function baseConfig(modality: 'audio' | 'video'): BaseModelConfig {
 }
 
 /** Class conditioning on the tiny pairs' label (8 classes). */
-const CONDITIONING = { column: 'label', classes: 8, dropout: 0.3 };
+const CONDITIONING = { column: 'label', classes: 8, dropout: 0.3, mismatch: 0.3 };
 
 function guidanceConfig(fusion: 'A' | 'B', steps = 4, conditioning?: GuidanceConfig['conditioning']): GuidanceConfig {
   return validateConfig(GuidanceConfigSchema, {

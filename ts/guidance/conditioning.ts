@@ -44,7 +44,9 @@ export interface RankRows {
 
 /**
  * The conditions of one training step: real pairs on their class, fake pairs (which have none) on a uniformly drawn
- * class, each row dropped to the null condition with probability `dropout`. The draws come from a stream of their
+ * class, each row dropped to the null condition with probability `dropout`. With `mismatch` > 0, each negative row is
+ * with that probability replaced by the same row's real pair conditioned on a wrong class (`mismatched`): a negative
+ * that differs from a positive in the class alone, which teaches the class dependence the guidance steers with. The draws come from a stream of their
  * own per step, so a resumed run draws exactly what the uninterrupted one did; they are made for the global batch
  * and each rank keeps its own rows, so the conditions do not depend on the number of ranks.
  */
@@ -54,21 +56,28 @@ export function trainingConditions(
   step: number,
   realClasses: readonly number[],
   rows: RankRows,
-): { real: (number | null)[]; fake: (number | null)[] } {
+): { real: (number | null)[]; fake: (number | null)[]; mismatched: boolean[] } {
   const rng = new Rng(streamSeed(seed, step));
   const kept = () => rng.uniform() >= conditioning.dropout;
   const real: (number | null)[] = [];
   const fake: (number | null)[] = [];
+  const mismatched: boolean[] = [];
   const first = rows.rank * rows.batchSize;
   for (let row = 0; row < rows.batchSize * rows.worldSize; row++) {
     const keepReal = kept();
     const fakeClass = rng.int(conditioning.classes);
     const keepFake = kept();
+    // Drawn only when mismatching is on, so runs without it draw as before.
+    const mismatch = conditioning.mismatch > 0 && rng.uniform() < conditioning.mismatch;
+    const otherClass = conditioning.mismatch > 0 ? 1 + rng.int(conditioning.classes - 1) : 0;
     if (row < first || row >= first + rows.batchSize) continue;
-    real.push(keepReal ? realClasses[row - first] : null);
-    fake.push(keepFake ? fakeClass : null);
+    const own = realClasses[row - first];
+    real.push(keepReal ? own : null);
+    // A mismatched negative is this row's real pair under another class, never under the null condition.
+    fake.push(mismatch ? (own + otherClass) % conditioning.classes : keepFake ? fakeClass : null);
+    mismatched.push(mismatch);
   }
-  return { real, fake };
+  return { real, fake, mismatched };
 }
 
 /**

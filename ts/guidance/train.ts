@@ -232,6 +232,10 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
         const rows = trainingConditions(conditioning, t.seed + 2, state.step, classes, share);
         batch.realCondition = classConditions(rows.real, conditioning.classes);
         batch.fakeCondition = classConditions(rows.fake, conditioning.classes);
+        for (const [fakeTensor, realTensor] of [[batch.fakeAudio, batch.realAudio], [batch.fakeVideo, batch.realVideo]]) {
+          const size = fakeTensor.data.length / share.batchSize;
+          rows.mismatched.forEach((m, row) => m && fakeTensor.data.set(realTensor.data.subarray(row * size, (row + 1) * size), row * size));
+        }
       }
       const stepLog = await trainer.trainSteps(batch, share.batchSize);
       state = { step: state.step + 1, real: r.position, fake: f.position };
