@@ -72,8 +72,8 @@ case "$mode" in
     rm -rf "$sm"
     draw=(--audio-base models/base/spoken-mnist-audio --video-base models/base/spoken-mnist-video -n 60 --steps 50 --seed 7)
     node dist/ts/cli/main.js fakes generate "${draw[@]}" --out "$sm/independent"
-    node dist/ts/cli/main.js sample "${draw[@]}" --guidance models/guidance/spoken-mnist --class 0 1 2 3 4 5 6 7 8 9 \
-      --cfg-scale 3 --lambda-audio 2 --lambda-video 2 --out "$sm/guided"
+    node dist/ts/cli/main.js sample "${draw[@]}" --guidance models/guidance/spoken-mnist --lambda-audio 2 --lambda-video 2 \
+      --out "$sm/guided"
     for set in independent guided/pairs; do
       node dist/ts/cli/main.js eval pairs --data "$sm/$set" --evaluators evaluators/spoken-mnist-small --out "$sm/${set%%/*}.json"
     done
