@@ -13,7 +13,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { trainBase } from '../../ts/base/train';
-import type { BaseModelConfig } from '../../ts/config/baseModel';
 import { type GuidanceConfig, GuidanceConfigSchema } from '../../ts/config/guidance';
 import { ConfigError, validateConfig } from '../../ts/config/load';
 import { readDiscriminatorWeights } from '../../ts/checkpoint/discriminatorWeights';
@@ -23,20 +22,7 @@ import { readIndex, ShardReader, verifyDataset } from '../../ts/data';
 import { generateFakes } from '../../ts/guidance/fakes';
 import { guidedSample } from '../../ts/guidance/sample';
 import { GUIDANCE_FILES, trainGuidance } from '../../ts/guidance/train';
-import { writeTinyPairs } from '../fixtures/tinyPairs';
-
-function baseConfig(modality: 'audio' | 'video'): BaseModelConfig {
-  return {
-    modality,
-    network: { baseChannels: 8, channelMult: [1, 2], resBlocks: 1, timeDim: 16, groups: 4, midAttention: false, temporalKernel: 3 },
-    schedule: { kind: 'linear', timesteps: 100 },
-    training: {
-      steps: 2, batchSize: 4, lr: 1e-3, weightDecay: 0, beta1: 0.9, beta2: 0.999, gradClip: 1,
-      emaDecay: 0.9, checkpointEvery: 2, logEvery: 1, seed: 1,
-    },
-    runtime: { device: 'cpu', threads: 1, cudaPrecision: 'bf16' },
-  };
-}
+import { tinyBaseConfig, writeTinyPairs } from '../fixtures/tinyPairs';
 
 /** Class conditioning on the tiny pairs' label (8 classes). */
 const CONDITIONING = { column: 'label', classes: 8, dropout: 0.3, mismatch: 0.3 };
@@ -66,7 +52,7 @@ describe('guidance: fakes generate, train-guidance, sample', function () {
     await writeTinyPairs(real, 16);
     for (const modality of ['audio', 'video'] as const) {
       bases[modality] = path.join(root, `base-${modality}`);
-      await trainBase({ out: bases[modality], config: baseConfig(modality), dataDir: real });
+      await trainBase({ out: bases[modality], config: tinyBaseConfig(modality), dataDir: real });
     }
   });
   after(() => rmSync(root, { recursive: true, force: true }));
