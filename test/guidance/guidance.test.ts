@@ -27,11 +27,15 @@ import { tinyBaseConfig, writeTinyPairs } from '../fixtures/tinyPairs';
 /** Class conditioning on the tiny pairs' label (8 classes). */
 const CONDITIONING = { column: 'label', classes: 8, dropout: 0.3, mismatch: 0.3 };
 
+/** With conditioning, also half the negatives shuffled real pairs: the conditioned runs exercise every kind of negative. */
 function guidanceConfig(fusion: 'A' | 'B', steps = 4, conditioning?: GuidanceConfig['conditioning']): GuidanceConfig {
   return validateConfig(GuidanceConfigSchema, {
     ...(conditioning ? { conditioning } : {}),
     discriminator: { width: 8, channelMult: [1, 2], blocksPerLevel: 1, timeDim: 16, groups: 4, fusion, fusionWidth: 16, fusionHeads: 2, fusionHeadDim: 8, fusionMaxTokens: 64 },
-    training: { steps, batchSize: 4, lr: 1e-3, weightDecay: 0, gradClip: 1, lambdaDenoising: 0.1, checkpointEvery: 2, logEvery: 1, timestepBuckets: 2, seed: 0 },
+    training: {
+      steps, batchSize: 4, lr: 1e-3, weightDecay: 0, gradClip: 1, lambdaDenoising: 0.1, checkpointEvery: 2, logEvery: 1, timestepBuckets: 2, seed: 0,
+      shuffledNegatives: conditioning ? 0.5 : 0,
+    },
     runtime: { device: 'cpu', threads: 1 },
   }, 'test');
 }

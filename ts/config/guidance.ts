@@ -45,6 +45,11 @@ export const GuidanceConfigSchema = z
         ...adamWFields,
         /** Weight of the denoising loss next to the BCE (0: plain discriminator training). */
         lambdaDenoising: z.number().nonnegative(),
+        /**
+         * Fraction of the negatives replaced by shuffled real pairs (the audio of one real pair with the video of
+         * another, ts/guidance/negatives.ts): negatives wrong only in the coupling. 0 keeps the fake-pair bank alone.
+         */
+        shuffledNegatives: z.number().min(0).lt(1).default(0),
         checkpointEvery: positiveInt,
         logEvery: positiveInt,
         /** Timestep buckets of the mean D(real) / D(fake) log. */

@@ -34,6 +34,8 @@ import { writeJsonAtomic } from '../report/reportJson';
 import { JsonlLog, startProgress } from '../util/progress';
 import { type BasePair, loadBasePair, PAIR_TENSORS } from './basePair';
 import { classConditions, pairClasses, trainingConditions } from './conditioning';
+import { shuffledNegatives, useRealNegatives } from './negatives';
+import { streamSeed } from '../util/random';
 
 export const GUIDANCE_FILES = {
   config: 'config.json',
@@ -232,11 +234,10 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
         const rows = trainingConditions(conditioning, t.seed + 2, state.step, classes, share);
         batch.realCondition = classConditions(rows.real, conditioning.classes);
         batch.fakeCondition = classConditions(rows.fake, conditioning.classes);
-        for (const [fakeTensor, realTensor] of [[batch.fakeAudio, batch.realAudio], [batch.fakeVideo, batch.realVideo]]) {
-          const size = fakeTensor.data.length / share.batchSize;
-          rows.mismatched.forEach((m, row) => m && fakeTensor.data.set(realTensor.data.subarray(row * size, (row + 1) * size), row * size));
-        }
+        useRealNegatives(batch, rows.mismatched.flatMap((m, row) => (m ? [{ row, audio: row, video: row }] : [])), share.batchSize);
       }
+      // Each rank shuffles within its own rows; the readers use seed and seed + 1, the conditions seed + 2.
+      useRealNegatives(batch, shuffledNegatives(t.shuffledNegatives, streamSeed(t.seed + 3, ranks.rank), state.step, share.batchSize), share.batchSize);
       const stepLog = await trainer.trainSteps(batch, share.batchSize);
       state = { step: state.step + 1, real: r.position, fake: f.position };
       lastBce = stepLog.bce.data[0];
