@@ -87,6 +87,10 @@ const fromRoot = (p: string) => (path.isAbsolute(p) ? p : path.join(ROOT, p));
 
 async function main(): Promise<void> {
   const args = await yargs(hideBin(process.argv))
+    .usage(
+      '$0 --config configs/results/<dataset>.json\n\nThe results table of MMDisCo on a dataset: independent sampling vs each ' +
+        'discriminator variant over a λ sweep, scored by the evaluators. Stages already complete in --work are skipped.',
+    )
     .option('config', { type: 'string', demandOption: true, describe: 'results config (configs/results/*.json)' })
     .option('work', { type: 'string', describe: 'working directory (default runs/results-<dataset>)' })
     .option('set', { type: 'string', array: true, default: [], describe: 'results config override key.path=value' })
