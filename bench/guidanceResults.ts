@@ -129,9 +129,9 @@ async function main(): Promise<void> {
   await timed('fakes', complete(fakes), () => generateFakes({ ...bases, ...config.fakes, out: fakes, placement }));
   const independent = path.join(work, 'independent');
   const { lambdas, ...draw } = config.evaluation;
+  const pair = await loadBasePair(bases.audioBase, bases.videoBase, placement);
   await timed('independent', complete(independent), async () => {
     await generateFakes({ ...bases, ...draw, out: independent, placement });
-    const pair = await loadBasePair(bases.audioBase, bases.videoBase, placement);
     await writePairMedia(pair, independent, path.join(work, 'independent-media'), Math.min(draw.n, 8), draw.seed, false);
   });
 
@@ -140,7 +140,6 @@ async function main(): Promise<void> {
     { name: 'independent', variant: null, lambda: null, seconds: timings.independent ?? null },
   ];
   const dirs: Record<string, string> = { 'real test': real.test, independent };
-  const pair = await loadBasePair(bases.audioBase, bases.videoBase, placement);
   const parameterCounts: Record<string, number> = {};
   for (const variant of variants) {
     const run = path.join(work, `guidance-${variant.name}`);

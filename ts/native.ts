@@ -428,22 +428,25 @@ export function tensor<A extends { length: number }>(data: A, shape: number[]): 
   return { data, shape };
 }
 
+/** Whether this build and machine have `device` ('cpu', or 'cuda[:N]' with N below the number of CUDA devices). */
+function deviceAvailable(device: string): boolean {
+  if (!device.startsWith('cuda')) return true;
+  return Number(device.split(':')[1] ?? 0) < native.runtimeInfo().cudaDevices;
+}
+
 /**
  * Where to run a model whose checkpoint records the device it was trained on: that device when this machine has
  * it, else the CPU (a checkpoint trained on a GPU is still usable on a CPU machine; pass a device to insist).
  */
 export function recordedDeviceOrCpu(device: string): string {
-  const info = native.runtimeInfo();
-  const index = device.startsWith('cuda') ? Number(device.split(':')[1] ?? 0) : -1;
-  return index >= info.cudaDevices ? 'cpu' : device;
+  return deviceAvailable(device) ? device : 'cpu';
 }
 
 /** Fails before any work when a config asks for a device this build or machine lacks; `what` names the field. */
 export function assertDeviceAvailable(device: string, what: string): void {
   if (!/^(cpu|cuda(:\d+)?)$/.test(device)) throw new Error(`${what}: device must be 'cpu' or 'cuda[:N]', got '${device}'`);
-  const info = native.runtimeInfo();
-  const index = device.startsWith('cuda') ? Number(device.split(':')[1] ?? 0) : -1;
-  if (index >= 0 && index >= info.cudaDevices) {
+  if (!deviceAvailable(device)) {
+    const info = native.runtimeInfo();
     throw new Error(`${what}: '${device}' requested but this build/machine has ${info.cudaAvailable ? info.cudaDevices : 'no'} CUDA device(s)`);
   }
 }

@@ -30,7 +30,6 @@ snapshot() {
       [ -d "$dir" ] && mkdir -p "$collect/sheets/$dataset/$(basename "$dir")" && cp "$dir"/*.png "$collect/sheets/$dataset/$(basename "$dir")/" 2>/dev/null
     done
     for run in "$work/$dataset"/guidance-*; do
-      [ -f "$run/log.jsonl" ] && mkdir -p "$collect/sheets/$dataset" && cp "$run/log.jsonl" "$collect/sheets/$dataset/$(basename "$run").log.jsonl"
       [ -f "$run/state.json" ] && mkdir -p "$collect/guidance/$dataset/$(basename "$run")" &&
         cp "$run"/{config.json,discriminator.safetensors,state.json,log.jsonl} "$collect/guidance/$dataset/$(basename "$run")/"
     done

@@ -9,7 +9,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { type BaseSamples, clipsOf, griffinLimWaves, melImages, type Sampler } from '../base/sample';
+import { type BaseSamples, clipsOf, griffinLimWaves, melImages } from '../base/sample';
 import { readDiscriminatorWeights } from '../checkpoint/discriminatorWeights';
 import { ConfigError } from '../config/load';
 import { type DatasetIndex, ShardReader } from '../data';
@@ -20,26 +20,20 @@ import { writeWav } from '../media/wav';
 import type { Discriminator, PlacementOptions } from '../native';
 import { type BasePair, loadBasePair, PAIR_TENSORS } from './basePair';
 import type { ClassConditioning, ClassGuidance } from './conditioning';
-import { generatePairDataset } from './pairs';
+import { type DrawOptions, generatePairDataset } from './pairs';
 import { buildDiscriminator, GUIDANCE_FILES } from './train';
 
 /** Media files are written for at most this many pairs (the dataset holds all of them). */
 const MEDIA_LIMIT = 8;
 const VIDEO_SCALE = 8;
 
-export interface GuidedSampleOptions {
+export interface GuidedSampleOptions extends DrawOptions {
   audioBase: string;
   videoBase: string;
   /** A train-guidance directory or a discriminator weight file. */
   guidance: string;
   lambdaAudio: number;
   lambdaVideo: number;
-  n: number;
-  sampler: Sampler;
-  steps: number;
-  seed: number;
-  /** Pairs per sampler run. */
-  batch: number;
   out: string;
   placement?: PlacementOptions;
   /** Media of the first pairs: PNG sheets, wavs and mp4s ('all', the default), the PNG sheets only, or none. */

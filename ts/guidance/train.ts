@@ -32,10 +32,10 @@ import { joinRanks, rankDevice, type Ranks } from '../distributed';
 import { type Discriminator, type DiscriminatorBatch, type DiscriminatorStepLog, type MmdiscoDiscriminatorNetwork, native, type Tensor, tensor } from '../native';
 import { writeJsonAtomic } from '../report/reportJson';
 import { JsonlLog, startProgress } from '../util/progress';
+import { streamSeed } from '../util/random';
 import { type BasePair, loadBasePair, PAIR_TENSORS } from './basePair';
 import { classConditions, pairClasses, trainingConditions } from './conditioning';
 import { shuffledNegatives, useRealNegatives } from './negatives';
-import { streamSeed } from '../util/random';
 
 export const GUIDANCE_FILES = {
   config: 'config.json',
