@@ -90,6 +90,27 @@ std::string save_trainer_state(torch::nn::Module& model, torch::nn::Module* ema,
   return bytes;
 }
 
+// torch::nn::Module::load, but copying into the existing tensors instead of rebinding them with set_(): a
+// data-parallel Reducer attached before the load keeps averaging the gradients of the tensors it registered.
+void load_module_in_place(torch::nn::Module& module, torch::serialize::InputArchive& archive) {
+  torch::NoGradGuard no_grad;
+  auto restore = [&](const std::string& name, torch::Tensor& target, bool is_buffer) {
+    torch::Tensor stored;
+    archive.read(name, stored, is_buffer);
+    TORCH_CHECK(stored.sizes() == target.sizes(), "training state: '", name, "' has shape ", stored.sizes(),
+                ", the network's is ", target.sizes());
+    target.copy_(stored);
+  };
+  for (auto& parameter : module.named_parameters(/*recurse=*/false)) restore(parameter.key(), parameter.value(), false);
+  for (auto& buffer : module.named_buffers(/*recurse=*/false)) restore(buffer.key(), buffer.value(), true);
+  for (const auto& child : module.named_children()) {
+    if (!child.value()->is_serializable()) continue;
+    torch::serialize::InputArchive child_archive;
+    archive.read(child.key(), child_archive);
+    load_module_in_place(*child.value(), child_archive);
+  }
+}
+
 // Restores what save_trainer_state wrote into the same parts; returns the step count.
 int64_t load_trainer_state(const std::string& bytes, torch::nn::Module& model, torch::nn::Module* ema,
                            torch::optim::Optimizer& optimizer, Rng& rng) {
@@ -98,11 +119,11 @@ int64_t load_trainer_state(const std::string& bytes, torch::nn::Module& model, t
   torch::serialize::InputArchive archive, model_archive, ema_archive, optimizer_archive;
   archive.load_from(bytes.data(), bytes.size(), device);
   archive.read("model", model_archive);
-  model.load(model_archive);
+  load_module_in_place(model, model_archive);
   const bool has_ema = archive.try_read("ema", ema_archive);
   TORCH_CHECK(has_ema == (ema != nullptr), "training state ", has_ema ? "has" : "lacks",
               " EMA weights but this trainer ", ema ? "keeps" : "keeps no", " an EMA");
-  if (has_ema) ema->load(ema_archive);
+  if (has_ema) load_module_in_place(*ema, ema_archive);
   archive.read("optimizer", optimizer_archive);
   optimizer.load(optimizer_archive);
   torch::Tensor rng_state, steps;

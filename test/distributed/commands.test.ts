@@ -1,8 +1,8 @@
 /**
  * The commands under `mmdisco launch --nproc 2` (c10d Gloo, CPU): train-base ends where one process ends on the same
  * global batch, also across a resume of the group; fakes generate writes the dataset of one process byte for byte;
- * train-guidance trains with the main rank alone writing the run; a global batch that does not divide by the ranks
- * is an error naming the field; CUDA ranks each take their own GPU.
+ * train-guidance trains with the main rank alone writing the run and resumes as a group exactly; a global batch
+ * that does not divide by the ranks is an error naming the field; CUDA ranks each take their own GPU.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -129,12 +129,17 @@ describe('data-parallel commands under mmdisco launch (c10d, CPU)', function () 
     assert.ok(Number.isFinite(train.bce) && (train.dReal as number) > 0 && (train.dReal as number) < 1, JSON.stringify(train));
     assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'state.json'), 'utf8')).step, 3);
 
-    // Stopped after 2 steps and resumed as a group: each rank keeps and restores its own random stream.
+    // Stopped after 2 steps and resumed as a group, it ends bitwise where the uninterrupted group ends: each rank
+    // restores its own random stream, and the restored weights stay the ones whose gradients the ranks average.
     const resumed = path.join(root, 'guidance-resumed');
     const flags = ['--real', data, '--fake', data, '--audio-base', bases.audio, '--video-base', bases.video, '--config', config];
     succeeded(await launch(2, ['train-guidance', ...flags, '--out', resumed, '--max-steps', '2']));
     assert.ok(fs.existsSync(path.join(resumed, 'state.rank-1.bin')), 'rank 1 keeps its own trainer state');
     succeeded(await launch(2, ['train-guidance', '--out', resumed, '--resume']));
     assert.equal(JSON.parse(fs.readFileSync(path.join(resumed, 'state.json'), 'utf8')).step, 3);
+    const [uninterrupted, afterResume] = [out, resumed].map((dir) => readSafetensors(path.join(dir, 'discriminator.safetensors')).tensors);
+    for (const [name, { data }] of Object.entries(uninterrupted)) {
+      assert.deepEqual(Array.from(afterResume[name].data), Array.from(data), name);
+    }
   });
 });
