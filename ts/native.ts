@@ -63,8 +63,9 @@ export interface ToyDiscriminatorNetwork {
 // ---- MMDisCo discriminator (spec §3) ------------------------------------------------------------------
 
 /**
- * The released discriminator. Inputs: video (B, F, C, H, W); audio (B, C, L, M) with audioConv '2d' or (B, C, N)
- * with '1d'. A preset (default 'audioldm-animatediff') fixes every field; the others override it.
+ * The released discriminator. Inputs: video (B, F, C, H, W); audio (B, C, L, M) with audioConv '2d'; with '1d',
+ * (B, C, N) or a log-mel (B, C, L, M) read with its C·M bins as channels (audioChannels = C·M). A preset (default
+ * 'audioldm-animatediff') fixes every field; the others override it.
  */
 export interface MmdiscoDiscriminatorNetwork {
   kind: 'mmdisco';
@@ -82,6 +83,8 @@ export interface MmdiscoDiscriminatorNetwork {
   /** Text-conditioning widths; 0 means unconditioned. */
   videoTextDim?: number;
   audioTextDim?: number;
+  /** Also add ⟨P_m c_m, pooled tower-m features⟩ per conditioned modality (a projection discriminator). */
+  textProjection?: boolean;
   fusion?: 'A' | 'B';
   fusionWidth?: number;
   fusionLayers?: number;

@@ -53,6 +53,13 @@ std::string Options::string(const char* key, const std::string& fallback) const 
   return has(key) ? string(key) : fallback;
 }
 
+bool Options::boolean(const char* key, bool fallback) const {
+  if (!has(key)) return fallback;
+  auto v = value(key);
+  if (!v.IsBoolean()) fail(key, "must be a boolean");
+  return v.As<Napi::Boolean>().Value();
+}
+
 std::vector<double> Options::numbers(const char* key) const {
   auto v = value(key);
   if (!v.IsArray()) fail(key, "must be an array of numbers");

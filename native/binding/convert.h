@@ -24,6 +24,7 @@ class Options {
   int64_t integer(const char* key, int64_t fallback) const;
   std::string string(const char* key) const;
   std::string string(const char* key, const std::string& fallback) const;
+  bool boolean(const char* key, bool fallback) const;
   std::vector<double> numbers(const char* key) const;
   std::vector<int64_t> integers(const char* key) const;
   Options object(const char* key) const;

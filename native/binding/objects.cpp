@@ -78,6 +78,7 @@ mmdisco::MmdiscoDiscriminatorConfig parse_mmdisco_network(const Options& o) {
   c.time_dim = o.integer("timeDim", c.time_dim);
   c.video_text_dim = o.integer("videoTextDim", c.video_text_dim);
   c.audio_text_dim = o.integer("audioTextDim", c.audio_text_dim);
+  c.text_projection = o.boolean("textProjection", c.text_projection);
   c.fusion = o.string("fusion", c.fusion);
   c.fusion_width = o.integer("fusionWidth", c.fusion_width);
   c.fusion_layers = o.integer("fusionLayers", c.fusion_layers);

@@ -16,11 +16,7 @@ mmdisco::UNetConfig parse_unet_network(const Options& o) {
   c.time_dim = o.integer("timeDim", c.time_dim);
   c.groups = o.integer("groups", c.groups);
   c.temporal_kernel = o.integer("temporalKernel", c.temporal_kernel);
-  if (o.has("midAttention")) {
-    auto value = o.value("midAttention");
-    if (!value.IsBoolean()) o.fail("midAttention", "must be a boolean");
-    c.mid_attention = value.As<Napi::Boolean>().Value();
-  }
+  c.mid_attention = o.boolean("midAttention", c.mid_attention);
   for (auto m : c.channel_mult) {
     if (m < 1) o.fail("channelMult", "must hold positive integers");
     if ((c.base_channels * m) % c.groups != 0) o.fail("groups", "must divide baseChannels × every channelMult");

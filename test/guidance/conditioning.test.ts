@@ -11,7 +11,7 @@ import { classConditions, type ConditioningConfig, pairClasses, trainingConditio
 import { type Discriminator, type EpsModel, native, type ScheduleOptions, type Tensor, tensor } from '../../ts/native';
 import { Rng } from '../../ts/util/random';
 
-const conditioning: ConditioningConfig = { column: 'label', classes: 10, dropout: 0.25, mismatch: 0 };
+const conditioning: ConditioningConfig = { column: 'label', classes: 10, dropout: 0.25, mismatch: 0, projection: false };
 
 describe('guidance conditioning: config and training draws', () => {
   const config = {

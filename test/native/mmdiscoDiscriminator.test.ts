@@ -151,6 +151,15 @@ const tinies: Tiny[] = [
     video: [2, 3, 4, 4],
     audio: [1, 16],
   },
+  {
+    name: '1-D audio over a log-mel with its bins as channels, fusion B',
+    network: {
+      ...tinyBase, videoChannels: 1, audioChannels: 2 * 3, audioConv: '1d', maxDilation: 2, fusion: 'B', videoTextDim: 0, audioTextDim: 0,
+      fusionWidth: 16, fusionLayers: 1, fusionHeads: 2, fusionHeadDim: 8, fusionMaxTokens: 16,
+    },
+    video: [2, 1, 4, 4],
+    audio: [2, 8, 3],
+  },
 ];
 
 const numel = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
@@ -246,4 +255,32 @@ describe('MMDisCo discriminator: gradients (float64, finite differences)', funct
       });
     });
   }
+});
+
+describe('MMDisCo discriminator: 1-D audio tower over a log-mel', () => {
+  it('reads (B, C, L, M) as (B, C·M, L): the same logit as the folded input, and a clear error on a wrong bin count', async () => {
+    const network: MmdiscoDiscriminatorNetwork = {
+      ...tinyBase, videoChannels: 1, audioChannels: 2 * 3, audioConv: '1d', fusion: 'A', videoTextDim: 0, audioTextDim: 0,
+    };
+    const d = build(network, 'float64', 5);
+    const rng = new Rng(11);
+    const { values } = await d.flatParameters();
+    await d.setFlatParameters(gaussian(rng, values.shape, 0.2));
+    const [B, C, L, M] = [2, 2, 8, 3];
+    const mel = gaussian(rng, [B, C, L, M]);
+    const folded = new Float64Array(mel.data.length);
+    for (let b = 0; b < B; b++) {
+      for (let c = 0; c < C; c++) {
+        for (let l = 0; l < L; l++) {
+          for (let m = 0; m < M; m++) folded[((b * C + c) * M + m) * L + l] = mel.data[((b * C + c) * L + l) * M + m];
+        }
+      }
+    }
+    const v = gaussian(rng, [B, 2, 1, 4, 4]);
+    const t = tensor(new Int32Array([30, 500]), [B]);
+    const fromMel = (await d.logit(mel, v, t)).logit.data;
+    const fromFolded = (await d.logit(tensor(folded, [B, C * M, L]), v, t)).logit.data;
+    assert.deepEqual(Array.from(fromMel), Array.from(fromFolded));
+    await assert.rejects(d.logit(gaussian(rng, [B, C, L, M + 1]), v, t), /log-mel \(B, C, L, M\) with C·M = K for K = 6 audio channels, got \[2, 2, 8, 4\]/);
+  });
 });

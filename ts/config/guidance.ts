@@ -1,7 +1,7 @@
 /**
  * Config of a discriminator (guidance module) training run (`mmdisco train-guidance --config F`); examples in
- * configs/guidance/. The discriminator is the paper's ('mmdisco' network) with a 2-D mel audio tower; its input
- * channels come from the base models' data.
+ * configs/guidance/. The discriminator is the paper's ('mmdisco' network) with a 2-D mel audio tower, or a 1-D one
+ * over the mel bins (discriminator.audioConv); its input channels come from the base models' data.
  *
  * Optional class conditioning (spec §2.3 text-dropout, §4.1 c residual CFG), for datasets with a class per pair:
  *
@@ -27,6 +27,13 @@ export const GuidanceConfigSchema = z
         groups: positiveInt,
         /** A: pooled features summed through a linear head; B: a transformer over both modalities' tokens. */
         fusion: z.enum(['A', 'B']),
+        /**
+         * Audio tower: '2d' convs over the log-mel (time × mel, shared across frequency), or '1d' convs over time
+         * with the mel bins as channels (each conv sees the whole spectrum of its frames).
+         */
+        audioConv: z.enum(['2d', '1d']).default('2d'),
+        /** With audioConv '1d': the k-th audio ResBlock uses dilation 2^(k mod maxDilation). */
+        maxDilation: positiveInt.default(1),
         fusionWidth: positiveInt.default(64),
         fusionLayers: positiveInt.default(1),
         fusionHeads: positiveInt.default(2),
@@ -70,6 +77,12 @@ export const GuidanceConfigSchema = z
          * mixture of independent and class-mismatched pairs.
          */
         mismatch: z.number().min(0).lt(1).default(0),
+        /**
+         * Also score the class as an inner product with each tower's pooled features (a projection
+         * discriminator), next to its embedding in the norms: "does this digit look like class c" is then linear
+         * in the features, which the norms' scale and shift alone learn slowly.
+         */
+        projection: z.boolean().default(false),
       })
       .strict()
       .optional(),

@@ -89,11 +89,12 @@ export function discriminatorNetwork(config: GuidanceConfig, bases: BasePair): M
     kind: 'mmdisco',
     ...config.discriminator,
     videoChannels: bases.video.inputShape[1],
-    audioChannels: bases.audio.inputShape[0],
-    audioConv: '2d',
+    // The 1-D tower takes the log-mel's bins as channels (native/src/models/mmdisco_discriminator.cpp).
+    audioChannels: config.discriminator.audioConv === '1d' ? bases.audio.inputShape[0] * (bases.audio.inputShape[2] ?? 1) : bases.audio.inputShape[0],
     // One-hot class conditions in both towers (ts/guidance/conditioning.ts).
     videoTextDim: config.conditioning?.classes ?? 0,
     audioTextDim: config.conditioning?.classes ?? 0,
+    textProjection: config.conditioning?.projection ?? false,
   };
 }
 

@@ -279,6 +279,14 @@ MmdiscoDiscriminatorImpl::MmdiscoDiscriminatorImpl(const MmdiscoDiscriminatorCon
   if (c.audio_text_dim > 0) audio_text_embed = register_module("audio_text_embed", nn::Linear(c.audio_text_dim, c.time_dim));
   feature_extractor = register_module("feature_extractor", VAFeatureExtractor(c));
   const int64_t features = feature_extractor->out_channels();
+  if (c.text_projection) {
+    TORCH_CHECK(c.video_text_dim > 0 || c.audio_text_dim > 0, "discriminator: text projection needs text conditioning");
+    auto projection = [&](const char* name, int64_t dim) {
+      return register_module(name, nn::Linear(nn::LinearOptions(dim, features).bias(false)));
+    };
+    if (c.video_text_dim > 0) video_text_projection = projection("video_text_projection", c.video_text_dim);
+    if (c.audio_text_dim > 0) audio_text_projection = projection("audio_text_projection", c.audio_text_dim);
+  }
   if (c.fusion == "A") {
     last_linear = register_module("last_linear", nn::Linear(2 * features, 1));
   } else {
@@ -294,11 +302,18 @@ MmdiscoDiscriminatorImpl::MmdiscoDiscriminatorImpl(const MmdiscoDiscriminatorCon
 
 namespace {
 
-torch::Tensor text_vector(const torch::Tensor& text, nn::Linear& embed, const char* which, int64_t batch) {
+// (B, d) conditioning vector; token embeddings (B, tokens, d) are averaged over tokens.
+torch::Tensor text_vector(const torch::Tensor& text, const char* which, int64_t batch) {
   TORCH_CHECK(text.defined(), "discriminator: this configuration needs ", which, " text conditioning");
   TORCH_CHECK(text.size(0) == batch, "discriminator: ", which, " text conditioning has ", text.size(0),
               " rows for a batch of ", batch);
-  return embed(text.dim() == 3 ? text.mean(1) : text);  // token embeddings are averaged over tokens
+  return text.dim() == 3 ? text.mean(1) : text;
+}
+
+// ⟨P c, pooled features⟩ per row, or 0 without a projection.
+torch::Tensor projection_term(nn::Linear& projection, const torch::Tensor& text, const torch::Tensor& tokens) {
+  if (!projection) return torch::zeros({tokens.size(0)}, tokens.options());
+  return (projection(text.to(tokens.scalar_type())) * tokens.mean(1)).sum(1);
 }
 
 }  // namespace
@@ -309,22 +324,29 @@ torch::Tensor MmdiscoDiscriminatorImpl::forward(const torch::Tensor& video, cons
   const bool one_d = config_.audio_conv == "1d";
   TORCH_CHECK(video.dim() == 5 && video.size(2) == config_.video_channels,
               "discriminator: video must be (B, F, ", config_.video_channels, ", H, W), got ", video.sizes());
-  TORCH_CHECK(audio.dim() == (one_d ? 3 : 4) && audio.size(1) == config_.audio_channels,
-              "discriminator: audio must be (B, ", config_.audio_channels, one_d ? ", N)" : ", L, M)", ", got ",
-              audio.sizes());
   const int64_t b = video.size(0);
+  // The 1-D tower reads a log-mel (B, C, L, M) with its C·M bins as channels: each conv then sees the whole
+  // spectrum of its frames, which frequency-shared 2-D convs pooled over the mel axis cannot tell apart.
+  const auto a_in = one_d && audio.dim() == 4 ? audio.transpose(2, 3).reshape({b, -1, audio.size(2)}) : audio;
+  TORCH_CHECK(a_in.dim() == (one_d ? 3 : 4) && a_in.size(1) == config_.audio_channels,
+              "discriminator: audio must be ", one_d ? "(B, K, N) or a log-mel (B, C, L, M) with C·M = K" : "(B, K, L, M)",
+              " for K = ", config_.audio_channels, " audio channels, got ", audio.sizes());
   auto e_t = time_embed(t).to(video.scalar_type());
-  auto e_v = video_text_embed ? e_t + text_vector(text_v, video_text_embed, "video", b) : e_t;
-  auto e_a = audio_text_embed ? e_t + text_vector(text_a, audio_text_embed, "audio", b) : e_t;
+  const auto c_v = video_text_embed ? text_vector(text_v, "video", b) : torch::Tensor();
+  const auto c_a = audio_text_embed ? text_vector(text_a, "audio", b) : torch::Tensor();
+  auto e_v = video_text_embed ? e_t + video_text_embed(c_v) : e_t;
+  auto e_a = audio_text_embed ? e_t + audio_text_embed(c_a) : e_t;
 
-  auto [fv, fa] = feature_extractor(video.transpose(1, 2), audio, e_v, e_a);
+  auto [fv, fa] = feature_extractor(video.transpose(1, 2), a_in, e_v, e_a);
   auto video_frames = fv.mean({3, 4}).transpose(1, 2);                           // (B, F, C)
   auto audio_frames = (one_d ? fa : fa.mean(3)).transpose(1, 2);                // (B, L, C)
+  const auto projected = projection_term(video_text_projection, c_v, video_frames) +
+                         projection_term(audio_text_projection, c_a, audio_frames);
   if (config_.fusion == "A") {
-    return last_linear(torch::cat({video_frames.mean(1), audio_frames.mean(1)}, 1)).squeeze(1);
+    return last_linear(torch::cat({video_frames.mean(1), audio_frames.mean(1)}, 1)).squeeze(1) + projected;
   }
   auto tokens = torch::cat({fm_time_in(e_t).unsqueeze(1), fm_video_in(video_frames), fm_audio_in(audio_frames)}, 1);
-  return last_linear(fm(tokens)).squeeze(1);
+  return last_linear(fm(tokens)).squeeze(1) + projected;
 }
 
 }  // namespace mmdisco

@@ -17,7 +17,7 @@ namespace mmdisco {
 struct MmdiscoDiscriminatorConfig {
   int64_t video_channels = 4;
   int64_t audio_channels = 8;
-  std::string audio_conv = "2d";  // "2d" (mel/latent, (B,C,L,M)) | "1d" (waveform, (B,C,N))
+  std::string audio_conv = "2d";  // "2d" (mel/latent, (B,C,L,M)) | "1d" (waveform (B,C,N), or mel bins as channels)
   int64_t max_dilation = 1;       // 1-D audio ResBlock k uses dilation 2^(k mod max_dilation)
   int64_t width = 128;            // base channels; GroupNorm(32) needs width·mult divisible by 32
   std::vector<int64_t> channel_mult = {1, 2, 4};
@@ -25,6 +25,9 @@ struct MmdiscoDiscriminatorConfig {
   int64_t time_dim = 128;
   int64_t video_text_dim = 0;  // 0: no text conditioning
   int64_t audio_text_dim = 0;
+  // Also h += ⟨P_m c_m, pooled tower-m features⟩ per conditioned modality (a projection discriminator): the
+  // condition meets the features linearly, not only through the norms' scale and shift.
+  bool text_projection = false;
   std::string fusion = "A";  // "A" | "B"
   int64_t fusion_width = 256;
   int64_t fusion_layers = 5;
@@ -184,6 +187,7 @@ class MmdiscoDiscriminatorImpl : public torch::nn::Module {
   MmdiscoDiscriminatorConfig config_;
   TimeEmbedding time_embed{nullptr};  // registered as time_embed.projection
   torch::nn::Linear video_text_embed{nullptr}, audio_text_embed{nullptr};
+  torch::nn::Linear video_text_projection{nullptr}, audio_text_projection{nullptr};
   VAFeatureExtractor feature_extractor{nullptr};
   // Fusion B, registered under fusion_model.
   torch::nn::Linear fm_video_in{nullptr}, fm_audio_in{nullptr}, fm_time_in{nullptr};
