@@ -152,13 +152,14 @@ const tinies: Tiny[] = [
     audio: [1, 16],
   },
   {
-    name: '1-D audio over a log-mel with its bins as channels, fusion B',
+    name: '1-D audio over a log-mel with its bins as channels, fusion B, conditioning with a projection head',
     network: {
-      ...tinyBase, videoChannels: 1, audioChannels: 2 * 3, audioConv: '1d', maxDilation: 2, fusion: 'B', videoTextDim: 0, audioTextDim: 0,
-      fusionWidth: 16, fusionLayers: 1, fusionHeads: 2, fusionHeadDim: 8, fusionMaxTokens: 16,
+      ...tinyBase, videoChannels: 1, audioChannels: 2 * 3, audioConv: '1d', maxDilation: 2, fusion: 'B', videoTextDim: 5, audioTextDim: 3,
+      textProjection: true, fusionWidth: 16, fusionLayers: 1, fusionHeads: 2, fusionHeadDim: 8, fusionMaxTokens: 16,
     },
     video: [2, 1, 4, 4],
     audio: [2, 8, 3],
+    condition: { audio: 3, video: 5 },
   },
 ];
 
