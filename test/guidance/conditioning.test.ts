@@ -75,22 +75,36 @@ describe('guidance conditioning: config and training draws', () => {
     assert.ok(none.fake.every((c) => c !== null));
   });
 
-  it('mismatched negatives: real pairs under a wrong class, never the null one, at the configured rate', () => {
+  it('mismatched negatives: real rows wrong in the class, the audio or the video, never the null condition, at the configured rate', () => {
     const rows = { batchSize: 64, rank: 0, worldSize: 1 };
     const realClasses = Array.from({ length: 64 }, (_, i) => i % 10);
-    let flagged = 0;
+    const kinds = { class: 0, audio: 0, video: 0 };
     for (let step = 0; step < 200; step++) {
-      const { fake, mismatched } = trainingConditions({ ...conditioning, mismatch: 0.4 }, 5, step, realClasses, rows);
-      mismatched.forEach((m, i) => {
-        if (!m) return;
-        flagged++;
-        assert.ok(fake[i] !== null && fake[i] !== realClasses[i], `row ${i}: class ${fake[i]} for a pair of class ${realClasses[i]}`);
-      });
+      const { fake, negatives } = trainingConditions({ ...conditioning, mismatch: 0.4 }, 5, step, realClasses, rows);
+      for (const n of negatives) {
+        const condition = fake[n.row];
+        assert.ok(condition !== null, `row ${n.row}: the null condition`);
+        // Some part contradicts the condition, and only one part when a partner row lends its audio or video.
+        if (n.audio === n.row && n.video === n.row) {
+          kinds.class++;
+          assert.notEqual(condition, realClasses[n.row], `row ${n.row}: its own class`);
+        } else {
+          assert.equal(condition, realClasses[n.row]);
+          const [wrong, kept] = n.audio !== n.row ? ['audio', n.video] as const : ['video', n.audio] as const;
+          kinds[wrong]++;
+          assert.equal(kept, n.row);
+          assert.notEqual(realClasses[wrong === 'audio' ? n.audio : n.video], condition, `row ${n.row}: the ${wrong} partner has the same class`);
+        }
+      }
     }
-    assert.ok(Math.abs(flagged / (200 * 64) - 0.4) < 0.02, `mismatch rate ${flagged / (200 * 64)}`);
-    // Without mismatching, nothing is flagged and the draws are those of a config without the field.
-    const plain = trainingConditions(conditioning, 5, 3, realClasses, rows);
-    assert.ok(plain.mismatched.every((m) => !m));
+    const total = kinds.class + kinds.audio + kinds.video;
+    assert.ok(Math.abs(total / (200 * 64) - 0.4) < 0.02, `mismatch rate ${total / (200 * 64)}`);
+    for (const [kind, count] of Object.entries(kinds)) assert.ok(Math.abs(count / total - 1 / 3) < 0.03, `${kind}: ${count} of ${total}`);
+    // Without mismatching there are no such negatives, and a row of a class alone in the batch falls back to a wrong class.
+    assert.deepEqual(trainingConditions(conditioning, 5, 3, realClasses, rows).negatives, []);
+    const alone = trainingConditions({ ...conditioning, mismatch: 0.99 }, 5, 3, [2, 2, 2, 2], { batchSize: 4, rank: 0, worldSize: 1 });
+    assert.ok(alone.negatives.length > 0 && alone.negatives.every((n) => n.audio === n.row && n.video === n.row));
+    assert.ok(alone.negatives.every((n) => alone.fake[n.row] !== 2));
   });
 
   it('each rank keeps its rows of the global batch draws', () => {

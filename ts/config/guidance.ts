@@ -72,9 +72,10 @@ export const GuidanceConfigSchema = z
         /** Probability of replacing a pair's condition by the null condition; in [0, 1). */
         dropout: z.number().min(0).lt(1),
         /**
-         * Probability of replacing a fake (negative) pair by a real pair under a wrong class (matching-aware
-         * negatives); 0 keeps the plain fake-pair bank. The discriminator then estimates the ratio of real pairs to a
-         * mixture of independent and class-mismatched pairs.
+         * Probability of replacing a fake (negative) pair by a class-mismatched real one (matching-aware
+         * negatives): a real pair under a wrong class, or under its class with the audio or the video of a pair of
+         * another class (ts/guidance/conditioning.ts); 0 keeps the plain fake-pair bank. The discriminator then
+         * estimates the ratio of real pairs to a mixture of independent and class-mismatched pairs.
          */
         mismatch: z.number().min(0).lt(1).default(0),
         /**

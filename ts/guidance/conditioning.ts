@@ -7,6 +7,7 @@ import type { GuidanceConfig } from '../config/guidance';
 import { ConfigError } from '../config/load';
 import { type Conditioning, type SampleOptions, tensor } from '../native';
 import { Rng, streamSeed } from '../util/random';
+import type { RealNegative } from './negatives';
 
 export type ConditioningConfig = NonNullable<GuidanceConfig['conditioning']>;
 
@@ -45,10 +46,13 @@ export interface RankRows {
 /**
  * The conditions of one training step: real pairs on their class, fake pairs (which have none) on a uniformly drawn
  * class, each row dropped to the null condition with probability `dropout`. With `mismatch` > 0, each negative row is
- * with that probability replaced by the same row's real pair conditioned on a wrong class (`mismatched`): a negative
- * that differs from a positive in the class alone, which teaches the class dependence the guidance steers with. The draws come from a stream of their
- * own per step, so a resumed run draws exactly what the uninterrupted one did; they are made for the global batch
- * and each rank keeps its own rows, so the conditions do not depend on the number of ranks.
+ * with that probability replaced by a real, class-mismatched one (`negatives`), wrong in one of three ways with equal
+ * odds: the row's real pair under another class, or that pair under its own class with the audio (or the video) of
+ * a pair of another class in this rank's rows. The last two teach each tower the class dependence on its own: a
+ * pair wrong in both modalities can be told by the easier one alone. The draws come from a stream of their own per
+ * step, so a resumed run draws exactly what the uninterrupted one did; they are made for the global batch and each
+ * rank keeps its own rows, so the conditions do not depend on the number of ranks (the partners, drawn within a
+ * rank's rows, do).
  */
 export function trainingConditions(
   conditioning: ConditioningConfig,
@@ -56,28 +60,43 @@ export function trainingConditions(
   step: number,
   realClasses: readonly number[],
   rows: RankRows,
-): { real: (number | null)[]; fake: (number | null)[]; mismatched: boolean[] } {
+): { real: (number | null)[]; fake: (number | null)[]; negatives: RealNegative[] } {
   const rng = new Rng(streamSeed(seed, step));
   const kept = () => rng.uniform() >= conditioning.dropout;
+  const mismatching = conditioning.mismatch > 0;
   const real: (number | null)[] = [];
   const fake: (number | null)[] = [];
-  const mismatched: boolean[] = [];
+  const negatives: RealNegative[] = [];
   const first = rows.rank * rows.batchSize;
   for (let row = 0; row < rows.batchSize * rows.worldSize; row++) {
     const keepReal = kept();
     const fakeClass = rng.int(conditioning.classes);
     const keepFake = kept();
     // Drawn only when mismatching is on, so runs without it draw as before.
-    const mismatch = conditioning.mismatch > 0 && rng.uniform() < conditioning.mismatch;
-    const otherClass = conditioning.mismatch > 0 ? 1 + rng.int(conditioning.classes - 1) : 0;
+    const mismatch = mismatching && rng.uniform() < conditioning.mismatch;
+    const otherClass = mismatching ? 1 + rng.int(conditioning.classes - 1) : 0;
+    const wrong = mismatching ? (['class', 'audio', 'video'] as const)[rng.int(3)] : 'class';
+    const pick = mismatching ? rng.uniform() : 0;
     if (row < first || row >= first + rows.batchSize) continue;
-    const own = realClasses[row - first];
+    const local = row - first;
+    const own = realClasses[local];
     real.push(keepReal ? own : null);
-    // A mismatched negative is this row's real pair under another class, never under the null condition.
-    fake.push(mismatch ? (own + otherClass) % conditioning.classes : keepFake ? fakeClass : null);
-    mismatched.push(mismatch);
+    if (!mismatch) {
+      fake.push(keepFake ? fakeClass : null);
+      continue;
+    }
+    // Never under the null condition, which has no class to contradict.
+    const partners = wrong === 'class' ? [] : realClasses.flatMap((c, j) => (c !== own ? [j] : []));
+    if (partners.length === 0) {
+      fake.push((own + otherClass) % conditioning.classes);
+      negatives.push({ row: local, audio: local, video: local });
+    } else {
+      const partner = partners[Math.floor(pick * partners.length)];
+      fake.push(own);
+      negatives.push({ row: local, audio: wrong === 'audio' ? partner : local, video: wrong === 'video' ? partner : local });
+    }
   }
-  return { real, fake, mismatched };
+  return { real, fake, negatives };
 }
 
 /**

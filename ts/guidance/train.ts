@@ -235,7 +235,7 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
         const rows = trainingConditions(conditioning, t.seed + 2, state.step, classes, share);
         batch.realCondition = classConditions(rows.real, conditioning.classes);
         batch.fakeCondition = classConditions(rows.fake, conditioning.classes);
-        useRealNegatives(batch, rows.mismatched.flatMap((m, row) => (m ? [{ row, audio: row, video: row }] : [])), share.batchSize);
+        useRealNegatives(batch, rows.negatives, share.batchSize);
       }
       // Each rank shuffles within its own rows; the readers use seed and seed + 1, the conditions seed + 2.
       useRealNegatives(batch, shuffledNegatives(t.shuffledNegatives, streamSeed(t.seed + 3, ranks.rank), state.step, share.batchSize), share.batchSize);
