@@ -1,7 +1,8 @@
 /**
  * The results table of MMDisCo on a paired dataset: independent sampling of the two base models vs joint guidance
- * by each trained discriminator variant (fusion A / B, with and without the denoising loss) over a sweep of λ,
- * scored by the dataset's evaluators (recognisable fraction, Fréchet distance and KID per modality, class
+ * by each trained discriminator variant (fusion A / B, with and without the denoising loss) over a sweep of λ
+ * (and, for a class-conditioned one guiding toward given classes, of the CFG scale), scored by the dataset's
+ * evaluators (recognisable fraction, accuracy to the guided class, Fréchet distance and KID per modality, class
  * agreement, AV onset F1), with the discriminator's size next to the base models' and the wall time of guided vs
  * unguided sampling.
  *
@@ -10,7 +11,7 @@
  *
  * Every stage writes into --work and is skipped when its output is complete there (fakes, each training run, each
  * sample set), so an interrupted run continues where it stopped. Paths in the config are relative to the
- * repository root. Writes bench/results/guidance-<dataset>-<host>.json and .md (see machine.ts).
+ * repository root. Writes bench/results/guidance-<config name>-<host>.json and .md (see machine.ts).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -65,8 +66,12 @@ export const ResultsConfigSchema = z
             set: z.array(z.string()).default([]),
             /** This variant's λ values (default: evaluation.lambdas). */
             lambdas: z.array(z.number().nonnegative()).min(1).optional(),
+            /** A class-conditioned discriminator: pair i is guided toward classes[i mod n], with each residual CFG scale of cfgScales. */
+            classes: z.array(z.number().int().nonnegative()).min(1).optional(),
+            cfgScales: z.array(z.number().nonnegative()).min(1).optional(),
           })
-          .strict(),
+          .strict()
+          .refine((v) => !v.cfgScales || v.classes, { message: 'cfgScales needs classes', path: ['cfgScales'] }),
       )
       .min(1),
     threads: z.number().int().nonnegative().default(1),
@@ -100,7 +105,9 @@ async function main(): Promise<void> {
     .parse();
   const config = loadConfig(ResultsConfigSchema, args.config, args.set);
   const deviceSet = args.device ? [`runtime.device=${args.device}`] : [];
-  const work = args.work ?? path.join(ROOT, 'runs', `results-${config.dataset}`);
+  // Named after the config file: configs/results/spoken-mnist-class.json → runs/results-spoken-mnist-class.
+  const resultsName = path.basename(args.config, '.json');
+  const work = args.work ?? path.join(ROOT, 'runs', `results-${resultsName}`);
   // Validate every variant's config before any work starts.
   const variants = config.variants.map((v) => ({
     ...v,
@@ -153,14 +160,21 @@ async function main(): Promise<void> {
           : { out: run, config: variant.config, real: real.train, fake: fakes, ...bases },
       );
     }
+    // Unconditioned variants sweep λ; class-conditioned ones λ × the CFG scale S.
+    const scales = variant.classes ? (variant.cfgScales ?? [1]) : [undefined];
     for (const lambda of variant.lambdas ?? lambdas) {
-      const name = `${variant.name} λ=${lambda}`;
-      const out = path.join(work, `sample-${variant.name}-${lambda}`);
-      await timed(name, complete(path.join(out, 'pairs')), () =>
-        guidedSample({ ...bases, ...draw, guidance: run, lambdaAudio: lambda, lambdaVideo: lambda, out, placement, media: 'images' }),
-      );
-      sets.push({ name, variant: variant.name, lambda, seconds: timings[name] ?? null });
-      dirs[name] = path.join(out, 'pairs');
+      for (const cfgScale of scales) {
+        const name = `${variant.name} λ=${lambda}${cfgScale === undefined ? '' : ` S=${cfgScale}`}`;
+        const out = path.join(work, `sample-${variant.name}-${lambda}${cfgScale === undefined ? '' : `-s${cfgScale}`}`);
+        await timed(name, complete(path.join(out, 'pairs')), () =>
+          guidedSample({
+            ...bases, ...draw, guidance: run, lambdaAudio: lambda, lambdaVideo: lambda, out, placement, media: 'images',
+            classes: variant.classes, cfgScale,
+          }),
+        );
+        sets.push({ name, variant: variant.name, lambda, seconds: timings[name] ?? null });
+        dirs[name] = path.join(out, 'pairs');
+      }
     }
     parameterCounts[variant.name] = (await loadGuidance(run, pair, placement)).discriminator.parameterCount;
   }
@@ -173,7 +187,7 @@ async function main(): Promise<void> {
     Object.entries(parameterCounts).map(([name, count]) => [name, { parameters: count, fractionOfBases: count / baseParameters }]),
   );
   const result = { config: args.config, work, baseParameters, discriminators, timings, rows };
-  const file = await writeBenchResult(`guidance-${config.dataset}`, result);
+  const file = await writeBenchResult(`guidance-${resultsName}`, result);
   const table = markdownTable(config, rows, discriminators, baseParameters);
   writeFileSync(file.replace(/\.json$/, '.md'), table);
   console.log(table);
@@ -191,13 +205,14 @@ function markdownTable(
   const lines = [
     `# MMDisCo on ${config.dataset}: ${config.evaluation.n} pairs per set, ${config.evaluation.sampler} ${config.evaluation.steps} steps`,
     '',
-    '| set | recognisable a / v | Fréchet a / v | KID a / v | class agreement | onset F1 | wall s (× unguided) |',
-    '|---|---|---|---|---|---|---|',
+    '| set | recognisable a / v | accuracy a / v | Fréchet a / v | KID a / v | class agreement | onset F1 | wall s (× unguided) |',
+    '|---|---|---|---|---|---|---|---|',
     ...rows.map((r) => {
       const m = r.metrics;
       const wall = r.seconds === null ? '–' : `${r.seconds.toFixed(1)}${unguided && r.variant ? ` (×${(r.seconds / unguided).toFixed(2)})` : ''}`;
       return (
-        `| ${r.name} | ${f(m.audio.recognisable)} / ${f(m.video.recognisable)} | ${f(m.audio.frechet, 2)} / ${f(m.video.frechet, 2)} ` +
+        `| ${r.name} | ${f(m.audio.recognisable)} / ${f(m.video.recognisable)} | ${f(m.audio.accuracy)} / ${f(m.video.accuracy)} ` +
+        `| ${f(m.audio.frechet, 2)} / ${f(m.video.frechet, 2)} ` +
         `| ${f(m.audio.kid.mean, 2)} / ${f(m.video.kid.mean, 2)} | ${f(m.classAgreement)} | ${f(m.onsetF1)} | ${wall} |`
       );
     }),
