@@ -75,6 +75,8 @@ export interface MmdiscoDiscriminatorNetwork {
   audioConv?: '2d' | '1d';
   /** 1-D audio ResBlock k (construction order) uses dilation 2^(k mod maxDilation). */
   maxDilation?: number;
+  /** Pixel patches p×p of each frame as channels before the video tower: videoChannels = C·p². */
+  videoPatch?: number;
   /** Base width; width · mult must be divisible by groups (32 in every release). */
   width?: number;
   channelMult?: number[];

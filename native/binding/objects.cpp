@@ -72,6 +72,7 @@ mmdisco::MmdiscoDiscriminatorConfig parse_mmdisco_network(const Options& o) {
   c.audio_channels = o.integer("audioChannels", c.audio_channels);
   c.audio_conv = o.string("audioConv", c.audio_conv);
   c.max_dilation = o.integer("maxDilation", c.max_dilation);
+  c.video_patch = o.integer("videoPatch", c.video_patch);
   c.width = o.integer("width", c.width);
   if (o.has("channelMult")) c.channel_mult = o.integers("channelMult");
   c.blocks_per_level = o.integer("blocksPerLevel", c.blocks_per_level);

@@ -152,10 +152,11 @@ const tinies: Tiny[] = [
     audio: [1, 16],
   },
   {
-    name: '1-D audio over a log-mel with its bins as channels, fusion B, conditioning with a projection head',
+    name: '1-D audio over a log-mel with its bins as channels, 2×2 video patches as channels, fusion B, conditioning with a projection head',
     network: {
-      ...tinyBase, videoChannels: 1, audioChannels: 2 * 3, audioConv: '1d', maxDilation: 2, fusion: 'B', videoTextDim: 5, audioTextDim: 3,
-      textProjection: true, fusionWidth: 16, fusionLayers: 1, fusionHeads: 2, fusionHeadDim: 8, fusionMaxTokens: 16,
+      ...tinyBase, videoChannels: 1 * 2 * 2, videoPatch: 2, audioChannels: 2 * 3, audioConv: '1d', maxDilation: 2, fusion: 'B',
+      videoTextDim: 5, audioTextDim: 3, textProjection: true, fusionWidth: 16, fusionLayers: 1, fusionHeads: 2, fusionHeadDim: 8,
+      fusionMaxTokens: 16,
     },
     video: [2, 1, 4, 4],
     audio: [2, 8, 3],
@@ -258,15 +259,20 @@ describe('MMDisCo discriminator: gradients (float64, finite differences)', funct
   }
 });
 
-describe('MMDisCo discriminator: 1-D audio tower over a log-mel', () => {
-  it('reads (B, C, L, M) as (B, C·M, L): the same logit as the folded input, and a clear error on a wrong bin count', async () => {
-    const network: MmdiscoDiscriminatorNetwork = {
-      ...tinyBase, videoChannels: 1, audioChannels: 2 * 3, audioConv: '1d', fusion: 'A', videoTextDim: 0, audioTextDim: 0,
-    };
+describe('MMDisCo discriminator: inputs folded into channels', () => {
+  const rng = new Rng(11);
+  const randomised = async (network: MmdiscoDiscriminatorNetwork) => {
     const d = build(network, 'float64', 5);
-    const rng = new Rng(11);
     const { values } = await d.flatParameters();
     await d.setFlatParameters(gaussian(rng, values.shape, 0.2));
+    return d;
+  };
+  const t = tensor(new Int32Array([30, 500]), [2]);
+
+  it('the 1-D audio tower reads (B, C, L, M) as (B, C·M, L): the same logit as the folded input; a wrong bin count is an error', async () => {
+    const d = await randomised({
+      ...tinyBase, videoChannels: 1, audioChannels: 2 * 3, audioConv: '1d', fusion: 'A', videoTextDim: 0, audioTextDim: 0,
+    });
     const [B, C, L, M] = [2, 2, 8, 3];
     const mel = gaussian(rng, [B, C, L, M]);
     const folded = new Float64Array(mel.data.length);
@@ -278,10 +284,33 @@ describe('MMDisCo discriminator: 1-D audio tower over a log-mel', () => {
       }
     }
     const v = gaussian(rng, [B, 2, 1, 4, 4]);
-    const t = tensor(new Int32Array([30, 500]), [B]);
     const fromMel = (await d.logit(mel, v, t)).logit.data;
     const fromFolded = (await d.logit(tensor(folded, [B, C * M, L]), v, t)).logit.data;
     assert.deepEqual(Array.from(fromMel), Array.from(fromFolded));
     await assert.rejects(d.logit(gaussian(rng, [B, C, L, M + 1]), v, t), /log-mel \(B, C, L, M\) with C·M = K for K = 6 audio channels, got \[2, 2, 8, 4\]/);
+  });
+
+  it('videoPatch p reads each frame\'s p×p patches as channels: the same logit as a p = 1 network fed the patches; a frame p does not divide is an error', async () => {
+    const audio = { audioChannels: 1, audioConv: '2d' as const, fusion: 'A' as const, videoTextDim: 0, audioTextDim: 0 };
+    const patched = await randomised({ ...tinyBase, ...audio, videoChannels: 4, videoPatch: 2 });
+    const plain = build({ ...tinyBase, ...audio, videoChannels: 4 }, 'float64', 6);
+    await plain.loadParameters(await patched.parameters());
+    const [B, F, H, W] = [2, 3, 4, 4];
+    const video = gaussian(rng, [B, F, 1, H, W]);
+    // Channel (i, j) of a patch holds pixel (2y + i, 2x + j), as pixel_unshuffle orders them.
+    const patches = new Float64Array(video.data.length);
+    for (let bf = 0; bf < B * F; bf++) {
+      for (let y = 0; y < H; y++) {
+        for (let x = 0; x < W; x++) {
+          const channel = (y % 2) * 2 + (x % 2);
+          patches[bf * H * W + channel * (H / 2) * (W / 2) + Math.floor(y / 2) * (W / 2) + Math.floor(x / 2)] = video.data[bf * H * W + y * W + x];
+        }
+      }
+    }
+    const a = gaussian(rng, [B, 1, 3, 4]);
+    const fromFrames = (await patched.logit(a, video, t)).logit.data;
+    const fromPatches = (await plain.logit(a, tensor(patches, [B, F, 4, H / 2, W / 2]), t)).logit.data;
+    assert.deepEqual(Array.from(fromFrames), Array.from(fromPatches));
+    await assert.rejects(patched.logit(a, gaussian(rng, [B, F, 1, 5, 4]), t), /video must be \(B, F, C, H, W\) with C·2² = 4 and H, W multiples of 2, got \[2, 3, 1, 5, 4\]/);
   });
 });

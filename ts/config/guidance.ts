@@ -34,6 +34,11 @@ export const GuidanceConfigSchema = z
         audioConv: z.enum(['2d', '1d']).default('2d'),
         /** With audioConv '1d': the k-th audio ResBlock uses dilation 2^(k mod maxDilation). */
         maxDilation: positiveInt.default(1),
+        /**
+         * Each frame's p×p pixel patches become channels before the video tower (p must divide the frame size),
+         * so that its first convolutions span most of a small frame; 1 leaves the frames as they are.
+         */
+        videoPatch: positiveInt.default(1),
         fusionWidth: positiveInt.default(64),
         fusionLayers: positiveInt.default(1),
         fusionHeads: positiveInt.default(2),

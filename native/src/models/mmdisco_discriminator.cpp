@@ -270,7 +270,7 @@ MmdiscoDiscriminatorImpl::MmdiscoDiscriminatorImpl(const MmdiscoDiscriminatorCon
               c.audio_conv, "'");
   TORCH_CHECK(c.fusion == "A" || c.fusion == "B", "discriminator: fusion must be 'A' or 'B', got '", c.fusion, "'");
   TORCH_CHECK(c.video_channels > 0 && c.audio_channels > 0 && c.width > 0 && c.blocks_per_level > 0 &&
-                  c.max_dilation > 0 && !c.channel_mult.empty() && c.time_dim > 0,
+                  c.max_dilation > 0 && c.video_patch > 0 && !c.channel_mult.empty() && c.time_dim > 0,
               "discriminator: sizes must be positive");
   TORCH_CHECK(c.video_text_dim >= 0 && c.audio_text_dim >= 0, "discriminator: text dims must be ≥ 0");
   auto time_holder = register_module("time_embed", std::make_shared<nn::Module>());
@@ -322,9 +322,14 @@ torch::Tensor MmdiscoDiscriminatorImpl::forward(const torch::Tensor& video, cons
                                                 const torch::Tensor& t, const torch::Tensor& text_v,
                                                 const torch::Tensor& text_a) {
   const bool one_d = config_.audio_conv == "1d";
-  TORCH_CHECK(video.dim() == 5 && video.size(2) == config_.video_channels,
-              "discriminator: video must be (B, F, ", config_.video_channels, ", H, W), got ", video.sizes());
+  const int64_t p = config_.video_patch;
+  TORCH_CHECK(video.dim() == 5 && video.size(2) * p * p == config_.video_channels && video.size(3) % p == 0 &&
+                  video.size(4) % p == 0,
+              "discriminator: video must be (B, F, C, H, W) with C·", p, "² = ", config_.video_channels,
+              " and H, W multiples of ", p, ", got ", video.sizes());
   const int64_t b = video.size(0);
+  const auto v_in = p == 1 ? video
+                           : torch::pixel_unshuffle(video.flatten(0, 1), p).unflatten(0, {b, video.size(1)});
   // The 1-D tower reads a log-mel (B, C, L, M) with its C·M bins as channels: each conv then sees the whole
   // spectrum of its frames, which frequency-shared 2-D convs pooled over the mel axis cannot tell apart.
   const auto a_in = one_d && audio.dim() == 4 ? audio.transpose(2, 3).reshape({b, -1, audio.size(2)}) : audio;
@@ -337,7 +342,7 @@ torch::Tensor MmdiscoDiscriminatorImpl::forward(const torch::Tensor& video, cons
   auto e_v = video_text_embed ? e_t + video_text_embed(c_v) : e_t;
   auto e_a = audio_text_embed ? e_t + audio_text_embed(c_a) : e_t;
 
-  auto [fv, fa] = feature_extractor(video.transpose(1, 2), a_in, e_v, e_a);
+  auto [fv, fa] = feature_extractor(v_in.transpose(1, 2), a_in, e_v, e_a);
   auto video_frames = fv.mean({3, 4}).transpose(1, 2);                           // (B, F, C)
   auto audio_frames = (one_d ? fa : fa.mean(3)).transpose(1, 2);                // (B, L, C)
   const auto projected = projection_term(video_text_projection, c_v, video_frames) +

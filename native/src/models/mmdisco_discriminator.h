@@ -19,6 +19,9 @@ struct MmdiscoDiscriminatorConfig {
   int64_t audio_channels = 8;
   std::string audio_conv = "2d";  // "2d" (mel/latent, (B,C,L,M)) | "1d" (waveform (B,C,N), or mel bins as channels)
   int64_t max_dilation = 1;       // 1-D audio ResBlock k uses dilation 2^(k mod max_dilation)
+  // Each frame's p×p pixel patches become channels (C·p² of them, at H/p × W/p) before the video tower, so its
+  // first convolutions already span most of a small frame; 1 leaves the frames as they are.
+  int64_t video_patch = 1;
   int64_t width = 128;            // base channels; GroupNorm(32) needs width·mult divisible by 32
   std::vector<int64_t> channel_mult = {1, 2, 4};
   int64_t blocks_per_level = 4;
