@@ -1,6 +1,6 @@
 /**
- * `eval train-evaluators`, `eval pairs` and `eval calibrate`: the evaluator classifiers and the fidelity and
- * alignment metrics of a set of audio-video pairs.
+ * `eval train-evaluators`, `eval pairs`, `eval calibrate` and `eval discriminator`: the evaluator classifiers, the
+ * fidelity and alignment metrics of a set of audio-video pairs, and what a trained discriminator tells apart.
  */
 import type { Argv, CommandModule } from 'yargs';
 import { readIndex } from '../data';
@@ -154,5 +154,63 @@ export const evalCalibrateCommand: CommandModule<object, EvalArgs> = {
       `${report.pairs} pairs: recognisable audio ${report.recognisable.audio.toFixed(3)} video ${report.recognisable.video.toFixed(3)}; agreement matched ${report.classAgreement.matched.toFixed(3)} vs shuffled ` +
         `${report.classAgreement.shuffled.toFixed(3)}${f1} → ${args.out}`,
     );
+  },
+};
+
+interface DiscriminatorArgs {
+  guidance: string;
+  'audio-base': string;
+  'video-base': string;
+  data: string;
+  column?: string;
+  pairs: number;
+  t: number[];
+  seed: number;
+  threads: number;
+  out?: string;
+}
+
+export const evalDiscriminatorCommand: CommandModule<object, DiscriminatorArgs> = {
+  command: 'discriminator',
+  describe:
+    'What a trained discriminator tells apart: its mean logit on noised real pairs as they are and with one part ' +
+    'changed (unconditioned: the video of a pair of another class; class-conditioned: a wrong class, a wrong audio, ' +
+    'a wrong video, the null condition), per timestep. Guidance can only steer along differences that move the logit',
+  builder: ((y: Argv) =>
+    y
+      .option('guidance', { type: 'string', demandOption: true, describe: 'train-guidance directory or discriminator weight file' })
+      .option('audio-base', { type: 'string', demandOption: true, describe: 'audio base-model checkpoint directory (its schedule and normalisation)' })
+      .option('video-base', { type: 'string', demandOption: true, describe: 'video base-model checkpoint directory' })
+      .option('data', { type: 'string', demandOption: true, describe: 'real pairs (e.g. a test split); the first --pairs are used' })
+      .option('column', { type: 'string', describe: 'meta column of the class (default: the discriminator\'s conditioning column, else label)' })
+      .option('pairs', { type: 'number', default: 128, describe: 'pairs per case' })
+      .option('t', { type: 'number', array: true, default: [50, 200, 400, 600], describe: 'timesteps' })
+      .option('seed', { type: 'number', default: 0, describe: 'seed of the noise' })
+      .option('threads', { type: 'number', default: 1, describe: 'intra-op threads' })
+      .option('out', { type: 'string', describe: 'JSON report to write' })
+      .check((a) => {
+        if (!Number.isInteger(a.pairs) || a.pairs < 2) throw new Error('--pairs must be an integer ≥ 2');
+        if (a.t.length === 0 || a.t.some((t) => !Number.isInteger(t) || t < 0)) throw new Error('--t must be non-negative integer timesteps');
+        return true;
+      })) as unknown as (y: Argv) => Argv<DiscriminatorArgs>,
+  handler: async (args) => {
+    const { loadBasePair } = await import('../guidance/basePair');
+    const { loadGuidance } = await import('../guidance/sample');
+    const { probeDiscriminator } = await import('../eval/discriminatorProbe');
+    const placement = { threads: args.threads };
+    const bases = await loadBasePair(args['audio-base'], args['video-base'], placement);
+    const { discriminator, conditioning } = await loadGuidance(args.guidance, bases, placement);
+    const report = await probeDiscriminator({
+      discriminator, conditioning, bases, data: args.data, column: args.column ?? conditioning?.column ?? 'label',
+      pairs: args.pairs, timesteps: args.t, seed: args.seed,
+    });
+    if (args.out) await writeJsonAtomic(args.out, { guidance: args.guidance, data: args.data, ...report });
+    console.log(`mean logit on ${report.pairs} real pairs of ${args.data} (difference from matched in brackets)`);
+    const matched = report.meanLogit.matched;
+    for (const [name, values] of Object.entries(report.meanLogit)) {
+      const cells = values.map((v, i) => `t=${report.timesteps[i]} ${v.toFixed(2)}${name === 'matched' ? '' : ` (${(v - matched[i]) >= 0 ? '+' : ''}${(v - matched[i]).toFixed(2)})`}`);
+      console.log(`  ${name.padEnd(15)} ${cells.join('  ')}`);
+    }
+    if (args.out) console.log(`→ ${args.out}`);
   },
 };

@@ -9,7 +9,7 @@ import { sampleBaseCommand, trainBaseCommand } from './base';
 import { dataBuildCommand, dataPreviewCommand } from './dataBuild';
 import { dataInspectCommand, dataVerifyCommand } from './data';
 import { launchCommand } from './launch';
-import { evalCalibrateCommand, evalPairsCommand, evalTrainEvaluatorsCommand } from './eval';
+import { evalCalibrateCommand, evalDiscriminatorCommand, evalPairsCommand, evalTrainEvaluatorsCommand } from './eval';
 import { toyRunCommand } from './toy';
 import { fakesGenerateCommand, sampleCommand, trainGuidanceCommand } from './guidance';
 
@@ -37,6 +37,7 @@ async function main(): Promise<void> {
         .command(evalTrainEvaluatorsCommand)
         .command(evalPairsCommand)
         .command(evalCalibrateCommand)
+        .command(evalDiscriminatorCommand)
         .demandCommand(1, 'choose an eval command'),
     )
     .command(trainBaseCommand)

@@ -1,0 +1,110 @@
+/**
+ * What a trained discriminator tells apart (`mmdisco eval discriminator`): its mean logit ℓ on noised real pairs,
+ * as they are and changed in one respect, at a few timesteps. Guidance steers only along what moves ℓ, so a case
+ * whose logit sits at the matched one is a difference the module cannot steer toward or away from.
+ *
+ *   matched        the pairs as they are (a conditioned discriminator gets each pair's class)
+ *   shuffled       unconditioned: the audio of each pair with the video of a pair of another class
+ *   wrong class    conditioned: each pair under another class
+ *   wrong audio    conditioned: each pair under its class, with the audio of a pair of another class
+ *   wrong video    conditioned: each pair under its class, with the video of a pair of another class
+ *   null condition conditioned: the unconditional branch
+ *
+ * Every case noises its pairs with the same draws, so the differences between cases are the discriminator's alone.
+ */
+import { ConfigError } from '../config/load';
+import { normalise } from '../base/modality';
+import { ShardReader } from '../data';
+import { type BasePair, PAIR_TENSORS } from '../guidance/basePair';
+import { classConditions, pairClasses } from '../guidance/conditioning';
+import type { Discriminator } from '../native';
+import { native, tensor } from '../native';
+import { Rng } from '../util/random';
+
+export interface DiscriminatorProbeOptions {
+  discriminator: Discriminator;
+  conditioning?: { column: string; classes: number };
+  bases: BasePair;
+  /** Real pairs (the first `pairs` of the dataset are used). */
+  data: string;
+  /** Meta column holding each pair's class, to pick partners of another class. */
+  column: string;
+  pairs: number;
+  timesteps: number[];
+  seed: number;
+}
+
+export interface DiscriminatorProbe {
+  pairs: number;
+  timesteps: number[];
+  /** Mean logit per case, one value per timestep. */
+  meanLogit: Record<string, number[]>;
+}
+
+type Rows = number[];
+
+export async function probeDiscriminator(opts: DiscriminatorProbeOptions): Promise<DiscriminatorProbe> {
+  const { bases, discriminator, conditioning, timesteps } = opts;
+  const steps = Math.min(bases.audio.checkpoint.config.model.schedule.timesteps, bases.video.checkpoint.config.model.schedule.timesteps);
+  const late = timesteps.find((t) => !Number.isInteger(t) || t < 0 || t >= steps);
+  if (late !== undefined) throw new ConfigError(`--t ${late}: the base models' timesteps are the integers 0 … ${steps - 1}`);
+  const reader = new ShardReader(opts.data, { batchSize: opts.pairs, seed: 0, shuffle: false, dropLast: true });
+  if (reader.index.pairs < opts.pairs) throw new ConfigError(`--data ${opts.data}: holds ${reader.index.pairs} pairs, fewer than --pairs ${opts.pairs}`);
+  const first = await reader.epoch(0).next();
+  const batch = first.value as Exclude<typeof first.value, void>;
+  const n = opts.pairs;
+  if (!batch.meta[opts.column]) {
+    const columns = reader.index.meta.map((m) => m.name).join(', ') || 'none';
+    throw new ConfigError(`--data ${opts.data}: no meta column '${opts.column}' (--column); it has: ${columns}`);
+  }
+  const classes = pairClasses(batch.meta[opts.column], { column: opts.column, classes: conditioning?.classes ?? Number.MAX_SAFE_INTEGER }, `--data ${opts.data}`);
+  const own: Rows = classes.map((_, i) => i);
+  // Partner of pair i: the next pair (cyclically) of another class.
+  const partner: Rows = classes.map((c, i) => {
+    for (let k = 1; k < n; k++) if (classes[(i + k) % n] !== c) return (i + k) % n;
+    throw new ConfigError(`--data ${opts.data}: the first ${n} pairs all have class ${c} (--column ${opts.column}); use more --pairs`);
+  });
+  const stored = (m: 'audio' | 'video') => normalise(bases[m].checkpoint.normalisation, batch.tensors[PAIR_TENSORS[m]]);
+  const x0 = { audio: stored('audio'), video: stored('video') };
+
+  // [audio rows, video rows, condition per pair] of each case.
+  const cases: Record<string, [Rows, Rows, (number | null)[] | undefined]> = conditioning
+    ? {
+        matched: [own, own, classes],
+        'wrong class': [own, own, classes.map((c) => (c + 1) % conditioning.classes)],
+        'wrong audio': [partner, own, classes],
+        'wrong video': [own, partner, classes],
+        'null condition': [own, own, classes.map(() => null)],
+      }
+    : { matched: [own, own, undefined], shuffled: [own, partner, undefined] };
+
+  const rng = new Rng(opts.seed);
+  const meanLogit: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((name) => [name, []]));
+  for (const t of timesteps) {
+    // One draw of noise per modality and timestep, shared by every case.
+    const noised = (m: 'audio' | 'video') => {
+      const alphaBar = native.scheduleAlphaBar(bases[m].checkpoint.config.model.schedule).data[t];
+      const size = x0[m].length / n;
+      const eps = Float64Array.from({ length: x0[m].length }, () => rng.gaussian());
+      return (rows: Rows) => {
+        const out = new Float32Array(x0[m].length);
+        rows.forEach((from, to) => {
+          for (let j = 0; j < size; j++) out[to * size + j] = Math.sqrt(alphaBar) * x0[m][from * size + j] + Math.sqrt(1 - alphaBar) * eps[to * size + j];
+        });
+        return tensor(out, [n, ...bases[m].inputShape]);
+      };
+    };
+    const audio = noised('audio');
+    const video = noised('video');
+    for (const [name, [a, v, condition]] of Object.entries(cases)) {
+      const { logit } = await discriminator.logit(
+        audio(a),
+        video(v),
+        tensor(new Int32Array(n).fill(t), [n]),
+        condition && conditioning ? classConditions(condition, conditioning.classes) : undefined,
+      );
+      meanLogit[name].push(Array.from(logit.data).reduce((s, x) => s + x, 0) / n);
+    }
+  }
+  return { pairs: n, timesteps, meanLogit };
+}
