@@ -242,6 +242,12 @@ describe('guidance: fakes generate, train-guidance, sample', function () {
       trainGuidance({ out: path.join(root, 'bad2'), config: guidanceConfig('A'), real, fake, audioBase: bases.video, videoBase: bases.video }),
       (error: Error) => error instanceof ConfigError && /--audio-base .*video model/.test(error.message),
     );
+    const patched = { ...guidanceConfig('A'), discriminator: { ...guidanceConfig('A').discriminator, videoPatch: 3 } };
+    await assert.rejects(
+      trainGuidance({ out: path.join(root, 'bad-patch'), config: patched, real, fake, audioBase: bases.audio, videoBase: bases.video }),
+      /discriminator\.videoPatch = 3 must divide the video base model's frames \(8×8\)/,
+    );
+    assert.ok(!existsSync(path.join(root, 'bad-patch', GUIDANCE_FILES.log)), 'fails before training starts');
     await assert.rejects(
       guidedSample({ audioBase: bases.audio, videoBase: bases.video, guidance: path.join(root, 'nope'), lambdaAudio: 1, lambdaVideo: 1, n: 1, sampler: 'ddim', steps: 1, seed: 0, batch: 1, out: path.join(root, 'bad3') }),
       /--guidance .*nope/,

@@ -85,6 +85,11 @@ export interface TrainGuidanceResult {
 
 /** The 'mmdisco' discriminator network a config describes, for the base models' input channels. */
 export function discriminatorNetwork(config: GuidanceConfig, bases: BasePair): MmdiscoDiscriminatorNetwork {
+  const { videoPatch } = config.discriminator;
+  const [height, width] = bases.video.inputShape.slice(2);
+  if (height % videoPatch !== 0 || width % videoPatch !== 0) {
+    throw new ConfigError(`discriminator.videoPatch = ${videoPatch} must divide the video base model's frames (${height}×${width})`);
+  }
   return {
     kind: 'mmdisco',
     ...config.discriminator,
