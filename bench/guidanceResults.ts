@@ -20,6 +20,7 @@ import { hideBin } from 'yargs/helpers';
 import { z } from 'zod';
 import { buildDataset, DATASET_NAMES, type DatasetName } from '../datasets/build';
 import { resolveUnit } from '../datasets/presets';
+import { DEFAULT_SAMPLER, SAMPLERS } from '../ts/base/sample';
 import { GuidanceConfigSchema } from '../ts/config/guidance';
 import { loadConfig, positiveInt } from '../ts/config/load';
 import { evaluateDataset, loadEvaluators } from '../ts/eval/evaluators';
@@ -38,7 +39,7 @@ const RealSchema = z.object({ pairs: positiveInt, seed: z.number().int() }).stri
 const DrawSchema = z
   .object({
     n: positiveInt,
-    sampler: z.enum(['ddpm', 'ddim']).default('ddpm'),
+    sampler: z.enum(SAMPLERS).default(DEFAULT_SAMPLER),
     steps: positiveInt.default(50),
     seed: z.number().int(),
     batch: positiveInt.default(64),

@@ -22,6 +22,15 @@ import { denormalise, type Modality, modalityTensor } from './modality';
 
 export const SAMPLERS = ['ddpm', 'ddim'] as const;
 export type Sampler = (typeof SAMPLERS)[number];
+/** Ancestral DDPM: with DDIM, the small pixel-space base models keep grey backgrounds or pixel noise far more often. */
+export const DEFAULT_SAMPLER: Sampler = 'ddpm';
+
+/** The --sampler flag of every sampling command. */
+export const SAMPLER_OPTION = {
+  choices: SAMPLERS,
+  default: DEFAULT_SAMPLER,
+  describe: 'ancestral DDPM (default: the small pixel-space base models sample far cleaner with it) or deterministic DDIM',
+} as const;
 
 /** Media files are written for at most this many samples (the arrays hold all of them). */
 const MEDIA_LIMIT = 8;

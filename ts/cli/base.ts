@@ -3,7 +3,7 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { type Modality, MODALITIES } from '../base/modality';
-import { sampleBase, SAMPLERS, type Sampler } from '../base/sample';
+import { sampleBase, SAMPLER_OPTION, type Sampler } from '../base/sample';
 import { trainBase } from '../base/train';
 import { hasTrainingState, readBaseCheckpoint } from '../checkpoint/baseCheckpoint';
 import { BaseModelConfigSchema } from '../config/baseModel';
@@ -89,11 +89,7 @@ export const sampleBaseCommand: CommandModule<object, SampleArgs> = {
       .option('modality', { choices: MODALITIES, demandOption: true, describe: 'modality of the checkpoint' })
       .option('ckpt', { type: 'string', demandOption: true, describe: 'checkpoint directory written by train-base' })
       .option('n', { type: 'number', default: 16, describe: 'number of samples' })
-      .option('sampler', {
-      choices: SAMPLERS,
-      default: 'ddpm' as Sampler,
-      describe: 'ancestral DDPM (default: the small pixel-space base models sample far cleaner with it) or deterministic DDIM',
-    })
+      .option('sampler', SAMPLER_OPTION)
       .option('steps', { type: 'number', default: 50, describe: 'sampling steps' })
       .option('seed', { type: 'number', default: 0, describe: 'seed of the initial noise and sampler noise' })
       .option('out', { type: 'string', demandOption: true, describe: 'output directory' })

@@ -3,7 +3,7 @@
  * discriminator) and `sample` (guided joint sampling).
  */
 import type { Argv, CommandModule } from 'yargs';
-import { SAMPLERS, type Sampler } from '../base/sample';
+import { SAMPLER_OPTION, type Sampler } from '../base/sample';
 import { GuidanceConfigSchema } from '../config/guidance';
 import { ConfigError, loadConfig } from '../config/load';
 import { generateFakes } from '../guidance/fakes';
@@ -29,11 +29,7 @@ function samplingOptions(y: Argv, what: string): Argv {
     .option('audio-base', { type: 'string', demandOption: true, describe: 'audio base-model checkpoint directory (train-base)' })
     .option('video-base', { type: 'string', demandOption: true, describe: 'video base-model checkpoint directory (train-base)' })
     .option('n', { type: 'number', demandOption: true, describe: `number of ${what}` })
-    .option('sampler', {
-      choices: SAMPLERS,
-      default: 'ddpm' as Sampler,
-      describe: 'ancestral DDPM (default: the small pixel-space base models sample far cleaner with it) or deterministic DDIM',
-    })
+    .option('sampler', SAMPLER_OPTION)
     .option('steps', { type: 'number', default: 50, describe: 'sampling steps' })
     .option('seed', { type: 'number', default: 0, describe: 'seed of chunk 0; chunk k uses seed + k' })
     .option('batch', { type: 'number', default: 64, describe: 'pairs per sampler run (the unit a restart skips)' })
