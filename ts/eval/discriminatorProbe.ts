@@ -16,7 +16,7 @@ import { ConfigError } from '../config/load';
 import { normalise } from '../base/modality';
 import { ShardReader } from '../data';
 import { type BasePair, PAIR_TENSORS } from '../guidance/basePair';
-import { classConditions, pairClasses } from '../guidance/conditioning';
+import { classConditions, pairClasses, requireClassColumn } from '../guidance/conditioning';
 import type { Discriminator } from '../native';
 import { native, tensor } from '../native';
 import { Rng } from '../util/random';
@@ -50,24 +50,22 @@ export async function probeDiscriminator(opts: DiscriminatorProbeOptions): Promi
   if (late !== undefined) throw new ConfigError(`--t ${late}: the base models' timesteps are the integers 0 … ${steps - 1}`);
   const reader = new ShardReader(opts.data, { batchSize: opts.pairs, seed: 0, shuffle: false, dropLast: true });
   if (reader.index.pairs < opts.pairs) throw new ConfigError(`--data ${opts.data}: holds ${reader.index.pairs} pairs, fewer than --pairs ${opts.pairs}`);
+  requireClassColumn(reader.index, opts.column, `--data ${opts.data}`, '--column');
   const first = await reader.epoch(0).next();
   const batch = first.value as Exclude<typeof first.value, void>;
   const n = opts.pairs;
-  if (!batch.meta[opts.column]) {
-    const columns = reader.index.meta.map((m) => m.name).join(', ') || 'none';
-    throw new ConfigError(`--data ${opts.data}: no meta column '${opts.column}' (--column); it has: ${columns}`);
-  }
-  const classes = pairClasses(batch.meta[opts.column], { column: opts.column, classes: conditioning?.classes ?? Number.MAX_SAFE_INTEGER }, `--data ${opts.data}`);
-  const own: Rows = classes.map((_, i) => i);
+  const labels: unknown[] = batch.meta[opts.column];
+  const own: Rows = labels.map((_, i) => i);
   // Partner of pair i: the next pair (cyclically) of another class.
-  const partner: Rows = classes.map((c, i) => {
-    for (let k = 1; k < n; k++) if (classes[(i + k) % n] !== c) return (i + k) % n;
-    throw new ConfigError(`--data ${opts.data}: the first ${n} pairs all have class ${c} (--column ${opts.column}); use more --pairs`);
+  const partner: Rows = labels.map((c, i) => {
+    for (let k = 1; k < n; k++) if (labels[(i + k) % n] !== c) return (i + k) % n;
+    throw new ConfigError(`--data ${opts.data}: the first ${n} pairs all have class ${String(c)} (--column ${opts.column}); use more --pairs`);
   });
   const stored = (m: 'audio' | 'video') => normalise(bases[m].checkpoint.normalisation, batch.tensors[PAIR_TENSORS[m]]);
   const x0 = { audio: stored('audio'), video: stored('video') };
 
   // [audio rows, video rows, condition per pair] of each case.
+  const classes = conditioning ? pairClasses(labels, { column: opts.column, classes: conditioning.classes }, `--data ${opts.data}`) : [];
   const cases: Record<string, [Rows, Rows, (number | null)[] | undefined]> = conditioning
     ? {
         matched: [own, own, classes],

@@ -5,6 +5,7 @@
  */
 import type { GuidanceConfig } from '../config/guidance';
 import { ConfigError } from '../config/load';
+import type { DatasetIndex } from '../data';
 import { type Conditioning, type SampleOptions, tensor } from '../native';
 import { Rng, streamSeed } from '../util/random';
 import type { RealNegative } from './negatives';
@@ -22,6 +23,13 @@ export function classConditions(rows: readonly (number | null)[], classes: numbe
   });
   const oneHot = tensor(data, [rows.length, classes]);
   return { audio: oneHot, video: oneHot };
+}
+
+/** Fails unless the dataset has the meta column `column`, naming the data, the setting that chose it and the columns there are. */
+export function requireClassColumn(index: DatasetIndex, column: string, data: string, setting: string): void {
+  if (index.meta.some((m) => m.name === column)) return;
+  const columns = index.meta.map((m) => m.name).join(', ') || 'none';
+  throw new ConfigError(`${data}: no meta column '${column}' (${setting}); it has: ${columns}`);
 }
 
 /** The classes of a batch's rows from its meta column, each checked to be an integer in [0, classes). */

@@ -34,7 +34,7 @@ import { writeJsonAtomic } from '../report/reportJson';
 import { JsonlLog, startProgress } from '../util/progress';
 import { streamSeed } from '../util/random';
 import { type BasePair, loadBasePair, PAIR_TENSORS } from './basePair';
-import { classConditions, pairClasses, trainingConditions } from './conditioning';
+import { classConditions, pairClasses, requireClassColumn, trainingConditions } from './conditioning';
 import { shuffledNegatives, useRealNegatives } from './negatives';
 
 export const GUIDANCE_FILES = {
@@ -194,10 +194,7 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
     if (reader.index.pairs < t.batchSize) throw new ConfigError(`${flag} ${dir}: holds ${reader.index.pairs} pairs, fewer than training.batchSize ${t.batchSize}`);
   }
   const { conditioning } = config;
-  if (conditioning && !readers.real.index.meta.some((m) => m.name === conditioning.column)) {
-    const columns = readers.real.index.meta.map((m) => m.name).join(', ') || 'none';
-    throw new ConfigError(`--real ${run.real}: no meta column '${conditioning.column}' (conditioning.column); it has: ${columns}`);
-  }
+  if (conditioning) requireClassColumn(readers.real.index, conditioning.column, `--real ${run.real}`, 'conditioning.column');
 
   const network = discriminatorNetwork(config, bases);
   const discriminator = buildDiscriminator(network, bases, config.runtime, t.seed);
