@@ -310,10 +310,11 @@ torch::Tensor text_vector(const torch::Tensor& text, const char* which, int64_t 
   return text.dim() == 3 ? text.mean(1) : text;
 }
 
-// ⟨P c, pooled features⟩ per row, or 0 without a projection.
-torch::Tensor projection_term(nn::Linear& projection, const torch::Tensor& text, const torch::Tensor& tokens) {
-  if (!projection) return torch::zeros({tokens.size(0)}, tokens.options());
-  return (projection(text.to(tokens.scalar_type())) * tokens.mean(1)).sum(1);
+// h + ⟨P c, pooled features⟩ per row; h itself without a projection.
+torch::Tensor add_projection(const torch::Tensor& h, nn::Linear& projection, const torch::Tensor& text,
+                             const torch::Tensor& tokens) {
+  if (!projection) return h;
+  return h + (projection(text.to(tokens.scalar_type())) * tokens.mean(1)).sum(1);
 }
 
 }  // namespace
@@ -345,13 +346,15 @@ torch::Tensor MmdiscoDiscriminatorImpl::forward(const torch::Tensor& video, cons
   auto [fv, fa] = feature_extractor(v_in.transpose(1, 2), a_in, e_v, e_a);
   auto video_frames = fv.mean({3, 4}).transpose(1, 2);                           // (B, F, C)
   auto audio_frames = (one_d ? fa : fa.mean(3)).transpose(1, 2);                // (B, L, C)
-  const auto projected = projection_term(video_text_projection, c_v, video_frames) +
-                         projection_term(audio_text_projection, c_a, audio_frames);
+  torch::Tensor h;
   if (config_.fusion == "A") {
-    return last_linear(torch::cat({video_frames.mean(1), audio_frames.mean(1)}, 1)).squeeze(1) + projected;
+    h = last_linear(torch::cat({video_frames.mean(1), audio_frames.mean(1)}, 1)).squeeze(1);
+  } else {
+    auto tokens = torch::cat({fm_time_in(e_t).unsqueeze(1), fm_video_in(video_frames), fm_audio_in(audio_frames)}, 1);
+    h = last_linear(fm(tokens)).squeeze(1);
   }
-  auto tokens = torch::cat({fm_time_in(e_t).unsqueeze(1), fm_video_in(video_frames), fm_audio_in(audio_frames)}, 1);
-  return last_linear(fm(tokens)).squeeze(1) + projected;
+  h = add_projection(h, video_text_projection, c_v, video_frames);
+  return add_projection(h, audio_text_projection, c_a, audio_frames);
 }
 
 }  // namespace mmdisco
