@@ -11,6 +11,7 @@
 #include "process_group.h"
 #include "rng.h"
 #include "sampling.h"
+#include "worker.h"
 
 namespace mmdisco_binding {
 
@@ -120,6 +121,7 @@ Napi::Value RuntimeInfo(const Napi::CallbackInfo& info) {
 }  // namespace
 
 Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
+  use_one_thread_here();  // a second OpenMP team on the JS thread would slow the workers' (worker.h)
   register_objects(env, exports);
   register_process_group(env, exports);
   register_classifier(env, exports);

@@ -43,7 +43,7 @@ Classifier::Classifier(const Napi::CallbackInfo& info)
       augmentation_.gain_log = a.number("gainLog", 0);
       augmentation_.mel_shift = a.integer("melShift", 0);
     }
-    set_worker(std::make_shared<Worker>(place_.threads));
+    set_worker(Worker::for_threads(place_.threads));
   });
 }
 

@@ -18,7 +18,7 @@ class TorchScriptEpsObject : public Napi::ObjectWrap<TorchScriptEpsObject>, publ
       source_ = std::make_shared<mmdisco::TorchScriptEps>(
           o.string("path"), mmdisco::NoiseSchedule(parse_schedule(o.object("schedule"))),
           parse_device(o.string("device", "cpu")), parse_dtype(o.string("dtype", "float32")));
-      set_worker(std::make_shared<Worker>(static_cast<int>(o.integer("threads", 0))));
+      set_worker(Worker::for_threads(static_cast<int>(o.integer("threads", 0))));
     } catch (const Napi::Error&) {
       throw;
     } catch (const std::exception& e) {

@@ -266,7 +266,7 @@ EpsModel::EpsModel(const Napi::CallbackInfo& info)
       if (range.size() != 2 || !(range[0] < range[1])) o.fail("x0Range", "must be [low, high] with low < high");
       sampling_source_ = std::make_shared<mmdisco::X0ClippedEps>(sampling_source_, range[0], range[1]);
     }
-    set_worker(std::make_shared<Worker>(place_.threads));
+    set_worker(Worker::for_threads(place_.threads));
   });
 }
 
@@ -328,7 +328,7 @@ Napi::Value EpsModel::ParameterCount(const Napi::CallbackInfo& info) {
 // ==== AnalyticEps: the exact marginal ε of a Gaussian mixture ================================================
 
 AnalyticEps::AnalyticEps(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<AnalyticEps>(info), NativeHandle("AnalyticEps", std::make_shared<Worker>(1)) {
+    : Napi::ObjectWrap<AnalyticEps>(info), NativeHandle("AnalyticEps", Worker::for_threads(1)) {
   guarded(info.Env(), [&] {
     Options o(info[0], "AnalyticEps");
     auto place = parse_placement(o);
@@ -350,7 +350,7 @@ Napi::Value AnalyticEps::Eps(const Napi::CallbackInfo& info) {
 // ==== OracleCritic: the exact log density ratio of a Gaussian mixture ========================================
 
 OracleCritic::OracleCritic(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<OracleCritic>(info), NativeHandle("OracleCritic", std::make_shared<Worker>(1)) {
+    : Napi::ObjectWrap<OracleCritic>(info), NativeHandle("OracleCritic", Worker::for_threads(1)) {
   guarded(info.Env(), [&] {
     Options o(info[0], "OracleCritic");
     place_ = parse_placement(o);
@@ -392,7 +392,7 @@ Discriminator::Discriminator(const Napi::CallbackInfo& info)
     } else {
       net.fail("kind", "must be 'toy-mlp' or 'mmdisco', got '" + kind + "'");
     }
-    set_worker(std::make_shared<Worker>(place_.threads));
+    set_worker(Worker::for_threads(place_.threads));
   });
 }
 

@@ -38,7 +38,7 @@ mmdisco::ReduceOp parse_reduce_op(Napi::Value value) {
 }  // namespace
 
 ProcessGroup::ProcessGroup(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<ProcessGroup>(info), NativeHandle("ProcessGroup", std::make_shared<Worker>(1)) {
+    : Napi::ObjectWrap<ProcessGroup>(info), NativeHandle("ProcessGroup", Worker::for_threads(1)) {
   Napi::Value options = info.Length() > 0 && !info[0].IsUndefined() ? info[0] : Napi::Object::New(info.Env());
   auto request = parse_rendezvous(Options(options, "ProcessGroup"));
   try {

@@ -3,7 +3,36 @@
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
+#include <map>
+
 namespace mmdisco_binding {
+
+namespace {
+
+// torch applies the last count set by any thread to a thread's first parallel region (lazy_init_num_threads):
+// settle that first, then set this thread's own count.
+void set_this_thread_count(int threads) {
+  at::internal::lazy_init_num_threads();
+  at::set_num_threads(threads);
+}
+
+}  // namespace
+
+void use_one_thread_here() { set_this_thread_count(1); }
+
+std::shared_ptr<Worker> Worker::for_threads(int threads) {
+  if (threads <= 0) threads = at::intraop_default_num_threads();
+  if (threads == 1) return std::shared_ptr<Worker>(new Worker(1));
+  static std::mutex mutex;
+  static std::map<int, std::weak_ptr<Worker>> shared;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto worker = shared[threads].lock();
+  if (!worker) {
+    worker = std::shared_ptr<Worker>(new Worker(threads));
+    shared[threads] = worker;
+  }
+  return worker;
+}
 
 Worker::Worker(int threads) : thread_([this, threads] { loop(threads); }) {}
 
@@ -26,8 +55,7 @@ void Worker::post(std::function<void()> task) {
 }
 
 void Worker::loop(int threads) {
-  at::init_num_threads();
-  if (threads > 0) at::set_num_threads(threads);
+  set_this_thread_count(threads);
   torch::NoGradGuard no_grad;  // inference by default; training code enables gradients where it needs them
   for (;;) {
     std::function<void()> task;
