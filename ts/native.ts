@@ -185,13 +185,21 @@ export interface EpsModel extends EpsSource, ResumableTrainer {
   loadParameters(values: NamedTensors): Promise<Record<string, never>>;
 }
 
+/** The residual CFG scale of each modality (spec §4.1 c: that modality's base-model CFG scale). */
+export interface CfgScales {
+  audio: number;
+  video: number;
+}
+
 /**
- * Classifier-free guidance of the residual (spec §4.1 c): ℓ = ℓ∅ + scale·(ℓ^c − ℓ∅), ℓ^c with the condition and ℓ∅
- * with nullCondition, hence r = r∅ + scale·(r^c − r∅). scale 1 evaluates the conditional branch alone, 0 the null one.
+ * Classifier-free guidance of the residual (spec §4.1 c), each modality with its own scale:
+ * r_m = r∅_m + scales.m·(r^c_m − r∅_m), r^c with the condition and r∅ with nullCondition. A branch no modality
+ * weighs is not evaluated (scales 1 and 1: the conditional branch alone; 0 and 0: the null one). With one scale s for
+ * both, this is ℓ = ℓ∅ + s·(ℓ^c − ℓ∅); with two, no single ℓ has these residuals and `logit` refuses.
  */
 export interface ResidualCfg {
   nullCondition: Conditioning;
-  scale: number;
+  scales: CfgScales;
 }
 
 export interface Discriminator extends JointCritic {

@@ -128,8 +128,8 @@ Napi::Value critic_residuals(const Napi::CallbackInfo& info, NativeHandle& self,
   auto v = tensor_from_js(info[1], "v");
   auto t = timesteps_from_js(info[2], a.size(0));
   return run_async(info.Env(), self, {{&self, Access::Read}}, call_arguments(info), [=]() -> NamedTensors {
-    auto r = mmdisco::guidance_residuals(*critic, a.to(place.device, place.dtype), v.to(place.device, place.dtype),
-                                         t.to(place.device), /*create_graph=*/false);
+    auto r = critic->residuals(a.to(place.device, place.dtype), v.to(place.device, place.dtype), t.to(place.device),
+                               /*create_graph=*/false);
     return {{"audio", r.audio}, {"video", r.video}};
   });
 }
@@ -155,7 +155,9 @@ std::shared_ptr<mmdisco::JointCritic> discriminator_critic(const std::shared_ptr
   Options o(cfg, "cfg");
   auto null_condition = conditioning_from_js(o.value("nullCondition"), "cfg.nullCondition", place);
   auto unconditional = std::make_shared<mmdisco::ConditionedCritic>(disc, null_condition);
-  return std::make_shared<mmdisco::CfgCritic>(critic, unconditional, o.number("scale"));
+  auto scales = o.object("scales");
+  return std::make_shared<mmdisco::CfgCritic>(critic, unconditional,
+                                              mmdisco::CfgScales{scales.number("audio"), scales.number("video")});
 }
 
 // ---- parameters: named (checkpoints) and flat (finite differences), for modules ---------------------

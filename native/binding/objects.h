@@ -119,8 +119,8 @@ Napi::Value module_parameters(const Napi::CallbackInfo& info, NativeHandle& self
 Napi::Value module_load_parameters(const Napi::CallbackInfo& info, NativeHandle& self, torch::nn::Module& module);
 // {audio?: tensor, video?: tensor} → conditioning vectors on the model's device; absent or undefined → none.
 mmdisco::Conditioning conditioning_from_js(Napi::Value value, const std::string& what, const Placement& place);
-// A discriminator as a critic: bound to `condition` when given and, with `cfg` = {nullCondition, scale}, the residual
-// CFG of that branch against the null-condition one (mmdisco::CfgCritic).
+// A discriminator as a critic: bound to `condition` when given and, with `cfg` = {nullCondition, scales: {audio,
+// video}}, the residual CFG of that branch against the null-condition one (mmdisco::CfgCritic).
 std::shared_ptr<mmdisco::JointCritic> discriminator_critic(const std::shared_ptr<mmdisco::Discriminator>& disc,
                                                            Napi::Value condition, Napi::Value cfg,
                                                            const Placement& place);

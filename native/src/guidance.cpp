@@ -1,5 +1,7 @@
 #include "guidance.h"
 
+#include <stdexcept>
+
 namespace mmdisco {
 
 torch::Tensor smoothed_logit(const torch::Tensor& h) {
@@ -7,21 +9,53 @@ torch::Tensor smoothed_logit(const torch::Tensor& h) {
   return torch::log(p + 1e-5) - torch::log(1 - p + 1e-5);
 }
 
-Residuals guidance_residuals(JointCritic& critic, const torch::Tensor& a_t, const torch::Tensor& v_t,
-                             const torch::Tensor& t, bool create_graph) {
+Residuals JointCritic::residuals(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t,
+                                 bool create_graph) {
   torch::AutoGradMode grad_on(true);
   // Leaves of their own, so the gradient is taken with respect to the inputs as passed in.
   auto a = a_t.detach().requires_grad_(true);
   auto v = v_t.detach().requires_grad_(true);
-  auto ell = critic.log_ratio(a, v, t).sum();
+  auto ell = log_ratio(a, v, t).sum();
   auto grads = torch::autograd::grad({ell}, {a, v}, /*grad_outputs=*/{}, /*retain_graph=*/create_graph,
                                      /*create_graph=*/create_graph);
-  Residuals r{-critic.audio_schedule().sigma(t, a) * grads[0], -critic.video_schedule().sigma(t, v) * grads[1]};
+  Residuals r{-audio_schedule().sigma(t, a) * grads[0], -video_schedule().sigma(t, v) * grads[1]};
   if (!create_graph) {
     r.audio = r.audio.detach();
     r.video = r.video.detach();
   }
   return r;
+}
+
+namespace {
+
+// x∅ + s·(x^c − x∅), the branch itself where the other one's weight is zero (it may not have been evaluated).
+torch::Tensor cfg_blend(const torch::Tensor& unconditional, const torch::Tensor& conditional, double scale) {
+  if (scale == 1) return conditional;
+  if (scale == 0) return unconditional;
+  return unconditional + scale * (conditional - unconditional);
+}
+
+}  // namespace
+
+torch::Tensor CfgCritic::log_ratio(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t) {
+  if (scales_.audio != scales_.video) {
+    throw std::invalid_argument(
+        "a residual CFG with different audio and video scales has no single ℓ = ℓ∅ + s·(ℓ^c − ℓ∅), only residuals");
+  }
+  const double s = scales_.audio;
+  torch::Tensor conditional, unconditional;
+  if (s != 0) conditional = conditional_->log_ratio(a_t, v_t, t);
+  if (s != 1) unconditional = unconditional_->log_ratio(a_t, v_t, t);
+  return cfg_blend(unconditional, conditional, s);
+}
+
+Residuals CfgCritic::residuals(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t,
+                               bool create_graph) {
+  Residuals conditional, unconditional;
+  if (scales_.audio != 0 || scales_.video != 0) conditional = conditional_->residuals(a_t, v_t, t, create_graph);
+  if (scales_.audio != 1 || scales_.video != 1) unconditional = unconditional_->residuals(a_t, v_t, t, create_graph);
+  return {cfg_blend(unconditional.audio, conditional.audio, scales_.audio),
+          cfg_blend(unconditional.video, conditional.video, scales_.video)};
 }
 
 Discriminator::Discriminator(std::shared_ptr<torch::nn::Module> module, Forward forward,

@@ -10,23 +10,22 @@
 
 namespace mmdisco {
 
+struct Residuals {
+  torch::Tensor audio, video;
+};
+
 class JointCritic {
  public:
   virtual ~JointCritic() = default;
   // ℓ, shape (B,), differentiable with respect to a_t and v_t.
   virtual torch::Tensor log_ratio(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t) = 0;
+  // r_m = −σ^m_t · ∂(Σ_batch ℓ)/∂x_m for both modalities. With create_graph the result stays differentiable with
+  // respect to the critic's parameters (the denoising loss needs this double backward).
+  virtual Residuals residuals(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t,
+                              bool create_graph);
   virtual const NoiseSchedule& audio_schedule() const = 0;
   virtual const NoiseSchedule& video_schedule() const = 0;
 };
-
-struct Residuals {
-  torch::Tensor audio, video;
-};
-
-// r_m = −σ^m_t · ∂(Σ_batch ℓ)/∂x_m for both modalities. With create_graph the result stays differentiable with
-// respect to the critic's parameters (the denoising loss needs this double backward).
-Residuals guidance_residuals(JointCritic& critic, const torch::Tensor& a_t, const torch::Tensor& v_t,
-                             const torch::Tensor& t, bool create_graph);
 
 // ℓ = log(p + 1e-5) − log(1 − p + 1e-5), p = sigmoid(h): finite where p saturates.
 torch::Tensor smoothed_logit(const torch::Tensor& h);
@@ -79,25 +78,28 @@ class ConditionedCritic : public JointCritic {
   Conditioning condition_;
 };
 
-// Classifier-free guidance of the residual (spec §4.1 c): ℓ = ℓ∅ + s·(ℓ^c − ℓ∅). The residual is linear in ℓ, so
-// this critic's residuals are r∅ + s·(r^c − r∅). A branch whose weight is zero (∅ at s = 1, c at s = 0) is not
-// evaluated, which also makes those two cases exactly the single branch.
+// Classifier-free guidance scales of the residual, one per modality (spec §4.1 c: each modality's base-model scale).
+struct CfgScales {
+  double audio, video;
+};
+
+// Classifier-free guidance of the residual (spec §4.1 c): r_m = r∅_m + s_m·(r^c_m − r∅_m). A branch whose weight is
+// zero for both modalities (∅ at s = 1, c at s = 0) is not evaluated, which also makes those cases exactly the single
+// branch. With one scale s for both modalities the residuals are those of ℓ = ℓ∅ + s·(ℓ^c − ℓ∅) (they are linear
+// in ℓ); with two, no single ℓ has them, so log_ratio refuses.
 class CfgCritic : public JointCritic {
  public:
-  CfgCritic(std::shared_ptr<JointCritic> conditional, std::shared_ptr<JointCritic> unconditional, double scale)
-      : conditional_(std::move(conditional)), unconditional_(std::move(unconditional)), scale_(scale) {}
-  torch::Tensor log_ratio(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t) override {
-    if (scale_ == 1) return conditional_->log_ratio(a_t, v_t, t);
-    auto ell_null = unconditional_->log_ratio(a_t, v_t, t);
-    if (scale_ == 0) return ell_null;
-    return ell_null + scale_ * (conditional_->log_ratio(a_t, v_t, t) - ell_null);
-  }
+  CfgCritic(std::shared_ptr<JointCritic> conditional, std::shared_ptr<JointCritic> unconditional, CfgScales scales)
+      : conditional_(std::move(conditional)), unconditional_(std::move(unconditional)), scales_(scales) {}
+  torch::Tensor log_ratio(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t) override;
+  Residuals residuals(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t,
+                      bool create_graph) override;
   const NoiseSchedule& audio_schedule() const override { return conditional_->audio_schedule(); }
   const NoiseSchedule& video_schedule() const override { return conditional_->video_schedule(); }
 
  private:
   std::shared_ptr<JointCritic> conditional_, unconditional_;
-  double scale_;
+  CfgScales scales_;
 };
 
 }  // namespace mmdisco

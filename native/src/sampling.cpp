@@ -83,7 +83,7 @@ EpsCorrection joint_guidance(JointCritic& critic, double lambda_audio, double la
   return [&critic, lambda_audio, lambda_video](std::vector<torch::Tensor>& eps, const std::vector<torch::Tensor>& x,
                                                const torch::Tensor& t) {
     if (eps.size() != 2) throw std::invalid_argument("joint guidance needs exactly two modalities (audio, video)");
-    auto r = guidance_residuals(critic, x[0], x[1], t, /*create_graph=*/false);
+    auto r = critic.residuals(x[0], x[1], t, /*create_graph=*/false);
     eps[0] = eps[0] + lambda_audio * r.audio;
     eps[1] = eps[1] + lambda_video * r.video;
   };

@@ -1,8 +1,8 @@
 /**
  * Class conditioning of the discriminator: the conditioning block of the guidance config, the training draws
  * (condition dropout at its rate, reproducible per step, the same for any number of ranks), and the residual CFG
- * r∅ + S·(r^c − r∅) of the native critic, against the two branches' residuals computed separately, in the
- * residuals call and inside the sampler.
+ * r∅_m + S_m·(r^c_m − r∅_m) of the native critic, each modality m at its own scale, against the two branches'
+ * residuals computed separately, in the residuals call and inside the sampler.
  */
 import { strict as assert } from 'node:assert';
 import { type GuidanceConfig, GuidanceConfigSchema } from '../../ts/config/guidance';
@@ -142,6 +142,7 @@ function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol
   }
 }
 
+const sum = (values: ArrayLike<number>) => Array.from(values).reduce((total, x) => total + x, 0);
 const maxAbs = (values: ArrayLike<number>) => Math.max(...Array.from(values, Math.abs));
 const maxDifference = (a: Tensor, b: Tensor) => maxAbs(Array.from(a.data, (x, i) => x - b.data[i]));
 
@@ -159,32 +160,71 @@ async function conditionedDiscriminator(dtype: 'float32' | 'float64', rng: Rng):
   return disc;
 }
 
-describe('guidance conditioning: residual CFG r∅ + S·(r^c − r∅)', function () {
+describe('guidance conditioning: residual CFG r∅_m + S_m·(r^c_m − r∅_m)', function () {
   this.timeout(120_000);
   const rng = new Rng(11);
   const condition = classConditions([3, 1], CLASSES);
   const nullCondition = classConditions([null, null], CLASSES);
+  const both = (s: number) => ({ nullCondition, scales: { audio: s, video: s } });
+  const modalities = ['audio', 'video'] as const;
 
-  it('residuals and ℓ (float64): S = 1 is the conditional branch, S = 0 the null one, any S their blend', async () => {
-    const disc = await conditionedDiscriminator('float64', rng);
+  /** Float64 noisy inputs at two timesteps, and the conditional and null branches' residuals there. */
+  async function branches(disc: Discriminator) {
     const a = gaussian(rng, [B, ...shapes.audio]);
     const v = gaussian(rng, [B, ...shapes.video]);
     const t = tensor(new Int32Array([2, 7]), [B]);
     const conditional = await disc.residuals(a, v, t, condition);
     const unconditional = await disc.residuals(a, v, t, nullCondition);
-    assert.ok(maxDifference(conditional.video, unconditional.video) > 1e-3, 'the condition matters');
-    assert.deepEqual(await disc.residuals(a, v, t, condition, { nullCondition, scale: 1 }), conditional);
-    assert.deepEqual(await disc.residuals(a, v, t, condition, { nullCondition, scale: 0 }), unconditional);
+    const difference = modalities.map((m) => maxDifference(conditional[m], unconditional[m]) / maxAbs(conditional[m].data));
+    assert.ok(Math.min(...difference) > 0.02, `the condition matters: relative differences ${difference}`);
+    return { a, v, t, conditional, unconditional };
+  }
+
+  it('one scale S for both (float64): S = 1 is the conditional branch, S = 0 the null one, any S the blend and −σ∇ of ℓ∅ + S·(ℓ^c − ℓ∅)', async () => {
+    const disc = await conditionedDiscriminator('float64', rng);
+    const { a, v, t, conditional, unconditional } = await branches(disc);
+    assert.deepEqual(await disc.residuals(a, v, t, condition, both(1)), conditional);
+    assert.deepEqual(await disc.residuals(a, v, t, condition, both(0)), unconditional);
+    const sigma = Array.from(t.data, (step) => Math.sqrt(1 - native.scheduleAlphaBar(schedule).data[step]));
+    const sumLogit = async (aa: Tensor, vv: Tensor, scale: number) => sum((await disc.logit(aa, vv, t, condition, both(scale))).logit.data);
     for (const scale of [2.5, -0.5]) {
-      const guided = await disc.residuals(a, v, t, condition, { nullCondition, scale });
-      for (const m of ['audio', 'video'] as const) assertClose(guided[m].data, blend(unconditional[m], conditional[m], scale), 1e-9, `S=${scale} r_${m}`);
-      const ell = await disc.logit(a, v, t, condition, { nullCondition, scale });
+      const guided = await disc.residuals(a, v, t, condition, both(scale));
+      for (const m of modalities) assertClose(guided[m].data, blend(unconditional[m], conditional[m], scale), 1e-9, `S=${scale} r_${m}`);
+      const ell = await disc.logit(a, v, t, condition, both(scale));
       const [ellC, ellNull] = [await disc.logit(a, v, t, condition), await disc.logit(a, v, t, nullCondition)];
       assertClose(ell.logit.data, blend(ellNull.logit, ellC.logit, scale), 1e-9, `S=${scale} ℓ`);
+      // The single-scale residual is the gradient of that one ℓ: checked along a random direction per modality
+      // by a central difference of Σℓ.
+      for (const m of modalities) {
+        const x = m === 'audio' ? a : v;
+        const direction = gaussian(rng, x.shape);
+        const shifted = (h: number) => tensor(Float64Array.from(x.data, (xi, i) => xi + h * direction.data[i]), x.shape);
+        const h = 1e-5;
+        const [plus, minus] = m === 'audio'
+          ? [await sumLogit(shifted(h), v, scale), await sumLogit(shifted(-h), v, scale)]
+          : [await sumLogit(a, shifted(h), scale), await sumLogit(a, shifted(-h), scale)];
+        const perSample = x.data.length / B;
+        const fromResiduals = sum(Array.from(guided[m].data, (r, i) => (-r / sigma[Math.floor(i / perSample)]) * direction.data[i]));
+        assertClose([(plus - minus) / (2 * h)], [fromResiduals], 1e-6, `S=${scale} ∂ℓ/∂${m}`);
+      }
     }
   });
 
-  it('the sampler guides with the CFG critic (float32): a one-step sample is affine in r, so x_S = x∅ + S·(x_c − x∅)', async () => {
+  it('a scale per modality (float64): each residual is its own blend, and no single ℓ exists', async () => {
+    const disc = await conditionedDiscriminator('float64', rng);
+    const { a, v, t, conditional, unconditional } = await branches(disc);
+    for (const scales of [{ audio: 2.5, video: -0.5 }, { audio: 0, video: 4 }, { audio: 1, video: 3 }]) {
+      const guided = await disc.residuals(a, v, t, condition, { nullCondition, scales });
+      for (const m of modalities) assertClose(guided[m].data, blend(unconditional[m], conditional[m], scales[m]), 1e-9, `S=${scales.audio}/${scales.video} r_${m}`);
+    }
+    // A modality at 1 or 0 is its branch exactly, even where the other modality needs both branches.
+    assert.deepEqual((await disc.residuals(a, v, t, condition, { nullCondition, scales: { audio: 1, video: 3 } })).audio, conditional.audio);
+    assert.deepEqual((await disc.residuals(a, v, t, condition, { nullCondition, scales: { audio: 3, video: 0 } })).video, unconditional.video);
+    await assert.rejects(disc.logit(a, v, t, condition, { nullCondition, scales: { audio: 2, video: 1 } }), /different audio and video scales has no single ℓ/);
+    assert.throws(() => disc.residuals(a, v, t, condition, { nullCondition, scales: { audio: Number.NaN, video: 1 } }), /cfg: option 'scales\.audio' must be a finite number/);
+  });
+
+  it('the sampler guides with the CFG critic (float32): a one-step sample is affine in r, so x_m = x∅_m + S_m·(x^c_m − x∅_m)', async () => {
     const disc = await conditionedDiscriminator('float32', rng);
     const model = (kind: 'audio-unet' | 'video-unet', inChannels: number): EpsModel =>
       new native.EpsModel({
@@ -200,10 +240,12 @@ describe('guidance conditioning: residual CFG r∅ + S·(r^c − r∅)', functio
     const unconditional = await draw({ condition: nullCondition });
     const difference = conditional.map((x, m) => maxDifference(x, unconditional[m]) / maxAbs(x.data));
     assert.ok(Math.min(...difference) > 1e-2, `the condition matters: relative differences ${difference}`);
-    assert.deepEqual(await draw({ condition, cfg: { nullCondition, scale: 1 } }), conditional);
-    const guided = await draw({ condition, cfg: { nullCondition, scale: 2.5 } });
+    assert.deepEqual(await draw({ condition, cfg: both(1) }), conditional);
     // float32: rounding stays three orders of magnitude below the branches' difference.
-    guided.forEach((x, m) => assertClose(x.data, blend(unconditional[m], conditional[m], 2.5), 1e-5, `x${m}`));
+    for (const scales of [{ audio: 2.5, video: 2.5 }, { audio: 2.5, video: -1 }]) {
+      const guided = await draw({ condition, cfg: { nullCondition, scales } });
+      guided.forEach((x, m) => assertClose(x.data, blend(unconditional[m], conditional[m], scales[modalities[m]]), 1e-5, `S=${scales.audio}/${scales.video} x${m}`));
+    }
 
     assert.throws(() => native.sample({ sources, shapes: [shapes.audio, shapes.video], n: B, condition }), /sample: option 'condition' needs a Discriminator as critic/);
     await assert.rejects(draw({ condition: classConditions([1], CLASSES) }), /text conditioning has 1 rows for a batch of 2/);

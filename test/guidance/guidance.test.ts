@@ -197,13 +197,13 @@ describe('guidance: fakes generate, train-guidance, sample', function () {
     const { index } = await guidedSample({ ...draw, out: toward, classes: [5, 2], cfgScale: 3 });
     assert.deepEqual(index.meta.map((m) => m.name), ['index', 'seed', 'label']);
     assert.deepEqual((await pairs(toward)).meta.label, [5, 2, 5]);
-    assert.deepEqual((index.dataset.provenance.generator as Record<string, unknown>).conditioning, { column: 'label', classes: [5, 2], cfgScale: 3 });
+    assert.deepEqual((index.dataset.provenance.generator as Record<string, unknown>).conditioning, { column: 'label', classes: [5, 2], cfgScales: { audio: 3, video: 3 } });
 
     // Without --class: the unconditional branch, and no class to write.
     const unconditional = path.join(root, 'guided-null');
     const nullIndex = (await guidedSample({ ...draw, out: unconditional })).index;
     assert.deepEqual(nullIndex.meta.map((m) => m.name), ['index', 'seed']);
-    assert.deepEqual((nullIndex.dataset.provenance.generator as Record<string, unknown>).conditioning, { column: 'label', classes: [], cfgScale: null });
+    assert.deepEqual((nullIndex.dataset.provenance.generator as Record<string, unknown>).conditioning, { column: 'label', classes: [], cfgScales: null });
     const [a, b] = [(await pairs(toward)).tensors.audio_mel as Float32Array, (await pairs(unconditional)).tensors.audio_mel as Float32Array];
     assert.ok(a.some((x, i) => x !== b[i]), 'the class guidance changes the samples');
   });

@@ -6,7 +6,7 @@
 import type { GuidanceConfig } from '../config/guidance';
 import { ConfigError } from '../config/load';
 import type { DatasetIndex } from '../data';
-import { type Conditioning, type SampleOptions, tensor } from '../native';
+import { type CfgScales, type Conditioning, type SampleOptions, tensor } from '../native';
 import { Rng, streamSeed } from '../util/random';
 import type { RealNegative } from './negatives';
 
@@ -109,12 +109,13 @@ export function trainingConditions(
 
 /**
  * Sampling guided by a class-conditioned discriminator: pair i toward class targets[i mod targets.length], the
- * residual CFG r∅ + cfgScale·(r^c − r∅) (spec §4.1 c); with no targets, the unconditional branch (null condition) alone.
+ * residual CFG r∅_m + cfgScales.m·(r^c_m − r∅_m) of each modality m (spec §4.1 c); with no targets, the unconditional
+ * branch (null condition) alone.
  */
 export interface ClassGuidance {
   conditioning: ClassConditioning;
   targets: number[];
-  cfgScale: number;
+  cfgScales: CfgScales;
 }
 
 /** The class pair `index` is guided toward (null: none). */
@@ -128,5 +129,5 @@ export function samplingConditions(guidance: ClassGuidance, first: number, n: nu
   const nullCondition = classConditions(new Array<null>(n).fill(null), classes);
   if (guidance.targets.length === 0) return { condition: nullCondition };
   const condition = classConditions(Array.from({ length: n }, (_, i) => targetClass(guidance, first + i)), classes);
-  return { condition, cfg: { nullCondition, scale: guidance.cfgScale } };
+  return { condition, cfg: { nullCondition, scales: guidance.cfgScales } };
 }

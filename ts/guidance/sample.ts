@@ -85,7 +85,8 @@ function classGuidance(opts: GuidedSampleOptions, conditioning: ClassConditionin
   if (opts.cfgScale !== undefined && targets.length === 0) {
     throw new ConfigError('--cfg-scale needs --class: without a class the discriminator guides with its unconditional branch only');
   }
-  return { conditioning, targets, cfgScale: opts.cfgScale ?? 1 };
+  const cfgScale = opts.cfgScale ?? 1;
+  return { conditioning, targets, cfgScales: { audio: cfgScale, video: cfgScale } };
 }
 
 export async function guidedSample(opts: GuidedSampleOptions): Promise<{ index: DatasetIndex; written: string[] }> {
@@ -107,7 +108,7 @@ export async function guidedSample(opts: GuidedSampleOptions): Promise<{ index: 
       guidance: path.resolve(file),
       lambdas,
       // classes [] (no --class): the null condition, where no CFG scale applies.
-      ...(classes ? { conditioning: { column: classes.conditioning.column, classes: classes.targets, cfgScale: classes.targets.length ? classes.cfgScale : null } } : {}),
+      ...(classes ? { conditioning: { column: classes.conditioning.column, classes: classes.targets, cfgScales: classes.targets.length ? classes.cfgScales : null } } : {}),
     },
     guidance: { critic: discriminator, lambdas, classes },
     label: 'sample (guided)',
