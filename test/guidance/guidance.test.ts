@@ -3,8 +3,8 @@
  * dataset that verifies (and a restart skips finished chunks), training logs and checkpoints, a run stopped or
  * crashed and then resumed replays the uninterrupted run exactly (also with class conditioning and its condition
  * dropout), a damaged state.bin is refused naming the file, guided sampling writes its dataset and media (with a
- * class-conditioned discriminator: toward the classes asked, recorded in the provenance and the class column), and
- * bad input names the flag or field.
+ * class-conditioned discriminator: toward the classes asked, with one residual CFG scale or one per modality, recorded
+ * in the provenance and the class column), and bad input names the flag or field.
  */
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
@@ -199,6 +199,13 @@ describe('guidance: fakes generate, train-guidance, sample', function () {
     assert.deepEqual((await pairs(toward)).meta.label, [5, 2, 5]);
     assert.deepEqual((index.dataset.provenance.generator as Record<string, unknown>).conditioning, { column: 'label', classes: [5, 2], cfgScales: { audio: 3, video: 3 } });
 
+    // The video residual at its own scale: recorded, and the video changes.
+    const perModality = path.join(root, 'guided-class-per-modality');
+    const perModalityIndex = (await guidedSample({ ...draw, out: perModality, classes: [5, 2], cfgScale: 3, cfgScaleVideo: 1 })).index;
+    assert.deepEqual((perModalityIndex.dataset.provenance.generator as Record<string, unknown>).conditioning, { column: 'label', classes: [5, 2], cfgScales: { audio: 3, video: 1 } });
+    const [videoS3, videoS1] = [(await pairs(toward)).tensors.video as Uint8Array, (await pairs(perModality)).tensors.video as Uint8Array];
+    assert.ok(videoS3.some((x, i) => x !== videoS1[i]), 'the video CFG scale changes the video');
+
     // Without --class: the unconditional branch, and no class to write.
     const unconditional = path.join(root, 'guided-null');
     const nullIndex = (await guidedSample({ ...draw, out: unconditional })).index;
@@ -223,6 +230,7 @@ describe('guidance: fakes generate, train-guidance, sample', function () {
     const conditioned = path.join(root, 'guidance-whole-conditioned');
     await assert.rejects(guidedSample({ ...draw, guidance: unconditioned, classes: [1], out: path.join(root, 'bad-c1') }), /^ConfigError: --class: the discriminator .* is not class-conditioned/);
     await assert.rejects(guidedSample({ ...draw, guidance: unconditioned, cfgScale: 2, out: path.join(root, 'bad-c2') }), /--cfg-scale: the discriminator .* is not class-conditioned/);
+    await assert.rejects(guidedSample({ ...draw, guidance: unconditioned, cfgScaleVideo: 2, out: path.join(root, 'bad-c2') }), /--cfg-scale-video: the discriminator .* is not class-conditioned/);
     await assert.rejects(guidedSample({ ...draw, guidance: conditioned, classes: [1, 8], out: path.join(root, 'bad-c3') }), /--class 8: must be an integer in \[0, 8\)/);
     const cli = path.resolve(__dirname, '..', '..', 'ts', 'cli', 'main.js');
     const sample = (flags: string[]) =>
@@ -232,6 +240,8 @@ describe('guidance: fakes generate, train-guidance, sample', function () {
       ]);
     await assert.rejects(sample(['--class', '9', '--cfg-scale', '2']), (error: Error & { stderr: string }) => /--class 9: must be an integer/.test(error.stderr));
     await assert.rejects(sample(['--cfg-scale', '2']), (error: Error & { stderr: string }) => /--cfg-scale needs --class/.test(error.stderr));
+    await assert.rejects(sample(['--class', '1', '--cfg-scale-audio', 'high']), (error: Error & { stderr: string }) => /--cfg-scale-audio must be a number, got NaN/.test(error.stderr));
+    await assert.rejects(sample(['--cfg-scale-video', '2']), (error: Error & { stderr: string }) => /--cfg-scale-video needs --class/.test(error.stderr));
   });
 
   it('bad flags and configs fail naming the flag or field', async () => {

@@ -128,6 +128,8 @@ interface GuidedArgs extends SamplingArgs {
   'lambda-video': number;
   class?: number[];
   'cfg-scale'?: number;
+  'cfg-scale-audio'?: number;
+  'cfg-scale-video'?: number;
 }
 
 export const sampleCommand: CommandModule<object, GuidedArgs> = {
@@ -135,7 +137,7 @@ export const sampleCommand: CommandModule<object, GuidedArgs> = {
   describe:
     'Guided joint sampling ε_m + λ_m r_m: OUT/pairs (Arrow, for `eval pairs`), grid.png, mel.png, contact.png, ' +
     'wavs (Griffin-Lim) and mp4s with sound for the first pairs. A class-conditioned discriminator guides toward ' +
-    '--class (residual CFG of scale --cfg-scale), or without it with its unconditional branch',
+    '--class (residual CFG, each modality at its own scale), or without it with its unconditional branch',
   builder: (y: Argv) =>
     samplingOptions(y, 'pairs')
       .option('guidance', { type: 'string', demandOption: true, describe: 'train-guidance directory or discriminator weight file' })
@@ -146,7 +148,15 @@ export const sampleCommand: CommandModule<object, GuidedArgs> = {
         array: true,
         describe: 'class-conditioned discriminator: class(es) to guide toward, pair i taking the (i mod count)-th; written to the dataset\'s class column',
       })
-      .option('cfg-scale', { type: 'number', describe: 'residual CFG scale S: r∅ + S·(r^c − r∅) (default 1: the conditional branch)' }) as unknown as Argv<GuidedArgs>,
+      .option('cfg-scale', {
+        type: 'number',
+        describe: 'residual CFG scale S of both modalities: r_m = r∅_m + S·(r^c_m − r∅_m) (default 1: the conditional branch alone)',
+      })
+      .option('cfg-scale-audio', {
+        type: 'number',
+        describe: "CFG scale S_a of the audio residual alone, overriding --cfg-scale: r_audio = r∅_audio + S_a·(r^c_audio − r∅_audio) (each modality's residual is CFG'd with that modality's own scale)",
+      })
+      .option('cfg-scale-video', { type: 'number', describe: 'CFG scale S_v of the video residual alone, overriding --cfg-scale' }) as unknown as Argv<GuidedArgs>,
   handler: async (args) => {
     const { written } = await guidedSample({
       ...drawOptions(args),
@@ -155,6 +165,8 @@ export const sampleCommand: CommandModule<object, GuidedArgs> = {
       lambdaVideo: args['lambda-video'],
       classes: args.class,
       cfgScale: args['cfg-scale'],
+      cfgScaleAudio: args['cfg-scale-audio'],
+      cfgScaleVideo: args['cfg-scale-video'],
     });
     process.stderr.write(`wrote ${written.join(', ')}\n`);
   },

@@ -1,8 +1,8 @@
 /**
  * Guided joint sampling: each base model's ε corrected by the trained discriminator, ε_m + λ_m r_m with
  * r_m = −σ^m_t ∇_m ℓ (native joint_guidance). A class-conditioned discriminator guides toward the classes given
- * (`classes`, with the residual CFG of scale `cfgScale`; the base models are unconditional, so their ε is not
- * CFG'd) or, without classes, with its unconditional branch. Writes the pairs as an Arrow dataset (OUT/pairs,
+ * (`classes`, with the residual CFG of each modality at its own scale; the base models are unconditional, so their ε
+ * is not CFG'd) or, without classes, with its unconditional branch. Writes the pairs as an Arrow dataset (OUT/pairs,
  * scored by `mmdisco eval pairs`) and, for the first few, media like sample-base: video grid.png, mel.png, wavs by
  * Griffin-Lim, mp4s with their sound, and contact.png with each pair's frames above the log-mel of their time spans.
  */
@@ -40,9 +40,15 @@ export interface GuidedSampleOptions extends DrawOptions {
   media?: 'all' | 'images' | 'none';
   /** Class-conditioned discriminator only: pair i is guided toward classes[i mod classes.length]. */
   classes?: number[];
-  /** Scale of the residual CFG toward `classes` (default 1: the conditional branch alone). */
+  /** Scale S of the residual CFG toward `classes`, both modalities (default 1: the conditional branch alone). */
   cfgScale?: number;
+  /** The audio and the video residual's own CFG scale, overriding cfgScale (spec §4.1 c: s_audio and s_video differ). */
+  cfgScaleAudio?: number;
+  cfgScaleVideo?: number;
 }
+
+/** The CFG options and their command-line flags, for errors. */
+const CFG_FLAGS = { cfgScale: '--cfg-scale', cfgScaleAudio: '--cfg-scale-audio', cfgScaleVideo: '--cfg-scale-video' } as const;
 
 /** Rebuilds a trained discriminator from its weight file (the network and class conditioning are recorded in its metadata). */
 export async function loadGuidance(
@@ -70,8 +76,9 @@ export async function loadGuidance(
 
 /** The class guidance the flags ask of a discriminator, checked against its conditioning; undefined for an unconditioned one. */
 function classGuidance(opts: GuidedSampleOptions, conditioning: ClassConditioning | undefined, file: string): ClassGuidance | undefined {
+  const cfgGiven = (Object.keys(CFG_FLAGS) as (keyof typeof CFG_FLAGS)[]).filter((key) => opts[key] !== undefined);
   if (!conditioning) {
-    const flag = opts.classes !== undefined ? '--class' : opts.cfgScale !== undefined ? '--cfg-scale' : undefined;
+    const flag = opts.classes !== undefined ? '--class' : cfgGiven.length > 0 ? CFG_FLAGS[cfgGiven[0]] : undefined;
     if (flag) throw new ConfigError(`${flag}: the discriminator ${file} is not class-conditioned (trained without a conditioning block)`);
     return undefined;
   }
@@ -81,12 +88,14 @@ function classGuidance(opts: GuidedSampleOptions, conditioning: ClassConditionin
       throw new ConfigError(`--class ${c}: must be an integer in [0, ${conditioning.classes}) (the classes of ${file})`);
     }
   }
-  if (opts.cfgScale !== undefined && !Number.isFinite(opts.cfgScale)) throw new ConfigError(`--cfg-scale must be a number, got ${opts.cfgScale}`);
-  if (opts.cfgScale !== undefined && targets.length === 0) {
-    throw new ConfigError('--cfg-scale needs --class: without a class the discriminator guides with its unconditional branch only');
+  for (const key of cfgGiven) {
+    if (!Number.isFinite(opts[key])) throw new ConfigError(`${CFG_FLAGS[key]} must be a number, got ${opts[key]}`);
   }
-  const cfgScale = opts.cfgScale ?? 1;
-  return { conditioning, targets, cfgScales: { audio: cfgScale, video: cfgScale } };
+  if (cfgGiven.length > 0 && targets.length === 0) {
+    throw new ConfigError(`${CFG_FLAGS[cfgGiven[0]]} needs --class: without a class the discriminator guides with its unconditional branch only`);
+  }
+  const both = opts.cfgScale ?? 1;
+  return { conditioning, targets, cfgScales: { audio: opts.cfgScaleAudio ?? both, video: opts.cfgScaleVideo ?? both } };
 }
 
 export async function guidedSample(opts: GuidedSampleOptions): Promise<{ index: DatasetIndex; written: string[] }> {
