@@ -1,10 +1,10 @@
 /**
  * The results table of MMDisCo on a paired dataset: independent sampling of the two base models vs joint guidance
  * by each trained discriminator variant (fusion A / B, with and without the denoising loss) over a sweep of λ
- * (and, for a class-conditioned one guiding toward given classes, of the CFG scale), scored by the dataset's
- * evaluators (recognisable fraction, accuracy to the guided class, Fréchet distance and KID per modality, class
- * agreement, AV onset F1), with the discriminator's size next to the base models' and the wall time of guided vs
- * unguided sampling.
+ * (and, for a class-conditioned one guiding toward given classes, of the residual CFG scale, one for both modalities
+ * or one per modality), scored by the dataset's evaluators (recognisable fraction, accuracy to the guided class,
+ * Fréchet distance and KID per modality, class agreement, AV onset F1), with the discriminator's size next to the
+ * base models' and the wall time of guided vs unguided sampling.
  *
  *   node dist/bench/guidanceResults.js --config configs/results/spoken-mnist.json [--work runs/results-spoken-mnist]
  *       [--device cuda] [--set evaluation.n=64] [--guidance-set training.steps=500]
@@ -27,7 +27,7 @@ import { evaluateDataset, loadEvaluators } from '../ts/eval/evaluators';
 import { type PairSetMetrics, pairSetMetrics } from '../ts/eval/pairMetrics';
 import { loadBasePair } from '../ts/guidance/basePair';
 import { generateFakes } from '../ts/guidance/fakes';
-import { guidedSample, loadGuidance, writePairMedia } from '../ts/guidance/sample';
+import { type GuidedSampleOptions, guidedSample, loadGuidance, writePairMedia } from '../ts/guidance/sample';
 import { GUIDANCE_FILES, trainGuidance } from '../ts/guidance/train';
 import { writeJsonAtomic } from '../ts/report/reportJson';
 import { writeBenchResult } from './machine';
@@ -67,9 +67,19 @@ export const ResultsConfigSchema = z
             set: z.array(z.string()).default([]),
             /** This variant's λ values (default: evaluation.lambdas). */
             lambdas: z.array(z.number().nonnegative()).min(1).optional(),
-            /** A class-conditioned discriminator: pair i is guided toward classes[i mod n], with each residual CFG scale of cfgScales. */
+            /**
+             * A class-conditioned discriminator: pair i is guided toward classes[i mod n], with each residual CFG scale
+             * of cfgScales: S for both modalities, or {audio, video}, each modality's own (rows labelled S=audio/video).
+             */
             classes: z.array(z.number().int().nonnegative()).min(1).optional(),
-            cfgScales: z.array(z.number().nonnegative()).min(1).optional(),
+            cfgScales: z
+              .array(
+                z.union([z.number().nonnegative(), z.object({ audio: z.number().nonnegative(), video: z.number().nonnegative() }).strict()], {
+                  errorMap: () => ({ message: 'must be a scale S ≥ 0 or {"audio": S_a, "video": S_v}' }),
+                }),
+              )
+              .min(1)
+              .optional(),
           })
           .strict()
           .refine((v) => !v.cfgScales || v.classes, { message: 'cfgScales needs classes', path: ['cfgScales'] }),
@@ -87,6 +97,20 @@ interface Row {
   metrics: PairSetMetrics;
   /** Wall time of drawing the set (null for real data, or when it was drawn by an earlier invocation and not timed). */
   seconds: number | null;
+}
+
+/** A variant's residual CFG scale: S for both modalities, or each modality's own. */
+type CfgScale = NonNullable<ResultsConfig['variants'][number]['cfgScales']>[number];
+
+/** A CFG scale's row label (S=4, or S=4/1 for audio/video), sample directory suffix and guidedSample options; none without one. */
+function cfgSetting(scale: CfgScale | undefined): { label: string; dir: string; options: Pick<GuidedSampleOptions, 'cfgScale' | 'cfgScaleAudio' | 'cfgScaleVideo'> } {
+  if (scale === undefined) return { label: '', dir: '', options: {} };
+  if (typeof scale === 'number') return { label: ` S=${scale}`, dir: `-s${scale}`, options: { cfgScale: scale } };
+  return {
+    label: ` S=${scale.audio}/${scale.video}`,
+    dir: `-sa${scale.audio}-sv${scale.video}`,
+    options: { cfgScaleAudio: scale.audio, cfgScaleVideo: scale.video },
+  };
 }
 
 const fromRoot = (p: string) => (path.isAbsolute(p) ? p : path.join(ROOT, p));
@@ -165,12 +189,13 @@ async function main(): Promise<void> {
     const scales = variant.classes ? (variant.cfgScales ?? [1]) : [undefined];
     for (const lambda of variant.lambdas ?? lambdas) {
       for (const cfgScale of scales) {
-        const name = `${variant.name} λ=${lambda}${cfgScale === undefined ? '' : ` S=${cfgScale}`}`;
-        const out = path.join(work, `sample-${variant.name}-${lambda}${cfgScale === undefined ? '' : `-s${cfgScale}`}`);
+        const cfg = cfgSetting(cfgScale);
+        const name = `${variant.name} λ=${lambda}${cfg.label}`;
+        const out = path.join(work, `sample-${variant.name}-${lambda}${cfg.dir}`);
         await timed(name, complete(path.join(out, 'pairs')), () =>
           guidedSample({
             ...bases, ...draw, guidance: run, lambdaAudio: lambda, lambdaVideo: lambda, out, placement, media: 'images',
-            classes: variant.classes, cfgScale,
+            classes: variant.classes, ...cfg.options,
           }),
         );
         sets.push({ name, variant: variant.name, lambda, seconds: timings[name] ?? null });
@@ -224,6 +249,9 @@ function markdownTable(
         .join(', ') +
       '.',
     '',
+    ...(config.variants.some((v) => v.classes)
+      ? ['S: the residual CFG scale of both modalities; S=a/v: the audio residual\'s a and the video residual\'s v.', '']
+      : []),
   ];
   return lines.join('\n');
 }
