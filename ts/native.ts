@@ -77,6 +77,8 @@ export interface MmdiscoDiscriminatorNetwork {
   maxDilation?: number;
   /** Pixel patches p×p of each frame as channels before the video tower: videoChannels = C·p². */
   videoPatch?: number;
+  /** Each frame's tower features pooled over its pixels by 'mean' (released) or 'max'. */
+  videoPool?: 'mean' | 'max';
   /** Base width; width · mult must be divisible by groups (32 in every release). */
   width?: number;
   channelMult?: number[];

@@ -73,6 +73,7 @@ mmdisco::MmdiscoDiscriminatorConfig parse_mmdisco_network(const Options& o) {
   c.audio_conv = o.string("audioConv", c.audio_conv);
   c.max_dilation = o.integer("maxDilation", c.max_dilation);
   c.video_patch = o.integer("videoPatch", c.video_patch);
+  c.video_pool = o.string("videoPool", c.video_pool);
   c.width = o.integer("width", c.width);
   if (o.has("channelMult")) c.channel_mult = o.integers("channelMult");
   c.blocks_per_level = o.integer("blocksPerLevel", c.blocks_per_level);
@@ -89,6 +90,7 @@ mmdisco::MmdiscoDiscriminatorConfig parse_mmdisco_network(const Options& o) {
   c.groups = o.integer("groups", c.groups);
   if (c.audio_conv != "2d" && c.audio_conv != "1d") o.fail("audioConv", "must be '2d' or '1d'");
   if (c.fusion != "A" && c.fusion != "B") o.fail("fusion", "must be 'A' or 'B'");
+  if (c.video_pool != "mean" && c.video_pool != "max") o.fail("videoPool", "must be 'mean' or 'max'");
   return c;
 }
 

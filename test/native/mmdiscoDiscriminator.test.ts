@@ -152,13 +152,13 @@ const tinies: Tiny[] = [
     audio: [1, 16],
   },
   {
-    name: '1-D audio over a log-mel with its bins as channels, 2×2 video patches as channels, fusion B, conditioning with a projection head',
+    name: '1-D audio over a log-mel with its bins as channels, 2×2 video patches as channels, max-pooled frames, fusion B, conditioning with a projection head',
     network: {
-      ...tinyBase, videoChannels: 1 * 2 * 2, videoPatch: 2, audioChannels: 2 * 3, audioConv: '1d', maxDilation: 2, fusion: 'B',
+      ...tinyBase, videoChannels: 1 * 2 * 2, videoPatch: 2, videoPool: 'max', audioChannels: 2 * 3, audioConv: '1d', maxDilation: 2, fusion: 'B',
       videoTextDim: 5, audioTextDim: 3, textProjection: true, fusionWidth: 16, fusionLayers: 1, fusionHeads: 2, fusionHeadDim: 8,
       fusionMaxTokens: 16,
     },
-    video: [2, 1, 4, 4],
+    video: [2, 1, 8, 8],  // 2×2 patches, halved once: 2×2 pixels left to max-pool
     audio: [2, 8, 3],
     condition: { audio: 3, video: 5 },
   },
@@ -312,5 +312,29 @@ describe('MMDisCo discriminator: inputs folded into channels', () => {
     const fromPatches = (await plain.logit(a, tensor(patches, [B, F, 4, H / 2, W / 2]), t)).logit.data;
     assert.deepEqual(Array.from(fromFrames), Array.from(fromPatches));
     await assert.rejects(patched.logit(a, gaussian(rng, [B, F, 1, 5, 4]), t), /video must be \(B, F, C, H, W\) with C·2² = 4 and H, W multiples of 2, got \[2, 3, 1, 5, 4\]/);
+  });
+});
+
+describe('MMDisCo discriminator: video pooling', () => {
+  const rng = new Rng(12);
+  const t = tensor(new Int32Array([30, 500]), [2]);
+  const network = { ...tinyBase, videoChannels: 1, audioChannels: 1, audioConv: '2d' as const, fusion: 'A' as const, videoTextDim: 0, audioTextDim: 0 };
+
+  it("videoPool 'max' pools each frame's last-level features by their maximum: the mean's logit where that level is one pixel, another where it is not; an unknown pool is an error", async () => {
+    const maxed = build({ ...network, videoPool: 'max' }, 'float64', 5);
+    const { values } = await maxed.flatParameters();
+    await maxed.setFlatParameters(gaussian(rng, values.shape, 0.2));
+    const meaned = build(network, 'float64', 6);
+    await meaned.loadParameters(await maxed.parameters());
+    const a = gaussian(rng, [2, 1, 3, 4]);
+    // channelMult [1, 2] halves the frame once: 2×2 frames end as one pixel, 4×4 frames as four.
+    const onePixel = gaussian(rng, [2, 3, 1, 2, 2]);
+    const fourPixels = gaussian(rng, [2, 3, 1, 4, 4]);
+    const logits = async (d: Discriminator, v: Tensor) => Array.from((await d.logit(a, v, t)).logit.data);
+    const [maxOne, meanOne] = [await logits(maxed, onePixel), await logits(meaned, onePixel)];
+    maxOne.forEach((x, i) => assert.ok(Math.abs(x - meanOne[i]) < 1e-12, `row ${i}: ${x} vs ${meanOne[i]}`));
+    const [maxFour, meanFour] = [await logits(maxed, fourPixels), await logits(meaned, fourPixels)];
+    maxFour.forEach((x, i) => assert.ok(Math.abs(x - meanFour[i]) > 1e-6, `row ${i}: max and mean pooling agree (${x})`));
+    assert.throws(() => build({ ...network, videoPool: 'median' as 'max' }), /videoPool.*must be 'mean' or 'max'/);
   });
 });

@@ -39,6 +39,11 @@ export const GuidanceConfigSchema = z
          * so that its first convolutions span most of a small frame; 1 leaves the frames as they are.
          */
         videoPatch: positiveInt.default(1),
+        /**
+         * How each frame's video features are pooled over its pixels: 'mean' (the released discriminator) or
+         * 'max', which keeps the response of a small object on a mostly blank frame instead of diluting it.
+         */
+        videoPool: z.enum(['mean', 'max']).default('mean'),
         fusionWidth: positiveInt.default(64),
         fusionLayers: positiveInt.default(1),
         fusionHeads: positiveInt.default(2),

@@ -269,6 +269,8 @@ MmdiscoDiscriminatorImpl::MmdiscoDiscriminatorImpl(const MmdiscoDiscriminatorCon
   TORCH_CHECK(c.audio_conv == "2d" || c.audio_conv == "1d", "discriminator: audio conv must be '2d' or '1d', got '",
               c.audio_conv, "'");
   TORCH_CHECK(c.fusion == "A" || c.fusion == "B", "discriminator: fusion must be 'A' or 'B', got '", c.fusion, "'");
+  TORCH_CHECK(c.video_pool == "mean" || c.video_pool == "max", "discriminator: video pool must be 'mean' or 'max', got '",
+              c.video_pool, "'");
   TORCH_CHECK(c.video_channels > 0 && c.audio_channels > 0 && c.width > 0 && c.blocks_per_level > 0 &&
                   c.max_dilation > 0 && c.video_patch > 0 && !c.channel_mult.empty() && c.time_dim > 0,
               "discriminator: sizes must be positive");
@@ -344,7 +346,7 @@ torch::Tensor MmdiscoDiscriminatorImpl::forward(const torch::Tensor& video, cons
   auto e_a = audio_text_embed ? e_t + audio_text_embed(c_a) : e_t;
 
   auto [fv, fa] = feature_extractor(v_in.transpose(1, 2), a_in, e_v, e_a);
-  auto video_frames = fv.mean({3, 4}).transpose(1, 2);                           // (B, F, C)
+  auto video_frames = (config_.video_pool == "max" ? fv.amax({3, 4}) : fv.mean({3, 4})).transpose(1, 2);  // (B, F, C)
   auto audio_frames = (one_d ? fa : fa.mean(3)).transpose(1, 2);                // (B, L, C)
   torch::Tensor h;
   if (config_.fusion == "A") {

@@ -22,6 +22,9 @@ struct MmdiscoDiscriminatorConfig {
   // Each frame's p×p pixel patches become channels (C·p² of them, at H/p × W/p) before the video tower, so its
   // first convolutions already span most of a small frame; 1 leaves the frames as they are.
   int64_t video_patch = 1;
+  // How each frame's tower features become one vector: "mean" over its pixels (the released setting) or "max". A
+  // small object on a blank frame lights up a few pixels; the mean dilutes it by the frame's area, the max keeps it.
+  std::string video_pool = "mean";
   int64_t width = 128;            // base channels; GroupNorm(32) needs width·mult divisible by 32
   std::vector<int64_t> channel_mult = {1, 2, 4};
   int64_t blocks_per_level = 4;
