@@ -222,6 +222,8 @@ export interface DiscriminatorBatch {
   fakeVideo: Tensor;
   realCondition?: Conditioning;
   fakeCondition?: Conditioning;
+  /** Each real pair's class (−1: none), (B,); needed by the class loss (lambdaClass) only. */
+  realClasses?: Tensor<Int32Array>;
 }
 
 /** Every random draw of one loss evaluation (timesteps and noises), for deterministic checks. */
@@ -240,6 +242,8 @@ export interface DiscriminatorStepLog {
   denoising: Tensor<Float64Array>;
   dReal: Tensor<Float64Array>;
   dFake: Tensor<Float64Array>;
+  /** The class loss Σ_m CE(class scores_m, class) over the real pairs (0 unless lambdaClass > 0). */
+  classLoss: Tensor<Float64Array>;
   /** Per-sample σ(h) and timesteps, shape (steps, batchSize). */
   pReal: Tensor<Float64Array>;
   pFake: Tensor<Float64Array>;
@@ -253,7 +257,7 @@ export interface DiscriminatorTrainer extends ResumableTrainer {
   lossAndGradient(
     batch: DiscriminatorBatch,
     draw: DiscriminatorDraw,
-  ): Promise<{ total: number; bce: number; denoising: number; gradient: Tensor }>;
+  ): Promise<{ total: number; bce: number; denoising: number; classLoss: number; gradient: Tensor }>;
 }
 
 export interface SampleOptions {
@@ -342,7 +346,11 @@ interface NativeAddon {
     discriminator: Discriminator,
     audioBase: EpsSource,
     videoBase: EpsSource,
-    options: { lambdaDenoising: number; optimizer?: OptimizerOptions; seed?: number },
+    /**
+     * lambdaClass weighs the cross-entropy of the projection heads' class scores on the real pairs (their
+     * realClasses): a direct signal for each tower to learn the class (0: off).
+     */
+    options: { lambdaDenoising: number; lambdaClass?: number; optimizer?: OptimizerOptions; seed?: number },
   ) => DiscriminatorTrainer;
   sample(options: SampleOptions): Promise<Record<string, Tensor>>;
   /** Waveforms (N, frames·hop) from log-mels (N, frames, M) with the mel filterbank (M, nFft/2+1); synchronous. */

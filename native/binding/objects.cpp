@@ -438,7 +438,8 @@ DiscriminatorTrainer::DiscriminatorTrainer(const Napi::CallbackInfo& info)
     place_ = disc->placement();
     for (int i = 0; i < 3; ++i) refs_.emplace_back(Napi::Persistent(info[i].As<Napi::Object>()));
     trainer_ = std::make_shared<mmdisco::DiscriminatorTrainer>(
-        disc->discriminator(), audio_base_->eps_source(), video_base_->eps_source(), o.number("lambdaDenoising"),
+        disc->discriminator(), audio_base_->eps_source(), video_base_->eps_source(),
+        mmdisco::DiscriminatorLossWeights{o.number("lambdaDenoising"), o.number("lambdaClass", 0)},
         o.has("optimizer") ? parse_optimizer(o.object("optimizer")) : mmdisco::OptimizerConfig{},
         static_cast<uint64_t>(o.integer("seed", 0)));
     set_worker(disc->worker());
@@ -456,8 +457,10 @@ mmdisco::DiscriminatorBatch DiscriminatorTrainer::batch_from_js(Napi::Value valu
   auto condition = [&](const char* key) {
     return conditioning_from_js(o.has(key) ? o.value(key) : Napi::Value(), key, place_);
   };
+  auto classes = o.has("realClasses") ? tensor_from_js(o.value("realClasses"), "realClasses").to(place_.device, torch::kInt64)
+                                      : torch::Tensor();
   return {conv("realAudio"),  conv("realVideo"),           conv("fakeAudio"),
-          conv("fakeVideo"),  condition("realCondition"), condition("fakeCondition")};
+          conv("fakeVideo"),  condition("realCondition"), condition("fakeCondition"), classes};
 }
 
 Napi::Value DiscriminatorTrainer::TrainSteps(const Napi::CallbackInfo& info) {
@@ -468,12 +471,14 @@ Napi::Value DiscriminatorTrainer::TrainSteps(const Napi::CallbackInfo& info) {
       data.fake_video.size(0) != rows)
     throw Napi::RangeError::New(info.Env(),
                                 "trainSteps: all four arrays need the same number of rows, a multiple of batchSize");
+  if (data.real_classes.defined() && (data.real_classes.dim() != 1 || data.real_classes.size(0) != rows))
+    throw Napi::RangeError::New(info.Env(), "trainSteps: realClasses needs one class per real row");
   auto trainer = trainer_;
   return run_async(
       info.Env(), *this, trainer_uses(), {info.This(), info[0]},
       [trainer, data, batch, rows]() -> NamedTensors {
         const int64_t steps = rows / batch;
-        auto log = torch::empty({5, steps}, torch::kFloat64);
+        auto log = torch::empty({6, steps}, torch::kFloat64);
         std::vector<torch::Tensor> p_real, p_fake, t_real, t_fake;
         for (int64_t s = 0; s < steps; ++s) {
           auto slice = [&](const torch::Tensor& x) { return x.defined() ? x.slice(0, s * batch, (s + 1) * batch) : x; };
@@ -482,12 +487,13 @@ Napi::Value DiscriminatorTrainer::TrainSteps(const Napi::CallbackInfo& info) {
           };
           auto loss = trainer->step({slice(data.real_audio), slice(data.real_video), slice(data.fake_audio),
                                      slice(data.fake_video), slice_condition(data.real_condition),
-                                     slice_condition(data.fake_condition)});
+                                     slice_condition(data.fake_condition), slice(data.real_classes)});
           log[0][s] = loss.total.item<double>();
           log[1][s] = loss.bce.item<double>();
           log[2][s] = loss.denoising.item<double>();
           log[3][s] = loss.d_real;
           log[4][s] = loss.d_fake;
+          log[5][s] = loss.classes.item<double>();
           p_real.push_back(loss.p_real.to(torch::kCPU, torch::kFloat64));
           p_fake.push_back(loss.p_fake.to(torch::kCPU, torch::kFloat64));
           t_real.push_back(loss.t_real.to(torch::kCPU));
@@ -499,6 +505,7 @@ Napi::Value DiscriminatorTrainer::TrainSteps(const Napi::CallbackInfo& info) {
                 {"denoising", log[2]},
                 {"dReal", log[3]},
                 {"dFake", log[4]},
+                {"classLoss", log[5]},
                 {"pReal", torch::stack(p_real)},
                 {"pFake", torch::stack(p_fake)},
                 {"tReal", torch::stack(t_real)},
@@ -521,6 +528,7 @@ Napi::Value DiscriminatorTrainer::LossAndGradient(const Napi::CallbackInfo& info
                      return {{"total", loss.total.detach()},
                              {"bce", loss.bce.detach()},
                              {"denoising", loss.denoising.detach()},
+                             {"classLoss", loss.classes.detach()},
                              {"gradient", grad}};
                    });
 }

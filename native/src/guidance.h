@@ -36,20 +36,30 @@ struct Conditioning {
   torch::Tensor audio, video;
 };
 
+// A discriminator's output: the pre-sigmoid h (B,) and, per modality whose condition meets a projection head,
+// the class scores (B, d) that h's projection term weighs by the condition (undefined elsewhere).
+struct DiscriminatorOutput {
+  torch::Tensor h, audio_class_scores, video_class_scores;
+};
+
 // A trainable discriminator: any module giving the pre-sigmoid output h(a_t, v_t, t, c) of shape (B,).
 class Discriminator : public JointCritic {
  public:
-  using Forward = std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&,
-                                              const Conditioning&)>;
+  using Forward = std::function<DiscriminatorOutput(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&,
+                                                    const Conditioning&)>;
   Discriminator(std::shared_ptr<torch::nn::Module> module, Forward forward, NoiseSchedule audio_schedule,
                 NoiseSchedule video_schedule);
 
-  torch::Tensor pre_sigmoid(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t,
-                            const Conditioning& c = {}) {
+  DiscriminatorOutput outputs(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t,
+                              const Conditioning& c = {}) {
     return forward_(a_t, v_t, t, c);
   }
+  torch::Tensor pre_sigmoid(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t,
+                            const Conditioning& c = {}) {
+    return forward_(a_t, v_t, t, c).h;
+  }
   torch::Tensor log_ratio(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t) override {
-    return smoothed_logit(forward_(a_t, v_t, t, {}));
+    return smoothed_logit(pre_sigmoid(a_t, v_t, t));
   }
   const NoiseSchedule& audio_schedule() const override { return audio_schedule_; }
   const NoiseSchedule& video_schedule() const override { return video_schedule_; }

@@ -56,7 +56,7 @@ std::shared_ptr<Discriminator> make_toy_discriminator(const ToyDiscriminatorConf
       [net](const torch::Tensor& a, const torch::Tensor& v, const torch::Tensor& t, const Conditioning& c) {
         if (c.audio.defined() || c.video.defined())
           throw std::invalid_argument("the toy discriminator takes no conditioning");
-        return net->forward(a, v, t);
+        return DiscriminatorOutput{net->forward(a, v, t)};
       },
       NoiseSchedule(audio_schedule), NoiseSchedule(video_schedule));
 }
@@ -71,7 +71,8 @@ std::shared_ptr<Discriminator> make_mmdisco_discriminator(const MmdiscoDiscrimin
   return std::make_shared<Discriminator>(
       net,
       [net](const torch::Tensor& a, const torch::Tensor& v, const torch::Tensor& t, const Conditioning& c) {
-        return net->forward(v, a, t, c.video, c.audio);
+        auto out = net->forward_with_class_scores(v, a, t, c.video, c.audio);
+        return DiscriminatorOutput{out.h, out.audio_class_scores, out.video_class_scores};
       },
       NoiseSchedule(audio_schedule), NoiseSchedule(video_schedule));
 }

@@ -191,9 +191,34 @@ void EpsTrainer::load_state(const std::string& bytes) {
   steps_ = load_trainer_state(bytes, model_->module(), ema, optimizer_, rng_);
 }
 
+namespace {
+
+// The zero vectors that stand for "no condition" (ts/guidance/conditioning.ts).
+Conditioning null_condition(const Conditioning& c) {
+  auto zeros = [](const torch::Tensor& x) { return x.defined() ? torch::zeros_like(x) : x; };
+  return {zeros(c.audio), zeros(c.video)};
+}
+
+// Σ_m CE(class scores_m, class) over the rows with a class (−1 marks rows without one).
+torch::Tensor class_loss(const DiscriminatorOutput& out, const torch::Tensor& classes) {
+  if (!out.audio_class_scores.defined() && !out.video_class_scores.defined())
+    throw std::invalid_argument("the class loss needs a discriminator with projection heads (conditioning.projection)");
+  if (!classes.defined()) throw std::invalid_argument("the class loss needs each real pair's class (realClasses)");
+  auto loss = torch::zeros({}, out.h.options());
+  const auto rows = classes.ge(0).nonzero().squeeze(1);
+  if (rows.numel() == 0) return loss;
+  for (const auto& scores : {out.audio_class_scores, out.video_class_scores}) {
+    if (scores.defined())
+      loss = loss + torch::nn::functional::cross_entropy(scores.index_select(0, rows), classes.index_select(0, rows));
+  }
+  return loss;
+}
+
+}  // namespace
+
 DiscriminatorLoss discriminator_loss(Discriminator& disc, EpsSource& audio_base, EpsSource& video_base,
                                      const DiscriminatorBatch& batch, const DiscriminatorDraw& draw,
-                                     double lambda_denoising) {
+                                     const DiscriminatorLossWeights& weights) {
   torch::AutoGradMode grad_on(true);
   const auto& sa = disc.audio_schedule();
   const auto& sv = disc.video_schedule();
@@ -203,13 +228,13 @@ DiscriminatorLoss discriminator_loss(Discriminator& disc, EpsSource& audio_base,
   auto v_fake = sv.q_sample(batch.fake_video, draw.t_fake, draw.noise_fake_video);
 
   DiscriminatorLoss out;
-  torch::Tensor h_real;
-  if (lambda_denoising != 0) {
+  DiscriminatorOutput real;
+  if (weights.denoising != 0) {
     // One forward pass serves both the BCE term and the input gradient of the denoising term.
     auto a = a_real.detach().requires_grad_(true);
     auto v = v_real.detach().requires_grad_(true);
-    h_real = disc.pre_sigmoid(a, v, draw.t_real, batch.real_condition);
-    auto grads = torch::autograd::grad({smoothed_logit(h_real).sum()}, {a, v}, {}, /*retain_graph=*/true,
+    real = disc.outputs(a, v, draw.t_real, batch.real_condition);
+    auto grads = torch::autograd::grad({smoothed_logit(real.h).sum()}, {a, v}, {}, /*retain_graph=*/true,
                                        /*create_graph=*/true);
     auto r_audio = -sa.sigma(draw.t_real, a) * grads[0];
     auto r_video = -sv.sigma(draw.t_real, v) * grads[1];
@@ -218,13 +243,18 @@ DiscriminatorLoss discriminator_loss(Discriminator& disc, EpsSource& audio_base,
     out.denoising = torch::mse_loss(e_audio + r_audio, draw.noise_real_audio) +
                     torch::mse_loss(e_video + r_video, draw.noise_real_video);
   } else {
-    h_real = disc.pre_sigmoid(a_real, v_real, draw.t_real, batch.real_condition);
-    out.denoising = torch::zeros({}, h_real.options());
+    real = disc.outputs(a_real, v_real, draw.t_real, batch.real_condition);
+    out.denoising = torch::zeros({}, real.h.options());
   }
+  const auto& h_real = real.h;
   auto h_fake = disc.pre_sigmoid(a_fake, v_fake, draw.t_fake, batch.fake_condition);
   // BCE with logits: −log σ(h) = softplus(−h) for real, −log(1 − σ(h)) = softplus(h) for fake.
   out.bce = torch::softplus(-h_real).mean() + torch::softplus(h_fake).mean();
-  out.total = out.bce + lambda_denoising * out.denoising;
+  out.classes = weights.classes != 0
+                    ? class_loss(disc.outputs(a_real, v_real, draw.t_real, null_condition(batch.real_condition)),
+                                 batch.real_classes)
+                    : torch::zeros({}, h_real.options());
+  out.total = out.bce + weights.denoising * out.denoising + weights.classes * out.classes;
   out.p_real = torch::sigmoid(h_real).detach();
   out.p_fake = torch::sigmoid(h_fake).detach();
   out.d_real = out.p_real.mean().item<double>();
@@ -235,10 +265,10 @@ DiscriminatorLoss discriminator_loss(Discriminator& disc, EpsSource& audio_base,
 }
 
 DiscriminatorTrainer::DiscriminatorTrainer(std::shared_ptr<Discriminator> disc, std::shared_ptr<EpsSource> audio_base,
-                                           std::shared_ptr<EpsSource> video_base, double lambda_denoising,
+                                           std::shared_ptr<EpsSource> video_base, const DiscriminatorLossWeights& weights,
                                            const OptimizerConfig& optimizer, uint64_t seed)
     : disc_(std::move(disc)), audio_base_(std::move(audio_base)), video_base_(std::move(video_base)),
-      lambda_denoising_(lambda_denoising), config_(optimizer),
+      weights_(weights), config_(optimizer),
       optimizer_(make_optimizer(disc_->module(), optimizer)), seed_(seed), rng_(seed) {}
 
 void DiscriminatorTrainer::set_gradient_sync(std::shared_ptr<GradientSync> sync) {
@@ -260,7 +290,7 @@ DiscriminatorDraw DiscriminatorTrainer::draw(const DiscriminatorBatch& batch) {
 
 DiscriminatorLoss DiscriminatorTrainer::step(const DiscriminatorBatch& batch) {
   disc_->module().train();
-  auto loss = discriminator_loss(*disc_, *audio_base_, *video_base_, batch, draw(batch), lambda_denoising_);
+  auto loss = discriminator_loss(*disc_, *audio_base_, *video_base_, batch, draw(batch), weights_);
   optimizer_.zero_grad();
   backward(loss.total, sync_.get());
   clip_and_step(disc_->module(), optimizer_, config_.grad_clip);
@@ -278,7 +308,7 @@ void DiscriminatorTrainer::load_state(const std::string& bytes) {
 
 std::pair<DiscriminatorLoss, torch::Tensor> DiscriminatorTrainer::loss_and_gradient(const DiscriminatorBatch& batch,
                                                                                      const DiscriminatorDraw& draw) {
-  auto loss = discriminator_loss(*disc_, *audio_base_, *video_base_, batch, draw, lambda_denoising_);
+  auto loss = discriminator_loss(*disc_, *audio_base_, *video_base_, batch, draw, weights_);
   optimizer_.zero_grad();
   loss.total.backward();
   auto grad = flat_gradient(disc_->module()).clone();

@@ -69,6 +69,13 @@ class EpsTrainer {
 struct DiscriminatorBatch {
   torch::Tensor real_audio, real_video, fake_audio, fake_video;  // clean samples, batch-major
   Conditioning real_condition, fake_condition;                   // undefined for unconditioned discriminators
+  torch::Tensor real_classes;  // (B,) int64: each real pair's class, −1 for none; needed by the class loss only
+};
+
+// The weights of the loss terms after the BCE.
+struct DiscriminatorLossWeights {
+  double denoising = 0;  // λ_den
+  double classes = 0;    // λ_cls
 };
 
 // Every random draw of one loss evaluation, explicit so the loss is a deterministic function of the parameters.
@@ -79,29 +86,32 @@ struct DiscriminatorDraw {
 };
 
 struct DiscriminatorLoss {
-  torch::Tensor total, bce, denoising;  // scalars; total is differentiable
+  torch::Tensor total, bce, denoising, classes;  // scalars; total is differentiable
   double d_real = 0, d_fake = 0;        // mean sigmoid output on real / fake
   torch::Tensor p_real, p_fake;         // per-sample sigmoid outputs (B,), detached
   torch::Tensor t_real, t_fake;         // the timesteps they were taken at
 };
 
-// L = BCE(h_real, 1) + BCE(h_fake, 0) + λ_den · Σ_m mean‖ε_m − sg(ε̂_m(x_t)) − r_m‖², r from the smoothed logit
-// of the real pair with create_graph (double backward). λ_den = 0 skips the input gradient entirely.
+// L = BCE(h_real, 1) + BCE(h_fake, 0) + λ_den · Σ_m mean‖ε_m − sg(ε̂_m(x_t)) − r_m‖² + λ_cls · Σ_m CE(class
+// scores_m, class) over the real pairs that have a class. r is from the smoothed logit of the real pair with
+// create_graph (double backward); λ_den = 0 skips the input gradient entirely. The class term is a dense signal
+// for each tower to learn the class, where the BCE only says whether a pair and its condition agree; it needs the
+// projection heads' class scores, taken under the null condition so that the towers cannot read the class from
+// the condition itself.
 DiscriminatorLoss discriminator_loss(Discriminator& disc, EpsSource& audio_base, EpsSource& video_base,
                                      const DiscriminatorBatch& batch, const DiscriminatorDraw& draw,
-                                     double lambda_denoising);
+                                     const DiscriminatorLossWeights& weights);
 
 class DiscriminatorTrainer {
  public:
   DiscriminatorTrainer(std::shared_ptr<Discriminator> disc, std::shared_ptr<EpsSource> audio_base,
-                       std::shared_ptr<EpsSource> video_base, double lambda_denoising,
+                       std::shared_ptr<EpsSource> video_base, const DiscriminatorLossWeights& weights,
                        const OptimizerConfig& optimizer, uint64_t seed);
   DiscriminatorDraw draw(const DiscriminatorBatch& batch);
   DiscriminatorLoss step(const DiscriminatorBatch& batch);
   // Loss and flat parameter gradient for a given draw, without an optimiser step (finite-difference checks).
   std::pair<DiscriminatorLoss, torch::Tensor> loss_and_gradient(const DiscriminatorBatch& batch,
                                                                 const DiscriminatorDraw& draw);
-  double lambda_denoising() const { return lambda_denoising_; }
   // Data parallelism; each rank's draws then come from seed + rank, as in the released training code (so a
   // resumed rank loads its state after this call, which reseeds).
   void set_gradient_sync(std::shared_ptr<GradientSync> sync);
@@ -114,7 +124,7 @@ class DiscriminatorTrainer {
  private:
   std::shared_ptr<Discriminator> disc_;
   std::shared_ptr<EpsSource> audio_base_, video_base_;
-  double lambda_denoising_;
+  DiscriminatorLossWeights weights_;
   OptimizerConfig config_;
   torch::optim::AdamW optimizer_;
   uint64_t seed_;

@@ -11,7 +11,7 @@ import { classConditions, type ConditioningConfig, pairClasses, trainingConditio
 import { type Discriminator, type EpsModel, native, type ScheduleOptions, type Tensor, tensor } from '../../ts/native';
 import { Rng } from '../../ts/util/random';
 
-const conditioning: ConditioningConfig = { column: 'label', classes: 10, dropout: 0.25, mismatch: 0, projection: false };
+const conditioning: ConditioningConfig = { column: 'label', classes: 10, dropout: 0.25, mismatch: 0, projection: false, classLoss: 0 };
 
 describe('guidance conditioning: config and training draws', () => {
   const config = {
@@ -31,6 +31,8 @@ describe('guidance conditioning: config and training draws', () => {
     bad({ classes: 2.5 }, /cfg\.json: conditioning\.classes/);
     bad({ column: '' }, /cfg\.json: conditioning\.column/);
     bad({ colum: 'label' }, /cfg\.json: conditioning/);
+    bad({ classLoss: -1 }, /cfg\.json: conditioning\.classLoss/);
+    bad({ classLoss: 0.5, projection: false }, /cfg\.json: conditioning\.classLoss: classLoss needs projection: true/);
   });
 
   it('conditions are one-hot rows, the null condition the zero row, the same in both towers', () => {

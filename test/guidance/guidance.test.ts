@@ -25,7 +25,7 @@ import { GUIDANCE_FILES, trainGuidance } from '../../ts/guidance/train';
 import { tinyBaseConfig, writeTinyPairs } from '../fixtures/tinyPairs';
 
 /** Class conditioning on the tiny pairs' label (8 classes). */
-const CONDITIONING = { column: 'label', classes: 8, dropout: 0.3, mismatch: 0.3, projection: true };
+const CONDITIONING = { column: 'label', classes: 8, dropout: 0.3, mismatch: 0.3, projection: true, classLoss: 0.5 };
 
 /** With conditioning, also half the negatives shuffled real pairs: the conditioned runs exercise every kind of negative. */
 function guidanceConfig(fusion: 'A' | 'B', steps = 4, conditioning?: GuidanceConfig['conditioning']): GuidanceConfig {

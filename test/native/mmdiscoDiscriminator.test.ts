@@ -216,18 +216,21 @@ describe('MMDisCo discriminator: gradients (float64, finite differences)', funct
         }
       });
 
-      it('double-backward parameter gradient of BCE + λ_den · denoising loss matches central differences', async () => {
+      // With projection heads, the loss also has the class term (the second real row has no class).
+      const projected = tiny.network.textProjection === true;
+      it(`double-backward parameter gradient of BCE + λ_den · denoising loss${projected ? ' + λ_cls · class loss' : ''} matches central differences`, async () => {
         const audioBase = new native.EpsModel({
           network: { kind: 'mlp', dim: numel(tiny.audio), hidden: 8, blocks: 1 }, schedule, dtype: 'float64', seed: 1,
         });
         const videoBase = new native.EpsModel({
           network: { kind: 'mlp', dim: numel(tiny.video), hidden: 8, blocks: 1 }, schedule, dtype: 'float64', seed: 2,
         });
-        const trainer = new native.DiscriminatorTrainer(d, audioBase, videoBase, { lambdaDenoising: 0.7 });
+        const trainer = new native.DiscriminatorTrainer(d, audioBase, videoBase, { lambdaDenoising: 0.7, lambdaClass: projected ? 0.4 : 0 });
         const batch: DiscriminatorBatch = {
           realAudio: gaussian(rng, [B, ...tiny.audio]), realVideo: gaussian(rng, [B, ...tiny.video]),
           fakeAudio: gaussian(rng, [B, ...tiny.audio]), fakeVideo: gaussian(rng, [B, ...tiny.video]),
           ...(condition ? { realCondition: condition, fakeCondition: condition } : {}),
+          ...(projected ? { realClasses: tensor(new Int32Array([2, -1]), [B]) } : {}),
         };
         const draw: DiscriminatorDraw = {
           tReal: tensor(new Int32Array([250, 900]), [B]), tFake: tensor(new Int32Array([40, 600]), [B]),
@@ -236,6 +239,7 @@ describe('MMDisCo discriminator: gradients (float64, finite differences)', funct
         };
         const base = await trainer.lossAndGradient(batch, draw);
         assert.ok(base.denoising > 0);
+        if (projected) assert.ok(base.classLoss > 0);
         const { values } = await d.flatParameters();
         const flat = values.data as Float64Array;
         const picks = [0, 17, Math.floor(flat.length / 3), Math.floor(flat.length / 2), flat.length - 300, flat.length - 1];
@@ -338,3 +342,62 @@ describe('MMDisCo discriminator: video pooling', () => {
     assert.throws(() => build({ ...network, videoPool: 'median' as 'max' }), /videoPool.*must be 'mean' or 'max'/);
   });
 });
+
+describe('MMDisCo discriminator: class loss', () => {
+  const rng = new Rng(13);
+  const network = { ...tinyBase, videoChannels: 1, audioChannels: 1, audioConv: '2d' as const, fusion: 'A' as const, videoTextDim: 3, audioTextDim: 3 };
+  const B = 4;
+  const mlp = (dim: number, seed: number) =>
+    new native.EpsModel({ network: { kind: 'mlp', dim, hidden: 8, blocks: 1 }, schedule, dtype: 'float64', seed });
+  const batchOf = (classes: number[]): DiscriminatorBatch => {
+    const oneHot = new Float64Array(B * 3);
+    classes.forEach((c, i) => (oneHot[i * 3 + c] = 1));
+    const condition = { audio: tensor(oneHot, [B, 3]), video: tensor(oneHot, [B, 3]) };
+    return {
+      realAudio: gaussian(rng, [B, 1, 3, 4]), realVideo: gaussian(rng, [B, 2, 1, 4, 4]),
+      fakeAudio: gaussian(rng, [B, 1, 3, 4]), fakeVideo: gaussian(rng, [B, 2, 1, 4, 4]),
+      realCondition: condition, fakeCondition: condition, realClasses: tensor(Int32Array.from(classes), [B]),
+    };
+  };
+
+  it('is the cross-entropy of the projection heads\' class scores: it falls as the towers learn the class of real pairs; it needs heads and classes', async () => {
+    const d = build({ ...network, textProjection: true }, 'float64', 3);
+    const trainer = new native.DiscriminatorTrainer(d, mlp(12, 1), mlp(32, 2), {
+      lambdaDenoising: 0, lambdaClass: 1, optimizer: { lr: 3e-3, weightDecay: 0 }, seed: 4,
+    });
+    // Each class is a fixed pattern plus noise, in both modalities.
+    const patterns = { audio: [0, 1, 2].map(() => gaussian(rng, [12])), video: [0, 1, 2].map(() => gaussian(rng, [32])) };
+    const classes = [0, 1, 2, 0];
+    const batch = batchOf(classes);
+    for (const [modality, x] of [['audio', batch.realAudio], ['video', batch.realVideo]] as const) {
+      const size = patterns[modality][0].data.length;
+      classes.forEach((c, i) => {
+        for (let j = 0; j < size; j++) x.data[i * size + j] = 2 * patterns[modality][c].data[j] + 0.3 * x.data[i * size + j];
+      });
+    }
+    const log = await trainer.trainSteps(batch, B);
+    const first = log.classLoss.data[0];
+    // ln 3 per modality for uninformative scores; the projection heads start at random.
+    assert.ok(first > 0.5 && first < 10, `initial class loss ${first}`);
+    let last = first;
+    for (let k = 0; k < 120; k++) last = (await trainer.trainSteps(batch, B)).classLoss.data[0];
+    assert.ok(last < 0.6 * first, `class loss ${first} → ${last}`);
+
+    // Pairs that carry no class: the scores are taken under the null condition, so the condition cannot give the
+    // class away and the loss stays near 2 ln 3.
+    const blind = new native.DiscriminatorTrainer(build({ ...network, textProjection: true }, 'float64', 3), mlp(12, 1), mlp(32, 2), {
+      lambdaDenoising: 0, lambdaClass: 1, optimizer: { lr: 3e-3, weightDecay: 0 }, seed: 4,
+    });
+    const blindLosses: number[] = [];
+    for (let k = 0; k < 120; k++) blindLosses.push((await blind.trainSteps(batchOf(classes), B)).classLoss.data[0]);
+    const lateBlind = blindLosses.slice(-40).reduce((x, y) => x + y, 0) / 40;
+    assert.ok(lateBlind > 0.8 * 2 * Math.log(3), `class loss on classless pairs ${lateBlind}`);
+
+    const noHeads = new native.DiscriminatorTrainer(build(network, 'float64', 3), mlp(12, 1), mlp(32, 2), { lambdaDenoising: 0, lambdaClass: 1 });
+    await assert.rejects(noHeads.trainSteps(batch, B), /the class loss needs a discriminator with projection heads \(conditioning\.projection\)/);
+    const { realClasses: _, ...unlabelled } = batch;
+    await assert.rejects(trainer.trainSteps(unlabelled, B), /the class loss needs each real pair's class \(realClasses\)/);
+    assert.throws(() => trainer.trainSteps({ ...batch, realClasses: tensor(new Int32Array(3), [3]) }, B), /realClasses needs one class per real row/);
+  });
+});
+

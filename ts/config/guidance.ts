@@ -94,8 +94,16 @@ export const GuidanceConfigSchema = z
          * in the features, which the norms' scale and shift alone learn slowly.
          */
         projection: z.boolean().default(false),
+        /**
+         * Weight of a class loss: the cross-entropy of each projection head's class scores ⟨P e_k, pooled
+         * features⟩ against the real pair's class, added to the BCE. The BCE only says whether a pair and its
+         * condition agree, a sparse signal from which a tower that sees a small object learns the class slowly;
+         * this trains the same scores as a classifier. Needs projection; 0 leaves it out.
+         */
+        classLoss: z.number().min(0).default(0),
       })
       .strict()
+      .refine((c) => c.classLoss === 0 || c.projection, { message: 'classLoss needs projection: true', path: ['classLoss'] })
       .optional(),
     runtime: z
       .object({

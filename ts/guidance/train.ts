@@ -205,6 +205,7 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
   else if (ranks.isMain) await writeJsonAtomic(configFile, run);
   const trainer = new native.DiscriminatorTrainer(discriminator, bases.audio.model, bases.video.model, {
     lambdaDenoising: t.lambdaDenoising,
+    lambdaClass: conditioning?.classLoss ?? 0,
     optimizer: { lr: t.lr, weightDecay: t.weightDecay, beta1: t.beta1, beta2: t.beta2, gradClip: t.gradClip },
     seed: t.seed,
   });
@@ -237,6 +238,7 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
         const rows = trainingConditions(conditioning, t.seed + 2, state.step, classes, share);
         batch.realCondition = classConditions(rows.real, conditioning.classes);
         batch.fakeCondition = classConditions(rows.fake, conditioning.classes);
+        batch.realClasses = tensor(Int32Array.from(classes), [classes.length]);
         useRealNegatives(batch, rows.negatives, share.batchSize);
       }
       // Each rank shuffles within its own rows; the readers use seed and seed + 1, the conditions seed + 2.
@@ -283,7 +285,7 @@ function flagOf(key: string): string {
 
 /** Running means of the losses and of D = σ(h) on real and fake pairs, overall and per timestep bucket. */
 class LogWindow {
-  private sums = { bce: 0, denoising: 0, total: 0, steps: 0 };
+  private sums = { bce: 0, denoising: 0, classLoss: 0, total: 0, steps: 0 };
   private buckets: { real: number[]; realCount: number[]; fake: number[]; fakeCount: number[] };
 
   constructor(
@@ -301,6 +303,7 @@ class LogWindow {
   add(step: DiscriminatorStepLog): void {
     this.sums.bce += step.bce.data[0];
     this.sums.denoising += step.denoising.data[0];
+    this.sums.classLoss += step.classLoss.data[0];
     this.sums.total += step.total.data[0];
     this.sums.steps++;
     const bucketOf = (t: number) => Math.min(this.bucketCount - 1, Math.floor((t * this.bucketCount) / this.timesteps));
@@ -319,12 +322,12 @@ class LogWindow {
   /** Replaces this rank's window by the sum of all ranks' (collective), so that flush reports the global batch. */
   async sumOverRanks(ranks: Ranks): Promise<void> {
     const { real, realCount, fake, fakeCount } = this.buckets;
-    const local = [this.sums.bce, this.sums.denoising, this.sums.total, this.sums.steps, ...real, ...realCount, ...fake, ...fakeCount];
+    const local = [this.sums.bce, this.sums.denoising, this.sums.classLoss, this.sums.total, this.sums.steps, ...real, ...realCount, ...fake, ...fakeCount];
     const summed = (await ranks.sum(tensor(Float64Array.from(local), [local.length]))).data;
     let at = 0;
     const take = (n: number) => Array.from(summed.subarray(at, (at += n)));
-    const [bce, denoising, total, steps] = take(4);
-    this.sums = { bce, denoising, total, steps };
+    const [bce, denoising, classLoss, total, steps] = take(5);
+    this.sums = { bce, denoising, classLoss, total, steps };
     this.buckets = { real: take(this.bucketCount), realCount: take(this.bucketCount), fake: take(this.bucketCount), fakeCount: take(this.bucketCount) };
   }
 
@@ -337,6 +340,7 @@ class LogWindow {
     const out = {
       bce: this.sums.bce / n,
       denoising: this.sums.denoising / n,
+      classLoss: this.sums.classLoss / n,
       total: this.sums.total / n,
       dReal: total(real) / Math.max(total(realCount), 1),
       dFake: total(fake) / Math.max(total(fakeCount), 1),
@@ -344,7 +348,7 @@ class LogWindow {
       dRealByBucket: mean(real, realCount),
       dFakeByBucket: mean(fake, fakeCount),
     };
-    this.sums = { bce: 0, denoising: 0, total: 0, steps: 0 };
+    this.sums = { bce: 0, denoising: 0, classLoss: 0, total: 0, steps: 0 };
     this.buckets = this.empty();
     return out;
   }

@@ -312,18 +312,25 @@ torch::Tensor text_vector(const torch::Tensor& text, const char* which, int64_t 
   return text.dim() == 3 ? text.mean(1) : text;
 }
 
-// h + ⟨P c, pooled features⟩ per row; h itself without a projection.
-torch::Tensor add_projection(const torch::Tensor& h, nn::Linear& projection, const torch::Tensor& text,
-                             const torch::Tensor& tokens) {
-  if (!projection) return h;
-  return h + (projection(text.to(tokens.scalar_type())) * tokens.mean(1)).sum(1);
+// ⟨P e_k, pooled features⟩ for every class k, (B, d), so that ⟨P c, pooled features⟩ = ⟨c, scores⟩; undefined
+// without a projection.
+torch::Tensor class_scores(nn::Linear& projection, const torch::Tensor& tokens) {
+  if (!projection) return {};
+  return torch::matmul(tokens.mean(1), projection->weight);
+}
+
+torch::Tensor add_projection(const torch::Tensor& h, const torch::Tensor& scores, const torch::Tensor& text) {
+  if (!scores.defined()) return h;
+  return h + (text.to(scores.scalar_type()) * scores).sum(1);
 }
 
 }  // namespace
 
-torch::Tensor MmdiscoDiscriminatorImpl::forward(const torch::Tensor& video, const torch::Tensor& audio,
-                                                const torch::Tensor& t, const torch::Tensor& text_v,
-                                                const torch::Tensor& text_a) {
+MmdiscoDiscriminatorOutput MmdiscoDiscriminatorImpl::forward_with_class_scores(const torch::Tensor& video,
+                                                                               const torch::Tensor& audio,
+                                                                               const torch::Tensor& t,
+                                                                               const torch::Tensor& text_v,
+                                                                               const torch::Tensor& text_a) {
   const bool one_d = config_.audio_conv == "1d";
   const int64_t p = config_.video_patch;
   TORCH_CHECK(video.dim() == 5 && video.size(2) * p * p == config_.video_channels && video.size(3) % p == 0 &&
@@ -355,8 +362,10 @@ torch::Tensor MmdiscoDiscriminatorImpl::forward(const torch::Tensor& video, cons
     auto tokens = torch::cat({fm_time_in(e_t).unsqueeze(1), fm_video_in(video_frames), fm_audio_in(audio_frames)}, 1);
     h = last_linear(fm(tokens)).squeeze(1);
   }
-  h = add_projection(h, video_text_projection, c_v, video_frames);
-  return add_projection(h, audio_text_projection, c_a, audio_frames);
+  MmdiscoDiscriminatorOutput out{h, class_scores(video_text_projection, video_frames),
+                                 class_scores(audio_text_projection, audio_frames)};
+  out.h = add_projection(add_projection(h, out.video_class_scores, c_v), out.audio_class_scores, c_a);
+  return out;
 }
 
 }  // namespace mmdisco

@@ -181,12 +181,24 @@ class FusionTransformerImpl : public torch::nn::Module {
 };
 TORCH_MODULE(FusionTransformer);
 
+// The pre-sigmoid output h (B,) and, per modality with a projection head, its class scores ⟨P e_k, pooled
+// features⟩ (B, d) for every one-hot condition e_k: h's projection term is ⟨c, scores⟩ (undefined without a head).
+struct MmdiscoDiscriminatorOutput {
+  torch::Tensor h, video_class_scores, audio_class_scores;
+};
+
 class MmdiscoDiscriminatorImpl : public torch::nn::Module {
  public:
   explicit MmdiscoDiscriminatorImpl(const MmdiscoDiscriminatorConfig& config);
-  // Pre-sigmoid output h, shape (B,). text_v / text_a: (B, d) or (B, tokens, d), required iff configured.
+  // text_v / text_a: (B, d) or (B, tokens, d), required iff configured.
+  MmdiscoDiscriminatorOutput forward_with_class_scores(const torch::Tensor& video, const torch::Tensor& audio,
+                                                       const torch::Tensor& t, const torch::Tensor& text_v = {},
+                                                       const torch::Tensor& text_a = {});
+  // Pre-sigmoid output h, shape (B,).
   torch::Tensor forward(const torch::Tensor& video, const torch::Tensor& audio, const torch::Tensor& t,
-                        const torch::Tensor& text_v = {}, const torch::Tensor& text_a = {});
+                        const torch::Tensor& text_v = {}, const torch::Tensor& text_a = {}) {
+    return forward_with_class_scores(video, audio, t, text_v, text_a).h;
+  }
   const MmdiscoDiscriminatorConfig& config() const { return config_; }
 
  private:
