@@ -67,14 +67,16 @@ case "$mode" in
   run)
     log "main job 1/2: the method on the toy problem with a closed-form answer (runs/main)"
     node dist/ts/cli/main.js toy run --config configs/toy/gmm.json --out runs/main
-    log "main job 2/2: spoken-mnist pairs from the shipped base models, independent vs guided (runs/main/spoken-mnist)"
+    log "main job 2/2: spoken-mnist pairs from the shipped base models, independent vs guided vs class-guided (runs/main/spoken-mnist)"
     sm=runs/main/spoken-mnist
     rm -rf "$sm"
     draw=(--audio-base models/base/spoken-mnist-audio --video-base models/base/spoken-mnist-video -n 60 --steps 50 --seed 7)
     node dist/ts/cli/main.js fakes generate "${draw[@]}" --out "$sm/independent"
     node dist/ts/cli/main.js sample "${draw[@]}" --guidance models/guidance/spoken-mnist --lambda-audio 2 --lambda-video 2 \
       --out "$sm/guided"
-    for set in independent guided/pairs; do
+    node dist/ts/cli/main.js sample "${draw[@]}" --guidance models/guidance/spoken-mnist-class --lambda-audio 4 --lambda-video 4 \
+      --class 0 1 2 3 4 5 6 7 8 9 --cfg-scale 4 --out "$sm/class-guided"
+    for set in independent guided/pairs class-guided/pairs; do
       node dist/ts/cli/main.js eval pairs --data "$sm/$set" --evaluators evaluators/spoken-mnist-small --out "$sm/${set%%/*}.json"
     done
     ;;
