@@ -228,13 +228,13 @@ DiscriminatorLoss discriminator_loss(Discriminator& disc, EpsSource& audio_base,
   auto v_fake = sv.q_sample(batch.fake_video, draw.t_fake, draw.noise_fake_video);
 
   DiscriminatorLoss out;
-  DiscriminatorOutput real;
+  torch::Tensor h_real;
   if (weights.denoising != 0) {
     // One forward pass serves both the BCE term and the input gradient of the denoising term.
     auto a = a_real.detach().requires_grad_(true);
     auto v = v_real.detach().requires_grad_(true);
-    real = disc.outputs(a, v, draw.t_real, batch.real_condition);
-    auto grads = torch::autograd::grad({smoothed_logit(real.h).sum()}, {a, v}, {}, /*retain_graph=*/true,
+    h_real = disc.pre_sigmoid(a, v, draw.t_real, batch.real_condition);
+    auto grads = torch::autograd::grad({smoothed_logit(h_real).sum()}, {a, v}, {}, /*retain_graph=*/true,
                                        /*create_graph=*/true);
     auto r_audio = -sa.sigma(draw.t_real, a) * grads[0];
     auto r_video = -sv.sigma(draw.t_real, v) * grads[1];
@@ -243,10 +243,9 @@ DiscriminatorLoss discriminator_loss(Discriminator& disc, EpsSource& audio_base,
     out.denoising = torch::mse_loss(e_audio + r_audio, draw.noise_real_audio) +
                     torch::mse_loss(e_video + r_video, draw.noise_real_video);
   } else {
-    real = disc.outputs(a_real, v_real, draw.t_real, batch.real_condition);
-    out.denoising = torch::zeros({}, real.h.options());
+    h_real = disc.pre_sigmoid(a_real, v_real, draw.t_real, batch.real_condition);
+    out.denoising = torch::zeros({}, h_real.options());
   }
-  const auto& h_real = real.h;
   auto h_fake = disc.pre_sigmoid(a_fake, v_fake, draw.t_fake, batch.fake_condition);
   // BCE with logits: −log σ(h) = softplus(−h) for real, −log(1 − σ(h)) = softplus(h) for fake.
   out.bce = torch::softplus(-h_real).mean() + torch::softplus(h_fake).mean();

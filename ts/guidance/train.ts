@@ -93,7 +93,7 @@ export function discriminatorNetwork(config: GuidanceConfig, bases: BasePair): M
   return {
     kind: 'mmdisco',
     ...config.discriminator,
-    videoChannels: bases.video.inputShape[1] * config.discriminator.videoPatch ** 2,
+    videoChannels: bases.video.inputShape[1] * videoPatch ** 2,
     // The 1-D tower takes the log-mel's bins as channels (native/src/models/mmdisco_discriminator.cpp).
     audioChannels: config.discriminator.audioConv === '1d' ? bases.audio.inputShape[0] * (bases.audio.inputShape[2] ?? 1) : bases.audio.inputShape[0],
     // One-hot class conditions in both towers (ts/guidance/conditioning.ts).
