@@ -96,6 +96,14 @@ export interface MmdiscoDiscriminatorNetwork {
   fusionHeadDim?: number;
   fusionMaxTokens?: number;
   groups?: number;
+  /**
+   * Audio↔video cross-attention after every non-down ResBlock of these levels (0: full resolution); released
+   * configs have none. Windows of crossAttentionWindow video frames (0: the whole clip) attend to the audio of the
+   * same span, every second block with its windows shifted by half a window.
+   */
+  crossAttentionLevels?: number[];
+  crossAttentionWindow?: number;
+  crossAttentionHeads?: number;
 }
 
 /** Per-sample conditioning vectors of a text-conditioned discriminator: (B, d) or (B, tokens, d). */

@@ -88,6 +88,16 @@ mmdisco::MmdiscoDiscriminatorConfig parse_mmdisco_network(const Options& o) {
   c.fusion_head_dim = o.integer("fusionHeadDim", c.fusion_head_dim);
   c.fusion_max_tokens = o.integer("fusionMaxTokens", c.fusion_max_tokens);
   c.groups = o.integer("groups", c.groups);
+  if (o.has("crossAttentionLevels")) c.cross_attention_levels = o.integers("crossAttentionLevels");
+  c.cross_attention_window = o.integer("crossAttentionWindow", c.cross_attention_window);
+  c.cross_attention_heads = o.integer("crossAttentionHeads", c.cross_attention_heads);
+  for (const int64_t level : c.cross_attention_levels) {
+    if (level < 0 || level >= static_cast<int64_t>(c.channel_mult.size())) {
+      o.fail("crossAttentionLevels", "must be levels of channelMult, 0 to " + std::to_string(c.channel_mult.size() - 1));
+    }
+  }
+  if (c.cross_attention_window < 0) o.fail("crossAttentionWindow", "must be ≥ 0 (0: the whole clip)");
+  if (c.cross_attention_heads < 1) o.fail("crossAttentionHeads", "must be ≥ 1");
   if (c.audio_conv != "2d" && c.audio_conv != "1d") o.fail("audioConv", "must be '2d' or '1d'");
   if (c.fusion != "A" && c.fusion != "B") o.fail("fusion", "must be 'A' or 'B'");
   if (c.video_pool != "mean" && c.video_pool != "max") o.fail("videoPool", "must be 'mean' or 'max'");

@@ -1,6 +1,7 @@
 /**
  * fakes generate / train-guidance / sample end to end on a tiny dataset with tiny base models: the fake bank is a
- * dataset that verifies (and a restart skips finished chunks), training logs and checkpoints, a run stopped or
+ * dataset that verifies (and a restart skips finished chunks), training logs and checkpoints (fusion A, B, and A
+ * with audio↔video cross-attention), a run stopped or
  * crashed and then resumed replays the uninterrupted run exactly (also with class conditioning and its condition
  * dropout), a damaged state.bin is refused naming the file, guided sampling writes its dataset and media (with a
  * class-conditioned discriminator: toward the classes asked, with one residual CFG scale or one per modality, recorded
@@ -100,10 +101,12 @@ describe('guidance: fakes generate, train-guidance, sample', function () {
     assert.ok(video.subarray(4 * 256).some((v) => v !== 0), 'chunk 1 holds samples');
   });
 
-  for (const fusion of ['A', 'B'] as const) {
-    it(`train-guidance (fusion ${fusion}) logs both losses and D per timestep bucket and checkpoints`, async () => {
-      const out = path.join(root, `guidance-${fusion}`);
-      const result = await trainGuidance({ out, config: guidanceConfig(fusion), real, fake, audioBase: bases.audio, videoBase: bases.video });
+  for (const [fusion, crossAttention] of [['A', false], ['B', false], ['A', true]] as const) {
+    it(`train-guidance (fusion ${fusion}${crossAttention ? ', audio↔video cross-attention' : ''}) logs both losses and D per timestep bucket and checkpoints`, async () => {
+      const out = path.join(root, `guidance-${fusion}${crossAttention ? '-cross' : ''}`);
+      const config = guidanceConfig(fusion);
+      if (crossAttention) config.discriminator.crossAttentionLevels = [1];
+      const result = await trainGuidance({ out, config, real, fake, audioBase: bases.audio, videoBase: bases.video });
       assert.equal(result.steps, 4);
       for (const name of Object.values(GUIDANCE_FILES)) assert.ok(existsSync(path.join(out, name)), name);
       const train = readLog(out).filter((e) => e.event === 'train');
@@ -258,6 +261,17 @@ describe('guidance: fakes generate, train-guidance, sample', function () {
       /discriminator\.videoPatch = 3 must divide the video base model's frames \(8×8\)/,
     );
     assert.ok(!existsSync(path.join(root, 'bad-patch', GUIDANCE_FILES.log)), 'fails before training starts');
+    const crossed = (fields: Record<string, unknown>) =>
+      validateConfig(GuidanceConfigSchema, { ...guidanceConfig('A'), discriminator: { ...guidanceConfig('A').discriminator, ...fields } }, 'cfg.json');
+    assert.throws(() => crossed({ crossAttentionLevels: [2] }), /cfg\.json: discriminator\.crossAttentionLevels: must be levels of channelMult/);
+    assert.throws(() => crossed({ crossAttentionLevels: [0], crossAttentionHeads: 3 }), /cfg\.json: discriminator\.crossAttentionHeads: must divide/);
+    await assert.rejects(
+      trainGuidance({
+        out: path.join(root, 'bad-window'), config: crossed({ crossAttentionLevels: [0], crossAttentionWindow: 3 }), real, fake, audioBase: bases.audio, videoBase: bases.video,
+      }),
+      /discriminator\.crossAttentionWindow = 3 must divide the video base model's 4 frames/,
+    );
+    assert.ok(!existsSync(path.join(root, 'bad-window', GUIDANCE_FILES.log)), 'fails before training starts');
     await assert.rejects(
       guidedSample({ audioBase: bases.audio, videoBase: bases.video, guidance: path.join(root, 'nope'), lambdaAudio: 1, lambdaVideo: 1, n: 1, sampler: 'ddim', steps: 1, seed: 0, batch: 1, out: path.join(root, 'bad3') }),
       /--guidance .*nope/,

@@ -161,6 +161,14 @@ const tinies: Tiny[] = [
     video: [2, 1, 8, 8],  // 2×2 patches, halved once: 2×2 pixels left to max-pool
     audio: [2, 8, 3],
     condition: { audio: 3, video: 5 },
+  },  {
+    name: 'windowed audio↔video cross-attention at both levels (the second block\'s windows shifted), 2-D mel audio, fusion A',
+    network: {
+      ...tinyBase, videoChannels: 2, audioChannels: 1, audioConv: '2d', fusion: 'A', videoTextDim: 0, audioTextDim: 0,
+      crossAttentionLevels: [0, 1], crossAttentionWindow: 2, crossAttentionHeads: 2,
+    },
+    video: [4, 2, 4, 4],
+    audio: [1, 8, 4],
   },
 ];
 
@@ -340,6 +348,77 @@ describe('MMDisCo discriminator: video pooling', () => {
     const [maxFour, meanFour] = [await logits(maxed, fourPixels), await logits(meaned, fourPixels)];
     maxFour.forEach((x, i) => assert.ok(Math.abs(x - meanFour[i]) > 1e-6, `row ${i}: max and mean pooling agree (${x})`));
     assert.throws(() => build({ ...network, videoPool: 'median' as 'max' }), /videoPool.*must be 'mean' or 'max'/);
+  });
+});
+
+describe('MMDisCo discriminator: audio↔video cross-attention', () => {
+  const rng = new Rng(21);
+  const t = tensor(new Int32Array([60, 60]), [2]);
+  const mel = { ...tinyBase, videoChannels: 1, audioChannels: 1, audioConv: '2d' as const, fusion: 'A' as const, videoTextDim: 0, audioTextDim: 0 };
+  const oneD = { ...mel, audioChannels: 4, audioConv: '1d' as const };
+  const crossed = { crossAttentionLevels: [0, 1], crossAttentionWindow: 2, crossAttentionHeads: 2 };
+  const randomised = async (network: MmdiscoDiscriminatorNetwork, seed: number) => {
+    const d = build(network, 'float64', seed);
+    const { values } = await d.flatParameters();
+    await d.setFlatParameters(gaussian(rng, values.shape, 0.2));
+    return d;
+  };
+  // Two rows with the same audio and different videos.
+  const sameAudio = (shape: number[]) => {
+    const one = gaussian(rng, shape);
+    return tensor(Float64Array.from([...one.data, ...one.data]), [2, ...shape]);
+  };
+  const cosine = (r: Tensor) => {
+    const n = r.data.length / 2;
+    let [dot, x, y] = [0, 0, 0];
+    for (let i = 0; i < n; i++) {
+      dot += r.data[i] * r.data[n + i];
+      x += r.data[i] ** 2;
+      y += r.data[n + i] ** 2;
+    }
+    return dot / Math.sqrt(x * y);
+  };
+
+  it('adds 8C² + 12C parameters per block (two norms, two qkv and two zero-initialised output projections), and starts as the identity', async () => {
+    const plain = build(mel, 'float64', 3);
+    const withCross = build({ ...mel, ...crossed }, 'float64', 3);
+    const perBlock = (c: number) => 8 * c * c + 12 * c;
+    assert.equal(withCross.parameterCount - plain.parameterCount, perBlock(32) + perBlock(64));
+    const names = Object.keys(await withCross.parameters());
+    assert.ok(names.includes('feature_extractor.input_blocks.1.1.video_qkv.weight'), names.join(', '));
+    assert.ok(names.includes('feature_extractor.input_blocks.3.1.audio_proj_out.bias'), names.join(', '));
+    await withCross.loadParameters({ ...(await withCross.parameters()), ...(await plain.parameters()) });
+    const a = gaussian(rng, [2, 1, 8, 4]);
+    const v = gaussian(rng, [2, 4, 1, 4, 4]);
+    assert.deepEqual((await withCross.logit(a, v, t)).logit.data, (await plain.logit(a, v, t)).logit.data);
+  });
+
+  for (const [name, network, audioShape] of [['2-D mel', mel, [1, 8, 4]], ['1-D', oneD, [4, 8]]] as const) {
+    it(`couples the towers (${name} audio, fusion A): without it ∇_a ℓ is one direction whatever the video, with it the video turns it`, async () => {
+      const a = sameAudio([...audioShape]);
+      const v = gaussian(rng, [2, 4, 1, 4, 4]);
+      const separable = await randomised(network, 4);
+      assert.ok(Math.abs(1 - cosine((await separable.residuals(a, v, t)).audio)) < 1e-9);
+      const coupled = await randomised({ ...network, ...crossed }, 4);
+      assert.ok(1 - cosine((await coupled.residuals(a, v, t)).audio) > 1e-4);
+    });
+  }
+
+  it('a window of the whole clip is full attention; a window must divide the frames; levels are checked', async () => {
+    const whole = await randomised({ ...mel, ...crossed, crossAttentionWindow: 0 }, 5);
+    const four = build({ ...mel, ...crossed, crossAttentionWindow: 4 }, 'float64', 5);
+    const two = build({ ...mel, ...crossed, crossAttentionWindow: 2 }, 'float64', 5);
+    await four.loadParameters(await whole.parameters());
+    await two.loadParameters(await whole.parameters());
+    const a = gaussian(rng, [2, 1, 8, 4]);
+    const v = gaussian(rng, [2, 4, 1, 4, 4]);
+    const logits = async (d: Discriminator) => Array.from((await d.logit(a, v, t)).logit.data);
+    const [w0, w4, w2] = [await logits(whole), await logits(four), await logits(two)];
+    w0.forEach((x, i) => assert.ok(Math.abs(x - w4[i]) < 1e-12 && Math.abs(x - w2[i]) > 1e-6, `row ${i}: ${x}, ${w4[i]}, ${w2[i]}`));
+    const three = build({ ...mel, ...crossed, crossAttentionWindow: 3 }, 'float64', 5);
+    await assert.rejects(three.logit(a, v, t), /cross-attention: a window of 3 frames must divide the 4 video frames/);
+    assert.throws(() => build({ ...mel, crossAttentionLevels: [2] }), /crossAttentionLevels.*must be levels of channelMult, 0 to 1/);
+    assert.throws(() => build({ ...mel, ...crossed, crossAttentionHeads: 5 }), /5 heads must divide 32 channels/);
   });
 });
 

@@ -49,11 +49,27 @@ export const GuidanceConfigSchema = z
         fusionHeads: positiveInt.default(2),
         fusionHeadDim: positiveInt.default(32),
         fusionMaxTokens: positiveInt.default(256),
+        /**
+         * Couples the two towers inside (spec §3.9): audio↔video cross-attention after every non-down ResBlock of
+         * these levels (0: full resolution). Without it, fusion A's logit is a sum of an audio and a video term.
+         */
+        crossAttentionLevels: z.array(z.number().int().nonnegative()).default([]),
+        /** Video frames per cross-attention window, which must divide the clip's frames; 0: the whole clip. */
+        crossAttentionWindow: z.number().int().nonnegative().default(0),
+        crossAttentionHeads: positiveInt.default(1),
       })
       .strict()
       .refine((d) => d.channelMult.every((m) => (d.width * m) % d.groups === 0), {
         message: 'groups must divide width × every channelMult entry',
         path: ['groups'],
+      })
+      .refine((d) => d.crossAttentionLevels.every((level) => level < d.channelMult.length), {
+        message: 'must be levels of channelMult (0 to channelMult.length − 1)',
+        path: ['crossAttentionLevels'],
+      })
+      .refine((d) => d.crossAttentionLevels.every((level) => (d.width * d.channelMult[level]) % d.crossAttentionHeads === 0), {
+        message: 'must divide width × channelMult at every cross-attention level',
+        path: ['crossAttentionHeads'],
       }),
     training: z
       .object({

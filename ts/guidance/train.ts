@@ -90,6 +90,19 @@ export function discriminatorNetwork(config: GuidanceConfig, bases: BasePair): M
   if (height % videoPatch !== 0 || width % videoPatch !== 0) {
     throw new ConfigError(`discriminator.videoPatch = ${videoPatch} must divide the video base model's frames (${height}×${width})`);
   }
+  const { crossAttentionLevels, crossAttentionWindow, audioConv } = config.discriminator;
+  const frames = bases.video.inputShape[0];
+  const window = crossAttentionWindow === 0 ? frames : crossAttentionWindow;
+  for (const level of crossAttentionLevels) {
+    // The 1-D audio tower quarters its length at every level; the 2-D one keeps its time axis.
+    const audioFrames = audioConv === '1d' ? Math.floor(bases.audio.inputShape[1] / 4 ** level) : bases.audio.inputShape[1];
+    if (frames % window !== 0 || (window * audioFrames) % frames !== 0) {
+      throw new ConfigError(
+        `discriminator.crossAttentionWindow = ${crossAttentionWindow} must divide the video base model's ${frames} frames ` +
+          `and span whole audio frames (${audioFrames} at level ${level})`,
+      );
+    }
+  }
   return {
     kind: 'mmdisco',
     ...config.discriminator,

@@ -1,5 +1,7 @@
 #include "models/mmdisco_discriminator.h"
 
+#include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 namespace mmdisco {
@@ -148,6 +150,54 @@ std::pair<torch::Tensor, torch::Tensor> VAResBlockImpl::forward(const torch::Ten
   return {branch(video_, v, e_v, true), branch(audio_, a, e_a, false)};
 }
 
+VACrossAttentionImpl::VACrossAttentionImpl(int64_t groups, int64_t channels, int64_t heads, int64_t window,
+                                           int64_t shift)
+    : heads_(heads), window_(window), shift_(shift) {
+  TORCH_CHECK(heads > 0 && channels % heads == 0, "cross-attention: ", heads, " heads must divide ", channels,
+              " channels");
+  video_norm = register_module("video_norm", GroupNormWrapper(groups, channels, /*affine=*/true));
+  audio_norm = register_module("audio_norm", GroupNormWrapper(groups, channels, /*affine=*/true));
+  video_qkv = register_module("video_qkv", nn::Linear(channels, 3 * channels));
+  audio_qkv = register_module("audio_qkv", nn::Linear(channels, 3 * channels));
+  video_proj_out = register_module("video_proj_out", nn::Linear(channels, channels));
+  audio_proj_out = register_module("audio_proj_out", nn::Linear(channels, channels));
+  zero_parameters(*video_proj_out);
+  zero_parameters(*audio_proj_out);
+}
+
+std::pair<torch::Tensor, torch::Tensor> VACrossAttentionImpl::forward(const torch::Tensor& v, const torch::Tensor& a) {
+  const int64_t b = v.size(0), c = v.size(1), f = v.size(2), l = a.size(2);
+  const int64_t w = window_ == 0 ? f : window_;
+  TORCH_CHECK(f % w == 0 && (w * l) % f == 0, "cross-attention: a window of ", w, " frames must divide the ", f,
+              " video frames and span a whole number of the ", l, " audio frames");
+  const int64_t windows = f / w;
+  const int64_t video_shift = shift_ % f, audio_shift = video_shift * l / f;
+  // Tokens (B, frames, tokens per frame, C), rolled so that the windows start `shift` frames in.
+  auto video_tokens = torch::roll(video_norm(v).permute({0, 2, 3, 4, 1}).reshape({b, f, -1, c}), {-video_shift}, {1});
+  const auto a_norm = audio_norm(a);
+  auto audio_tokens = torch::roll(a.dim() == 4 ? a_norm.permute({0, 2, 3, 1}) : a_norm.transpose(1, 2).unsqueeze(2),
+                                  {-audio_shift}, {1});
+  const int64_t per_video_frame = video_tokens.size(2), per_audio_frame = audio_tokens.size(2);
+  // (B, windows, tokens, 3C) → q, k, v of shape (B, windows, heads, tokens, C / heads).
+  auto project = [&](nn::Linear& qkv, const torch::Tensor& tokens) {
+    auto y = qkv(tokens.reshape({b, windows, -1, c}));
+    return y.reshape({b, windows, y.size(2), 3, heads_, c / heads_}).permute({3, 0, 1, 4, 2, 5}).unbind(0);
+  };
+  const auto vq = project(video_qkv, video_tokens), aq = project(audio_qkv, audio_tokens);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(c / heads_));
+  auto attend = [&](const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& values) {
+    auto weights = torch::softmax(torch::matmul(q, k.transpose(-2, -1)) * scale, -1);
+    auto out = torch::matmul(weights, values);  // (B, windows, heads, tokens, C / heads)
+    return out.permute({0, 1, 3, 2, 4}).reshape({b, windows, -1, c});
+  };
+  auto video_out = video_proj_out(attend(vq[0], aq[1], aq[2])).reshape({b, f, per_video_frame, c});
+  auto audio_out = audio_proj_out(attend(aq[0], vq[1], vq[2])).reshape({b, l, per_audio_frame, c});
+  video_out = torch::roll(video_out, {video_shift}, {1}).reshape({b, f, v.size(3), v.size(4), c}).permute({0, 4, 1, 2, 3});
+  audio_out = torch::roll(audio_out, {audio_shift}, {1});
+  audio_out = a.dim() == 4 ? audio_out.permute({0, 3, 1, 2}) : audio_out.squeeze(2).transpose(1, 2);
+  return {v + video_out, a + audio_out};
+}
+
 VAInputBlockImpl::VAInputBlockImpl(const MmdiscoDiscriminatorConfig& c) {
   video_conv = register_module("video_conv", VideoConv2d1d(c.video_channels, c.width, 3));
   audio_conv = register_module(
@@ -159,28 +209,45 @@ std::pair<torch::Tensor, torch::Tensor> VAInputBlockImpl::forward(const torch::T
 }
 
 VAFeatureExtractorImpl::VAFeatureExtractorImpl(const MmdiscoDiscriminatorConfig& c) {
+  const auto levels = static_cast<int64_t>(c.channel_mult.size());
+  for (const int64_t level : c.cross_attention_levels) {
+    TORCH_CHECK(level >= 0 && level < levels, "discriminator: cross-attention level ", level, " is not one of the ",
+                levels, " levels");
+  }
+  TORCH_CHECK(c.cross_attention_window >= 0, "discriminator: the cross-attention window must be ≥ 0 frames");
   auto input_blocks = register_module("input_blocks", nn::ModuleList());
-  auto wrap = [&](std::shared_ptr<nn::Module> block) {
+  auto wrap = [&](std::vector<std::shared_ptr<nn::Module>> blocks) {
     auto seq = nn::ModuleList();
-    seq->push_back(std::move(block));
+    for (auto& block : blocks) seq->push_back(std::move(block));
     input_blocks->push_back(seq);
   };
   input_block = VAInputBlock(c);
-  wrap(input_block.ptr());
+  wrap({input_block.ptr()});
   int64_t channels = c.width;
   int64_t k = 0;  // ResBlock index in construction order (down blocks included) for the dilation schedule
-  for (size_t level = 0; level < c.channel_mult.size(); ++level) {
+  int64_t crossings = 0;
+  for (int64_t level = 0; level < levels; ++level) {
     const int64_t out = c.width * c.channel_mult[level];
+    const bool crossed = std::find(c.cross_attention_levels.begin(), c.cross_attention_levels.end(), level) !=
+                         c.cross_attention_levels.end();
     for (int64_t i = 0; i < c.blocks_per_level; ++i) {
       ++k;
       res_blocks_.push_back(VAResBlock(c, channels, out, false, power_of_two(k % c.max_dilation)));
-      wrap(res_blocks_.back().ptr());
       channels = out;
+      cross_blocks_.emplace_back(nullptr);
+      if (crossed) {
+        const int64_t shift = (crossings++ % 2) * (c.cross_attention_window / 2);
+        cross_blocks_.back() = VACrossAttention(c.groups, channels, c.cross_attention_heads, c.cross_attention_window, shift);
+        wrap({res_blocks_.back().ptr(), cross_blocks_.back().ptr()});
+      } else {
+        wrap({res_blocks_.back().ptr()});
+      }
     }
-    if (level + 1 < c.channel_mult.size()) {
+    if (level + 1 < levels) {
       ++k;
       res_blocks_.push_back(VAResBlock(c, channels, channels, true, power_of_two(k % c.max_dilation)));
-      wrap(res_blocks_.back().ptr());
+      cross_blocks_.emplace_back(nullptr);
+      wrap({res_blocks_.back().ptr()});
     }
   }
   out_channels_ = channels;
@@ -190,7 +257,10 @@ std::pair<torch::Tensor, torch::Tensor> VAFeatureExtractorImpl::forward(torch::T
                                                                         const torch::Tensor& e_v,
                                                                         const torch::Tensor& e_a) {
   std::tie(v, a) = input_block(v, a);
-  for (auto& block : res_blocks_) std::tie(v, a) = block(v, a, e_v, e_a);
+  for (size_t i = 0; i < res_blocks_.size(); ++i) {
+    std::tie(v, a) = res_blocks_[i](v, a, e_v, e_a);
+    if (cross_blocks_[i]) std::tie(v, a) = cross_blocks_[i](v, a);
+  }
   return {v, a};
 }
 

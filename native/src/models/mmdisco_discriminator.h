@@ -1,8 +1,9 @@
 #pragma once
-// The MMDisCo joint discriminator of the released configurations (spec §3, Appendix A/B): two non-interacting
-// towers of time-modulated ResBlocks (video "2d+1d" convs; audio 2-D mel or 1-D dilated waveform convs), optional
-// text conditioning vectors, and fusion A (time-mean + concat + Linear) or B (transformer over [CLS, time,
-// frame tokens]). Submodule names follow the released state dict (§3.8), so its weights load strictly.
+// The MMDisCo joint discriminator of the released configurations (spec §3, Appendix A/B): two towers of
+// time-modulated ResBlocks (video "2d+1d" convs; audio 2-D mel or 1-D dilated waveform convs), optional text
+// conditioning vectors, and fusion A (time-mean + concat + Linear) or B (transformer over [CLS, time, frame
+// tokens]). The released towers never interact; the cross-attention option (§3.9) couples them inside. Submodule
+// names follow the released state dict (§3.8), so its weights load strictly.
 //
 // Input layouts: video (B, F, C, H, W); audio (B, C, L, M) for 2-D convs, (B, C, N) for 1-D convs.
 #include <torch/torch.h>
@@ -41,6 +42,14 @@ struct MmdiscoDiscriminatorConfig {
   int64_t fusion_head_dim = 64;
   int64_t fusion_max_tokens = 128;
   int64_t groups = 32;
+  // Audio↔video cross-attention after every non-down ResBlock of these levels (0 = full resolution), every
+  // released config has none. Windows of `cross_attention_window` video frames (0: the whole clip) attend to the
+  // audio frames of the same span; successive blocks alternate between unshifted windows and windows shifted by
+  // half a window, so that no frame boundary stays a window boundary (the released code shifts at random instead,
+  // which would make the guidance gradient a random function at sampling time).
+  std::vector<int64_t> cross_attention_levels = {};
+  int64_t cross_attention_window = 0;
+  int64_t cross_attention_heads = 1;
 };
 
 // Named presets of the released settings: "audioldm-animatediff", "auffusion-videocrafter2", "mmdiffusion".
@@ -114,6 +123,23 @@ class VAResBlockImpl : public torch::nn::Module {
 };
 TORCH_MODULE(VAResBlock);
 
+// Windowed audio↔video cross-attention (spec §3.9): each modality's tokens (frame × pixel, frame × mel bin) query
+// the other modality's tokens of the same window of time, and the zero-initialised projection of the result is
+// added to the input, so the block starts as the identity. Windows are cut after rolling both clips back by
+// `shift` video frames (and the matching number of audio frames). Attention is explicit matmul–softmax.
+class VACrossAttentionImpl : public torch::nn::Module {
+ public:
+  VACrossAttentionImpl(int64_t groups, int64_t channels, int64_t heads, int64_t window, int64_t shift);
+  // v (B, C, F, H, W), a (B, C, L, M) or (B, C, L) → the same shapes.
+  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& v, const torch::Tensor& a);
+
+ private:
+  int64_t heads_, window_, shift_;
+  GroupNormWrapper video_norm{nullptr}, audio_norm{nullptr};
+  torch::nn::Linear video_qkv{nullptr}, audio_qkv{nullptr}, video_proj_out{nullptr}, audio_proj_out{nullptr};
+};
+TORCH_MODULE(VACrossAttention);
+
 // The initial conv of both towers (no norm).
 class VAInputBlockImpl : public torch::nn::Module {
  public:
@@ -137,6 +163,7 @@ class VAFeatureExtractorImpl : public torch::nn::Module {
  private:
   VAInputBlock input_block{nullptr};  // input_blocks.0.0; ResBlock i is input_blocks.i.0
   std::vector<VAResBlock> res_blocks_;
+  std::vector<VACrossAttention> cross_blocks_;  // input_blocks.i.1 after ResBlock i, or empty
   int64_t out_channels_ = 0;
 };
 TORCH_MODULE(VAFeatureExtractor);
