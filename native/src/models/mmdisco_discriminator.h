@@ -126,7 +126,7 @@ TORCH_MODULE(VAResBlock);
 // Windowed audio↔video cross-attention (spec §3.9): each modality's tokens (frame × pixel, frame × mel bin) query
 // the other modality's tokens of the same window of time, and the zero-initialised projection of the result is
 // added to the input, so the block starts as the identity. Windows are cut after rolling both clips back by
-// `shift` video frames (and the matching number of audio frames). Attention is explicit matmul–softmax.
+// `shift` video frames (and shift·L/F audio frames, rounded down). Attention is explicit matmul–softmax.
 class VACrossAttentionImpl : public torch::nn::Module {
  public:
   VACrossAttentionImpl(int64_t groups, int64_t channels, int64_t heads, int64_t window, int64_t shift);
