@@ -46,6 +46,12 @@ void zero_parameters(nn::Module& m) {
   for (auto& p : m.parameters()) p.zero_();
 }
 
+// softmax(q kᵀ / √d) v over the last two axes, as explicit matmul–softmax so that double backward works.
+torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
+  auto weights = torch::softmax(torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(q.size(-1))), -1);
+  return torch::matmul(weights, v);
+}
+
 }  // namespace
 
 // ---- primitives ---------------------------------------------------------------------------------------------
@@ -184,11 +190,9 @@ std::pair<torch::Tensor, torch::Tensor> VACrossAttentionImpl::forward(const torc
     return y.reshape({b, windows, y.size(2), 3, heads_, c / heads_}).permute({3, 0, 1, 4, 2, 5}).unbind(0);
   };
   const auto vq = project(video_qkv, video_tokens), aq = project(audio_qkv, audio_tokens);
-  const double scale = 1.0 / std::sqrt(static_cast<double>(c / heads_));
+  // (B, windows, heads, tokens, C / heads) → (B, windows, tokens, C).
   auto attend = [&](const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& values) {
-    auto weights = torch::softmax(torch::matmul(q, k.transpose(-2, -1)) * scale, -1);
-    auto out = torch::matmul(weights, values);  // (B, windows, heads, tokens, C / heads)
-    return out.permute({0, 1, 3, 2, 4}).reshape({b, windows, -1, c});
+    return attention(q, k, values).permute({0, 1, 3, 2, 4}).reshape({b, windows, -1, c});
   };
   auto video_out = video_proj_out(attend(vq[0], aq[1], aq[2])).reshape({b, f, per_video_frame, c});
   auto audio_out = audio_proj_out(attend(aq[0], vq[1], vq[2])).reshape({b, l, per_audio_frame, c});
@@ -283,9 +287,7 @@ torch::Tensor FusionAttentionImpl::forward(const torch::Tensor& x) {
   const int64_t b = x.size(0), n = x.size(1);
   auto split = [&](const torch::Tensor& y) { return y.reshape({b, n, heads_, head_dim_}).transpose(1, 2); };
   auto q = split(to_q(x)), k = split(to_k(x)), v = split(to_v(x));
-  auto weights = torch::softmax(torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(head_dim_)), -1);
-  auto out = torch::matmul(weights, v).transpose(1, 2).reshape({b, n, heads_ * head_dim_});
-  return to_out(out);
+  return to_out(attention(q, k, v).transpose(1, 2).reshape({b, n, heads_ * head_dim_}));
 }
 
 FusionTransformerImpl::FusionTransformerImpl(int64_t width, int64_t layers, int64_t heads, int64_t head_dim,
