@@ -80,6 +80,11 @@ export const ResultsConfigSchema = z
               )
               .min(1)
               .optional(),
+            /** Guidance intervals [tMin, tMax] to sweep (rows labelled t∈[tMin,tMax]; default: guidance at every step). */
+            intervals: z
+              .array(z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]).refine(([lo, hi]) => lo <= hi, 'tMin must not exceed tMax'))
+              .min(1)
+              .optional(),
           })
           .strict()
           .refine((v) => !v.cfgScales || v.classes, { message: 'cfgScales needs classes', path: ['cfgScales'] }),
@@ -111,6 +116,12 @@ function cfgSetting(scale: CfgScale | undefined): { label: string; dir: string; 
     dir: `-sa${scale.audio}-sv${scale.video}`,
     options: { cfgScaleAudio: scale.audio, cfgScaleVideo: scale.video },
   };
+}
+
+/** A guidance interval's row label, sample directory suffix and guidedSample option; none without one. */
+function intervalSetting(interval: [number, number] | undefined): { label: string; dir: string; options: Pick<GuidedSampleOptions, 'guidanceInterval'> } {
+  if (!interval) return { label: '', dir: '', options: {} };
+  return { label: ` t∈[${interval[0]},${interval[1]}]`, dir: `-t${interval[0]}-${interval[1]}`, options: { guidanceInterval: interval } };
 }
 
 const fromRoot = (p: string) => (path.isAbsolute(p) ? p : path.join(ROOT, p));
@@ -189,17 +200,20 @@ async function main(): Promise<void> {
     const scales = variant.classes ? (variant.cfgScales ?? [1]) : [undefined];
     for (const lambda of variant.lambdas ?? lambdas) {
       for (const cfgScale of scales) {
-        const cfg = cfgSetting(cfgScale);
-        const name = `${variant.name} λ=${lambda}${cfg.label}`;
-        const out = path.join(work, `sample-${variant.name}-${lambda}${cfg.dir}`);
-        await timed(name, complete(path.join(out, 'pairs')), () =>
-          guidedSample({
-            ...bases, ...draw, guidance: run, lambdaAudio: lambda, lambdaVideo: lambda, out, placement, media: 'images',
-            classes: variant.classes, ...cfg.options,
-          }),
-        );
-        sets.push({ name, variant: variant.name, lambda, seconds: timings[name] ?? null });
-        dirs[name] = path.join(out, 'pairs');
+        for (const interval of variant.intervals ?? [undefined]) {
+          const cfg = cfgSetting(cfgScale);
+          const within = intervalSetting(interval);
+          const name = `${variant.name} λ=${lambda}${cfg.label}${within.label}`;
+          const out = path.join(work, `sample-${variant.name}-${lambda}${cfg.dir}${within.dir}`);
+          await timed(name, complete(path.join(out, 'pairs')), () =>
+            guidedSample({
+              ...bases, ...draw, guidance: run, lambdaAudio: lambda, lambdaVideo: lambda, out, placement, media: 'images',
+              classes: variant.classes, ...cfg.options, ...within.options,
+            }),
+          );
+          sets.push({ name, variant: variant.name, lambda, seconds: timings[name] ?? null });
+          dirs[name] = path.join(out, 'pairs');
+        }
       }
     }
     parameterCounts[variant.name] = (await loadGuidance(run, pair, placement)).discriminator.parameterCount;

@@ -279,6 +279,8 @@ export interface SampleOptions {
   /** Joint guidance: ε_m + λ_m r_m, with sources = [audio, video] and lambdas = [λ_audio, λ_video]. */
   critic?: JointCritic;
   lambdas?: [number, number];
+  /** Guide only at the steps with tMin ≤ t ≤ tMax (inclusive); elsewhere the base models sample alone (default: every step). */
+  guidanceInterval?: [number, number];
   /** With a Discriminator as critic: the conditioning of its guidance, n rows (as in Discriminator.residuals). */
   condition?: Conditioning;
   cfg?: ResidualCfg;

@@ -2,6 +2,8 @@
 #include <napi.h>
 #include <torch/torch.h>
 
+#include <cmath>
+
 #include "audio.h"
 #include "classifier.h"
 #include "convert.h"
@@ -51,6 +53,7 @@ Napi::Value Sample(const Napi::CallbackInfo& info) {
   mmdisco::SamplerConfig config;
   std::shared_ptr<mmdisco::JointCritic> critic;
   double lambda_audio = 0, lambda_video = 0;
+  mmdisco::GuidanceInterval interval;
   uint64_t seed = 0;
   try {
     config.kind = mmdisco::parse_sampler(o.string("sampler", "ddpm"));
@@ -66,7 +69,15 @@ Napi::Value Sample(const Napi::CallbackInfo& info) {
       if (lambdas.size() != 2) o.fail("lambdas", "must be [lambdaAudio, lambdaVideo]");
       lambda_audio = lambdas[0];
       lambda_video = lambdas[1];
+      if (o.has("guidanceInterval")) {
+        auto bounds = o.numbers("guidanceInterval");
+        if (bounds.size() != 2 || bounds[0] != std::floor(bounds[0]) || bounds[1] != std::floor(bounds[1]) ||
+            bounds[0] < 0 || bounds[0] > bounds[1])
+          o.fail("guidanceInterval", "must be [tMin, tMax], integers with 0 ≤ tMin ≤ tMax");
+        interval = {static_cast<int64_t>(bounds[0]), static_cast<int64_t>(bounds[1])};
+      }
     }
+    if (o.has("guidanceInterval") && !o.has("critic")) o.fail("guidanceInterval", "needs a critic");
     if (o.has("condition") || o.has("cfg")) {
       const char* key = o.has("condition") ? "condition" : "cfg";
       auto* disc = o.has("critic") ? dynamic_cast<Discriminator*>(unwrap_handle(o.value("critic"), "critic")) : nullptr;
@@ -84,7 +95,7 @@ Napi::Value Sample(const Napi::CallbackInfo& info) {
     std::vector<mmdisco::EpsSource*> raw;
     for (const auto& s : sources) raw.push_back(s.get());
     mmdisco::EpsCorrection correction;
-    if (critic) correction = mmdisco::joint_guidance(*critic, lambda_audio, lambda_video);
+    if (critic) correction = mmdisco::joint_guidance(*critic, lambda_audio, lambda_video, interval);
     auto xs = mmdisco::sample(raw, shapes, config, rng, correction);
     mmdisco::NamedTensors out;
     for (size_t i = 0; i < xs.size(); ++i) out.emplace_back("x" + std::to_string(i), xs[i]);

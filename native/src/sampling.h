@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -43,7 +44,18 @@ std::vector<torch::Tensor> sample(const std::vector<EpsSource*>& sources,
                                   Rng& rng, const EpsCorrection& correction = nullptr,
                                   const ProgressCallback& progress = nullptr);
 
-// ε_m ← ε_m + λ_m · r_m with r from the critic; sources[0] is audio and sources[1] video.
-EpsCorrection joint_guidance(JointCritic& critic, double lambda_audio, double lambda_video);
+// The timesteps t_min ≤ t ≤ t_max (inclusive) where joint guidance applies. Outside them the base models sample
+// alone and the critic is not evaluated: its residual carries no coupling signal where the noise hides what it
+// would align, and it is the costly part of a guided step.
+struct GuidanceInterval {
+  int64_t t_min = 0;
+  int64_t t_max = std::numeric_limits<int64_t>::max();
+  bool contains(int64_t t) const { return t >= t_min && t <= t_max; }
+};
+
+// ε_m ← ε_m + λ_m · r_m with r from the critic, at the steps whose (shared) t lies in `interval`; sources[0] is
+// audio and sources[1] video.
+EpsCorrection joint_guidance(JointCritic& critic, double lambda_audio, double lambda_video,
+                             GuidanceInterval interval = {});
 
 }  // namespace mmdisco

@@ -188,6 +188,14 @@ describe('guidance: fakes generate, train-guidance, sample', function () {
     for (const name of ['grid.png', 'mel.png', 'contact.png', 'sample-000.wav', 'sample-002.mp4']) {
       assert.ok(written.includes(path.join(out, name)) && existsSync(path.join(out, name)), name);
     }
+    // A guidance interval is recorded with the pairs; one outside the base models' timesteps is refused.
+    const draw = { audioBase: bases.audio, videoBase: bases.video, guidance: path.join(root, 'guidance-B'), lambdaAudio: 1, lambdaVideo: 2, n: 1, sampler: 'ddim' as const, steps: 3, seed: 0, batch: 1, media: 'none' as const };
+    const within = (await guidedSample({ ...draw, guidanceInterval: [0, 49], out: path.join(root, 'guided-interval') })).index;
+    assert.deepEqual((within.dataset.provenance.generator as Record<string, unknown>).guidanceInterval, [0, 49]);
+    await assert.rejects(
+      guidedSample({ ...draw, guidanceInterval: [10, 100], out: path.join(root, 'bad-interval') }),
+      /^ConfigError: --guidance-interval 10 100: must be two integer timesteps tMin ≤ tMax in \[0, 99\]/
+    );
   });
 
   it('sample with a class-conditioned discriminator guides toward --class (CFG scale recorded, class column written)', async () => {
@@ -245,6 +253,7 @@ describe('guidance: fakes generate, train-guidance, sample', function () {
     await assert.rejects(sample(['--cfg-scale', '2']), (error: Error & { stderr: string }) => /--cfg-scale needs --class/.test(error.stderr));
     await assert.rejects(sample(['--class', '1', '--cfg-scale-audio', 'high']), (error: Error & { stderr: string }) => /--cfg-scale-audio must be a number, got NaN/.test(error.stderr));
     await assert.rejects(sample(['--cfg-scale-video', '2']), (error: Error & { stderr: string }) => /--cfg-scale-video needs --class/.test(error.stderr));
+    await assert.rejects(sample(['--guidance-interval', '500']), (error: Error & { stderr: string }) => /--guidance-interval 500: must be two integer timesteps/.test(error.stderr));
   });
 
   it('bad flags and configs fail naming the flag or field', async () => {

@@ -101,6 +101,45 @@ describe('toy closed forms and oracle guidance', function () {
     });
   }
 
+  it('a guidance interval guides only the steps inside it: the whole range is plain guidance, no step is independent sampling', async () => {
+    const audio = new native.AnalyticEps({ mixture, modality: 'audio', schedule: audioSchedule });
+    const video = new native.AnalyticEps({ mixture, modality: 'video', schedule: videoSchedule });
+    const oracle = new native.OracleCritic({ mixture, audioSchedule, videoSchedule });
+    const n = 1000;
+    // 20 steps: t = 950, 900, …, 0.
+    const common = { sources: [audio, video], shapes: [[2], [2]], n, steps: 20, seed: 31 };
+    const guided = (guidanceInterval?: [number, number]) =>
+      native.sample({ ...common, critic: oracle, lambdas: [1, 1], ...(guidanceInterval ? { guidanceInterval } : {}) });
+    const everyStep = await guided();
+    assert.deepEqual((await guided([0, 999])).x0.data, everyStep.x0.data);
+    const independent = await native.sample(common);
+    const none = await guided([951, 999]);
+    assert.deepEqual(none.x0.data, independent.x0.data);
+    assert.deepEqual(none.x1.data, independent.x1.data);
+    // The pair's mixture component is settled at intermediate noise: guidance only at t ≤ 50 comes too late to
+    // couple the pair and guidance only at t ≥ 700 too early (near 1/K either way), while guidance at t ≥ 150
+    // couples it as well as guidance at every step.
+    const coupling = (o: Record<string, { data: Float32Array | Float64Array }>) =>
+      mixtureCoupling(sampleSet(o.x0.data, n, 2), sampleSet(o.x1.data, n, 2), mixture);
+    const all = coupling(everyStep);
+    const [late, early, middle] = [coupling(await guided([0, 50])), coupling(await guided([700, 999])), coupling(await guided([150, 999]))];
+    assert.ok(all >= 0.95, `guided at every step: coupling ${all}`);
+    assert.ok(late < 1 / K + 0.1, `guided at t ≤ 50 only: coupling ${late}`);
+    assert.ok(early < 1 / K + 0.1, `guided at t ≥ 700 only: coupling ${early}`);
+    assert.ok(middle > all - 0.05, `guided at t ≥ 150 only: coupling ${middle}, every step ${all}`);
+  });
+
+  it('refuses a guidance interval that is not two ordered integer timesteps, or that has no critic', async () => {
+    const audio = new native.AnalyticEps({ mixture, modality: 'audio', schedule: audioSchedule });
+    const video = new native.AnalyticEps({ mixture, modality: 'video', schedule: videoSchedule });
+    const oracle = new native.OracleCritic({ mixture, audioSchedule, videoSchedule });
+    const common = { sources: [audio, video], shapes: [[2], [2]], n: 4, steps: 5, seed: 1 };
+    for (const guidanceInterval of [[500, 100], [-1, 10], [0.5, 10], [10]] as [number, number][]) {
+      await assert.rejects(() => Promise.resolve().then(() => native.sample({ ...common, critic: oracle, lambdas: [1, 1], guidanceInterval })), /guidanceInterval/);
+    }
+    await assert.rejects(() => Promise.resolve().then(() => native.sample({ ...common, guidanceInterval: [0, 10] })), /option 'guidanceInterval' needs a critic/);
+  });
+
   it('the same seed reproduces samples bit for bit; another seed does not', async () => {
     const audio = new native.AnalyticEps({ mixture, modality: 'audio', schedule: audioSchedule });
     const video = new native.AnalyticEps({ mixture, modality: 'video', schedule: videoSchedule });

@@ -126,6 +126,7 @@ interface GuidedArgs extends SamplingArgs {
   guidance: string;
   'lambda-audio': number;
   'lambda-video': number;
+  'guidance-interval'?: number[];
   class?: number[];
   'cfg-scale'?: number;
   'cfg-scale-audio'?: number;
@@ -143,6 +144,13 @@ export const sampleCommand: CommandModule<object, GuidedArgs> = {
       .option('guidance', { type: 'string', demandOption: true, describe: 'train-guidance directory or discriminator weight file' })
       .option('lambda-audio', { type: 'number', demandOption: true, describe: 'guidance scale λ of the audio model' })
       .option('lambda-video', { type: 'number', demandOption: true, describe: 'guidance scale λ of the video model' })
+      .option('guidance-interval', {
+        type: 'number',
+        array: true,
+        describe:
+          'TMIN TMAX: guide only at the sampling steps with TMIN ≤ t ≤ TMAX (of the base models\' 0 … T−1); elsewhere the ' +
+          'base models sample alone and the discriminator is not evaluated (default: every step)',
+      })
       .option('class', {
         type: 'number',
         array: true,
@@ -163,6 +171,7 @@ export const sampleCommand: CommandModule<object, GuidedArgs> = {
       guidance: args.guidance,
       lambdaAudio: args['lambda-audio'],
       lambdaVideo: args['lambda-video'],
+      guidanceInterval: args['guidance-interval'] as [number, number] | undefined,
       classes: args.class,
       cfgScale: args['cfg-scale'],
       cfgScaleAudio: args['cfg-scale-audio'],

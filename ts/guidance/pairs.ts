@@ -40,6 +40,8 @@ export interface DrawOptions {
 export interface Guidance {
   critic: JointCritic;
   lambdas: [number, number];
+  /** The timesteps [tMin, tMax] where the critic guides (default: all). */
+  interval?: [number, number];
   /** For a class-conditioned discriminator (then `critic` is that Discriminator): what to condition it on. */
   classes?: ClassGuidance;
 }
@@ -64,6 +66,7 @@ export async function drawPairs(bases: BasePair, first: number, n: number, opts:
     steps: opts.steps,
     seed: opts.seed,
     ...(guidance ? { critic: guidance.critic, lambdas: guidance.lambdas } : {}),
+    ...(guidance?.interval ? { guidanceInterval: guidance.interval } : {}),
     ...(guidance?.classes ? samplingConditions(guidance.classes, first, n) : {}),
   });
   return {

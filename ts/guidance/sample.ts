@@ -34,6 +34,8 @@ export interface GuidedSampleOptions extends DrawOptions {
   guidance: string;
   lambdaAudio: number;
   lambdaVideo: number;
+  /** Guide only at the sampling steps with tMin ≤ t ≤ tMax (default: every step). */
+  guidanceInterval?: [number, number];
   out: string;
   placement?: PlacementOptions;
   /** Media of the first pairs: PNG sheets, wavs and mp4s ('all', the default), the PNG sheets only, or none. */
@@ -103,6 +105,7 @@ export async function guidedSample(opts: GuidedSampleOptions): Promise<{ index: 
     if (!Number.isFinite(opts[flag])) throw new ConfigError(`--${flag === 'lambdaAudio' ? 'lambda-audio' : 'lambda-video'} must be a number`);
   }
   const bases = await loadBasePair(opts.audioBase, opts.videoBase, opts.placement);
+  const interval = opts.guidanceInterval && checkedInterval(opts.guidanceInterval, bases.audio.checkpoint.config.model.schedule.timesteps);
   const { discriminator, file, conditioning } = await loadGuidance(opts.guidance, bases, opts.placement);
   const classes = classGuidance(opts, conditioning, file);
   await mkdir(opts.out, { recursive: true });
@@ -116,16 +119,26 @@ export async function guidedSample(opts: GuidedSampleOptions): Promise<{ index: 
       kind: 'guided',
       guidance: path.resolve(file),
       lambdas,
+      ...(interval ? { guidanceInterval: interval } : {}),
       // classes [] (no --class): the null condition, where no CFG scale applies.
       ...(classes ? { conditioning: { column: classes.conditioning.column, classes: classes.targets, cfgScales: classes.targets.length ? classes.cfgScales : null } } : {}),
     },
-    guidance: { critic: discriminator, lambdas, classes },
+    guidance: { critic: discriminator, lambdas, interval, classes },
     label: 'sample (guided)',
   });
   const media = opts.media ?? 'all';
   const written = [pairsDir];
   if (media !== 'none') written.push(...(await writePairMedia(bases, pairsDir, opts.out, Math.min(opts.n, MEDIA_LIMIT), opts.seed, media === 'all')));
   return { index, written };
+}
+
+/** A guidance interval [tMin, tMax] of integer timesteps within the base models' 0 … T − 1. */
+function checkedInterval(interval: [number, number], timesteps: number): [number, number] {
+  const [lo, hi] = interval;
+  if (interval.length !== 2 || ![lo, hi].every(Number.isInteger) || lo < 0 || lo > hi || hi >= timesteps) {
+    throw new ConfigError(`--guidance-interval ${interval.join(' ')}: must be two integer timesteps tMin ≤ tMax in [0, ${timesteps - 1}]`);
+  }
+  return [lo, hi];
 }
 
 /** Media of the first `count` pairs of a pair dataset (PNG sheets, and with `sound` wavs and mp4s); returns the files written. */
