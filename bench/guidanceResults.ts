@@ -80,16 +80,30 @@ export const ResultsConfigSchema = z
               )
               .min(1)
               .optional(),
-            /** Guidance intervals [tMin, tMax] to sweep (rows labelled t∈[tMin,tMax]; default: guidance at every step). */
+            /** Guidance intervals [tMin, tMax] to sweep, null for every step (rows labelled t∈[tMin,tMax]; default: [null]). */
             intervals: z
-              .array(z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]).refine(([lo, hi]) => lo <= hi, 'tMin must not exceed tMax'))
+              .array(
+                z
+                  .tuple([z.number().int().nonnegative(), z.number().int().nonnegative()])
+                  .refine(([lo, hi]) => lo <= hi, 'tMin must not exceed tMax')
+                  .nullable(),
+              )
               .min(1)
               .optional(),
           })
           .strict()
           .refine((v) => !v.cfgScales || v.classes, { message: 'cfgScales needs classes', path: ['cfgScales'] }),
       )
-      .min(1),
+      .min(1)
+      // A name names one discriminator (its run directory): entries that repeat it sweep more settings with it.
+      .superRefine((variants, ctx) => {
+        variants.forEach((v, i) => {
+          const first = variants.findIndex((w) => w.name === v.name);
+          if (first < i && (variants[first].config !== v.config || JSON.stringify(variants[first].set) !== JSON.stringify(v.set))) {
+            ctx.addIssue({ code: z.ZodIssueCode.custom, path: [i, 'name'], message: `'${v.name}' is already trained with another config or set (variants ${first} and ${i})` });
+          }
+        });
+      }),
     threads: z.number().int().nonnegative().default(1),
   })
   .strict();
@@ -119,7 +133,7 @@ function cfgSetting(scale: CfgScale | undefined): { label: string; dir: string; 
 }
 
 /** A guidance interval's row label, sample directory suffix and guidedSample option; none without one. */
-function intervalSetting(interval: [number, number] | undefined): { label: string; dir: string; options: Pick<GuidedSampleOptions, 'guidanceInterval'> } {
+function intervalSetting(interval: [number, number] | null): { label: string; dir: string; options: Pick<GuidedSampleOptions, 'guidanceInterval'> } {
   if (!interval) return { label: '', dir: '', options: {} };
   return { label: ` t∈[${interval[0]},${interval[1]}]`, dir: `-t${interval[0]}-${interval[1]}`, options: { guidanceInterval: interval } };
 }
@@ -200,7 +214,7 @@ async function main(): Promise<void> {
     const scales = variant.classes ? (variant.cfgScales ?? [1]) : [undefined];
     for (const lambda of variant.lambdas ?? lambdas) {
       for (const cfgScale of scales) {
-        for (const interval of variant.intervals ?? [undefined]) {
+        for (const interval of variant.intervals ?? [null]) {
           const cfg = cfgSetting(cfgScale);
           const within = intervalSetting(interval);
           const name = `${variant.name} λ=${lambda}${cfg.label}${within.label}`;

@@ -360,7 +360,8 @@ interface NativeAddon {
      * lambdaClass weighs the cross-entropy of the projection heads' class scores on the real pairs (their
      * realClasses): a direct signal for each tower to learn the class (0: off).
      */
-    options: { lambdaDenoising: number; lambdaClass?: number; optimizer?: OptimizerOptions; seed?: number },
+    /** timestepRange [tMin, tMax]: train at these steps only (inclusive; default the whole schedule). */
+    options: { lambdaDenoising: number; lambdaClass?: number; optimizer?: OptimizerOptions; seed?: number; timestepRange?: [number, number] },
   ) => DiscriminatorTrainer;
   sample(options: SampleOptions): Promise<Record<string, Tensor>>;
   /** Waveforms (N, frames·hop) from log-mels (N, frames, M) with the mel filterbank (M, nFft/2+1); synchronous. */

@@ -63,8 +63,10 @@ void copy_parameters(torch::nn::Module& from, torch::nn::Module& to) {
   for (size_t i = 0; i < source.size(); ++i) target[i].copy_(source[i]);
 }
 
-torch::Tensor uniform_timesteps(Rng& rng, const NoiseSchedule& schedule, int64_t n, const torch::Device& device) {
-  return rng.randint(0, schedule.timesteps(), {n}, device);
+// n timesteps drawn uniformly from range.min … range.max (inclusive) of the schedule's 0 … T − 1.
+torch::Tensor uniform_timesteps(Rng& rng, const NoiseSchedule& schedule, int64_t n, const torch::Device& device,
+                                TimestepRange range = {}) {
+  return rng.randint(range.min, range.max < 0 ? schedule.timesteps() : range.max + 1, {n}, device);
 }
 
 // A trainer's state for an exact resume (weights, EMA when kept, optimiser moments, random stream, step count) as
@@ -265,10 +267,16 @@ DiscriminatorLoss discriminator_loss(Discriminator& disc, EpsSource& audio_base,
 
 DiscriminatorTrainer::DiscriminatorTrainer(std::shared_ptr<Discriminator> disc, std::shared_ptr<EpsSource> audio_base,
                                            std::shared_ptr<EpsSource> video_base, const DiscriminatorLossWeights& weights,
-                                           const OptimizerConfig& optimizer, uint64_t seed)
+                                           const OptimizerConfig& optimizer, uint64_t seed, TimestepRange timesteps)
     : disc_(std::move(disc)), audio_base_(std::move(audio_base)), video_base_(std::move(video_base)),
       weights_(weights), config_(optimizer),
-      optimizer_(make_optimizer(disc_->module(), optimizer)), seed_(seed), rng_(seed) {}
+      optimizer_(make_optimizer(disc_->module(), optimizer)), seed_(seed), timesteps_(timesteps), rng_(seed) {
+  const int64_t T = disc_->audio_schedule().timesteps();
+  if (timesteps_.min < 0 || timesteps_.min >= T || timesteps_.max >= T || (timesteps_.max >= 0 && timesteps_.max < timesteps_.min))
+    throw std::invalid_argument("timestep range [" + std::to_string(timesteps_.min) + ", " +
+                                std::to_string(timesteps_.max) + "] is not within the schedule's 0 … " +
+                                std::to_string(T - 1));
+}
 
 void DiscriminatorTrainer::set_gradient_sync(std::shared_ptr<GradientSync> sync) {
   sync_ = std::move(sync);
@@ -278,8 +286,8 @@ void DiscriminatorTrainer::set_gradient_sync(std::shared_ptr<GradientSync> sync)
 DiscriminatorDraw DiscriminatorTrainer::draw(const DiscriminatorBatch& batch) {
   const auto device = batch.real_audio.device();
   DiscriminatorDraw d;
-  d.t_real = uniform_timesteps(rng_, disc_->audio_schedule(), batch.real_audio.size(0), device);
-  d.t_fake = uniform_timesteps(rng_, disc_->audio_schedule(), batch.fake_audio.size(0), device);
+  d.t_real = uniform_timesteps(rng_, disc_->audio_schedule(), batch.real_audio.size(0), device, timesteps_);
+  d.t_fake = uniform_timesteps(rng_, disc_->audio_schedule(), batch.fake_audio.size(0), device, timesteps_);
   d.noise_real_audio = rng_.randn(batch.real_audio.sizes(), batch.real_audio.options());
   d.noise_real_video = rng_.randn(batch.real_video.sizes(), batch.real_video.options());
   d.noise_fake_audio = rng_.randn(batch.fake_audio.sizes(), batch.fake_audio.options());

@@ -78,6 +78,14 @@ struct DiscriminatorLossWeights {
   double classes = 0;    // λ_cls
 };
 
+// The diffusion steps the discriminator is trained at, min ≤ t ≤ max (inclusive), drawn uniformly; max −1 means
+// the schedule's last step. The method draws t over the whole schedule; a narrower range spends the training on
+// the noise levels where guidance is applied (sample's guidance interval).
+struct TimestepRange {
+  int64_t min = 0;
+  int64_t max = -1;
+};
+
 // Every random draw of one loss evaluation, explicit so the loss is a deterministic function of the parameters.
 struct DiscriminatorDraw {
   torch::Tensor t_real, t_fake;                      // (B,) int64
@@ -106,7 +114,7 @@ class DiscriminatorTrainer {
  public:
   DiscriminatorTrainer(std::shared_ptr<Discriminator> disc, std::shared_ptr<EpsSource> audio_base,
                        std::shared_ptr<EpsSource> video_base, const DiscriminatorLossWeights& weights,
-                       const OptimizerConfig& optimizer, uint64_t seed);
+                       const OptimizerConfig& optimizer, uint64_t seed, TimestepRange timesteps = {});
   DiscriminatorDraw draw(const DiscriminatorBatch& batch);
   DiscriminatorLoss step(const DiscriminatorBatch& batch);
   // Loss and flat parameter gradient for a given draw, without an optimiser step (finite-difference checks).
@@ -128,6 +136,7 @@ class DiscriminatorTrainer {
   OptimizerConfig config_;
   torch::optim::AdamW optimizer_;
   uint64_t seed_;
+  TimestepRange timesteps_;
   Rng rng_;
   std::shared_ptr<GradientSync> sync_;
   int64_t steps_ = 0;

@@ -281,6 +281,14 @@ describe('guidance: fakes generate, train-guidance, sample', function () {
       /discriminator\.crossAttentionWindow = 3 must divide the video base model's 4 frames/,
     );
     assert.ok(!existsSync(path.join(root, 'bad-window', GUIDANCE_FILES.log)), 'fails before training starts');
+    const ranged = (timestepRange: number[]) =>
+      validateConfig(GuidanceConfigSchema, { ...guidanceConfig('A'), training: { ...guidanceConfig('A').training, timestepRange } }, 'cfg.json');
+    assert.throws(() => ranged([50, 20]), /cfg\.json: training\.timestepRange: tMin must not exceed tMax/);
+    await assert.rejects(
+      trainGuidance({ out: path.join(root, 'bad-range'), config: ranged([20, 100]), real, fake, audioBase: bases.audio, videoBase: bases.video }),
+      /training\.timestepRange \[20, 100\] must lie within the base models' timesteps 0 … 99/,
+    );
+    assert.ok(!existsSync(path.join(root, 'bad-range', GUIDANCE_FILES.log)), 'fails before training starts');
     await assert.rejects(
       guidedSample({ audioBase: bases.audio, videoBase: bases.video, guidance: path.join(root, 'nope'), lambdaAudio: 1, lambdaVideo: 1, n: 1, sampler: 'ddim', steps: 1, seed: 0, batch: 1, out: path.join(root, 'bad3') }),
       /--guidance .*nope/,

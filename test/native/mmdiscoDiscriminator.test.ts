@@ -480,3 +480,41 @@ describe('MMDisCo discriminator: class loss', () => {
   });
 });
 
+
+describe('MMDisCo discriminator: training timestep range', () => {
+  const rng = new Rng(17);
+  const network = { ...tinyBase, videoChannels: 1, audioChannels: 1, audioConv: '2d' as const, fusion: 'A' as const, videoTextDim: 0, audioTextDim: 0 };
+  const B = 8;
+  const mlp = (dim: number, seed: number) =>
+    new native.EpsModel({ network: { kind: 'mlp', dim, hidden: 8, blocks: 1 }, schedule, dtype: 'float64', seed });
+  const batch = (): DiscriminatorBatch => ({
+    realAudio: gaussian(rng, [B, 1, 3, 4]), realVideo: gaussian(rng, [B, 2, 1, 4, 4]),
+    fakeAudio: gaussian(rng, [B, 1, 3, 4]), fakeVideo: gaussian(rng, [B, 2, 1, 4, 4]),
+  });
+
+  it('draws every real and fake timestep uniformly from [tMin, tMax], both ends included; the default is the whole schedule', async () => {
+    const trainer = (timestepRange?: [number, number]) =>
+      new native.DiscriminatorTrainer(build(network, 'float64', 3), mlp(12, 1), mlp(32, 2), { lambdaDenoising: 1, seed: 5, ...(timestepRange ? { timestepRange } : {}) });
+    const counts = new Map<number, number>();
+    const narrow = trainer([400, 403]);
+    for (let k = 0; k < 10; k++) {
+      const log = await narrow.trainSteps(batch(), B);
+      for (const t of [...log.tReal.data, ...log.tFake.data]) counts.set(t, (counts.get(t) ?? 0) + 1);
+    }
+    assert.deepEqual([...counts.keys()].sort(), [400, 401, 402, 403]);
+    // 160 draws over 4 values: each near 40 (a uniform draw falls outside 20…60 with probability < 1e-4).
+    for (const [t, c] of counts) assert.ok(c > 20 && c < 60, `t=${t} drawn ${c} times`);
+    const whole = await trainer().trainSteps(batch(), B);
+    const spread = [...whole.tReal.data, ...whole.tFake.data];
+    assert.ok(Math.max(...spread) - Math.min(...spread) > 500, `default range drew ${spread}`);
+  });
+
+  it('refuses a range outside the schedule or out of order, naming the option', () => {
+    for (const timestepRange of [[5, 1000], [10, 5], [-1, 5], [1.5, 5]] as [number, number][]) {
+      assert.throws(
+        () => new native.DiscriminatorTrainer(build(network), mlp(12, 1), mlp(32, 2), { lambdaDenoising: 1, timestepRange }),
+        /option 'timestepRange' must be \[tMin, tMax\], integers with 0 ≤ tMin ≤ tMax ≤ 999/,
+      );
+    }
+  });
+});

@@ -85,6 +85,14 @@ export const GuidanceConfigSchema = z
         shuffledNegatives: z.number().min(0).lt(1).default(0),
         checkpointEvery: positiveInt,
         logEvery: positiveInt,
+        /**
+         * The diffusion steps [tMin, tMax] (inclusive) the discriminator is trained at, drawn uniformly (default: the
+         * whole schedule). Matched to sample's --guidance-interval, it spends the training where the guidance acts.
+         */
+        timestepRange: z
+          .tuple([z.number().int().nonnegative(), z.number().int().nonnegative()])
+          .refine(([lo, hi]) => lo <= hi, 'tMin must not exceed tMax')
+          .optional(),
         /** Timestep buckets of the mean D(real) / D(fake) log. */
         timestepBuckets: positiveInt.default(4),
         seed: z.number().int(),

@@ -210,6 +210,10 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
   if (conditioning) requireClassColumn(readers.real.index, conditioning.column, `--real ${run.real}`, 'conditioning.column');
 
   const network = discriminatorNetwork(config, bases);
+  const schedule = bases.audio.checkpoint.config.model.schedule;
+  if (t.timestepRange && t.timestepRange[1] >= schedule.timesteps) {
+    throw new ConfigError(`training.timestepRange [${t.timestepRange.join(', ')}] must lie within the base models' timesteps 0 … ${schedule.timesteps - 1}`);
+  }
   const discriminator = buildDiscriminator(network, bases, config.runtime, t.seed);
   const weightsFile = path.join(opts.out, GUIDANCE_FILES.weights);
   // The weights file's strict load names a network the (overridden) config no longer describes; state.bin then
@@ -221,6 +225,7 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
     lambdaClass: conditioning?.classLoss ?? 0,
     optimizer: { lr: t.lr, weightDecay: t.weightDecay, beta1: t.beta1, beta2: t.beta2, gradClip: t.gradClip },
     seed: t.seed,
+    ...(t.timestepRange ? { timestepRange: t.timestepRange } : {}),
   });
   await ranks.attach(trainer);
   if (trainerState) await loadTrainingStateFrom(trainerStateFile, trainer, trainerState);
