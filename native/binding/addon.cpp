@@ -2,8 +2,6 @@
 #include <napi.h>
 #include <torch/torch.h>
 
-#include <cmath>
-
 #include "audio.h"
 #include "classifier.h"
 #include "convert.h"
@@ -70,11 +68,8 @@ Napi::Value Sample(const Napi::CallbackInfo& info) {
       lambda_audio = lambdas[0];
       lambda_video = lambdas[1];
       if (o.has("guidanceInterval")) {
-        auto bounds = o.numbers("guidanceInterval");
-        if (bounds.size() != 2 || bounds[0] != std::floor(bounds[0]) || bounds[1] != std::floor(bounds[1]) ||
-            bounds[0] < 0 || bounds[0] > bounds[1])
-          o.fail("guidanceInterval", "must be [tMin, tMax], integers with 0 ≤ tMin ≤ tMax");
-        interval = {static_cast<int64_t>(bounds[0]), static_cast<int64_t>(bounds[1])};
+        const auto [lo, hi] = o.timestep_range("guidanceInterval", sources[0]->schedule().timesteps() - 1);
+        interval = {lo, hi};
       }
     }
     if (o.has("guidanceInterval") && !o.has("critic")) o.fail("guidanceInterval", "needs a critic");

@@ -82,6 +82,14 @@ std::vector<int64_t> Options::integers(const char* key) const {
   return out;
 }
 
+std::pair<int64_t, int64_t> Options::timestep_range(const char* key, int64_t last) const {
+  const auto bounds = numbers(key);
+  if (bounds.size() != 2 || bounds[0] != std::floor(bounds[0]) || bounds[1] != std::floor(bounds[1]) ||
+      bounds[0] < 0 || bounds[0] > bounds[1] || bounds[1] > static_cast<double>(last))
+    fail(key, "must be [tMin, tMax], integers with 0 ≤ tMin ≤ tMax ≤ " + std::to_string(last));
+  return {static_cast<int64_t>(bounds[0]), static_cast<int64_t>(bounds[1])};
+}
+
 Options Options::object(const char* key) const { return Options(value(key), context_, prefix_ + key + "."); }
 
 torch::Tensor tensor_from_js(Napi::Value value, const std::string& what) {

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "module_state.h"
@@ -27,6 +28,8 @@ class Options {
   bool boolean(const char* key, bool fallback) const;
   std::vector<double> numbers(const char* key) const;
   std::vector<int64_t> integers(const char* key) const;
+  // [tMin, tMax]: two integer diffusion steps with 0 ≤ tMin ≤ tMax ≤ last.
+  std::pair<int64_t, int64_t> timestep_range(const char* key, int64_t last) const;
   Options object(const char* key) const;
   Napi::Value value(const char* key) const;
   [[noreturn]] void fail(const char* key, const std::string& what) const;

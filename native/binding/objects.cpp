@@ -1,8 +1,6 @@
 // The JS classes: EpsModel, AnalyticEps, OracleCritic, Discriminator, DiscriminatorTrainer.
 #include "objects.h"
 
-#include <cmath>
-
 #include "clipped_eps.h"
 #include "convert.h"
 #include "gaussian_mixture.h"
@@ -451,12 +449,8 @@ DiscriminatorTrainer::DiscriminatorTrainer(const Napi::CallbackInfo& info)
     for (int i = 0; i < 3; ++i) refs_.emplace_back(Napi::Persistent(info[i].As<Napi::Object>()));
     mmdisco::TimestepRange timesteps;
     if (o.has("timestepRange")) {
-      auto bounds = o.numbers("timestepRange");
-      const int64_t T = disc->discriminator()->audio_schedule().timesteps();
-      if (bounds.size() != 2 || bounds[0] != std::floor(bounds[0]) || bounds[1] != std::floor(bounds[1]) ||
-          bounds[0] < 0 || bounds[0] > bounds[1] || bounds[1] >= T)
-        o.fail("timestepRange", "must be [tMin, tMax], integers with 0 ≤ tMin ≤ tMax ≤ " + std::to_string(T - 1));
-      timesteps = {static_cast<int64_t>(bounds[0]), static_cast<int64_t>(bounds[1])};
+      const auto [lo, hi] = o.timestep_range("timestepRange", disc->discriminator()->audio_schedule().timesteps() - 1);
+      timesteps = {lo, hi};
     }
     trainer_ = std::make_shared<mmdisco::DiscriminatorTrainer>(
         disc->discriminator(), audio_base_->eps_source(), video_base_->eps_source(),

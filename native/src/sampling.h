@@ -44,9 +44,9 @@ std::vector<torch::Tensor> sample(const std::vector<EpsSource*>& sources,
                                   Rng& rng, const EpsCorrection& correction = nullptr,
                                   const ProgressCallback& progress = nullptr);
 
-// The timesteps t_min ≤ t ≤ t_max (inclusive) where joint guidance applies. Outside them the base models sample
-// alone and the critic is not evaluated: its residual carries no coupling signal where the noise hides what it
-// would align, and it is the costly part of a guided step.
+// The timesteps t_min ≤ t ≤ t_max (inclusive) where joint guidance applies. What guidance can change is settled
+// within a band of noise levels (test/toy/oracle.test.ts); outside the interval the base models sample alone and
+// the critic, the costly part of a guided step, is not evaluated.
 struct GuidanceInterval {
   int64_t t_min = 0;
   int64_t t_max = std::numeric_limits<int64_t>::max();
