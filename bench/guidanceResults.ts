@@ -24,7 +24,7 @@ import { DEFAULT_SAMPLER, SAMPLERS } from '../ts/base/sample';
 import { GuidanceConfigSchema } from '../ts/config/guidance';
 import { loadConfig, positiveInt } from '../ts/config/load';
 import { evaluateDataset, loadEvaluators } from '../ts/eval/evaluators';
-import { type PairSetMetrics, pairSetMetrics } from '../ts/eval/pairMetrics';
+import { calibrate, type PairSetMetrics, pairSetMetrics } from '../ts/eval/pairMetrics';
 import { loadBasePair } from '../ts/guidance/basePair';
 import { generateFakes } from '../ts/guidance/fakes';
 import { type GuidedSampleOptions, guidedSample, loadGuidance, writePairMedia } from '../ts/guidance/sample';
@@ -114,6 +114,11 @@ interface Row {
   variant: string | null;
   lambda: number | null;
   metrics: PairSetMetrics;
+  /**
+   * Onset F1 of the set with each video given the audio of another of its pairs (eval calibrate's control): what
+   * its event counts give by chance, so that onset F1 minus this is the set's alignment (null without events).
+   */
+  shuffledOnsetF1: number | null;
   /** Wall time of drawing the set (null for real data, or when it was drawn by an earlier invocation and not timed). */
   seconds: number | null;
 }
@@ -192,7 +197,7 @@ async function main(): Promise<void> {
     await writePairMedia(pair, independent, path.join(work, 'independent-media'), Math.min(draw.n, 8), draw.seed, false);
   });
 
-  const sets: Omit<Row, 'metrics'>[] = [
+  const sets: Omit<Row, 'metrics' | 'shuffledOnsetF1'>[] = [
     { name: 'real test', variant: null, lambda: null, seconds: null },
     { name: 'independent', variant: null, lambda: null, seconds: timings.independent ?? null },
   ];
@@ -235,7 +240,10 @@ async function main(): Promise<void> {
 
   const evaluators = await loadEvaluators(fromRoot(config.evaluators), placement);
   const rows: Row[] = [];
-  for (const set of sets) rows.push({ ...set, metrics: pairSetMetrics(await evaluateDataset(evaluators, dirs[set.name]), evaluators) });
+  for (const set of sets) {
+    const outputs = await evaluateDataset(evaluators, dirs[set.name]);
+    rows.push({ ...set, metrics: pairSetMetrics(outputs, evaluators), shuffledOnsetF1: outputs.events ? calibrate(outputs, evaluators).onsetF1!.shuffled : null });
+  }
   const baseParameters = pair.audio.model.parameterCount + pair.video.model.parameterCount;
   const discriminators = Object.fromEntries(
     Object.entries(parameterCounts).map(([name, count]) => [name, { parameters: count, fractionOfBases: count / baseParameters }]),
@@ -259,7 +267,7 @@ function markdownTable(
   const lines = [
     `# MMDisCo on ${config.dataset}: ${config.evaluation.n} pairs per set, ${config.evaluation.sampler} ${config.evaluation.steps} steps`,
     '',
-    '| set | recognisable a / v | accuracy a / v | Fréchet a / v | KID a / v | class agreement | onset F1 | wall s (× unguided) |',
+    '| set | recognisable a / v | accuracy a / v | Fréchet a / v | KID a / v | class agreement | onset F1 (shuffled) | wall s (× unguided) |',
     '|---|---|---|---|---|---|---|---|',
     ...rows.map((r) => {
       const m = r.metrics;
@@ -267,7 +275,8 @@ function markdownTable(
       return (
         `| ${r.name} | ${f(m.audio.recognisable)} / ${f(m.video.recognisable)} | ${f(m.audio.accuracy)} / ${f(m.video.accuracy)} ` +
         `| ${f(m.audio.frechet, 2)} / ${f(m.video.frechet, 2)} ` +
-        `| ${f(m.audio.kid.mean, 2)} / ${f(m.video.kid.mean, 2)} | ${f(m.classAgreement)} | ${f(m.onsetF1)} | ${wall} |`
+        `| ${f(m.audio.kid.mean, 2)} / ${f(m.video.kid.mean, 2)} | ${f(m.classAgreement)} ` +
+        `| ${f(m.onsetF1)}${r.shuffledOnsetF1 === null ? '' : ` (${f(r.shuffledOnsetF1)})`} | ${wall} |`
       );
     }),
     '',
@@ -277,6 +286,9 @@ function markdownTable(
         .join(', ') +
       '.',
     '',
+    ...(rows.some((r) => r.shuffledOnsetF1 !== null)
+      ? ['Onset F1 (shuffled): the same set with each video given the audio of another of its pairs; the difference is the set\'s alignment beyond chance.', '']
+      : []),
     ...(config.variants.some((v) => v.classes)
       ? ['S: the residual CFG scale of both modalities; S=a/v: the audio residual\'s a and the video residual\'s v.', '']
       : []),
