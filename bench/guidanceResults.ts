@@ -22,7 +22,7 @@ import { buildDataset, DATASET_NAMES, type DatasetName } from '../datasets/build
 import { resolveUnit } from '../datasets/presets';
 import { DEFAULT_SAMPLER, SAMPLERS } from '../ts/base/sample';
 import { GuidanceConfigSchema } from '../ts/config/guidance';
-import { loadConfig, positiveInt } from '../ts/config/load';
+import { loadConfig, positiveInt, timestepRange } from '../ts/config/load';
 import { evaluateDataset, loadEvaluators } from '../ts/eval/evaluators';
 import { calibrate, type PairSetMetrics, pairSetMetrics } from '../ts/eval/pairMetrics';
 import { loadBasePair } from '../ts/guidance/basePair';
@@ -81,15 +81,7 @@ export const ResultsConfigSchema = z
               .min(1)
               .optional(),
             /** Guidance intervals [tMin, tMax] to sweep, null for every step (rows labelled t∈[tMin,tMax]; default: [null]). */
-            intervals: z
-              .array(
-                z
-                  .tuple([z.number().int().nonnegative(), z.number().int().nonnegative()])
-                  .refine(([lo, hi]) => lo <= hi, 'tMin must not exceed tMax')
-                  .nullable(),
-              )
-              .min(1)
-              .optional(),
+            intervals: z.array(timestepRange.nullable()).min(1).optional(),
           })
           .strict()
           .refine((v) => !v.cfgScales || v.classes, { message: 'cfgScales needs classes', path: ['cfgScales'] }),
@@ -219,8 +211,8 @@ async function main(): Promise<void> {
     const scales = variant.classes ? (variant.cfgScales ?? [1]) : [undefined];
     for (const lambda of variant.lambdas ?? lambdas) {
       for (const cfgScale of scales) {
+        const cfg = cfgSetting(cfgScale);
         for (const interval of variant.intervals ?? [null]) {
-          const cfg = cfgSetting(cfgScale);
           const within = intervalSetting(interval);
           const name = `${variant.name} λ=${lambda}${cfg.label}${within.label}`;
           const out = path.join(work, `sample-${variant.name}-${lambda}${cfg.dir}${within.dir}`);

@@ -51,7 +51,7 @@ Napi::Value Sample(const Napi::CallbackInfo& info) {
   mmdisco::SamplerConfig config;
   std::shared_ptr<mmdisco::JointCritic> critic;
   double lambda_audio = 0, lambda_video = 0;
-  mmdisco::GuidanceInterval interval;
+  mmdisco::TimestepRange interval;
   uint64_t seed = 0;
   try {
     config.kind = mmdisco::parse_sampler(o.string("sampler", "ddpm"));

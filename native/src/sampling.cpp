@@ -80,10 +80,10 @@ std::vector<torch::Tensor> sample(const std::vector<EpsSource*>& sources,
 }
 
 EpsCorrection joint_guidance(JointCritic& critic, double lambda_audio, double lambda_video,
-                             GuidanceInterval interval) {
-  if (interval.t_min > interval.t_max)
-    throw std::invalid_argument("guidance interval [" + std::to_string(interval.t_min) + ", " +
-                                std::to_string(interval.t_max) + "] is empty");
+                             TimestepRange interval) {
+  if (interval.min > interval.max)
+    throw std::invalid_argument("guidance interval [" + std::to_string(interval.min) + ", " +
+                                std::to_string(interval.max) + "] is empty");
   return [&critic, lambda_audio, lambda_video, interval](std::vector<torch::Tensor>& eps,
                                                          const std::vector<torch::Tensor>& x, const torch::Tensor& t) {
     if (eps.size() != 2) throw std::invalid_argument("joint guidance needs exactly two modalities (audio, video)");

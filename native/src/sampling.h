@@ -4,7 +4,6 @@
 #include <torch/torch.h>
 
 #include <functional>
-#include <limits>
 #include <string>
 #include <vector>
 
@@ -44,18 +43,11 @@ std::vector<torch::Tensor> sample(const std::vector<EpsSource*>& sources,
                                   Rng& rng, const EpsCorrection& correction = nullptr,
                                   const ProgressCallback& progress = nullptr);
 
-// The timesteps t_min ≤ t ≤ t_max (inclusive) where joint guidance applies. What guidance can change is settled
-// within a band of noise levels (test/toy/oracle.test.ts); outside the interval the base models sample alone and
-// the critic, the costly part of a guided step, is not evaluated.
-struct GuidanceInterval {
-  int64_t t_min = 0;
-  int64_t t_max = std::numeric_limits<int64_t>::max();
-  bool contains(int64_t t) const { return t >= t_min && t <= t_max; }
-};
-
 // ε_m ← ε_m + λ_m · r_m with r from the critic, at the steps whose (shared) t lies in `interval`; sources[0] is
-// audio and sources[1] video.
+// audio and sources[1] video. What guidance can change is settled within a band of noise levels
+// (test/toy/oracle.test.ts); outside the interval the base models sample alone and the critic, the costly part of a
+// guided step, is not evaluated.
 EpsCorrection joint_guidance(JointCritic& critic, double lambda_audio, double lambda_video,
-                             GuidanceInterval interval = {});
+                             TimestepRange interval = {});
 
 }  // namespace mmdisco

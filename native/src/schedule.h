@@ -2,9 +2,18 @@
 // Noise schedules: the cumulative signal level ᾱ_t for t = 0..T-1 of one modality, and the forward process.
 #include <torch/torch.h>
 
+#include <limits>
 #include <string>
 
 namespace mmdisco {
+
+// The diffusion steps min ≤ t ≤ max (inclusive) of a schedule; by default all of them. The joint guidance applies
+// at these steps only (sampling.h) and the discriminator trainer draws its timesteps from them (train.h).
+struct TimestepRange {
+  int64_t min = 0;
+  int64_t max = std::numeric_limits<int64_t>::max();
+  bool contains(int64_t t) const { return t >= min && t <= max; }
+};
 
 struct ScheduleConfig {
   std::string kind = "linear";  // "linear" (DDPM β range) or "cosine" (Nichol & Dhariwal)

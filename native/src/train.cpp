@@ -63,10 +63,10 @@ void copy_parameters(torch::nn::Module& from, torch::nn::Module& to) {
   for (size_t i = 0; i < source.size(); ++i) target[i].copy_(source[i]);
 }
 
-// n timesteps drawn uniformly from range.min … range.max (inclusive) of the schedule's 0 … T − 1.
+// n timesteps drawn uniformly from the steps of `range` within the schedule's 0 … T − 1.
 torch::Tensor uniform_timesteps(Rng& rng, const NoiseSchedule& schedule, int64_t n, const torch::Device& device,
                                 TimestepRange range = {}) {
-  return rng.randint(range.min, range.max < 0 ? schedule.timesteps() : range.max + 1, {n}, device);
+  return rng.randint(range.min, std::min(range.max, schedule.timesteps() - 1) + 1, {n}, device);
 }
 
 // A trainer's state for an exact resume (weights, EMA when kept, optimiser moments, random stream, step count) as
@@ -272,7 +272,8 @@ DiscriminatorTrainer::DiscriminatorTrainer(std::shared_ptr<Discriminator> disc, 
       weights_(weights), config_(optimizer),
       optimizer_(make_optimizer(disc_->module(), optimizer)), seed_(seed), timesteps_(timesteps), rng_(seed) {
   const int64_t T = disc_->audio_schedule().timesteps();
-  if (timesteps_.min < 0 || timesteps_.min >= T || timesteps_.max >= T || (timesteps_.max >= 0 && timesteps_.max < timesteps_.min))
+  const bool to_last = timesteps_.max == TimestepRange{}.max;  // the default: up to the schedule's last step
+  if (timesteps_.min < 0 || timesteps_.min >= T || (!to_last && (timesteps_.max >= T || timesteps_.max < timesteps_.min)))
     throw std::invalid_argument("timestep range [" + std::to_string(timesteps_.min) + ", " +
                                 std::to_string(timesteps_.max) + "] is not within the schedule's 0 … " +
                                 std::to_string(T - 1));

@@ -78,14 +78,6 @@ struct DiscriminatorLossWeights {
   double classes = 0;    // λ_cls
 };
 
-// The diffusion steps the discriminator is trained at, min ≤ t ≤ max (inclusive), drawn uniformly; max −1 means
-// the schedule's last step. The method draws t over the whole schedule; a narrower range spends the training on
-// the noise levels where guidance is applied (sample's guidance interval).
-struct TimestepRange {
-  int64_t min = 0;
-  int64_t max = -1;
-};
-
 // Every random draw of one loss evaluation, explicit so the loss is a deterministic function of the parameters.
 struct DiscriminatorDraw {
   torch::Tensor t_real, t_fake;                      // (B,) int64
@@ -112,6 +104,8 @@ DiscriminatorLoss discriminator_loss(Discriminator& disc, EpsSource& audio_base,
 
 class DiscriminatorTrainer {
  public:
+  // `timesteps`: the steps the real and fake pairs are noised to, drawn uniformly (the method draws over the whole
+  // schedule; a narrower range spends the training where a guidance interval applies it).
   DiscriminatorTrainer(std::shared_ptr<Discriminator> disc, std::shared_ptr<EpsSource> audio_base,
                        std::shared_ptr<EpsSource> video_base, const DiscriminatorLossWeights& weights,
                        const OptimizerConfig& optimizer, uint64_t seed, TimestepRange timesteps = {});

@@ -6,6 +6,7 @@ import {
   type Discriminator,
   type DiscriminatorBatch,
   type DiscriminatorDraw,
+  type EpsModel,
   type MmdiscoDiscriminatorNetwork,
   type ScheduleOptions,
   type Tensor,
@@ -16,6 +17,11 @@ const schedule: ScheduleOptions = { kind: 'linear' };
 
 function build(network: MmdiscoDiscriminatorNetwork, dtype: 'float32' | 'float64' = 'float32', seed = 0): Discriminator {
   return new native.Discriminator({ network, audioSchedule: schedule, videoSchedule: schedule, dtype, seed, threads: 1 });
+}
+
+/** A small float64 MLP ε-model on flat inputs of `dim` values: a base model for the trainer tests. */
+function mlp(dim: number, seed: number): EpsModel {
+  return new native.EpsModel({ network: { kind: 'mlp', dim, hidden: 8, blocks: 1 }, schedule, dtype: 'float64', seed });
 }
 
 /** Parameter count per `feature_extractor.input_blocks.<i>.` block, and per top-level key prefix. */
@@ -227,12 +233,8 @@ describe('MMDisCo discriminator: gradients (float64, finite differences)', funct
       // With projection heads, the loss also has the class term (the second real row has no class).
       const projected = tiny.network.textProjection === true;
       it(`double-backward parameter gradient of BCE + λ_den · denoising loss${projected ? ' + λ_cls · class loss' : ''} matches central differences`, async () => {
-        const audioBase = new native.EpsModel({
-          network: { kind: 'mlp', dim: numel(tiny.audio), hidden: 8, blocks: 1 }, schedule, dtype: 'float64', seed: 1,
-        });
-        const videoBase = new native.EpsModel({
-          network: { kind: 'mlp', dim: numel(tiny.video), hidden: 8, blocks: 1 }, schedule, dtype: 'float64', seed: 2,
-        });
+        const audioBase = mlp(numel(tiny.audio), 1);
+        const videoBase = mlp(numel(tiny.video), 2);
         const trainer = new native.DiscriminatorTrainer(d, audioBase, videoBase, { lambdaDenoising: 0.7, lambdaClass: projected ? 0.4 : 0 });
         const batch: DiscriminatorBatch = {
           realAudio: gaussian(rng, [B, ...tiny.audio]), realVideo: gaussian(rng, [B, ...tiny.video]),
@@ -426,8 +428,6 @@ describe('MMDisCo discriminator: class loss', () => {
   const rng = new Rng(13);
   const network = { ...tinyBase, videoChannels: 1, audioChannels: 1, audioConv: '2d' as const, fusion: 'A' as const, videoTextDim: 3, audioTextDim: 3 };
   const B = 4;
-  const mlp = (dim: number, seed: number) =>
-    new native.EpsModel({ network: { kind: 'mlp', dim, hidden: 8, blocks: 1 }, schedule, dtype: 'float64', seed });
   const batchOf = (classes: number[]): DiscriminatorBatch => {
     const oneHot = new Float64Array(B * 3);
     classes.forEach((c, i) => (oneHot[i * 3 + c] = 1));
@@ -480,13 +480,10 @@ describe('MMDisCo discriminator: class loss', () => {
   });
 });
 
-
 describe('MMDisCo discriminator: training timestep range', () => {
   const rng = new Rng(17);
   const network = { ...tinyBase, videoChannels: 1, audioChannels: 1, audioConv: '2d' as const, fusion: 'A' as const, videoTextDim: 0, audioTextDim: 0 };
   const B = 8;
-  const mlp = (dim: number, seed: number) =>
-    new native.EpsModel({ network: { kind: 'mlp', dim, hidden: 8, blocks: 1 }, schedule, dtype: 'float64', seed });
   const batch = (): DiscriminatorBatch => ({
     realAudio: gaussian(rng, [B, 1, 3, 4]), realVideo: gaussian(rng, [B, 2, 1, 4, 4]),
     fakeAudio: gaussian(rng, [B, 1, 3, 4]), fakeVideo: gaussian(rng, [B, 2, 1, 4, 4]),

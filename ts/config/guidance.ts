@@ -14,7 +14,7 @@
  * --class K --cfg-scale S` combines with the conditional one.
  */
 import { z } from 'zod';
-import { adamWFields, nonNegativeInt, positiveInt } from './load';
+import { adamWFields, nonNegativeInt, positiveInt, timestepRange } from './load';
 
 export const GuidanceConfigSchema = z
   .object({
@@ -89,10 +89,7 @@ export const GuidanceConfigSchema = z
          * The diffusion steps [tMin, tMax] (inclusive) the discriminator is trained at, drawn uniformly (default: the
          * whole schedule). Matched to sample's --guidance-interval, it spends the training where the guidance acts.
          */
-        timestepRange: z
-          .tuple([z.number().int().nonnegative(), z.number().int().nonnegative()])
-          .refine(([lo, hi]) => lo <= hi, 'tMin must not exceed tMax')
-          .optional(),
+        timestepRange: timestepRange.optional(),
         /** Timestep buckets of the mean D(real) / D(fake) log. */
         timestepBuckets: positiveInt.default(4),
         seed: z.number().int(),

@@ -74,6 +74,8 @@ export function loadConfig<S extends z.ZodTypeAny>(schema: S, file: string, over
 export const positiveInt = z.number().int().positive();
 export const nonNegativeInt = z.number().int().nonnegative();
 export const positiveNumber = z.number().positive();
+/** [tMin, tMax]: two diffusion steps, inclusive (that they lie below the schedule's T is checked against the models). */
+export const timestepRange = z.tuple([nonNegativeInt, nonNegativeInt]).refine(([lo, hi]) => lo <= hi, 'tMin must not exceed tMax');
 
 /** AdamW settings shared by the training configs (spread into their `training` objects). */
 export const adamWFields = {
