@@ -148,15 +148,28 @@ async function main(): Promise<void> {
     .option('set', { type: 'string', array: true, default: [], describe: 'results config override key.path=value' })
     .option('guidance-set', { type: 'string', array: true, default: [], describe: 'override applied to every variant\'s guidance config' })
     .option('device', { type: 'string', describe: 'run everything on this device (cpu, cuda[:N]) instead of the configs\' devices' })
+    .option('variants', {
+      type: 'string',
+      array: true,
+      describe:
+        'train and sample only these variants (the table lists them next to the real and independent rows); with no ' +
+        'names, only the shared stages: real data, fakes and the independent set. Processes given different variants ' +
+        'can share one --work',
+    })
+    .option('train-only', { type: 'boolean', default: false, describe: 'stop once the (selected) variants are trained' })
     .strict()
     .parse();
   const config = loadConfig(ResultsConfigSchema, args.config, args.set);
+  const unknown = (args.variants ?? []).filter((name) => !config.variants.some((v) => v.name === name));
+  if (unknown.length > 0) {
+    throw new Error(`--variants: ${unknown.join(', ')} not in ${args.config} (variants: ${[...new Set(config.variants.map((v) => v.name))].join(', ')})`);
+  }
   const deviceSet = args.device ? [`runtime.device=${args.device}`] : [];
   // Named after the config file: configs/results/spoken-mnist-class.json → runs/results-spoken-mnist-class.
   const resultsName = path.basename(args.config, '.json');
   const work = args.work ?? path.join(ROOT, 'runs', `results-${resultsName}`);
   // Validate every variant's config before any work starts.
-  const variants = config.variants.map((v) => ({
+  const variants = config.variants.filter((v) => !args.variants || args.variants.includes(v.name)).map((v) => ({
     ...v,
     config: loadConfig(GuidanceConfigSchema, fromRoot(v.config), [...v.set, ...args['guidance-set'], ...deviceSet]),
   }));
@@ -168,7 +181,8 @@ async function main(): Promise<void> {
     if (done) return;
     const start = Date.now();
     await fn();
-    timings[key] = (Date.now() - start) / 1000;
+    // Merged with what other processes sharing --work have timed meanwhile.
+    Object.assign(timings, existsSync(timingsFile) ? JSON.parse(readFileSync(timingsFile, 'utf8')) : {}, { [key]: (Date.now() - start) / 1000 });
     await writeJsonAtomic(timingsFile, timings);
   };
   const complete = (dir: string) => existsSync(path.join(dir, 'index.json'));
@@ -207,6 +221,7 @@ async function main(): Promise<void> {
           : { out: run, config: variant.config, real: real.train, fake: fakes, ...bases },
       );
     }
+    if (args['train-only']) continue;
     // Unconditioned variants sweep λ; class-conditioned ones λ × the CFG scale S.
     const scales = variant.classes ? (variant.cfgScales ?? [1]) : [undefined];
     for (const lambda of variant.lambdas ?? lambdas) {
@@ -230,6 +245,7 @@ async function main(): Promise<void> {
     parameterCounts[variant.name] = (await loadGuidance(run, pair, placement)).discriminator.parameterCount;
   }
 
+  if (args['train-only']) return;
   const evaluators = await loadEvaluators(fromRoot(config.evaluators), placement);
   const rows: Row[] = [];
   for (const set of sets) {

@@ -1,75 +1,87 @@
 #!/usr/bin/env bash
-# On a GPU machine: the results tables of bench/guidanceResults.ts for both datasets on CUDA. spoken-mnist uses the
-# shipped base models; the bouncing-ball base models are trained here first with their committed (CPU-sized)
-# configs. Everything is written under the folder given as $1 as soon as it is done: logs, the base checkpoints
-# (models/), the results JSON/Markdown and the sample sheets (sheets/). Extra arguments go to guidanceResults
-# (e.g. a reduced dry run: --set fakes.n=16 --guidance-set training.steps=4). Needs .gpu/ (bench/gpu/prepare.sh),
-# dist/ and .cache/banks carried from the development machine.
+# On a GPU machine: the results table of bench/guidanceResults.ts for one results config, with its discriminator
+# variants trained and sampled in parallel, one process per variant sharing one work directory, then tabled together.
+#
+#   bench/gpu/results.sh OUT configs/results/<name>.json [TRAIN_SECONDS [guidanceResults flags…]]
+#
+# TRAIN_SECONDS > 0 sizes the training to the machine: every variant first trains 60 steps alongside the others, the
+# slowest one's steady per-step time (steps 20 → 60 of its log) under that sharing sets training.steps so that it
+# finishes in TRAIN_SECONDS; progress.txt and the table's log record the steps. 0 (the default) keeps the configs'
+# steps. Extra flags go to every guidanceResults call (e.g. a reduced dry run: --set evaluation.n=16).
+#
+# At most 8 files of 16 MiB come back from the machine: $OUT/results.tar.gz holds the logs, progress, the results
+# JSON/Markdown and the sample sheets, repacked after each stage so that a run stopped at its limit still returns
+# what it finished; each trained discriminator goes into its own $OUT/guidance-<variant>.tar.gz once its sets are drawn.
+# Needs .gpu/ (bench/gpu/prepare.sh), dist/ and .cache/banks carried from the development machine.
 set -uo pipefail
 source "$(dirname "$0")/setup.sh" "$1"
-shift
-# Few files may come back from the machine: everything goes into one tarball, $out/results.tar.gz, repacked after
-# each stage so that a run stopped at its time limit still returns what it finished.
-collect=/tmp/mmdisco-collect
+config=${2:?usage: $0 OUT CONFIG [TRAIN_SECONDS [flags…]]}
+train_seconds=${3:-0}
+extra=("${@:4}")
+name=$(basename "$config" .json)
+work=${MMDISCO_RESULTS_WORK:-/tmp/mmdisco-results}/$name
+device=${MMDISCO_RESULTS_DEVICE:-cuda}
+collect=/tmp/mmdisco-collect/$name
 export MMDISCO_BENCH_OUT=$collect
+mkdir -p "$work" "$collect"
+start=$(date +%s)
+
 pack() { # tar exits 1 when a file changes while read (a run still writing): that copy is still usable
+  for dir in "$work"/sample-* "$work"/independent-media; do
+    [ -d "$dir" ] && mkdir -p "$collect/sheets/$(basename "$dir")" && cp "$dir"/*.png "$collect/sheets/$(basename "$dir")/" 2>/dev/null
+  done
   local part="$out/results.tar.gz.$BASHPID"
   tar -C "$collect" -czf "$part" . 2>/dev/null
   if [ $? -le 1 ]; then mv "$part" "$out/results.tar.gz"; else rm -f "$part"; fi
 }
-work=${MMDISCO_RESULTS_WORK:-/tmp/mmdisco-results}
-device=${MMDISCO_RESULTS_DEVICE:-cuda}
-base_set=${MMDISCO_BASE_SET:-}
-mkdir -p "$work" "$collect/sheets" "$collect/models"
-cli() { node dist/ts/cli/main.js "$@"; }
-
-# Copies what the runs have produced so far (sample sheets, training logs, the trained discriminators) into $collect, then packs it.
-snapshot() {
-  for dataset in spoken-mnist bouncing-ball; do
-    for dir in "$work/$dataset"/sample-* "$work/$dataset"/independent-media; do
-      [ -d "$dir" ] && mkdir -p "$collect/sheets/$dataset/$(basename "$dir")" && cp "$dir"/*.png "$collect/sheets/$dataset/$(basename "$dir")/" 2>/dev/null
-    done
-    for run in "$work/$dataset"/guidance-*; do
-      [ -f "$run/state.json" ] && mkdir -p "$collect/guidance/$dataset/$(basename "$run")" &&
-        cp "$run"/{config.json,discriminator.safetensors,state.json,log.jsonl} "$collect/guidance/$dataset/$(basename "$run")/"
-    done
-  done
+progress() {
+  echo "$* at $(( $(date +%s) - start )) s" | tee -a "$collect/progress.txt"
   pack
 }
-
-results() { # dataset, guidanceResults flags
-  node dist/bench/guidanceResults.js --config "configs/results/$1.json" --work "$work/$1" --device "$device" "${@:2}" \
-    > "$collect/results-$1.log" 2>&1
-  echo "results $1: exit $? at $(( $(date +%s) - start )) s" | tee -a "$collect/progress.txt"
-  snapshot
+results() { # log name, guidanceResults flags
+  local log=$1
+  node dist/bench/guidanceResults.js --config "$config" --device "$device" "${@:2}" "${extra[@]}" > "$collect/$log.log" 2>&1
+  progress "$log: exit $?"
 }
 
-start=$(date +%s)
-results spoken-mnist "$@" &
-sm=$!
+# The stages every variant shares: real data, the fake-pair bank, the independent set.
+results shared --work "$work" --variants
+variants=$(node -e 'console.log([...new Set(require(process.argv[1]).variants.map((v) => v.name))].join(" "))' "$PWD/$config")
 
-{
-  # The results run's real training pairs (configs/results/bouncing-ball.json) are the base models' data too.
-  bb_data=$work/bouncing-ball/real-train
-  cli data build --dataset bouncing-ball --split train --pairs 10000 --seed 0 --preset small --out "$bb_data" > "$collect/bb-data.log" 2>&1
-  echo "bouncing-ball data: exit $? at $(( $(date +%s) - start )) s" | tee -a "$collect/progress.txt"
-  for m in audio video; do
-    # shellcheck disable=SC2086
-    cli train-base --modality $m --data "$bb_data" --config configs/base/bouncing-ball-$m.json \
-      --out models/base/bouncing-ball-$m --set runtime.device=$device $base_set > "$collect/bb-base-$m.log" 2>&1 &
+steps=()
+if [ "$train_seconds" -gt 0 ]; then
+  for v in $variants; do
+    mkdir -p "$work-calibration/$v" && ln -sfn "$work"/{real-train,real-test,fakes,independent} "$work-calibration/$v/"
+    results "calibration-$v" --work "$work-calibration/$v" --variants "$v" --train-only \
+      --guidance-set training.steps=60 --guidance-set training.logEvery=20 --guidance-set training.checkpointEvery=60 &
   done
   wait
-  echo "bouncing-ball base models: at $(( $(date +%s) - start )) s" | tee -a "$collect/progress.txt"
-  for m in audio video; do
-    mkdir -p "$collect/models/bouncing-ball-$m" && cp models/base/bouncing-ball-$m/{config.json,normalisation.json,weights.safetensors,log.jsonl} "$collect/models/bouncing-ball-$m/"
-  done
-  pack
-  results bouncing-ball "$@"
-} &
-bb=$!
-(while sleep 60; do snapshot; done) &
-snapshots=$!
-wait $sm $bb
-kill $snapshots
-snapshot
-echo "all done at $(( $(date +%s) - start )) s" | tee -a "$collect/progress.txt"
+  n=$(node -e '
+    const fs = require("fs");
+    const [dir, seconds, ...names] = process.argv.slice(1);
+    const perStep = Math.max(...names.map((v) => {
+      const at = Object.fromEntries(fs.readFileSync(`${dir}/${v}/guidance-${v}/log.jsonl`, "utf8").trim().split("\n")
+        .map((line) => JSON.parse(line)).filter((e) => e.event === "train").map((e) => [e.step, Date.parse(e.time)]));
+      return (at[60] - at[20]) / 40 / 1000;
+    }));
+    console.log(Math.max(50, Math.floor(seconds / perStep / 50) * 50), perStep.toFixed(4));' \
+    "$work-calibration" "$train_seconds" $variants) || { progress "calibration failed"; exit 1; }
+  read -r n per_step <<< "$n"
+  steps=(--guidance-set "training.steps=$n")
+  progress "calibration: slowest variant $per_step s/step with all training together; training.steps=$n"
+fi
+
+(while sleep 30; do pack; done) &
+packer=$!
+pids=()
+for v in $variants; do
+  {
+    results "variant-$v" --work "$work" --variants "$v" "${steps[@]}"
+    tar -C "$work" -czf "$out/guidance-$v.tar.gz" "guidance-$v"/{config.json,discriminator.safetensors,state.json,log.jsonl}
+  } &
+  pids+=($!)
+done
+wait "${pids[@]}"
+kill $packer
+results table --work "$work" "${steps[@]}"
+progress "all done"
