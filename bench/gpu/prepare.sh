@@ -22,6 +22,6 @@ packages=$(node -e '
   for (const name of [...Object.keys(root.dependencies), "cmake-js", "node-api-headers", "mocha"]) visit(name);
   console.log([...seen].join("\n"));')
 # shellcheck disable=SC2086
-tar -C node_modules -cf - --exclude='supersonic-scsynth-samples/samples' $packages .bin | xz -T2 -3 > .gpu/node_modules.tar.xz
+tar -C node_modules -cf - --exclude='supersonic-scsynth-samples/samples' $packages .bin | xz -T2 -9e > .gpu/node_modules.tar.xz  # -9e: the working tree that travels is capped at 64 MiB
 cp -r /usr/include/gloo .gpu/include/gloo
 du -sh .gpu
