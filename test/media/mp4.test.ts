@@ -43,4 +43,16 @@ describe('png and mp4', () => {
     const sheet = await loadImage(contactSheetPng([movingSquare(1), movingSquare(3)], { scale: 2, gap: 1 }));
     assert.deepEqual([sheet.width, sheet.height], [1 + 8 * 31, 1 + 2 * 31]);
   });
+
+  it('gives each contact-sheet row the height of its own clip', async () => {
+    const { createCanvas, loadImage } = await import('@napi-rs/canvas');
+    const strip: VideoFrames = { frames: 8, channels: 1, height: 5, width: 15, data: new Uint8Array(8 * 5 * 15).fill(200) };
+    const sheet = await loadImage(contactSheetPng([movingSquare(1), strip, movingSquare(1)], { scale: 2, gap: 1 }));
+    assert.deepEqual([sheet.height, sheet.width], [1 + 31 + 11 + 31, 1 + 8 * 31]);
+    const canvas = createCanvas(sheet.width, sheet.height);
+    canvas.getContext('2d').drawImage(sheet, 0, 0);
+    const grey = (x: number, y: number) => canvas.getContext('2d').getImageData(x, y, 1, 1).data[0];
+    // The strip starts right under the first clip and the third clip right under the strip, one gap apart.
+    assert.deepEqual([grey(1, 31), grey(1, 32), grey(1, 41), grey(1, 42), grey(1, 43)], [0x40, 200, 200, 0x40, 0]);
+  });
 });

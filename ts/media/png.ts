@@ -20,32 +20,36 @@ export interface ContactSheetOptions {
   rowLabels?: string[];
 }
 
-/** A grid with one row per clip and one column per frame, as PNG. */
+/**
+ * A grid with one row per clip and one column per frame, as PNG. Each row is as tall as its clip, so that rows of
+ * different heights (a video above its log-mel) sit evenly spaced.
+ */
 export function contactSheetPng(clips: VideoFrames[], opts: ContactSheetOptions = {}): Buffer {
   if (clips.length === 0) throw new Error('contactSheetPng: no clips');
   const scale = opts.scale ?? 4;
   const gap = opts.gap ?? 2;
   const labelW = opts.rowLabels ? 120 : 0;
   const tileW = Math.max(...clips.map((c) => c.width)) * scale;
-  const tileH = Math.max(...clips.map((c) => c.height)) * scale;
   const cols = Math.max(...clips.map((c) => c.frames));
-  const canvas = createCanvas(labelW + cols * (tileW + gap) + gap, clips.length * (tileH + gap) + gap);
+  const heights = clips.map((c) => c.height * scale);
+  const canvas = createCanvas(labelW + cols * (tileW + gap) + gap, heights.reduce((sum, h) => sum + h + gap, gap));
   const ctx = canvas.getContext('2d');
   ctx.fillStyle = '#404040';
   ctx.fillRect(0, 0, canvas.width, canvas.height);
   ctx.font = '12px sans-serif';
+  let y = gap;
   clips.forEach((clip, row) => {
-    const y = gap + row * (tileH + gap);
+    const w = clip.width * scale;
+    const h = heights[row];
     if (opts.rowLabels) {
       ctx.fillStyle = '#ffffff';
-      ctx.fillText(opts.rowLabels[row] ?? '', 4, y + tileH / 2 + 4, labelW - 8);
+      ctx.fillText(opts.rowLabels[row] ?? '', 4, y + h / 2 + 4, labelW - 8);
     }
     for (let t = 0; t < clip.frames; t++) {
-      const w = clip.width * scale;
-      const h = clip.height * scale;
       const rgba = frameInterleaved(clip, t, scale, true);
       ctx.putImageData(new ImageData(new Uint8ClampedArray(rgba.buffer), w, h), labelW + gap + t * (tileW + gap), y);
     }
+    y += h + gap;
   });
   return canvas.toBuffer('image/png');
 }
