@@ -7,7 +7,7 @@
  * base models' and the wall time of guided vs unguided sampling.
  *
  *   node dist/bench/guidanceResults.js --config configs/results/spoken-mnist.json [--work runs/results-spoken-mnist]
- *       [--device cuda] [--set evaluation.n=64] [--guidance-set training.steps=500]
+ *       [--device cuda] [--set evaluation.n=64] [--guidance-set training.steps=500] [--variants NAME…] [--train-only]
  *
  * Every stage writes into --work and is skipped when its output is complete there (fakes, each training run, each
  * sample set), so an interrupted run continues where it stopped. Paths in the config are relative to the
@@ -288,11 +288,14 @@ function markdownTable(
       );
     }),
     '',
-    `Base models: ${baseParameters.toLocaleString('en')} parameters together. Discriminators: ` +
-      Object.entries(discriminators)
-        .map(([name, d]) => `${name} ${d.parameters.toLocaleString('en')} (${(100 * d.fractionOfBases).toFixed(1)} %)`)
-        .join(', ') +
-      '.',
+    `Base models: ${baseParameters.toLocaleString('en')} parameters together.` +
+      (Object.keys(discriminators).length === 0
+        ? ''
+        : ' Discriminators: ' +
+          Object.entries(discriminators)
+            .map(([name, d]) => `${name} ${d.parameters.toLocaleString('en')} (${(100 * d.fractionOfBases).toFixed(1)} %)`)
+            .join(', ') +
+          '.'),
     '',
     ...(rows.some((r) => r.shuffledOnsetF1 !== null)
       ? ['Onset F1 (shuffled): the same set with each video given the audio of another of its pairs; the difference is the set\'s alignment beyond chance.', '']
