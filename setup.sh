@@ -25,9 +25,10 @@ done
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 # --- system packages -------------------------------------------------------------------------------
-# build tools; media tools for the datasets and previews; real speech; gloo headers for c10d.
+# build tools; media tools for the datasets and previews; real speech; gloo headers for c10d; a font for the
+# contact sheets' row labels (a canvas without one draws no text).
 apt_packages=(build-essential cmake python3-venv ffmpeg sox libsox-fmt-all espeak-ng flite
-  asterisk-core-sounds-en-wav libgloo-dev)
+  asterisk-core-sounds-en-wav libgloo-dev fonts-dejavu-core)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
