@@ -30,9 +30,8 @@ timeout "$seconds" node dist/ts/cli/main.js train-base --modality "$modality" --
 progress "train: exit $? (124: stopped at $seconds s)"
 declare -A base=([audio]=models/base/spoken-mnist-audio [video]=models/base/spoken-mnist-video)
 for candidate in shipped trained; do
-  bases=(--audio-base "${base[audio]}" --video-base "${base[video]}")
-  [ $candidate = trained ] && bases[$([ "$modality" = audio ] && echo 1 || echo 3)]=$work/model
-  cli fakes generate "${bases[@]}" -n "$pairs" --steps 50 --seed 6000 --device "$device" --out "$work/pairs-$candidate" > "$collect/pairs-$candidate.log" 2>&1 &&
+  [ $candidate = trained ] && base[$modality]=$work/model
+  cli fakes generate --audio-base "${base[audio]}" --video-base "${base[video]}" -n "$pairs" --steps 50 --seed 6000 --device "$device" --out "$work/pairs-$candidate" > "$collect/pairs-$candidate.log" 2>&1 &&
     cli eval pairs --data "$work/pairs-$candidate" --evaluators evaluators/spoken-mnist-small --out "$collect/eval-$candidate.json" >> "$collect/pairs-$candidate.log" 2>&1
   progress "$candidate pairs: exit $?"
 done
