@@ -36,4 +36,4 @@ for candidate in shipped trained; do
   progress "$candidate pairs: exit $?"
 done
 cp -r "$work/model" "$collect/model" && rm -f "$collect/model/state.bin"
-tar -C "$collect" -czf "$out/base-quality.tar.gz" .
+tarball "$out/base-quality.tar.gz" "$collect"

@@ -26,13 +26,11 @@ export MMDISCO_BENCH_OUT=$collect
 mkdir -p "$work" "$collect"
 start=$(date +%s)
 
-pack() { # tar exits 1 when a file changes while read (a run still writing): that copy is still usable
+pack() {
   for dir in "$work"/sample-* "$work"/independent-media; do
     [ -d "$dir" ] && mkdir -p "$collect/sheets/$(basename "$dir")" && cp "$dir"/*.png "$collect/sheets/$(basename "$dir")/" 2>/dev/null
   done
-  local part="$out/results.tar.gz.$BASHPID"
-  tar -C "$collect" -czf "$part" . 2>/dev/null
-  if [ $? -le 1 ]; then mv "$part" "$out/results.tar.gz"; else rm -f "$part"; fi
+  tarball "$out/results.tar.gz" "$collect"
 }
 progress() {
   echo "$* at $(( $(date +%s) - start )) s" | tee -a "$collect/progress.txt"
@@ -77,7 +75,7 @@ pids=()
 for v in $variants; do
   {
     results "variant-$v" --work "$work" --variants "$v" "${steps[@]}"
-    tar -C "$work" -czf "$out/guidance-$v.tar.gz" "guidance-$v"/{config.json,discriminator.safetensors,state.json,log.jsonl}
+    tarball "$out/guidance-$v.tar.gz" "$work" "guidance-$v"/{config.json,discriminator.safetensors,state.json,log.jsonl}
   } &
   pids+=($!)
 done
