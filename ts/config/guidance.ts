@@ -83,6 +83,11 @@ export const GuidanceConfigSchema = z
          * another, ts/guidance/negatives.ts): negatives wrong only in the coupling. 0 keeps the fake-pair bank alone.
          */
         shuffledNegatives: z.number().min(0).lt(1).default(0),
+        /**
+         * Meta column of the real dataset: a shuffled negative takes its video from a real pair with the same value
+         * in it (e.g. the same material), so that it is wrong only in what that column does not fix (the timing).
+         */
+        shuffledNegativesWithin: z.string().min(1).optional(),
         checkpointEvery: positiveInt,
         logEvery: positiveInt,
         /**
@@ -94,7 +99,11 @@ export const GuidanceConfigSchema = z
         timestepBuckets: positiveInt.default(4),
         seed: z.number().int(),
       })
-      .strict(),
+      .strict()
+      .refine((t) => t.shuffledNegativesWithin === undefined || t.shuffledNegatives > 0, {
+        message: 'shuffledNegativesWithin needs shuffledNegatives > 0',
+        path: ['shuffledNegativesWithin'],
+      }),
     conditioning: z
       .object({
         /** Meta column of the real dataset holding each pair's class. */

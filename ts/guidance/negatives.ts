@@ -16,17 +16,31 @@ export interface RealNegative {
 
 /**
  * This step's shuffled negatives: each of the `rows` negative rows is, with probability `fraction`, replaced by
- * the audio of its own real row with the video of another real row of the batch. Seeded by (seed, step), so a
+ * the audio of its own real row with the video of another real row of the batch. With `groups` (one value per
+ * row), the other row has the same value as its own: a pair that shares, say, the material of the real one and
+ * differs only in its timing. A row whose value no other row has stays a fake. Seeded by (seed, step), so a
  * resumed run draws the same ones.
  */
-export function shuffledNegatives(fraction: number, seed: number, step: number, rows: number): RealNegative[] {
+export function shuffledNegatives(
+  fraction: number,
+  seed: number,
+  step: number,
+  rows: number,
+  groups?: readonly unknown[],
+): RealNegative[] {
   if (fraction <= 0 || rows < 2) return [];
   const rng = new Rng(streamSeed(seed, step));
   const negatives: RealNegative[] = [];
   for (let row = 0; row < rows; row++) {
     const chosen = rng.uniform() < fraction;
-    const offset = 1 + rng.int(rows - 1);
-    if (chosen) negatives.push({ row, audio: row, video: (row + offset) % rows });
+    const partners = groups ? [...Array(rows).keys()].filter((r) => r !== row && groups[r] === groups[row]) : undefined;
+    if (partners) {
+      const pick = rng.int(Math.max(partners.length, 1));
+      if (chosen && partners.length > 0) negatives.push({ row, audio: row, video: partners[pick] });
+    } else {
+      const offset = 1 + rng.int(rows - 1);
+      if (chosen) negatives.push({ row, audio: row, video: (row + offset) % rows });
+    }
   }
   return negatives;
 }

@@ -208,6 +208,9 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
   }
   const { conditioning } = config;
   if (conditioning) requireClassColumn(readers.real.index, conditioning.column, `--real ${run.real}`, 'conditioning.column');
+  if (t.shuffledNegativesWithin) {
+    requireClassColumn(readers.real.index, t.shuffledNegativesWithin, `--real ${run.real}`, 'training.shuffledNegativesWithin');
+  }
 
   const network = discriminatorNetwork(config, bases);
   const schedule = bases.audio.checkpoint.config.model.schedule;
@@ -260,7 +263,9 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
         useRealNegatives(batch, rows.negatives, share.batchSize);
       }
       // Each rank shuffles within its own rows; the readers use seed and seed + 1, the conditions seed + 2.
-      useRealNegatives(batch, shuffledNegatives(t.shuffledNegatives, streamSeed(t.seed + 3, ranks.rank), state.step, share.batchSize), share.batchSize);
+      const groups = t.shuffledNegativesWithin ? r.meta[t.shuffledNegativesWithin] : undefined;
+      const negatives = shuffledNegatives(t.shuffledNegatives, streamSeed(t.seed + 3, ranks.rank), state.step, share.batchSize, groups);
+      useRealNegatives(batch, negatives, share.batchSize);
       const stepLog = await trainer.trainSteps(batch, share.batchSize);
       state = { step: state.step + 1, real: r.position, fake: f.position };
       lastBce = stepLog.bce.data[0];
