@@ -2,6 +2,7 @@
  * `eval discriminator`: on the tiny pairs, whose class is a band of the log-mel and a row of the video, a
  * class-conditioned discriminator trained with one-modality mismatched negatives learns the class in each tower,
  * and the probe shows it; the probe's matched case is the discriminator's logit on pairs noised with q(x_t | x_0);
+ * an unconditioned one's "shuffled within" case pairs each audio with the video of the next pair of its group;
  * bad input fails naming the flag.
  */
 import * as assert from 'node:assert/strict';
@@ -47,11 +48,30 @@ describe('eval discriminator: what a trained discriminator tells apart', functio
   });
   after(() => root && rmSync(root, { recursive: true, force: true }));
 
-  const probe = async (opts: { pairs?: number; column?: string; seed?: number; timesteps?: number[] } = {}) => {
-    const { discriminator, conditioning } = await loadGuidance(run, bases);
+  const probe = async (opts: { pairs?: number; column?: string; within?: string; seed?: number; timesteps?: number[]; guidance?: string } = {}) => {
+    const { discriminator, conditioning } = await loadGuidance(opts.guidance ?? run, bases);
     return probeDiscriminator({
-      discriminator, conditioning, bases, data: real, column: opts.column ?? 'label', pairs: opts.pairs ?? 16, timesteps: opts.timesteps ?? [10, 60], seed: opts.seed ?? 3,
+      discriminator, conditioning, bases, data: real, column: opts.column ?? 'label', within: opts.within, pairs: opts.pairs ?? 16,
+      timesteps: opts.timesteps ?? [10, 60], seed: opts.seed ?? 3,
     });
+  };
+
+  /** The mean logit at t of pairs (audio of row i, video of row rows[i]) noised with the rng's draws, as the probe does. */
+  const meanLogitOf = async (guidance: string, rows: number[], t: number, rng: Rng, conditioned = false) => {
+    const n = rows.length;
+    const batch = (await new ShardReader(real, { batchSize: n, seed: 0, shuffle: false }).epoch(0).next()).value!;
+    const noised = (m: 'audio' | 'video', from: (i: number) => number) => {
+      const x0 = normalise(bases[m].checkpoint.normalisation, batch.tensors[PAIR_TENSORS[m]]);
+      const size = x0.length / n;
+      const alphaBar = native.scheduleAlphaBar(bases[m].checkpoint.config.model.schedule).data[t];
+      const eps = Array.from({ length: x0.length }, () => rng.gaussian());
+      return tensor(x0.map((_, k) => Math.sqrt(alphaBar) * x0[from(Math.floor(k / size)) * size + (k % size)] + Math.sqrt(1 - alphaBar) * eps[k]), [n, ...bases[m].inputShape]);
+    };
+    const [a, v] = [noised('audio', (i) => i), noised('video', (i) => rows[i])];
+    const { discriminator } = await loadGuidance(guidance, bases);
+    const condition = conditioned ? classConditions(batch.meta.label as number[], 8) : undefined;
+    const { logit } = await discriminator.logit(a, v, tensor(new Int32Array(n).fill(t), [n]), condition);
+    return Array.from(logit.data).reduce((s, x) => s + x, 0) / n;
   };
 
   it('a wrong class, a wrong audio and a wrong video each lower the logit of a discriminator trained to see them', async () => {
@@ -66,21 +86,35 @@ describe('eval discriminator: what a trained discriminator tells apart', functio
   it('matched is the mean logit of the pairs noised with q(x_t | x_0) from the seed\'s draws; the same seed repeats it', async () => {
     const report = await probe({ pairs: 8, seed: 9 });
     assert.deepEqual(await probe({ pairs: 8, seed: 9 }), report);
-    const reader = new ShardReader(real, { batchSize: 8, seed: 0, shuffle: false });
-    const batch = (await reader.epoch(0).next()).value!;
-    const { discriminator } = await loadGuidance(run, bases);
     const rng = new Rng(9);
     for (const [i, t] of [10, 60].entries()) {
-      const noised = (m: 'audio' | 'video') => {
-        const x0 = normalise(bases[m].checkpoint.normalisation, batch.tensors[PAIR_TENSORS[m]]);
-        const alphaBar = native.scheduleAlphaBar(bases[m].checkpoint.config.model.schedule).data[t];
-        return tensor(x0.map((x) => Math.sqrt(alphaBar) * x + Math.sqrt(1 - alphaBar) * rng.gaussian()), [8, ...bases[m].inputShape]);
-      };
-      const [a, v] = [noised('audio'), noised('video')];
-      const { logit } = await discriminator.logit(a, v, tensor(new Int32Array(8).fill(t), [8]), classConditions(batch.meta.label as number[], 8));
-      const mean = Array.from(logit.data).reduce((s, x) => s + x, 0) / 8;
+      const mean = await meanLogitOf(run, [...Array(8).keys()], t, rng, true);
       assert.ok(Math.abs(report.meanLogit.matched[i] - mean) < 1e-5, `t=${t}: ${report.meanLogit.matched[i]} vs ${mean}`);
     }
+  });
+
+  it('shuffled within a column gives each audio the video of the next pair with the same value there', async () => {
+    const unconditioned = path.join(root, 'guidance-unconditioned');
+    const config = validateConfig(GuidanceConfigSchema, {
+      discriminator: { width: 8, channelMult: [1], blocksPerLevel: 1, timeDim: 16, groups: 4, fusion: 'B', fusionWidth: 16, fusionLayers: 1, fusionHeads: 2, fusionHeadDim: 8, audioConv: '1d' },
+      training: { steps: 2, batchSize: 16, lr: 3e-3, weightDecay: 0, gradClip: 1, lambdaDenoising: 0, checkpointEvery: 2, logEvery: 1, seed: 0 },
+      runtime: { device: 'cpu', threads: 1 },
+    }, 'test');
+    await trainGuidance({ out: unconditioned, config, real, fake: real, audioBase: bases.audio.dir, videoBase: bases.video.dir });
+    const report = await probe({ guidance: unconditioned, pairs: 16, within: 'label', timesteps: [10] });
+    assert.deepEqual(Object.keys(report.meanLogit), ['matched', 'shuffled', 'shuffled within']);
+    const n = 16;
+    const labels = (await new ShardReader(real, { batchSize: n, seed: 0, shuffle: false }).epoch(0).next()).value!.meta.label as number[];
+    const nextOfGroup = (i: number) => [...Array(n - 1).keys()].map((k) => (i + 1 + k) % n).find((j) => labels[j] === labels[i]) ?? -1;
+    // The probe draws one noise per modality and timestep (audio, then video), shared by every case.
+    const rng = new Rng(3);
+    const within = [...Array(n).keys()].map(nextOfGroup);
+    assert.ok(within.every((j, i) => j !== i && labels[j] === labels[i]));
+    const mean = await meanLogitOf(unconditioned, within, 10, rng);
+    assert.ok(Math.abs(report.meanLogit['shuffled within'][0] - mean) < 1e-5, `${report.meanLogit['shuffled within'][0]} vs ${mean}`);
+    assert.notEqual(report.meanLogit['shuffled within'][0], report.meanLogit.shuffled[0]);
+    await assert.rejects(probe({ guidance: unconditioned, within: 'digit' }), /no meta column 'digit' \(--within\)/);
+    await assert.rejects(probe({ within: 'label' }), /--within label: only for an unconditioned discriminator/);
   });
 
   it('bad input fails naming the flag', async () => {

@@ -163,6 +163,7 @@ interface DiscriminatorArgs {
   'video-base': string;
   data: string;
   column?: string;
+  within?: string;
   pairs: number;
   t: number[];
   seed: number;
@@ -174,7 +175,7 @@ export const evalDiscriminatorCommand: CommandModule<object, DiscriminatorArgs> 
   command: 'discriminator',
   describe:
     'What a trained discriminator tells apart: its mean logit on noised real pairs as they are and with one part ' +
-    'changed (unconditioned: the video of a pair of another class; class-conditioned: a wrong class, a wrong audio, ' +
+    'changed (unconditioned: the video of a pair of another class, and with --within one of the same group; class-conditioned: a wrong class, a wrong audio, ' +
     'a wrong video, the null condition), per timestep. Guidance can only steer along differences that move the logit',
   builder: ((y: Argv) =>
     y
@@ -183,6 +184,10 @@ export const evalDiscriminatorCommand: CommandModule<object, DiscriminatorArgs> 
       .option('video-base', { type: 'string', demandOption: true, describe: 'video base-model checkpoint directory' })
       .option('data', { type: 'string', demandOption: true, describe: 'real pairs (e.g. a test split); the first --pairs are used' })
       .option('column', { type: 'string', describe: 'meta column of the class (default: the discriminator\'s conditioning column, else label)' })
+      .option('within', {
+        type: 'string',
+        describe: 'unconditioned: meta column of a further case, the video of another pair with the same value in it (e.g. material_index: a pair wrong only in its timing)',
+      })
       .option('pairs', { type: 'number', default: 128, describe: 'pairs per case' })
       .option('t', { type: 'number', array: true, default: [50, 200, 400, 600], describe: 'timesteps' })
       .option('seed', { type: 'number', default: 0, describe: 'seed of the noise' })
@@ -202,7 +207,7 @@ export const evalDiscriminatorCommand: CommandModule<object, DiscriminatorArgs> 
     const { discriminator, conditioning } = await loadGuidance(args.guidance, bases, placement);
     const report = await probeDiscriminator({
       discriminator, conditioning, bases, data: args.data, column: args.column ?? conditioning?.column ?? 'label',
-      pairs: args.pairs, timesteps: args.t, seed: args.seed,
+      within: args.within, pairs: args.pairs, timesteps: args.t, seed: args.seed,
     });
     if (args.out) await writeJsonAtomic(args.out, { guidance: args.guidance, data: args.data, ...report });
     console.log(`mean logit on ${report.pairs} real pairs of ${args.data} (difference from matched in brackets)`);

@@ -5,6 +5,8 @@
  *
  *   matched        the pairs as they are (a conditioned discriminator gets each pair's class)
  *   shuffled       unconditioned: the audio of each pair with the video of a pair of another class
+ *   shuffled within unconditioned, with a `within` column: the video of another pair with the same value in it
+ *                  (the same material: a pair wrong only in its timing)
  *   wrong class    conditioned: each pair under another class
  *   wrong audio    conditioned: each pair under its class, with the audio of a pair of another class
  *   wrong video    conditioned: each pair under its class, with the video of a pair of another class
@@ -29,6 +31,8 @@ export interface DiscriminatorProbeOptions {
   data: string;
   /** Meta column holding each pair's class, to pick partners of another class. */
   column: string;
+  /** Unconditioned only: meta column whose value the partner of the "shuffled within" case shares. */
+  within?: string;
   pairs: number;
   timesteps: number[];
   seed: number;
@@ -51,16 +55,32 @@ export async function probeDiscriminator(opts: DiscriminatorProbeOptions): Promi
   const reader = new ShardReader(opts.data, { batchSize: opts.pairs, seed: 0, shuffle: false, dropLast: true });
   if (reader.index.pairs < opts.pairs) throw new ConfigError(`--data ${opts.data}: holds ${reader.index.pairs} pairs, fewer than --pairs ${opts.pairs}`);
   requireClassColumn(reader.index, opts.column, `--data ${opts.data}`, '--column');
+  if (opts.within !== undefined) {
+    if (conditioning) throw new ConfigError(`--within ${opts.within}: only for an unconditioned discriminator`);
+    requireClassColumn(reader.index, opts.within, `--data ${opts.data}`, '--within');
+  }
   const first = await reader.epoch(0).next();
   const batch = first.value as Exclude<typeof first.value, void>;
   const n = opts.pairs;
   const labels: unknown[] = batch.meta[opts.column];
   const own: Rows = labels.map((_, i) => i);
-  // Partner of pair i: the next pair (cyclically) of another class.
-  const partner: Rows = labels.map((c, i) => {
-    for (let k = 1; k < n; k++) if (labels[(i + k) % n] !== c) return (i + k) % n;
-    throw new ConfigError(`--data ${opts.data}: the first ${n} pairs all have class ${String(c)} (--column ${opts.column}); use more --pairs`);
-  });
+  // Partner of pair i: the next pair (cyclically) that `fits` it.
+  const partners = (fits: (i: number, j: number) => boolean, none: (i: number) => string): Rows =>
+    own.map((i) => {
+      for (let k = 1; k < n; k++) if (fits(i, (i + k) % n)) return (i + k) % n;
+      throw new ConfigError(`--data ${opts.data}: ${none(i)}; use more --pairs`);
+    });
+  const partner = partners(
+    (i, j) => labels[j] !== labels[i],
+    (i) => `the first ${n} pairs all have class ${String(labels[i])} (--column ${opts.column})`,
+  );
+  const groups: unknown[] | undefined = opts.within === undefined ? undefined : batch.meta[opts.within];
+  const partnerWithin =
+    groups &&
+    partners(
+      (i, j) => groups[j] === groups[i],
+      (i) => `pair ${i} is the only one of the first ${n} with ${opts.within} = ${String(groups[i])} (--within)`,
+    );
   const stored = (m: 'audio' | 'video') => normalise(bases[m].checkpoint.normalisation, batch.tensors[PAIR_TENSORS[m]]);
   const x0 = { audio: stored('audio'), video: stored('video') };
 
@@ -74,7 +94,11 @@ export async function probeDiscriminator(opts: DiscriminatorProbeOptions): Promi
         'wrong video': [own, partner, classes],
         'null condition': [own, own, classes.map(() => null)],
       }
-    : { matched: [own, own, undefined], shuffled: [own, partner, undefined] };
+    : {
+        matched: [own, own, undefined],
+        shuffled: [own, partner, undefined],
+        ...(partnerWithin ? { 'shuffled within': [own, partnerWithin, undefined] as [Rows, Rows, undefined] } : {}),
+      };
 
   const rng = new Rng(opts.seed);
   const meanLogit: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((name) => [name, []]));
