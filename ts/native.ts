@@ -104,6 +104,11 @@ export interface MmdiscoDiscriminatorNetwork {
   crossAttentionLevels?: number[];
   crossAttentionWindow?: number;
   crossAttentionHeads?: number;
+  /**
+   * What the towers read: 'noisy' x_t (released), or 'denoised', the base models' one-step estimates x̂0 of the
+   * clean pair (the Discriminator's denoisers, given by whoever builds it: ts/guidance/train.ts).
+   */
+  input?: 'noisy' | 'denoised';
 }
 
 /** Per-sample conditioning vectors of a text-conditioned discriminator: (B, d) or (B, tokens, d). */
@@ -349,8 +354,17 @@ interface NativeAddon {
   OracleCritic: new (
     options: PlacementOptions & { mixture: CoupledGaussianMixture; audioSchedule: ScheduleOptions; videoSchedule: ScheduleOptions },
   ) => JointCritic;
+  /**
+   * With denoisers, the network reads the base models' one-step estimates of the clean pair x̂0 = (x_t − σ_t ε̂) / √ᾱ_t
+   * in place of x_t, ε̂ held constant (native/src/guidance.h); every call on the discriminator then also reads them.
+   */
   Discriminator: new (
-    options: PlacementOptions & { network: DiscriminatorNetwork; audioSchedule: ScheduleOptions; videoSchedule: ScheduleOptions },
+    options: PlacementOptions & {
+      network: DiscriminatorNetwork;
+      audioSchedule: ScheduleOptions;
+      videoSchedule: ScheduleOptions;
+      denoisers?: { audio: EpsSource; video: EpsSource };
+    },
   ) => Discriminator;
   DiscriminatorTrainer: new (
     discriminator: Discriminator,

@@ -62,7 +62,11 @@ Napi::Value Sample(const Napi::CallbackInfo& info) {
       if (!h->critic()) o.fail("critic", "must be a Discriminator or OracleCritic");
       if (sources.size() != 2) o.fail("critic", "needs exactly two sources (audio, video)");
       critic = h->critic();
-      uses.push_back({h, Access::Read});
+      if (auto* disc = dynamic_cast<Discriminator*>(h)) {
+        for (const auto& use : disc->reads()) uses.push_back(use);
+      } else {
+        uses.push_back({h, Access::Read});
+      }
       auto lambdas = o.numbers("lambdas");
       if (lambdas.size() != 2) o.fail("lambdas", "must be [lambdaAudio, lambdaVideo]");
       lambda_audio = lambdas[0];

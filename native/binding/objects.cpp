@@ -123,11 +123,11 @@ std::vector<Napi::Value> call_arguments(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value critic_logit(const Napi::CallbackInfo& info, NativeHandle& self, const Placement& place,
-                         std::shared_ptr<mmdisco::JointCritic> critic) {
+                         std::shared_ptr<mmdisco::JointCritic> critic, const std::vector<Use>& uses) {
   auto a = tensor_from_js(info[0], "a");
   auto v = tensor_from_js(info[1], "v");
   auto t = timesteps_from_js(info[2], a.size(0));
-  return run_async(info.Env(), self, {{&self, Access::Read}}, call_arguments(info), [=]() -> NamedTensors {
+  return run_async(info.Env(), self, uses, call_arguments(info), [=]() -> NamedTensors {
     torch::AutoGradMode grad_off(false);
     auto ell = critic->log_ratio(a.to(place.device, place.dtype), v.to(place.device, place.dtype), t.to(place.device));
     return {{"logit", ell}};
@@ -135,11 +135,11 @@ Napi::Value critic_logit(const Napi::CallbackInfo& info, NativeHandle& self, con
 }
 
 Napi::Value critic_residuals(const Napi::CallbackInfo& info, NativeHandle& self, const Placement& place,
-                             std::shared_ptr<mmdisco::JointCritic> critic) {
+                             std::shared_ptr<mmdisco::JointCritic> critic, const std::vector<Use>& uses) {
   auto a = tensor_from_js(info[0], "a");
   auto v = tensor_from_js(info[1], "v");
   auto t = timesteps_from_js(info[2], a.size(0));
-  return run_async(info.Env(), self, {{&self, Access::Read}}, call_arguments(info), [=]() -> NamedTensors {
+  return run_async(info.Env(), self, uses, call_arguments(info), [=]() -> NamedTensors {
     auto r = critic->residuals(a.to(place.device, place.dtype), v.to(place.device, place.dtype), t.to(place.device),
                                /*create_graph=*/false);
     return {{"audio", r.audio}, {"video", r.video}};
@@ -374,9 +374,11 @@ OracleCritic::OracleCritic(const Napi::CallbackInfo& info)
   });
 }
 
-Napi::Value OracleCritic::Logit(const Napi::CallbackInfo& info) { return critic_logit(info, *this, place_, critic_); }
+Napi::Value OracleCritic::Logit(const Napi::CallbackInfo& info) {
+  return critic_logit(info, *this, place_, critic_, {{this, Access::Read}});
+}
 Napi::Value OracleCritic::Residuals(const Napi::CallbackInfo& info) {
-  return critic_residuals(info, *this, place_, critic_);
+  return critic_residuals(info, *this, place_, critic_, {{this, Access::Read}});
 }
 
 // ==== Discriminator ===========================================================================================
@@ -406,15 +408,35 @@ Discriminator::Discriminator(const Napi::CallbackInfo& info)
     } else {
       net.fail("kind", "must be 'toy-mlp' or 'mmdisco', got '" + kind + "'");
     }
+    if (o.has("denoisers")) {
+      Options d(o.value("denoisers"), "Discriminator denoisers");
+      std::shared_ptr<mmdisco::EpsSource> sources[2];
+      for (int i = 0; i < 2; ++i) {
+        const char* name = i == 0 ? "audio" : "video";
+        const Napi::Value value = d.value(name);
+        auto* base = unwrap_handle(value, std::string("denoisers.") + name);
+        sources[i] = base->eps_source();
+        if (!sources[i]) d.fail(name, "must be an ε-source (EpsModel or AnalyticEps)");
+        denoisers_.push_back(base);
+        denoiser_refs_.emplace_back(Napi::Persistent(value.As<Napi::Object>()));
+      }
+      disc_->set_denoisers(sources[0], sources[1]);
+    }
     set_worker(Worker::for_threads(place_.threads));
   });
 }
 
+std::vector<Use> Discriminator::reads() {
+  std::vector<Use> uses{{this, Access::Read}};
+  for (auto* base : denoisers_) uses.push_back({base, Access::Read});
+  return uses;
+}
+
 Napi::Value Discriminator::Logit(const Napi::CallbackInfo& info) {
-  return critic_logit(info, *this, place_, discriminator_critic(disc_, info[3], info[4], place_));
+  return critic_logit(info, *this, place_, discriminator_critic(disc_, info[3], info[4], place_), reads());
 }
 Napi::Value Discriminator::Residuals(const Napi::CallbackInfo& info) {
-  return critic_residuals(info, *this, place_, discriminator_critic(disc_, info[3], info[4], place_));
+  return critic_residuals(info, *this, place_, discriminator_critic(disc_, info[3], info[4], place_), reads());
 }
 Napi::Value Discriminator::Parameters(const Napi::CallbackInfo& info) {
   return module_parameters(info, *this, disc_->module());
@@ -463,7 +485,11 @@ DiscriminatorTrainer::DiscriminatorTrainer(const Napi::CallbackInfo& info)
 
 // Training writes the discriminator; the frozen base models are only read, so they can serve others meanwhile.
 std::vector<Use> DiscriminatorTrainer::trainer_uses() {
-  return {{this, Access::Write}, {disc_handle_, Access::Write}, {audio_base_, Access::Read}, {video_base_, Access::Read}};
+  std::vector<Use> uses{{this, Access::Write}, {audio_base_, Access::Read}, {video_base_, Access::Read}};
+  for (const auto& use : disc_handle_->reads()) {
+    uses.push_back({use.handle, use.handle == disc_handle_ ? Access::Write : Access::Read});
+  }
+  return uses;
 }
 
 mmdisco::DiscriminatorBatch DiscriminatorTrainer::batch_from_js(Napi::Value value) const {

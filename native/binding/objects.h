@@ -83,10 +83,14 @@ class Discriminator : public Napi::ObjectWrap<Discriminator>, public NativeHandl
   Napi::Value FlatParameters(const Napi::CallbackInfo& info);
   Napi::Value SetFlatParameters(const Napi::CallbackInfo& info);
   Napi::Value ParameterCount(const Napi::CallbackInfo& info);
+  // What reading this discriminator leases: itself and, for a denoising one, its base models.
+  std::vector<Use> reads();
 
  private:
   Placement place_;
   std::shared_ptr<mmdisco::Discriminator> disc_;
+  std::vector<NativeHandle*> denoisers_;           // the base models a denoising discriminator reads
+  std::vector<Napi::ObjectReference> denoiser_refs_;  // keep them alive as long as this discriminator
 };
 
 // Runs on its discriminator's worker thread; keeps the discriminator and both bases alive and leased.
@@ -103,7 +107,7 @@ class DiscriminatorTrainer : public Napi::ObjectWrap<DiscriminatorTrainer>, publ
   mmdisco::DiscriminatorBatch batch_from_js(Napi::Value value) const;
   std::vector<Use> trainer_uses();
   Placement place_;
-  NativeHandle* disc_handle_ = nullptr;
+  Discriminator* disc_handle_ = nullptr;
   NativeHandle* audio_base_ = nullptr;
   NativeHandle* video_base_ = nullptr;
   std::vector<Napi::ObjectReference> refs_;  // keeps the handles above alive as long as this trainer

@@ -65,4 +65,30 @@ Discriminator::Discriminator(std::shared_ptr<torch::nn::Module> module, Forward 
       audio_schedule_(std::move(audio_schedule)),
       video_schedule_(std::move(video_schedule)) {}
 
+namespace {
+
+torch::Tensor denoised(EpsSource& base, const NoiseSchedule& schedule, const torch::Tensor& x_t, const torch::Tensor& t) {
+  torch::Tensor eps;
+  {
+    torch::NoGradGuard no_grad;
+    eps = base.eps(x_t.detach().to(base.device(), base.dtype()), t.to(base.device())).to(x_t.options());
+  }
+  return (x_t - schedule.sigma(t, x_t) * eps) / schedule.sqrt_alpha_bar(t, x_t);
+}
+
+}  // namespace
+
+DiscriminatorOutput Discriminator::outputs(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t,
+                                           const Conditioning& c) {
+  if (!denoises()) return forward_(a_t, v_t, t, c);
+  return forward_(denoised(*audio_denoiser_, audio_schedule_, a_t, t), denoised(*video_denoiser_, video_schedule_, v_t, t),
+                  t, c);
+}
+
+void Discriminator::set_denoisers(std::shared_ptr<EpsSource> audio_base, std::shared_ptr<EpsSource> video_base) {
+  if (!audio_base || !video_base) throw std::invalid_argument("a denoising discriminator needs both base models");
+  audio_denoiser_ = std::move(audio_base);
+  video_denoiser_ = std::move(video_base);
+}
+
 }  // namespace mmdisco

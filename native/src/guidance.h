@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 
+#include "eps_source.h"
 #include "schedule.h"
 
 namespace mmdisco {
@@ -51,13 +52,16 @@ class Discriminator : public JointCritic {
                 NoiseSchedule video_schedule);
 
   DiscriminatorOutput outputs(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t,
-                              const Conditioning& c = {}) {
-    return forward_(a_t, v_t, t, c);
-  }
+                              const Conditioning& c = {});
   torch::Tensor pre_sigmoid(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t,
                             const Conditioning& c = {}) {
-    return forward_(a_t, v_t, t, c).h;
+    return outputs(a_t, v_t, t, c).h;
   }
+  // From now on the module reads the base models' one-step estimates of the clean pair, x̂0 = (x_t − σ_t ε̂) / √ᾱ_t,
+  // in place of x_t, with ε̂ = ε̂_m(x_t, t) held constant (so ∂x̂0/∂x_t = 1/√ᾱ_t). Where the noise hides an event's
+  // timing from a small network reading x_t, the denoiser has often placed it already.
+  void set_denoisers(std::shared_ptr<EpsSource> audio_base, std::shared_ptr<EpsSource> video_base);
+  bool denoises() const { return audio_denoiser_ != nullptr; }
   torch::Tensor log_ratio(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t) override {
     return smoothed_logit(pre_sigmoid(a_t, v_t, t));
   }
@@ -70,6 +74,7 @@ class Discriminator : public JointCritic {
   std::shared_ptr<torch::nn::Module> module_;
   Forward forward_;
   NoiseSchedule audio_schedule_, video_schedule_;
+  std::shared_ptr<EpsSource> audio_denoiser_, video_denoiser_;
 };
 
 // A discriminator with its conditioning bound, as a critic for the samplers (one per CFG branch).

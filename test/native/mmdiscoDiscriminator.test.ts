@@ -329,6 +329,60 @@ describe('MMDisCo discriminator: inputs folded into channels', () => {
   });
 });
 
+describe('MMDisCo discriminator: denoised inputs', () => {
+  const rng = new Rng(23);
+  const network = { ...tinyBase, videoChannels: 1, audioChannels: 1, audioConv: '2d' as const, fusion: 'B' as const, videoTextDim: 0, audioTextDim: 0 };
+  const bases = { audio: mlp(12, 1), video: mlp(32, 2) };
+  const denoising = (seed: number) =>
+    new native.Discriminator({ network, audioSchedule: schedule, videoSchedule: schedule, dtype: 'float64', seed, threads: 1, denoisers: bases });
+  const t = tensor(new Int32Array([30, 500]), [2]);
+  const alphaBar = native.scheduleAlphaBar(schedule).data;
+  /** x̂0 = (x_t − σ_t ε̂(x_t, t)) / √ᾱ_t, row by row. */
+  const estimate = async (base: EpsModel, x: Tensor<Float64Array>) => {
+    const { eps } = await base.eps(x, t);
+    const size = x.data.length / 2;
+    const out = x.data.map((v, i) => {
+      const ab = alphaBar[t.data[Math.floor(i / size)]];
+      return (v - Math.sqrt(1 - ab) * eps.data[i]) / Math.sqrt(ab);
+    });
+    return tensor(out, x.shape);
+  };
+
+  it('reads the base models\' one-step estimates x̂0: the logit of a noisy-input network at x̂0, and residuals 1/√ᾱ_t times its own there', async () => {
+    const d = denoising(7);
+    const { values } = await d.flatParameters();
+    await d.setFlatParameters(gaussian(rng, values.shape, 0.2));
+    const plain = build(network, 'float64', 8);
+    await plain.loadParameters(await d.parameters());
+    const a = gaussian(rng, [2, 1, 3, 4]);
+    const v = gaussian(rng, [2, 2, 1, 4, 4]);
+    const [a0, v0] = [await estimate(bases.audio, a), await estimate(bases.video, v)];
+    const close = (x: ArrayLike<number>, y: ArrayLike<number>, what: string) =>
+      Array.from(x).forEach((value, i) => assert.ok(Math.abs(value - y[i]) <= 1e-9 * (1 + Math.abs(y[i])), `${what}[${i}]: ${value} vs ${y[i]}`));
+    close((await d.logit(a, v, t)).logit.data, (await plain.logit(a0, v0, t)).logit.data, 'logit');
+    assert.notDeepEqual(Array.from((await d.logit(a, v, t)).logit.data), Array.from((await plain.logit(a, v, t)).logit.data));
+    const [denoised, atEstimate] = [await d.residuals(a, v, t), await plain.residuals(a0, v0, t)];
+    for (const m of ['audio', 'video'] as const) {
+      const size = atEstimate[m].data.length / 2;
+      close(denoised[m].data, Array.from(atEstimate[m].data, (r, i) => r / Math.sqrt(alphaBar[t.data[Math.floor(i / size)]])), `${m} residual`);
+    }
+  });
+
+  it('trains with the denoising loss through x̂0, and refuses a denoiser that is not an ε-source', async () => {
+    const trainer = new native.DiscriminatorTrainer(denoising(9), bases.audio, bases.video, { lambdaDenoising: 1, seed: 3 });
+    const B = 4;
+    const log = await trainer.trainSteps({
+      realAudio: gaussian(rng, [B, 1, 3, 4]), realVideo: gaussian(rng, [B, 2, 1, 4, 4]),
+      fakeAudio: gaussian(rng, [B, 1, 3, 4]), fakeVideo: gaussian(rng, [B, 2, 1, 4, 4]),
+    }, B);
+    assert.ok(Number.isFinite(log.bce.data[0]) && Number.isFinite(log.denoising.data[0]), JSON.stringify(log.bce.data));
+    assert.throws(
+      () => new native.Discriminator({ network, audioSchedule: schedule, videoSchedule: schedule, denoisers: { audio: bases.audio, video: build(network) as never } }),
+      /Discriminator denoisers: option 'video' must be an ε-source/,
+    );
+  });
+});
+
 describe('MMDisCo discriminator: video pooling', () => {
   const rng = new Rng(12);
   const t = tensor(new Int32Array([30, 500]), [2]);

@@ -57,6 +57,12 @@ export const GuidanceConfigSchema = z
         /** Video frames per cross-attention window, which must divide the clip's frames; 0: the whole clip. */
         crossAttentionWindow: z.number().int().nonnegative().default(0),
         crossAttentionHeads: positiveInt.default(1),
+        /**
+         * What the towers read: 'noisy', the pair x_t itself (the released discriminator), or 'denoised', the base
+         * models' one-step estimates of the clean pair x̂0 = (x_t − σ_t ε̂) / √ᾱ_t with ε̂ held constant. At high
+         * noise a small network cannot find an event's timing in x_t, where the denoiser has often placed it.
+         */
+        input: z.enum(['noisy', 'denoised']).default('noisy'),
       })
       .strict()
       .refine((d) => d.channelMult.every((m) => (d.width * m) % d.groups === 0), {

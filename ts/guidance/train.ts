@@ -125,6 +125,7 @@ export function buildDiscriminator(network: MmdiscoDiscriminatorNetwork, bases: 
     device: rankDevice(runtime.device),
     threads: runtime.threads,
     seed,
+    ...(network.input === 'denoised' ? { denoisers: { audio: bases.audio.model, video: bases.video.model } } : {}),
   });
 }
 
