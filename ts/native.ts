@@ -95,6 +95,11 @@ export interface MmdiscoDiscriminatorNetwork {
   fusionHeads?: number;
   fusionHeadDim?: number;
   fusionMaxTokens?: number;
+  /**
+   * Fusion B's tokens: 'separate' (released: video frames', then audio frames'), or 'frame': one per video frame,
+   * its video features plus the mean audio features of its span of time.
+   */
+  fusionTokens?: 'separate' | 'frame';
   groups?: number;
   /**
    * Audio↔video cross-attention after every non-down ResBlock of these levels (0: full resolution); released

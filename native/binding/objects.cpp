@@ -87,6 +87,7 @@ mmdisco::MmdiscoDiscriminatorConfig parse_mmdisco_network(const Options& o) {
   c.fusion_heads = o.integer("fusionHeads", c.fusion_heads);
   c.fusion_head_dim = o.integer("fusionHeadDim", c.fusion_head_dim);
   c.fusion_max_tokens = o.integer("fusionMaxTokens", c.fusion_max_tokens);
+  c.fusion_tokens = o.string("fusionTokens", c.fusion_tokens);
   c.groups = o.integer("groups", c.groups);
   if (o.has("crossAttentionLevels")) c.cross_attention_levels = o.integers("crossAttentionLevels");
   c.cross_attention_window = o.integer("crossAttentionWindow", c.cross_attention_window);

@@ -281,6 +281,19 @@ describe('guidance: fakes generate, train-guidance, sample', function () {
       /discriminator\.crossAttentionWindow = 3 must divide the video base model's 4 frames/,
     );
     assert.ok(!existsSync(path.join(root, 'bad-window', GUIDANCE_FILES.log)), 'fails before training starts');
+    await assert.rejects(
+      trainGuidance({
+        out: path.join(root, 'bad-frame-tokens'), config: crossed({ fusion: 'B', fusionTokens: 'frame', audioConv: '1d', channelMult: [1, 1] }), real, fake,
+        audioBase: bases.audio, videoBase: bases.video,
+      }),
+      /discriminator\.fusionTokens = 'frame' needs the audio frames of the last level \(\d+\) to be a whole number per video frame \(4\)/,
+    );
+    const grouped = { ...guidanceConfig('A'), training: { ...guidanceConfig('A').training, shuffledNegatives: 0.5, shuffledNegativesWithin: 'material' } };
+    await assert.rejects(
+      trainGuidance({ out: path.join(root, 'bad-within'), config: grouped, real, fake, audioBase: bases.audio, videoBase: bases.video }),
+      /--real .*: no meta column 'material' \(training\.shuffledNegativesWithin\)/,
+    );
+    assert.ok(!existsSync(path.join(root, 'bad-within', GUIDANCE_FILES.log)), 'fails before training starts');
     const ranged = (timestepRange: number[]) =>
       validateConfig(GuidanceConfigSchema, { ...guidanceConfig('A'), training: { ...guidanceConfig('A').training, timestepRange } }, 'cfg.json');
     assert.throws(() => ranged([50, 20]), /cfg\.json: training\.timestepRange: tMin must not exceed tMax/);

@@ -383,6 +383,31 @@ describe('MMDisCo discriminator: denoised inputs', () => {
   });
 });
 
+describe('MMDisCo discriminator: frame tokens of fusion B', () => {
+  const rng = new Rng(29);
+  const network = { ...tinyBase, videoChannels: 1, audioChannels: 1, audioConv: '2d' as const, fusion: 'B' as const, videoTextDim: 0, audioTextDim: 0 };
+  const t = tensor(new Int32Array([30, 500]), [2]);
+  const [F, L] = [2, 4];
+
+  it("'frame' makes one token per video frame from the same weights: a table of F + 2 positions is enough, another logit; audio frames must divide evenly", async () => {
+    const separate = build({ ...network, fusionMaxTokens: F + L + 2 }, 'float64', 4);
+    const { values } = await separate.flatParameters();
+    await separate.setFlatParameters(gaussian(rng, values.shape, 0.2));
+    const frame = build({ ...network, fusionMaxTokens: F + L + 2, fusionTokens: 'frame' }, 'float64', 5);
+    assert.equal(frame.parameterCount, separate.parameterCount);
+    await frame.loadParameters(await separate.parameters());
+    const a = gaussian(rng, [2, 1, L, 4]);
+    const v = gaussian(rng, [2, F, 1, 4, 4]);
+    const [fromFrame, fromSeparate] = [(await frame.logit(a, v, t)).logit.data, (await separate.logit(a, v, t)).logit.data];
+    assert.ok(fromFrame.every((x, i) => Number.isFinite(x) && Math.abs(x - fromSeparate[i]) > 1e-6), `${fromFrame} vs ${fromSeparate}`);
+    // [CLS, time, one token per frame] fits F + 2 positions; the separate layout needs F + L + 2.
+    assert.ok((await build({ ...network, fusionMaxTokens: F + 2, fusionTokens: 'frame' }).logit(a, v, t)).logit.data.every(Number.isFinite));
+    await assert.rejects(build({ ...network, fusionMaxTokens: F + 2 }).logit(a, v, t), /8 tokens \(CLS included\) exceed the positional table of 4/);
+    await assert.rejects(frame.logit(gaussian(rng, [2, 1, 3, 4]), v, t), /frame tokens need the 3 audio frames of the last level to be a whole number per video frame \(2 frames\)/);
+    assert.throws(() => build({ ...network, fusionTokens: 'pixel' as never }), /fusion tokens must be 'separate' or 'frame', got 'pixel'/);
+  });
+});
+
 describe('MMDisCo discriminator: video pooling', () => {
   const rng = new Rng(12);
   const t = tensor(new Int32Array([30, 500]), [2]);

@@ -50,6 +50,12 @@ export const GuidanceConfigSchema = z
         fusionHeadDim: positiveInt.default(32),
         fusionMaxTokens: positiveInt.default(256),
         /**
+         * Fusion B's tokens: 'separate' (the released layout: the video frames' tokens, then the audio frames'), or
+         * 'frame': one token per video frame, its video features plus the mean audio features of its span of time,
+         * so that what happens in both at once meets in one token instead of having to be matched by attention.
+         */
+        fusionTokens: z.enum(['separate', 'frame']).default('separate'),
+        /**
          * Couples the two towers inside (spec §3.9): audio↔video cross-attention after every non-down ResBlock of
          * these levels (0: full resolution). Without it, fusion A's logit is a sum of an audio and a video term.
          */

@@ -93,9 +93,16 @@ export function discriminatorNetwork(config: GuidanceConfig, bases: BasePair): M
   const { crossAttentionLevels, crossAttentionWindow, audioConv } = config.discriminator;
   const frames = bases.video.inputShape[0];
   const window = crossAttentionWindow === 0 ? frames : crossAttentionWindow;
+  // The 1-D audio tower quarters its length at every level; the 2-D one keeps its time axis.
+  const audioFramesAt = (level: number) => (audioConv === '1d' ? Math.floor(bases.audio.inputShape[1] / 4 ** level) : bases.audio.inputShape[1]);
+  const lastAudioFrames = audioFramesAt(config.discriminator.channelMult.length - 1);
+  if (config.discriminator.fusion === 'B' && config.discriminator.fusionTokens === 'frame' && lastAudioFrames % frames !== 0) {
+    throw new ConfigError(
+      `discriminator.fusionTokens = 'frame' needs the audio frames of the last level (${lastAudioFrames}) to be a whole number per video frame (${frames})`,
+    );
+  }
   for (const level of crossAttentionLevels) {
-    // The 1-D audio tower quarters its length at every level; the 2-D one keeps its time axis.
-    const audioFrames = audioConv === '1d' ? Math.floor(bases.audio.inputShape[1] / 4 ** level) : bases.audio.inputShape[1];
+    const audioFrames = audioFramesAt(level);
     if (frames % window !== 0 || (window * audioFrames) % frames !== 0) {
       throw new ConfigError(
         `discriminator.crossAttentionWindow = ${crossAttentionWindow} must divide the video base model's ${frames} frames ` +

@@ -341,6 +341,8 @@ MmdiscoDiscriminatorImpl::MmdiscoDiscriminatorImpl(const MmdiscoDiscriminatorCon
   TORCH_CHECK(c.audio_conv == "2d" || c.audio_conv == "1d", "discriminator: audio conv must be '2d' or '1d', got '",
               c.audio_conv, "'");
   TORCH_CHECK(c.fusion == "A" || c.fusion == "B", "discriminator: fusion must be 'A' or 'B', got '", c.fusion, "'");
+  TORCH_CHECK(c.fusion_tokens == "separate" || c.fusion_tokens == "frame",
+              "discriminator: fusion tokens must be 'separate' or 'frame', got '", c.fusion_tokens, "'");
   TORCH_CHECK(c.video_pool == "mean" || c.video_pool == "max", "discriminator: video pool must be 'mean' or 'max', got '",
               c.video_pool, "'");
   TORCH_CHECK(c.video_channels > 0 && c.audio_channels > 0 && c.width > 0 && c.blocks_per_level > 0 &&
@@ -431,7 +433,16 @@ MmdiscoDiscriminatorOutput MmdiscoDiscriminatorImpl::forward_with_class_scores(c
   if (config_.fusion == "A") {
     h = last_linear(torch::cat({video_frames.mean(1), audio_frames.mean(1)}, 1)).squeeze(1);
   } else {
-    auto tokens = torch::cat({fm_time_in(e_t).unsqueeze(1), fm_video_in(video_frames), fm_audio_in(audio_frames)}, 1);
+    torch::Tensor frame_tokens;
+    if (config_.fusion_tokens == "frame") {
+      const int64_t f = video_frames.size(1), l = audio_frames.size(1);
+      TORCH_CHECK(l % f == 0, "discriminator: frame tokens need the ", l, " audio frames of the last level to be a ",
+                  "whole number per video frame (", f, " frames)");
+      frame_tokens = fm_video_in(video_frames) + fm_audio_in(audio_frames.reshape({b, f, l / f, -1}).mean(2));
+    } else {
+      frame_tokens = torch::cat({fm_video_in(video_frames), fm_audio_in(audio_frames)}, 1);
+    }
+    auto tokens = torch::cat({fm_time_in(e_t).unsqueeze(1), frame_tokens}, 1);
     h = last_linear(fm(tokens)).squeeze(1);
   }
   MmdiscoDiscriminatorOutput out{h, class_scores(video_text_projection, video_frames),

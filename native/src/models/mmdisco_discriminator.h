@@ -41,6 +41,10 @@ struct MmdiscoDiscriminatorConfig {
   int64_t fusion_heads = 8;
   int64_t fusion_head_dim = 64;
   int64_t fusion_max_tokens = 128;
+  // Fusion B's tokens: "separate" (released: the video frames' tokens, then the audio frames'), or "frame": one token
+  // per video frame, its video features plus the mean audio features of its span of time, so that what happens in
+  // both modalities at once meets in one token instead of having to be matched by the attention.
+  std::string fusion_tokens = "separate";
   int64_t groups = 32;
   // Audio↔video cross-attention after every non-down ResBlock of these levels (0 = full resolution), every
   // released config has none. Windows of `cross_attention_window` video frames (0: the whole clip) attend to the
