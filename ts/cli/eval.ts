@@ -175,8 +175,9 @@ export const evalDiscriminatorCommand: CommandModule<object, DiscriminatorArgs> 
   command: 'discriminator',
   describe:
     'What a trained discriminator tells apart: its mean logit on noised real pairs as they are and with one part ' +
-    'changed (unconditioned: the video of a pair of another class, and with --within one of the same group; class-conditioned: a wrong class, a wrong audio, ' +
-    'a wrong video, the null condition), per timestep. Guidance can only steer along differences that move the logit',
+    'changed (unconditioned: the video of a pair of another class, and with --within one of the same group; ' +
+    'class-conditioned: a wrong class, a wrong audio, a wrong video, the null condition), per timestep. Guidance can ' +
+    'only steer along differences that move the logit',
   builder: ((y: Argv) =>
     y
       .option('guidance', { type: 'string', demandOption: true, describe: 'train-guidance directory or discriminator weight file' })
