@@ -184,6 +184,12 @@ function gaussian(rng: Rng, shape: number[], scale = 1): Tensor<Float64Array> {
   for (let i = 0; i < data.length; i++) data[i] = scale * rng.gaussian();
   return tensor(data, shape);
 }
+/** Replaces d's weights by N(0, 0.2²) draws from rng: away from the zero-initialised 1×1 convs, every part moves the output. */
+async function randomise<D extends Discriminator>(d: D, rng: Rng): Promise<D> {
+  const { values } = await d.flatParameters();
+  await d.setFlatParameters(gaussian(rng, values.shape, 0.2));
+  return d;
+}
 const sum = (t: Tensor) => Array.from(t.data).reduce((a, b) => a + b, 0);
 
 describe('MMDisCo discriminator: gradients (float64, finite differences)', function () {
@@ -199,10 +205,7 @@ describe('MMDisCo discriminator: gradients (float64, finite differences)', funct
 
       before(async () => {
         rng = new Rng(7);
-        d = build(tiny.network, 'float64', 3);
-        // Away from the zero-initialised 1×1 convs, so every parameter matters to the checks.
-        const { values } = await d.flatParameters();
-        await d.setFlatParameters(gaussian(rng, values.shape, 0.2));
+        d = await randomise(build(tiny.network, 'float64', 3), rng);
         if (tiny.condition) {
           condition = { audio: gaussian(rng, [B, tiny.condition.audio]), video: gaussian(rng, [B, 4, tiny.condition.video]) };
         }
@@ -275,12 +278,7 @@ describe('MMDisCo discriminator: gradients (float64, finite differences)', funct
 
 describe('MMDisCo discriminator: inputs folded into channels', () => {
   const rng = new Rng(11);
-  const randomised = async (network: MmdiscoDiscriminatorNetwork) => {
-    const d = build(network, 'float64', 5);
-    const { values } = await d.flatParameters();
-    await d.setFlatParameters(gaussian(rng, values.shape, 0.2));
-    return d;
-  };
+  const randomised = (network: MmdiscoDiscriminatorNetwork) => randomise(build(network, 'float64', 5), rng);
   const t = tensor(new Int32Array([30, 500]), [2]);
 
   it('the 1-D audio tower reads (B, C, L, M) as (B, C·M, L): the same logit as the folded input; a wrong bin count is an error', async () => {
@@ -349,9 +347,7 @@ describe('MMDisCo discriminator: denoised inputs', () => {
   };
 
   it('reads the base models\' one-step estimates x̂0: the logit of a noisy-input network at x̂0, and residuals 1/√ᾱ_t times its own there', async () => {
-    const d = denoising(7);
-    const { values } = await d.flatParameters();
-    await d.setFlatParameters(gaussian(rng, values.shape, 0.2));
+    const d = await randomise(denoising(7), rng);
     const plain = build(network, 'float64', 8);
     await plain.loadParameters(await d.parameters());
     const a = gaussian(rng, [2, 1, 3, 4]);
@@ -390,9 +386,7 @@ describe('MMDisCo discriminator: frame tokens of fusion B', () => {
   const [F, L] = [2, 4];
 
   it("'frame' makes one token per video frame from the same weights: a table of F + 2 positions is enough, another logit; audio frames must divide evenly", async () => {
-    const separate = build({ ...network, fusionMaxTokens: F + L + 2 }, 'float64', 4);
-    const { values } = await separate.flatParameters();
-    await separate.setFlatParameters(gaussian(rng, values.shape, 0.2));
+    const separate = await randomise(build({ ...network, fusionMaxTokens: F + L + 2 }, 'float64', 4), rng);
     const frame = build({ ...network, fusionMaxTokens: F + L + 2, fusionTokens: 'frame' }, 'float64', 5);
     assert.equal(frame.parameterCount, separate.parameterCount);
     await frame.loadParameters(await separate.parameters());
@@ -414,9 +408,7 @@ describe('MMDisCo discriminator: video pooling', () => {
   const network = { ...tinyBase, videoChannels: 1, audioChannels: 1, audioConv: '2d' as const, fusion: 'A' as const, videoTextDim: 0, audioTextDim: 0 };
 
   it("videoPool 'max' pools each frame's last-level features by their maximum: the mean's logit where that level is one pixel, another where it is not; an unknown pool is an error", async () => {
-    const maxed = build({ ...network, videoPool: 'max' }, 'float64', 5);
-    const { values } = await maxed.flatParameters();
-    await maxed.setFlatParameters(gaussian(rng, values.shape, 0.2));
+    const maxed = await randomise(build({ ...network, videoPool: 'max' }, 'float64', 5), rng);
     const meaned = build(network, 'float64', 6);
     await meaned.loadParameters(await maxed.parameters());
     const a = gaussian(rng, [2, 1, 3, 4]);
@@ -438,12 +430,7 @@ describe('MMDisCo discriminator: audio↔video cross-attention', () => {
   const mel = { ...tinyBase, videoChannels: 1, audioChannels: 1, audioConv: '2d' as const, fusion: 'A' as const, videoTextDim: 0, audioTextDim: 0 };
   const oneD = { ...mel, audioChannels: 4, audioConv: '1d' as const };
   const crossed = { crossAttentionLevels: [0, 1], crossAttentionWindow: 2, crossAttentionHeads: 2 };
-  const randomised = async (network: MmdiscoDiscriminatorNetwork, seed: number) => {
-    const d = build(network, 'float64', seed);
-    const { values } = await d.flatParameters();
-    await d.setFlatParameters(gaussian(rng, values.shape, 0.2));
-    return d;
-  };
+  const randomised = (network: MmdiscoDiscriminatorNetwork, seed: number) => randomise(build(network, 'float64', seed), rng);
   // Two rows with the same audio and different videos.
   const sameAudio = (shape: number[]) => {
     const one = gaussian(rng, shape);
