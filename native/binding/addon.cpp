@@ -52,6 +52,7 @@ Napi::Value Sample(const Napi::CallbackInfo& info) {
   std::shared_ptr<mmdisco::JointCritic> critic;
   double lambda_audio = 0, lambda_video = 0;
   mmdisco::TimestepRange interval;
+  bool sources_are_critic_bases = false;
   uint64_t seed = 0;
   try {
     config.kind = mmdisco::parse_sampler(o.string("sampler", "ddpm"));
@@ -64,6 +65,7 @@ Napi::Value Sample(const Napi::CallbackInfo& info) {
       critic = h->critic();
       if (auto* disc = dynamic_cast<Discriminator*>(h)) {
         for (const auto& use : disc->reads()) uses.push_back(use);
+        sources_are_critic_bases = disc->discriminator()->denoises_with(sources[0].get(), sources[1].get());
       } else {
         uses.push_back({h, Access::Read});
       }
@@ -94,7 +96,8 @@ Napi::Value Sample(const Napi::CallbackInfo& info) {
     std::vector<mmdisco::EpsSource*> raw;
     for (const auto& s : sources) raw.push_back(s.get());
     mmdisco::EpsCorrection correction;
-    if (critic) correction = mmdisco::joint_guidance(*critic, lambda_audio, lambda_video, interval);
+    if (critic)
+      correction = mmdisco::joint_guidance(*critic, lambda_audio, lambda_video, interval, sources_are_critic_bases);
     auto xs = mmdisco::sample(raw, shapes, config, rng, correction);
     mmdisco::NamedTensors out;
     for (size_t i = 0; i < xs.size(); ++i) out.emplace_back("x" + std::to_string(i), xs[i]);

@@ -130,7 +130,8 @@ Napi::Value critic_logit(const Napi::CallbackInfo& info, NativeHandle& self, con
   auto t = timesteps_from_js(info[2], a.size(0));
   return run_async(info.Env(), self, uses, call_arguments(info), [=]() -> NamedTensors {
     torch::AutoGradMode grad_off(false);
-    auto ell = critic->log_ratio(a.to(place.device, place.dtype), v.to(place.device, place.dtype), t.to(place.device));
+    auto ell = critic->log_ratio(a.to(place.device, place.dtype), v.to(place.device, place.dtype), t.to(place.device),
+                                 /*base_eps=*/{});
     return {{"logit", ell}};
   });
 }
@@ -142,7 +143,7 @@ Napi::Value critic_residuals(const Napi::CallbackInfo& info, NativeHandle& self,
   auto t = timesteps_from_js(info[2], a.size(0));
   return run_async(info.Env(), self, uses, call_arguments(info), [=]() -> NamedTensors {
     auto r = critic->residuals(a.to(place.device, place.dtype), v.to(place.device, place.dtype), t.to(place.device),
-                               /*create_graph=*/false);
+                               /*create_graph=*/false, /*base_eps=*/{});
     return {{"audio", r.audio}, {"video", r.video}};
   });
 }

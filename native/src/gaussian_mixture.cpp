@@ -96,7 +96,8 @@ OracleCritic::OracleCritic(std::shared_ptr<const GaussianMixturePair> mixture, N
       audio_schedule_(std::move(audio_schedule)),
       video_schedule_(std::move(video_schedule)) {}
 
-torch::Tensor OracleCritic::log_ratio(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t) {
+torch::Tensor OracleCritic::log_ratio(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t,
+                                      const BaseEps&) {
   return mixture_->log_ratio(a_t, v_t, t, audio_schedule_, video_schedule_);
 }
 

@@ -66,7 +66,8 @@ class OracleCritic : public JointCritic {
  public:
   OracleCritic(std::shared_ptr<const GaussianMixturePair> mixture, NoiseSchedule audio_schedule,
                NoiseSchedule video_schedule);
-  torch::Tensor log_ratio(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t) override;
+  torch::Tensor log_ratio(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t,
+                          const BaseEps& base_eps) override;
   const NoiseSchedule& audio_schedule() const override { return audio_schedule_; }
   const NoiseSchedule& video_schedule() const override { return video_schedule_; }
 

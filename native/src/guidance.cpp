@@ -10,12 +10,12 @@ torch::Tensor smoothed_logit(const torch::Tensor& h) {
 }
 
 Residuals JointCritic::residuals(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t,
-                                 bool create_graph) {
+                                 bool create_graph, const BaseEps& base_eps) {
   torch::AutoGradMode grad_on(true);
   // Leaves of their own, so the gradient is taken with respect to the inputs as passed in.
   auto a = a_t.detach().requires_grad_(true);
   auto v = v_t.detach().requires_grad_(true);
-  auto ell = log_ratio(a, v, t).sum();
+  auto ell = log_ratio(a, v, t, base_eps).sum();
   auto grads = torch::autograd::grad({ell}, {a, v}, /*grad_outputs=*/{}, /*retain_graph=*/create_graph,
                                      /*create_graph=*/create_graph);
   Residuals r{-audio_schedule().sigma(t, a) * grads[0], -video_schedule().sigma(t, v) * grads[1]};
@@ -37,23 +37,26 @@ torch::Tensor cfg_blend(const torch::Tensor& unconditional, const torch::Tensor&
 
 }  // namespace
 
-torch::Tensor CfgCritic::log_ratio(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t) {
+torch::Tensor CfgCritic::log_ratio(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t,
+                                   const BaseEps& base_eps) {
   if (scales_.audio != scales_.video) {
     throw std::invalid_argument(
         "a residual CFG with different audio and video scales has no single ℓ = ℓ∅ + s·(ℓ^c − ℓ∅), only residuals");
   }
   const double s = scales_.audio;
   torch::Tensor conditional, unconditional;
-  if (s != 0) conditional = conditional_->log_ratio(a_t, v_t, t);
-  if (s != 1) unconditional = unconditional_->log_ratio(a_t, v_t, t);
+  if (s != 0) conditional = conditional_->log_ratio(a_t, v_t, t, base_eps);
+  if (s != 1) unconditional = unconditional_->log_ratio(a_t, v_t, t, base_eps);
   return cfg_blend(unconditional, conditional, s);
 }
 
 Residuals CfgCritic::residuals(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t,
-                               bool create_graph) {
+                               bool create_graph, const BaseEps& base_eps) {
   Residuals conditional, unconditional;
-  if (scales_.audio != 0 || scales_.video != 0) conditional = conditional_->residuals(a_t, v_t, t, create_graph);
-  if (scales_.audio != 1 || scales_.video != 1) unconditional = unconditional_->residuals(a_t, v_t, t, create_graph);
+  if (scales_.audio != 0 || scales_.video != 0)
+    conditional = conditional_->residuals(a_t, v_t, t, create_graph, base_eps);
+  if (scales_.audio != 1 || scales_.video != 1)
+    unconditional = unconditional_->residuals(a_t, v_t, t, create_graph, base_eps);
   return {cfg_blend(unconditional.audio, conditional.audio, scales_.audio),
           cfg_blend(unconditional.video, conditional.video, scales_.video)};
 }
@@ -67,11 +70,15 @@ Discriminator::Discriminator(std::shared_ptr<torch::nn::Module> module, Forward 
 
 namespace {
 
-torch::Tensor denoised(EpsSource& base, const NoiseSchedule& schedule, const torch::Tensor& x_t, const torch::Tensor& t) {
+// x̂0 with ε̂ = base_eps where the caller holds it, else computed here; constant either way.
+torch::Tensor denoised(EpsSource& base, const NoiseSchedule& schedule, const torch::Tensor& x_t, const torch::Tensor& t,
+                       const torch::Tensor& base_eps) {
   torch::Tensor eps;
   {
     torch::NoGradGuard no_grad;
-    eps = base.eps(x_t.detach().to(base.device(), base.dtype()), t.to(base.device())).to(x_t.options());
+    eps = base_eps.defined() ? base_eps.detach()
+                             : base.eps(x_t.detach().to(base.device(), base.dtype()), t.to(base.device()));
+    eps = eps.to(x_t.options());
   }
   return (x_t - schedule.sigma(t, x_t) * eps) / schedule.sqrt_alpha_bar(t, x_t);
 }
@@ -79,10 +86,10 @@ torch::Tensor denoised(EpsSource& base, const NoiseSchedule& schedule, const tor
 }  // namespace
 
 DiscriminatorOutput Discriminator::outputs(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t,
-                                           const Conditioning& c) {
+                                           const Conditioning& c, const BaseEps& base_eps) {
   if (!denoises()) return forward_(a_t, v_t, t, c);
-  return forward_(denoised(*audio_denoiser_, audio_schedule_, a_t, t), denoised(*video_denoiser_, video_schedule_, v_t, t),
-                  t, c);
+  return forward_(denoised(*audio_denoiser_, audio_schedule_, a_t, t, base_eps.audio),
+                  denoised(*video_denoiser_, video_schedule_, v_t, t, base_eps.video), t, c);
 }
 
 void Discriminator::set_denoisers(std::shared_ptr<EpsSource> audio_base, std::shared_ptr<EpsSource> video_base) {

@@ -15,15 +15,23 @@ struct Residuals {
   torch::Tensor audio, video;
 };
 
+// The base models' ε̂(x_t, t) at the pair a critic is asked about, where the caller already holds them (a sampler's
+// step, a trainer's denoising loss); undefined where not at hand. A critic that reads the base models uses them in
+// place of computing them again; the others ignore them.
+struct BaseEps {
+  torch::Tensor audio, video;
+};
+
 class JointCritic {
  public:
   virtual ~JointCritic() = default;
   // ℓ, shape (B,), differentiable with respect to a_t and v_t.
-  virtual torch::Tensor log_ratio(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t) = 0;
+  virtual torch::Tensor log_ratio(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t,
+                                  const BaseEps& base_eps) = 0;
   // r_m = −σ^m_t · ∂(Σ_batch ℓ)/∂x_m for both modalities. With create_graph the result stays differentiable with
   // respect to the critic's parameters (the denoising loss needs this double backward).
   virtual Residuals residuals(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t,
-                              bool create_graph);
+                              bool create_graph, const BaseEps& base_eps);
   virtual const NoiseSchedule& audio_schedule() const = 0;
   virtual const NoiseSchedule& video_schedule() const = 0;
 };
@@ -52,18 +60,23 @@ class Discriminator : public JointCritic {
                 NoiseSchedule video_schedule);
 
   DiscriminatorOutput outputs(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t,
-                              const Conditioning& c = {});
+                              const Conditioning& c = {}, const BaseEps& base_eps = {});
   torch::Tensor pre_sigmoid(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t,
-                            const Conditioning& c = {}) {
-    return outputs(a_t, v_t, t, c).h;
+                            const Conditioning& c = {}, const BaseEps& base_eps = {}) {
+    return outputs(a_t, v_t, t, c, base_eps).h;
   }
   // From now on the module reads the base models' one-step estimates of the clean pair, x̂0 = (x_t − σ_t ε̂) / √ᾱ_t,
   // in place of x_t, with ε̂ = ε̂_m(x_t, t) held constant (so ∂x̂0/∂x_t = 1/√ᾱ_t). Where the noise hides an event's
   // timing from a small network reading x_t, the denoiser has often placed it already.
   void set_denoisers(std::shared_ptr<EpsSource> audio_base, std::shared_ptr<EpsSource> video_base);
   bool denoises() const { return audio_denoiser_ != nullptr; }
-  torch::Tensor log_ratio(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t) override {
-    return smoothed_logit(pre_sigmoid(a_t, v_t, t));
+  // Whether these ε-sources are the discriminator's denoisers, so that their ε̂ can be handed in as BaseEps.
+  bool denoises_with(const EpsSource* audio, const EpsSource* video) const {
+    return denoises() && audio_denoiser_.get() == audio && video_denoiser_.get() == video;
+  }
+  torch::Tensor log_ratio(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t,
+                          const BaseEps& base_eps) override {
+    return smoothed_logit(pre_sigmoid(a_t, v_t, t, {}, base_eps));
   }
   const NoiseSchedule& audio_schedule() const override { return audio_schedule_; }
   const NoiseSchedule& video_schedule() const override { return video_schedule_; }
@@ -82,8 +95,9 @@ class ConditionedCritic : public JointCritic {
  public:
   ConditionedCritic(std::shared_ptr<Discriminator> disc, Conditioning condition)
       : disc_(std::move(disc)), condition_(std::move(condition)) {}
-  torch::Tensor log_ratio(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t) override {
-    return smoothed_logit(disc_->pre_sigmoid(a_t, v_t, t, condition_));
+  torch::Tensor log_ratio(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t,
+                          const BaseEps& base_eps) override {
+    return smoothed_logit(disc_->pre_sigmoid(a_t, v_t, t, condition_, base_eps));
   }
   const NoiseSchedule& audio_schedule() const override { return disc_->audio_schedule(); }
   const NoiseSchedule& video_schedule() const override { return disc_->video_schedule(); }
@@ -106,9 +120,10 @@ class CfgCritic : public JointCritic {
  public:
   CfgCritic(std::shared_ptr<JointCritic> conditional, std::shared_ptr<JointCritic> unconditional, CfgScales scales)
       : conditional_(std::move(conditional)), unconditional_(std::move(unconditional)), scales_(scales) {}
-  torch::Tensor log_ratio(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t) override;
-  Residuals residuals(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t,
-                      bool create_graph) override;
+  torch::Tensor log_ratio(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t,
+                          const BaseEps& base_eps) override;
+  Residuals residuals(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t, bool create_graph,
+                      const BaseEps& base_eps) override;
   const NoiseSchedule& audio_schedule() const override { return conditional_->audio_schedule(); }
   const NoiseSchedule& video_schedule() const override { return conditional_->video_schedule(); }
 

@@ -80,16 +80,17 @@ std::vector<torch::Tensor> sample(const std::vector<EpsSource*>& sources,
 }
 
 EpsCorrection joint_guidance(JointCritic& critic, double lambda_audio, double lambda_video,
-                             TimestepRange interval) {
+                             TimestepRange interval, bool sources_are_critic_bases) {
   if (interval.min > interval.max)
     throw std::invalid_argument("guidance interval [" + std::to_string(interval.min) + ", " +
                                 std::to_string(interval.max) + "] is empty");
-  return [&critic, lambda_audio, lambda_video, interval](std::vector<torch::Tensor>& eps,
-                                                         const std::vector<torch::Tensor>& x, const torch::Tensor& t) {
+  return [&critic, lambda_audio, lambda_video, interval, sources_are_critic_bases](
+             std::vector<torch::Tensor>& eps, const std::vector<torch::Tensor>& x, const torch::Tensor& t) {
     if (eps.size() != 2) throw std::invalid_argument("joint guidance needs exactly two modalities (audio, video)");
     const int64_t step = t[0].item<int64_t>();  // the sampler gives every row the same t
     if (!interval.contains(step)) return;
-    auto r = critic.residuals(x[0], x[1], t, /*create_graph=*/false);
+    const auto base_eps = sources_are_critic_bases ? BaseEps{eps[0], eps[1]} : BaseEps{};
+    auto r = critic.residuals(x[0], x[1], t, /*create_graph=*/false, base_eps);
     eps[0] = eps[0] + lambda_audio * r.audio;
     eps[1] = eps[1] + lambda_video * r.video;
   };

@@ -46,8 +46,9 @@ std::vector<torch::Tensor> sample(const std::vector<EpsSource*>& sources,
 // ε_m ← ε_m + λ_m · r_m with r from the critic, at the steps whose (shared) t lies in `interval`; sources[0] is
 // audio and sources[1] video. What guidance can change is settled within a band of noise levels
 // (test/toy/oracle.test.ts); outside the interval the base models sample alone and the critic, the costly part of a
-// guided step, is not evaluated.
+// guided step, is not evaluated. With `sources_are_critic_bases` (the sampler's ε-sources are the ones a denoising
+// discriminator reads) the step's ε̂, taken before the correction, is handed to the critic as its BaseEps.
 EpsCorrection joint_guidance(JointCritic& critic, double lambda_audio, double lambda_video,
-                             TimestepRange interval = {});
+                             TimestepRange interval = {}, bool sources_are_critic_bases = false);
 
 }  // namespace mmdisco

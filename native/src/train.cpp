@@ -229,30 +229,39 @@ DiscriminatorLoss discriminator_loss(Discriminator& disc, EpsSource& audio_base,
   auto a_fake = sa.q_sample(batch.fake_audio, draw.t_fake, draw.noise_fake_audio);
   auto v_fake = sv.q_sample(batch.fake_video, draw.t_fake, draw.noise_fake_video);
 
+  // The base models' ε̂ of the real pair, computed once: the denoising loss needs it, and a discriminator that
+  // denoises with these bases reads it (in the BCE and the class term alike).
+  const bool shares_bases = disc.denoises_with(&audio_base, &video_base);
+  BaseEps real_eps;
+  if (weights.denoising != 0 || shares_bases) {
+    real_eps = {audio_base.eps(a_real, draw.t_real).to(a_real.scalar_type()),
+                video_base.eps(v_real, draw.t_real).to(v_real.scalar_type())};
+  }
+  const BaseEps real_eps_for_disc = shares_bases ? real_eps : BaseEps{};
+
   DiscriminatorLoss out;
   torch::Tensor h_real;
   if (weights.denoising != 0) {
     // One forward pass serves both the BCE term and the input gradient of the denoising term.
     auto a = a_real.detach().requires_grad_(true);
     auto v = v_real.detach().requires_grad_(true);
-    h_real = disc.pre_sigmoid(a, v, draw.t_real, batch.real_condition);
+    h_real = disc.pre_sigmoid(a, v, draw.t_real, batch.real_condition, real_eps_for_disc);
     auto grads = torch::autograd::grad({smoothed_logit(h_real).sum()}, {a, v}, {}, /*retain_graph=*/true,
                                        /*create_graph=*/true);
     auto r_audio = -sa.sigma(draw.t_real, a) * grads[0];
     auto r_video = -sv.sigma(draw.t_real, v) * grads[1];
-    auto e_audio = audio_base.eps(a_real, draw.t_real).to(a_real.scalar_type());
-    auto e_video = video_base.eps(v_real, draw.t_real).to(v_real.scalar_type());
-    out.denoising = torch::mse_loss(e_audio + r_audio, draw.noise_real_audio) +
-                    torch::mse_loss(e_video + r_video, draw.noise_real_video);
+    out.denoising = torch::mse_loss(real_eps.audio + r_audio, draw.noise_real_audio) +
+                    torch::mse_loss(real_eps.video + r_video, draw.noise_real_video);
   } else {
-    h_real = disc.pre_sigmoid(a_real, v_real, draw.t_real, batch.real_condition);
+    h_real = disc.pre_sigmoid(a_real, v_real, draw.t_real, batch.real_condition, real_eps_for_disc);
     out.denoising = torch::zeros({}, h_real.options());
   }
   auto h_fake = disc.pre_sigmoid(a_fake, v_fake, draw.t_fake, batch.fake_condition);
   // BCE with logits: −log σ(h) = softplus(−h) for real, −log(1 − σ(h)) = softplus(h) for fake.
   out.bce = torch::softplus(-h_real).mean() + torch::softplus(h_fake).mean();
   out.classes = weights.classes != 0
-                    ? class_loss(disc.outputs(a_real, v_real, draw.t_real, null_condition(batch.real_condition)),
+                    ? class_loss(disc.outputs(a_real, v_real, draw.t_real, null_condition(batch.real_condition),
+                                              real_eps_for_disc),
                                  batch.real_classes)
                     : torch::zeros({}, h_real.options());
   out.total = out.bce + weights.denoising * out.denoising + weights.classes * out.classes;

@@ -364,6 +364,32 @@ describe('MMDisCo discriminator: denoised inputs', () => {
     }
   });
 
+  it('takes the ε̂ the sampler and the trainer already hold when they run its own bases: the samples and losses of a discriminator whose bases are copies', async () => {
+    const copies = { audio: mlp(12, 1), video: mlp(32, 2) };
+    const sharing = await randomise(denoising(11), rng);
+    const separate = new native.Discriminator({ network, audioSchedule: schedule, videoSchedule: schedule, dtype: 'float64', seed: 11, threads: 1, denoisers: copies });
+    await separate.loadParameters(await sharing.parameters());
+    const sampled = (critic: Discriminator) =>
+      native.sample({ sources: [bases.audio, bases.video], shapes: [[1, 3, 4], [2, 1, 4, 4]], n: 3, steps: 6, seed: 4, critic, lambdas: [2, 3] });
+    const [shared, own, unguided] = [await sampled(sharing), await sampled(separate), await native.sample({ sources: [bases.audio, bases.video], shapes: [[1, 3, 4], [2, 1, 4, 4]], n: 3, steps: 6, seed: 4 })];
+    for (const key of ['x0', 'x1']) {
+      assert.deepEqual(Array.from(shared[key].data), Array.from(own[key].data), key);
+      assert.notDeepEqual(Array.from(shared[key].data), Array.from(unguided[key].data), `${key} is guided`);
+    }
+    const batch = () => ({
+      realAudio: gaussian(rng, [4, 1, 3, 4]), realVideo: gaussian(rng, [4, 2, 1, 4, 4]),
+      fakeAudio: gaussian(rng, [4, 1, 3, 4]), fakeVideo: gaussian(rng, [4, 2, 1, 4, 4]),
+    });
+    const data = [batch(), batch()];
+    const losses = async (d: Discriminator) => {
+      const trainer = new native.DiscriminatorTrainer(d, bases.audio, bases.video, { lambdaDenoising: 1, seed: 5 });
+      const logs = [];
+      for (const b of data) logs.push(await trainer.trainSteps(b, 4));
+      return logs.flatMap((log) => [...log.bce.data, ...log.denoising.data]);
+    };
+    assert.deepEqual(await losses(sharing), await losses(separate));
+  });
+
   it('trains with the denoising loss through x̂0, and refuses a denoiser that is not an ε-source', async () => {
     const trainer = new native.DiscriminatorTrainer(denoising(9), bases.audio, bases.video, { lambdaDenoising: 1, seed: 3 });
     const B = 4;
