@@ -1,8 +1,8 @@
 /**
  * The results table of MMDisCo on a paired dataset: independent sampling of the two base models vs joint guidance
- * by each trained discriminator variant (fusion A / B, with and without the denoising loss) over a sweep of λ
- * (and, for a class-conditioned one guiding toward given classes, of the residual CFG scale, one for both modalities
- * or one per modality), scored by the dataset's evaluators (recognisable fraction, accuracy to the guided class,
+ * by each trained discriminator variant (fusion A / B, with and without the denoising loss) over a sweep of λ, one
+ * for both modalities or one per modality (and, for a class-conditioned one guiding toward given classes, of the
+ * residual CFG scale, likewise), scored by the dataset's evaluators (recognisable fraction, accuracy to the guided class,
  * Fréchet distance and KID per modality, class agreement, AV onset F1), with the discriminator's size next to the
  * base models' and the wall time of guided vs unguided sampling.
  *
@@ -36,6 +36,12 @@ const ROOT = path.resolve(__dirname, '..', '..');
 
 const RealSchema = z.object({ pairs: positiveInt, seed: z.number().int() }).strict();
 
+/** A guidance strength: λ for both modalities, or each modality's own (rows labelled λ=audio/video). */
+const LambdaSchema = z.union([z.number().nonnegative(), z.object({ audio: z.number().nonnegative(), video: z.number().nonnegative() }).strict()], {
+  errorMap: () => ({ message: 'must be a strength λ ≥ 0 or {"audio": λ_a, "video": λ_v}' }),
+});
+type Lambda = z.infer<typeof LambdaSchema>;
+
 const DrawSchema = z
   .object({
     n: positiveInt,
@@ -57,7 +63,7 @@ export const ResultsConfigSchema = z
     /** The fake-pair bank the discriminators train against. */
     fakes: DrawSchema,
     /** Independent and guided sets are drawn with the same seeds, so they start from the same noise. */
-    evaluation: DrawSchema.extend({ lambdas: z.array(z.number().nonnegative()).min(1) }),
+    evaluation: DrawSchema.extend({ lambdas: z.array(LambdaSchema).min(1) }),
     variants: z
       .array(
         z
@@ -66,7 +72,7 @@ export const ResultsConfigSchema = z
             config: z.string(),
             set: z.array(z.string()).default([]),
             /** This variant's λ values (default: evaluation.lambdas). */
-            lambdas: z.array(z.number().nonnegative()).min(1).optional(),
+            lambdas: z.array(LambdaSchema).min(1).optional(),
             /**
              * A class-conditioned discriminator: pair i is guided toward classes[i mod n], with each residual CFG scale
              * of cfgScales: S for both modalities, or {audio, video}, each modality's own (rows labelled S=audio/video).
@@ -104,7 +110,7 @@ type ResultsConfig = z.infer<typeof ResultsConfigSchema>;
 interface Row {
   name: string;
   variant: string | null;
-  lambda: number | null;
+  lambda: Lambda | null;
   metrics: PairSetMetrics;
   /**
    * Onset F1 of the set with each video given the audio of another of its pairs (eval calibrate's control): what
@@ -113,6 +119,11 @@ interface Row {
   shuffledOnsetF1: number | null;
   /** Wall time of drawing the set (null for real data, or when it was drawn by an earlier invocation and not timed). */
   seconds: number | null;
+}
+
+function lambdaSetting(lambda: Lambda): { label: string; dir: string; options: Pick<GuidedSampleOptions, 'lambdaAudio' | 'lambdaVideo'> } {
+  if (typeof lambda === 'number') return { label: `λ=${lambda}`, dir: `${lambda}`, options: { lambdaAudio: lambda, lambdaVideo: lambda } };
+  return { label: `λ=${lambda.audio}/${lambda.video}`, dir: `a${lambda.audio}-v${lambda.video}`, options: { lambdaAudio: lambda.audio, lambdaVideo: lambda.video } };
 }
 
 /** A variant's residual CFG scale: S for both modalities, or each modality's own. */
@@ -229,11 +240,12 @@ async function main(): Promise<void> {
         const cfg = cfgSetting(cfgScale);
         for (const interval of variant.intervals ?? [null]) {
           const within = intervalSetting(interval);
-          const name = `${variant.name} λ=${lambda}${cfg.label}${within.label}`;
-          const out = path.join(work, `sample-${variant.name}-${lambda}${cfg.dir}${within.dir}`);
+          const strength = lambdaSetting(lambda);
+          const name = `${variant.name} ${strength.label}${cfg.label}${within.label}`;
+          const out = path.join(work, `sample-${variant.name}-${strength.dir}${cfg.dir}${within.dir}`);
           await timed(name, complete(path.join(out, 'pairs')), () =>
             guidedSample({
-              ...bases, ...draw, guidance: run, lambdaAudio: lambda, lambdaVideo: lambda, out, placement, media: 'images',
+              ...bases, ...draw, guidance: run, ...strength.options, out, placement, media: 'images',
               classes: variant.classes, ...cfg.options, ...within.options,
             }),
           );
