@@ -24,7 +24,7 @@ import { DEFAULT_SAMPLER, SAMPLERS } from '../ts/base/sample';
 import { GuidanceConfigSchema } from '../ts/config/guidance';
 import { loadConfig, positiveInt, timestepRange } from '../ts/config/load';
 import { evaluateDataset, loadEvaluators } from '../ts/eval/evaluators';
-import { calibrate, type PairSetMetrics, pairSetMetrics } from '../ts/eval/pairMetrics';
+import { avOnsetF1s, calibrate, type PairSetMetrics, pairedDifference, pairSetMetrics } from '../ts/eval/pairMetrics';
 import { loadBasePair } from '../ts/guidance/basePair';
 import { generateFakes } from '../ts/guidance/fakes';
 import { type GuidedSampleOptions, guidedSample, loadGuidance, writePairMedia } from '../ts/guidance/sample';
@@ -117,6 +117,11 @@ interface Row {
    * its event counts give by chance, so that onset F1 minus this is the set's alignment (null without events).
    */
   shuffledOnsetF1: number | null;
+  /**
+   * A guided set's onset F1 minus the independent set's, pair by pair (pair i of both starts from the same noise),
+   * with the standard error of that mean difference (null for unguided rows, or without events).
+   */
+  onsetF1VsIndependent: { mean: number; stdErr: number } | null;
   /** Wall time of drawing the set (null for real data, or when it was drawn by an earlier invocation and not timed). */
   seconds: number | null;
 }
@@ -214,7 +219,7 @@ async function main(): Promise<void> {
     await writePairMedia(pair, independent, path.join(work, 'independent-media'), Math.min(draw.n, 8), draw.seed, false);
   });
 
-  const sets: Omit<Row, 'metrics' | 'shuffledOnsetF1'>[] = [
+  const sets: Omit<Row, 'metrics' | 'shuffledOnsetF1' | 'onsetF1VsIndependent'>[] = [
     { name: 'real test', variant: null, lambda: null, seconds: null },
     { name: 'independent', variant: null, lambda: null, seconds: timings.independent ?? null },
   ];
@@ -260,9 +265,17 @@ async function main(): Promise<void> {
   if (args['train-only']) return;
   const evaluators = await loadEvaluators(fromRoot(config.evaluators), placement);
   const rows: Row[] = [];
+  let independentOnsetF1s: number[] | null = null;
   for (const set of sets) {
     const outputs = await evaluateDataset(evaluators, dirs[set.name]);
-    rows.push({ ...set, metrics: pairSetMetrics(outputs, evaluators), shuffledOnsetF1: outputs.events ? calibrate(outputs, evaluators).onsetF1!.shuffled : null });
+    const onsetF1s = outputs.events ? avOnsetF1s(outputs.events.audio, outputs.events.video, evaluators.info.dataset.unit) : null;
+    if (set.name === 'independent') independentOnsetF1s = onsetF1s;
+    rows.push({
+      ...set,
+      metrics: pairSetMetrics(outputs, evaluators),
+      shuffledOnsetF1: outputs.events ? calibrate(outputs, evaluators).onsetF1!.shuffled : null,
+      onsetF1VsIndependent: set.variant && onsetF1s && independentOnsetF1s ? pairedDifference(onsetF1s, independentOnsetF1s) : null,
+    });
   }
   const baseParameters = pair.audio.model.parameterCount + pair.video.model.parameterCount;
   const discriminators = Object.fromEntries(
@@ -283,12 +296,13 @@ function markdownTable(
   baseParameters: number,
 ): string {
   const f = (x: number | null, digits = 3) => (x === null ? '–' : x.toFixed(digits));
+  const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(3)}`;
   const unguided = rows.find((r) => r.name === 'independent')?.seconds ?? null;
   const lines = [
     `# MMDisCo on ${config.dataset}: ${config.evaluation.n} pairs per set, ${config.evaluation.sampler} ${config.evaluation.steps} steps`,
     '',
-    '| set | recognisable a / v | accuracy a / v | Fréchet a / v | KID a / v | class agreement | onset F1 (shuffled) | wall s (× unguided) |',
-    '|---|---|---|---|---|---|---|---|',
+    '| set | recognisable a / v | accuracy a / v | Fréchet a / v | KID a / v | class agreement | onset F1 (shuffled) | onset F1 − independent | wall s (× unguided) |',
+    '|---|---|---|---|---|---|---|---|---|',
     ...rows.map((r) => {
       const m = r.metrics;
       const wall = r.seconds === null ? '–' : `${r.seconds.toFixed(1)}${unguided && r.variant ? ` (×${(r.seconds / unguided).toFixed(2)})` : ''}`;
@@ -296,7 +310,8 @@ function markdownTable(
         `| ${r.name} | ${f(m.audio.recognisable)} / ${f(m.video.recognisable)} | ${f(m.audio.accuracy)} / ${f(m.video.accuracy)} ` +
         `| ${f(m.audio.frechet, 2)} / ${f(m.video.frechet, 2)} ` +
         `| ${f(m.audio.kid.mean, 2)} / ${f(m.video.kid.mean, 2)} | ${f(m.classAgreement)} ` +
-        `| ${f(m.onsetF1)}${r.shuffledOnsetF1 === null ? '' : ` (${f(r.shuffledOnsetF1)})`} | ${wall} |`
+        `| ${f(m.onsetF1)}${r.shuffledOnsetF1 === null ? '' : ` (${f(r.shuffledOnsetF1)})`} ` +
+        `| ${r.onsetF1VsIndependent === null ? '–' : `${signed(r.onsetF1VsIndependent.mean)} ± ${f(r.onsetF1VsIndependent.stdErr)}`} | ${wall} |`
       );
     }),
     '',
@@ -310,7 +325,14 @@ function markdownTable(
           '.'),
     '',
     ...(rows.some((r) => r.shuffledOnsetF1 !== null)
-      ? ['Onset F1 (shuffled): the same set with each video given the audio of another of its pairs; the difference is the set\'s alignment beyond chance.', '']
+      ? [
+          'Onset F1 (shuffled): the same set with each video given the audio of another of its pairs; the difference is the set\'s alignment beyond chance. ' +
+            'Onset F1 − independent: the mean over pairs of the guided pair\'s F1 minus that of the independent pair drawn from the same noise, ± its standard error.',
+          '',
+        ]
+      : []),
+    ...(rows.some((r) => r.lambda !== null && typeof r.lambda !== 'number')
+      ? ['λ=a/v: the audio residual\'s λ and the video residual\'s.', '']
       : []),
     ...(config.variants.some((v) => v.classes)
       ? ['S: the residual CFG scale of both modalities; S=a/v: the audio residual\'s a and the video residual\'s v.', '']

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { resolveUnit } from '../../datasets/presets';
 import { accuracy, classAgreement } from '../../ts/eval/classAgreement';
 import { CoupledGaussianMixture, componentPosterior, sampleMixture } from '../../ts/eval/mixture';
 import { mixtureCoupling } from '../../ts/eval/mixtureCoupling';
+import { avOnsetF1, avOnsetF1s, pairedDifference } from '../../ts/eval/pairMetrics';
 import { meanOnsetF1, onsetF1 } from '../../ts/eval/onsetF1';
 import { residualCosine } from '../../ts/eval/residualCosine';
 import { selectRows } from '../../ts/eval/samples';
@@ -91,6 +93,29 @@ describe('onset F1', () => {
       { audio: [0.1], video: [0.9] },
     ];
     assert.equal(meanOnsetF1(pairs, tolerance), 0.5);
+  });
+});
+
+describe('paired difference', () => {
+  it('is the mean of x − y with standard error sd(x − y)/√n: shared parts cancel; lengths must agree', () => {
+    const shared = [10, -4, 7, 0.5];
+    const x = shared.map((s, i) => s + [1, 2, 3, 4][i]);
+    const { mean, stdErr } = pairedDifference(x, shared);
+    assert.ok(Math.abs(mean - 2.5) < 1e-12, `${mean}`);
+    // sd of [1, 2, 3, 4] is √(5/3); over √4.
+    assert.ok(Math.abs(stdErr - Math.sqrt(5 / 3) / 2) < 1e-12, `${stdErr}`);
+    assert.equal(pairedDifference([1, 2, 3], [1, 2, 3]).stdErr, 0);
+    assert.throws(() => pairedDifference([1, 2], [1]), /2 vs 1 observations/);
+    assert.throws(() => pairedDifference([1], [1]), /1 pair\(s\); a standard error needs at least 2/);
+  });
+
+  it('avOnsetF1s gives each pair its F1, the mean of which is avOnsetF1; onsets after the last frame are dropped', () => {
+    const unit = resolveUnit('small', { frames: 11, fps: 10 });
+    const audio = [[0.1, 0.5], [0.3, 1.5], []];
+    const video = [[0.1, 0.52], [0.3], [0.7]];
+    const perPair = avOnsetF1s(audio, video, unit);
+    assert.deepEqual(perPair, [1, 1, 0]);
+    assert.equal(avOnsetF1(audio, video, unit), 2 / 3);
   });
 });
 

@@ -9,7 +9,7 @@ import { accuracy, classAgreement } from './classAgreement';
 import type { DatasetOutputs, EvaluatorSet, Modality, ModalityOutputs } from './evaluators';
 import { frechetFromSamples } from './frechet';
 import { kernelInceptionDistance } from './kernelInceptionDistance';
-import { meanOnsetF1 } from './onsetF1';
+import { meanOnsetF1, onsetF1 } from './onsetF1';
 import type { SampleSet } from './samples';
 
 /**
@@ -76,17 +76,36 @@ export function confidenceMetrics(confidence: Float32Array): { recognisable: num
 }
 
 /**
- * Mean AV onset F1 of pairs (audio onsets of pair i against video contacts of pair i) with a tolerance of
- * half a video frame. Only onsets the video can show count: the video sees contacts between its first and
- * last frame, so audio onsets after the last frame are dropped.
+ * AV onset F1 of pairs (audio onsets of pair i against video contacts of pair i) with a tolerance of half a video
+ * frame. Only onsets the video can show count: the video sees contacts between its first and last frame, so audio
+ * onsets after the last frame are dropped. avOnsetF1 is the mean over pairs, avOnsetF1s each pair's.
  */
 export function avOnsetF1(audioOnsets: number[][], videoContacts: number[][], unit: UnitSpec): number {
+  return meanOnsetF1(visibleEvents(audioOnsets, videoContacts, unit), 0.5 / unit.fps);
+}
+
+export function avOnsetF1s(audioOnsets: number[][], videoContacts: number[][], unit: UnitSpec): number[] {
+  return visibleEvents(audioOnsets, videoContacts, unit).map((pair) => onsetF1(pair.audio, pair.video, 0.5 / unit.fps));
+}
+
+function visibleEvents(audioOnsets: number[][], videoContacts: number[][], unit: UnitSpec): { audio: number[]; video: number[] }[] {
   const lastFrame = (unit.frames - 1) / unit.fps;
-  const halfFrame = 0.5 / unit.fps;
-  return meanOnsetF1(
-    audioOnsets.map((audio, i) => ({ audio: audio.filter((t) => t <= lastFrame), video: videoContacts[i] })),
-    halfFrame,
-  );
+  return audioOnsets.map((audio, i) => ({ audio: audio.filter((t) => t <= lastFrame), video: videoContacts[i] }));
+}
+
+/**
+ * Mean of x_i − y_i over paired observations, with its standard error sd(x − y)/√n: how far one set's per-pair metric
+ * is from another's when pair i of both started from the same noise, so that what the pairs share cancels.
+ */
+export function pairedDifference(x: ArrayLike<number>, y: ArrayLike<number>): { mean: number; stdErr: number } {
+  if (x.length !== y.length) throw new Error(`pairedDifference: ${x.length} vs ${y.length} observations; pairs need the same count`);
+  const n = x.length;
+  if (n < 2) throw new Error(`pairedDifference: ${n} pair(s); a standard error needs at least 2`);
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += (x[i] - y[i]) / n;
+  let squares = 0;
+  for (let i = 0; i < n; i++) squares += (x[i] - y[i] - mean) ** 2;
+  return { mean, stdErr: Math.sqrt(squares / (n - 1) / n) };
 }
 
 export interface CalibrationReport {
