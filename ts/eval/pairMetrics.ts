@@ -81,12 +81,14 @@ export function confidenceMetrics(confidence: Float32Array): { recognisable: num
  * onsets after the last frame are dropped. avOnsetF1 is the mean over pairs, avOnsetF1s each pair's.
  */
 export function avOnsetF1(audioOnsets: number[][], videoContacts: number[][], unit: UnitSpec): number {
-  return meanOnsetF1(visibleEvents(audioOnsets, videoContacts, unit), 0.5 / unit.fps);
+  return meanOnsetF1(visibleEvents(audioOnsets, videoContacts, unit), halfFrame(unit));
 }
 
 export function avOnsetF1s(audioOnsets: number[][], videoContacts: number[][], unit: UnitSpec): number[] {
-  return visibleEvents(audioOnsets, videoContacts, unit).map((pair) => onsetF1(pair.audio, pair.video, 0.5 / unit.fps));
+  return visibleEvents(audioOnsets, videoContacts, unit).map((pair) => onsetF1(pair.audio, pair.video, halfFrame(unit)));
 }
+
+const halfFrame = (unit: UnitSpec) => 0.5 / unit.fps;
 
 function visibleEvents(audioOnsets: number[][], videoContacts: number[][], unit: UnitSpec): { audio: number[]; video: number[] }[] {
   const lastFrame = (unit.frames - 1) / unit.fps;
