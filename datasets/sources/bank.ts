@@ -9,7 +9,9 @@ import { readWav } from '../../ts/media/wav';
 /**
  * A bank of short mono clips rendered once by external tools (espeak-ng, flite, sox) into a cache directory
  * named by the hash of its recipe, so any change of recipe or sample rate builds a new bank. sox always runs
- * with -R (repeatable dither), which makes the bank byte-reproducible; the manifest lists each clip's sha256.
+ * with -R (repeatable dither) and the speech tools in `renderEnvironment`, which makes the bank
+ * byte-reproducible; every clip is rendered twice and a build whose two renders differ fails, so a tool that
+ * turns nondeterministic is reported rather than shipped. The manifest lists each clip's sha256.
  */
 export interface ClipRecipe {
   /** Unique within the bank; also the wav file name. */
@@ -37,10 +39,22 @@ export interface Bank {
   audio: Map<string, Float32Array>;
 }
 
-const BANK_FORMAT = 1;
+// 2: every clip rendered twice and compared, espeak-ng with a runtime path of its own (a bank of format 1 may
+// hold a clip rendered on a first run, see renderEnvironment).
+const BANK_FORMAT = 2;
 
 export function defaultCacheDir(): string {
   return resolve(process.env.MMDISCO_CACHE_DIR ?? '.cache');
+}
+
+/**
+ * The environment of a speech tool rendering into `scratch`. espeak-ng draws its breath noise from the C
+ * library's rand() with the default seed, and the PulseAudio client library it links calls rand() to name a
+ * runtime directory when it finds none (the first run for a user on a machine, or after /tmp was cleaned):
+ * that clip's noise, and so its samples, then differ. A runtime path of the clip's own keeps rand() to espeak-ng.
+ */
+export function renderEnvironment(scratch: string): NodeJS.ProcessEnv {
+  return { ...process.env, PULSE_RUNTIME_PATH: join(scratch, 'pulse') };
 }
 
 /** The sox tail shared by all banks: resample to mono 16-bit at `rate`, then the given effects. */
@@ -92,6 +106,18 @@ export async function ensureBank(
   return bank;
 }
 
+/** Renders one clip to `out` in a scratch directory of its own and returns its bytes. */
+async function renderClip(recipe: ClipRecipe, out: string): Promise<Buffer> {
+  const scratch = `${out}.scratch`;
+  await mkdir(scratch);
+  try {
+    await recipe.render(out, scratch);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+  return readFile(out);
+}
+
 async function buildBank(dir: string, name: string, sampleRate: number, recipes: ClipRecipe[]): Promise<void> {
   await mkdir(join(dir, '..'), { recursive: true });
   // Build beside the final place and rename, so a concurrent or interrupted build never leaves half a bank.
@@ -100,12 +126,16 @@ async function buildBank(dir: string, name: string, sampleRate: number, recipes:
     const limit = Math.max(2, cpus().length * 2);
     const clips = await runLimited(
       recipes.map((r) => async () => {
-        const scratch = join(staging, `${r.id}.scratch`);
-        await mkdir(scratch);
         const out = join(staging, `${r.id}.wav`);
-        await r.render(out, scratch);
-        await rm(scratch, { recursive: true });
-        const bytes = await readFile(out);
+        const bytes = await renderClip(r, out);
+        const again = await renderClip(r, join(staging, `${r.id}.check.wav`));
+        if (!bytes.equals(again)) {
+          throw new Error(
+            `bank ${name}: clip ${r.id} (${r.key}) rendered twice gives different samples: a rendering tool is not ` +
+              `deterministic on this machine, so the bank would differ from everyone else's; not building it`,
+          );
+        }
+        await rm(join(staging, `${r.id}.check.wav`));
         const samples = (await readWav(out)).samples.length;
         return { id: r.id, facts: r.facts, sha256: createHash('sha256').update(bytes).digest('hex'), samples };
       }),

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { runTool } from '../../ts/media/process';
-import { Bank, ClipRecipe, ensureBank, soxToBank } from './bank';
+import { Bank, ClipRecipe, ensureBank, renderEnvironment, soxToBank } from './bank';
 import { Split } from './mnist';
 
 /**
@@ -46,7 +46,7 @@ export interface SpeechClipFacts {
   digit: number;
 }
 
-function speechRecipes(sampleRate: number): ClipRecipe[] {
+export function speechRecipes(sampleRate: number): ClipRecipe[] {
   const recipes: ClipRecipe[] = [];
   const add = (facts: SpeechClipFacts, key: string, render: ClipRecipe['render']): void => {
     recipes.push({ id: `${facts.variant.replace(/[^a-zA-Z0-9]+/g, '_')}_${facts.digit}`, facts: { ...facts }, key, render });
@@ -60,7 +60,7 @@ function speechRecipes(sampleRate: number): ClipRecipe[] {
             const args = ['-v', v.name, '-p', String(p), '-s', String(s)];
             add({ kind: 'espeak', voice: v.name, variant: `espeak:${v.name}:p${p}:s${s}`, digit }, `espeak-ng ${args.join(' ')} ${word}`, async (out, scratch) => {
               const raw = join(scratch, 'raw.wav');
-              await runTool('espeak-ng', [...args, '-w', raw, word]);
+              await runTool('espeak-ng', [...args, '-w', raw, word], { env: renderEnvironment(scratch) });
               await soxToBank(raw, out, sampleRate, TRIM_AND_NORMALISE);
             });
           }
@@ -68,7 +68,7 @@ function speechRecipes(sampleRate: number): ClipRecipe[] {
       } else if (v.kind === 'flite') {
         add({ kind: 'flite', voice: v.name, variant: `flite:${v.name}`, digit }, `flite -voice ${v.name} -t ${word}`, async (out, scratch) => {
           const raw = join(scratch, 'raw.wav');
-          await runTool('flite', ['-voice', v.name, '-t', word, '-o', raw]);
+          await runTool('flite', ['-voice', v.name, '-t', word, '-o', raw], { env: renderEnvironment(scratch) });
           await soxToBank(raw, out, sampleRate, TRIM_AND_NORMALISE);
         });
       } else {

@@ -37,7 +37,7 @@ export async function writeMp4(path: string, video: VideoFrames, opts: Mp4Option
     // libx264 with yuv420p needs even sizes: pad odd ones by one black pixel.
     args.push('-vf', 'pad=ceil(iw/2)*2:ceil(ih/2)*2', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18');
     args.push('-pix_fmt', 'yuv420p', '-movflags', '+faststart', path);
-    await runTool('ffmpeg', args, raw);
+    await runTool('ffmpeg', args, { stdin: raw });
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

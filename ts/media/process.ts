@@ -5,13 +5,20 @@ export interface ToolResult {
   stderr: string;
 }
 
+export interface ToolOptions {
+  /** Written to the tool's stdin, which is then closed. */
+  stdin?: Buffer;
+  /** The tool's whole environment (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+}
+
 /**
  * Runs an external media tool (ffmpeg, sox, espeak-ng, flite, ...) to completion. A missing binary and a
  * non-zero exit both raise an error that names the tool, its arguments and what it printed.
  */
-export function runTool(tool: string, args: string[], stdin?: Buffer): Promise<ToolResult> {
+export function runTool(tool: string, args: string[], options: ToolOptions = {}): Promise<ToolResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(tool, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(tool, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -30,7 +37,7 @@ export function runTool(tool: string, args: string[], stdin?: Buffer): Promise<T
     });
     // The tool may exit before reading its input (e.g. on a bad argument); that is reported by 'close'.
     child.stdin.on('error', () => undefined);
-    child.stdin.end(stdin);
+    child.stdin.end(options.stdin);
   });
 }
 
