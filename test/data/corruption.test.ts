@@ -74,6 +74,49 @@ describe('data: corrupt and inconsistent datasets', () => {
     await rejectsNaming(readAll(dir, true), SHARD, /checksum mismatch/);
   });
 
+  it('reports 64 flipped tensor bytes while reading, without being asked to verify, naming the record batch', async () => {
+    const file = path.join(dir, SHARD);
+    const bytes = fs.readFileSync(file);
+    const at = bytes.indexOf(Buffer.from(makePair(10).tensors.video as Uint8Array));
+    assert.ok(at > 0, "pair 10's video is in the shard");
+    for (let i = at; i < at + 64; i++) bytes[i] ^= 0x5a; // values no decoder can tell from real ones
+    fs.writeFileSync(file, bytes);
+    await rejectsNaming(readAll(dir), SHARD, /^record batch 0 is corrupt: /);
+  });
+
+  it('reports 64 bytes flipped 200 bytes into a shard while reading', async () => {
+    const file = path.join(dir, SHARD);
+    const bytes = fs.readFileSync(file);
+    for (let i = 200; i < 264; i++) bytes[i] ^= 0x5a;
+    fs.writeFileSync(file, bytes);
+    await rejectsNaming(readAll(dir), SHARD, /record batch \d+ (is corrupt|is unreadable)|Arrow/);
+  });
+
+  it('names the record batch whose values changed', async () => {
+    const file = path.join(dir, SHARD);
+    const bytes = fs.readFileSync(file);
+    const at = bytes.indexOf(Buffer.from('"id":16,'));
+    assert.ok(at > 0, "pair 16's meta is in the shard");
+    bytes[at + 6] = '7'.charCodeAt(0); // still valid JSON, and wrong: the kind of damage no decoder notices
+    fs.writeFileSync(file, bytes);
+    await rejectsNaming(readAll(dir), SHARD, /^record batch 1 is corrupt: SHA-256 of its values is [0-9a-f]{64}, index\.json says [0-9a-f]{64}$/);
+  });
+
+  it('checks a whole shard before reading it when index.json has no record-batch checksums', async () => {
+    editIndex(dir, (index) => index.shards.forEach((shard) => delete shard.recordBatchSha256));
+    const file = path.join(dir, SHARD);
+    const bytes = fs.readFileSync(file);
+    bytes[Math.floor(bytes.length / 2)] ^= 0x40;
+    fs.writeFileSync(file, bytes);
+    await rejectsNaming(readAll(dir), SHARD, /checksum mismatch/);
+  });
+
+  it('reports record-batch checksums that do not fit the shard', async () => {
+    editIndex(dir, (index) => index.shards[1].recordBatchSha256!.pop());
+    await rejectsNaming(verifyDataset(dir), SHARD, /^index\.json lists 2 record-batch checksums for its 3 record batches$/);
+    await rejectsNaming(readAll(dir), SHARD, /lists 2 record-batch checksums/);
+  });
+
   it('reports a missing column', async () => {
     const other = tmpDir();
     await writeDataset(other, 10, { meta: META.filter((spec) => spec.name !== 'voice') }, (id) => {

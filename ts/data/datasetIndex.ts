@@ -11,6 +11,7 @@ import { META_TYPES, SHARD_SCHEMA_VERSION, TENSOR_DTYPES } from './format';
 export const INDEX_FILE = 'index.json';
 
 const columnName = z.string().min(1);
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits');
 
 const datasetIndexSchema = z
   .object({
@@ -40,7 +41,9 @@ const datasetIndexSchema = z
           file: z.string().regex(/^shard-\d{5}\.arrow$/, 'must be shard-NNNNN.arrow'),
           pairs: z.number().int().positive(),
           bytes: z.number().int().positive(),
-          sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits'),
+          sha256: sha256,
+          /** SHA-256 of each record batch's values (recordBatchDigest); absent in datasets written before it. */
+          recordBatchSha256: z.array(sha256).optional(),
         })
         .strict(),
     ),

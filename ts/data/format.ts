@@ -2,7 +2,8 @@
  * The on-disk layout of a pair, shared by the writer, the reader and the verifier: tensor and meta
  * column specs, their Arrow types, and the checks that a shard's schema matches its index.
  */
-import { DataType, Field, FixedSizeBinary, Float32, Int32, Schema, Utf8 } from 'apache-arrow';
+import { createHash } from 'node:crypto';
+import { type Data, DataType, Field, FixedSizeBinary, Float32, Int32, Schema, Utf8 } from 'apache-arrow';
 import { DatasetError } from './errors';
 
 export type TensorDType = 'float32' | 'uint8' | 'int16' | 'int32';
@@ -74,6 +75,27 @@ function metaArrowType(type: MetaType): DataType {
     case 'json':
       return new Utf8();
   }
+}
+
+/**
+ * SHA-256 over the values of one record batch's columns (tensor bytes, meta values, string offsets): what a
+ * reader hands on, so that damage to a batch is caught when that batch is read, whatever else the file holds.
+ */
+export function recordBatchDigest(columns: readonly Data[]): string {
+  const hash = createHash('sha256');
+  const update = (view: ArrayBufferView): void => {
+    hash.update(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+  };
+  for (const data of columns) {
+    if (data.valueOffsets) {
+      const offsets = data.valueOffsets.subarray(data.offset, data.offset + data.length + 1);
+      update(offsets);
+      update(data.values.subarray(offsets[0], offsets[data.length]));
+    } else {
+      update(data.values.subarray(data.offset * data.stride, (data.offset + data.length) * data.stride));
+    }
+  }
+  return hash.digest('hex');
 }
 
 /** The Arrow schema of every shard of a dataset with these columns, tensors first. */

@@ -29,7 +29,10 @@ export interface ShardReaderOptions {
   start?: ReaderPosition;
   /** Record batches mixed together by the shuffle (default 16); see epochOrder. */
   shuffleWindow?: number;
-  /** Check every shard's SHA-256 before the first batch. */
+  /**
+   * Check every shard's SHA-256 before the first batch. Without it each record batch is still checked against
+   * its own checksum as it is read, and a shard of a dataset written without those is checked whole first.
+   */
   verifyChecksums?: boolean;
 }
 
@@ -54,6 +57,8 @@ export class ShardReader {
   private readonly prefetch: number;
   private readonly shuffleWindow: number;
   private checksumsVerified = false;
+  /** Shards without record-batch checksums whose file checksum has been checked by this reader. */
+  private readonly shardsVerified = new Map<number, Promise<void>>();
 
   constructor(
     private readonly dir: string,
@@ -112,6 +117,18 @@ export class ShardReader {
     }
   }
 
+  /** Resolves once shard `shardIndex` can be read: at once where its record batches carry checksums. */
+  private verifiedShard(shardIndex: number): Promise<void> {
+    const shard = this.index.shards[shardIndex];
+    if (shard.recordBatchSha256 || this.checksumsVerified) return Promise.resolve();
+    let check = this.shardsVerified.get(shardIndex);
+    if (!check) {
+      check = checkShardChecksum(this.dir, shard);
+      this.shardsVerified.set(shardIndex, check);
+    }
+    return check;
+  }
+
   private plan(epoch: number): RankBatch[] {
     const start = this.opts.start;
     return rankBatches(this.index.pairs, {
@@ -157,7 +174,7 @@ export class ShardReader {
       let read = loaded.get(refIndex);
       if (!read) {
         const ref = this.refs[refIndex];
-        read = readShardRecordBatch(this.dir, this.index, ref.shard, ref.batch);
+        read = this.verifiedShard(ref.shard).then(() => readShardRecordBatch(this.dir, this.index, ref.shard, ref.batch));
         read.catch(() => undefined);
         loaded.set(refIndex, read);
       }

@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { type AsyncRecordBatchFileReader, type Data, type FixedSizeBinary, RecordBatchReader } from 'apache-arrow';
 import type { DatasetIndex, ShardEntry } from './datasetIndex';
 import { DatasetError } from './errors';
-import { bytesPerPair, checkShardSchema } from './format';
+import { bytesPerPair, checkShardSchema, recordBatchDigest } from './format';
 
 /** The pairs of one record batch: tensor bytes (pair-major) per tensor column, decoded values per meta column. */
 export interface DecodedRecordBatch {
@@ -72,6 +72,10 @@ export class ShardFile {
           `holds ${reader.numRecordBatches} record batches; index.json's ${shard.pairs} pairs in batches of ${index.recordBatchSize} need ${expected}`,
         );
       }
+      const checksums = shard.recordBatchSha256?.length ?? expected;
+      if (checksums !== expected) {
+        throw new DatasetError(shard.file, `index.json lists ${checksums} record-batch checksums for its ${expected} record batches`);
+      }
       return new ShardFile(handle, reader, index, shard);
     } catch (err) {
       await handle.close();
@@ -98,6 +102,13 @@ export class ShardFile {
       );
     }
     const columns = batch.data.children;
+    const expectedDigest = this.shard.recordBatchSha256?.[batchIndex];
+    if (expectedDigest !== undefined) {
+      const digest = recordBatchDigest(columns);
+      if (digest !== expectedDigest) {
+        throw new DatasetError(file, `record batch ${batchIndex} is corrupt: SHA-256 of its values is ${digest}, index.json says ${expectedDigest}`);
+      }
+    }
     const tensorBytes = tensors.map((spec, column) => {
       const data = columns[column] as Data<FixedSizeBinary>;
       const width = bytesPerPair(spec);

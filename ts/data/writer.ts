@@ -23,6 +23,7 @@ import {
   checkPair,
   type MetaSpec,
   type PairRecord,
+  recordBatchDigest,
   SHARD_SCHEMA_VERSION,
   shardFileName,
   shardSchema,
@@ -70,6 +71,7 @@ interface OpenShard {
   file: string;
   fd: number;
   hash: Hash;
+  recordBatchSha256: string[];
   bytes: number;
   pairs: number;
   writer: SinkFileWriter;
@@ -163,7 +165,9 @@ export class ShardWriter {
       }),
     );
     const metaColumns = this.index.meta.map((spec, column) => metaColumn(spec, this.pendingMeta[column]));
-    const rows = makeData({ type: new Struct(this.schema.fields), length, nullCount: 0, children: [...tensorColumns, ...metaColumns] });
+    const columns = [...tensorColumns, ...metaColumns];
+    shard.recordBatchSha256.push(recordBatchDigest(columns));
+    const rows = makeData({ type: new Struct(this.schema.fields), length, nullCount: 0, children: columns });
     // The sink writes synchronously, so the pending buffers are free for reuse when write() returns.
     shard.writer.write(new RecordBatch(this.schema, rows));
     shard.pairs += length;
@@ -178,6 +182,7 @@ export class ShardWriter {
       file,
       fd,
       hash: createHash('sha256'),
+      recordBatchSha256: [],
       bytes: 0,
       pairs: 0,
       writer: new SinkFileWriter((bytes) => {
@@ -198,7 +203,8 @@ export class ShardWriter {
     fs.fsyncSync(shard.fd);
     fs.closeSync(shard.fd);
     fs.renameSync(path.join(this.dir, `${shard.file}.tmp`), path.join(this.dir, shard.file));
-    this.shards.push({ file: shard.file, pairs: shard.pairs, bytes: shard.bytes, sha256: shard.hash.digest('hex') });
+    const { file, pairs, bytes, recordBatchSha256 } = shard;
+    this.shards.push({ file, pairs, bytes, sha256: shard.hash.digest('hex'), recordBatchSha256 });
   }
 }
 
