@@ -71,11 +71,14 @@ function freshCheckpointConfig(config: BaseModelConfig, out: string, dataDir: st
 }
 
 export async function trainBase(opts: TrainBaseOptions): Promise<TrainBaseResult> {
-  mkdirSync(opts.out, { recursive: true });
   const hasState = hasTrainingState(opts.out);
   if (hasState && !opts.resume) {
     throw new ConfigError(`${opts.out}: already holds a training run (${BASE_CHECKPOINT_FILES.state}); pass --resume or choose another --out`);
   }
+  if (!hasState && opts.resume) {
+    throw new ConfigError(`--resume: no training run in --out ${opts.out} (no ${BASE_CHECKPOINT_FILES.state}); leave out --resume to start one`);
+  }
+  mkdirSync(opts.out, { recursive: true });
   const resuming = hasState;
 
   let checkpointConfig: BaseCheckpointConfig;
@@ -86,7 +89,7 @@ export async function trainBase(opts: TrainBaseOptions): Promise<TrainBaseResult
   if (resuming) {
     const stored = readBaseCheckpoint(opts.out);
     const configFile = path.join(opts.out, BASE_CHECKPOINT_FILES.config);
-    const model = validateConfig(BaseModelConfigSchema, applyOverrides(stored.config.model, opts.overrides ?? [], configFile), configFile);
+    const model = validateConfig(BaseModelConfigSchema, applyOverrides(stored.config.model, opts.overrides ?? [], configFile), configFile, opts.overrides);
     dataDir = opts.dataDir ? path.resolve(opts.dataDir) : trainingDataDir(stored);
     checkpointConfig = { ...stored.config, model, data: { ...stored.config.data, dir: recordedDataDir(opts.out, dataDir) } };
     normalisation = stored.normalisation;

@@ -9,6 +9,7 @@ import { hasTrainingState, readBaseCheckpoint } from '../checkpoint/baseCheckpoi
 import { BaseModelConfigSchema } from '../config/baseModel';
 import { ConfigError, loadConfig } from '../config/load';
 import { isMainRank } from '../util/ranks';
+import { outputDirectory } from './paths';
 
 interface TrainArgs {
   modality: Modality;
@@ -32,7 +33,7 @@ export const trainBaseCommand: CommandModule<object, TrainArgs> = {
       .option('modality', { choices: MODALITIES, demandOption: true, describe: 'which modality of the pairs to model' })
       .option('data', { type: 'string', describe: 'training dataset directory (Arrow shards); required unless resuming' })
       .option('config', { type: 'string', describe: 'base-model config (configs/base/*.json); required unless resuming' })
-      .option('out', { type: 'string', demandOption: true, describe: 'checkpoint directory' })
+      .option('out', { type: 'string', demandOption: true, describe: 'checkpoint directory', coerce: outputDirectory('--out') })
       .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --out from its state.bin' })
       .option('set', { type: 'string', array: true, default: [], describe: 'config override key.path=value (repeatable)' })
       .option('max-steps', { type: 'number', describe: 'stop this invocation after N steps (the run can be resumed)' }) as unknown as Argv<TrainArgs>,
@@ -60,6 +61,10 @@ export const trainBaseCommand: CommandModule<object, TrainArgs> = {
       maxStepsThisRun: args['max-steps'],
     });
     if (!isMainRank()) return;
+    if (result.steps === 0) {
+      process.stderr.write(`the run in ${args.out} has already taken all its steps; nothing to train\n`);
+      return;
+    }
     process.stderr.write(
       `trained ${result.steps} steps in ${result.seconds.toFixed(0)} s (${result.pairsPerSecond.toFixed(1)} pairs/s), ` +
         `last loss ${result.finalLoss.toFixed(4)}; checkpoint in ${args.out}\n`,
@@ -92,7 +97,7 @@ export const sampleBaseCommand: CommandModule<object, SampleArgs> = {
       .option('sampler', SAMPLER_OPTION)
       .option('steps', { type: 'number', default: 50, describe: 'sampling steps' })
       .option('seed', { type: 'number', default: 0, describe: 'seed of the initial noise and sampler noise' })
-      .option('out', { type: 'string', demandOption: true, describe: 'output directory' })
+      .option('out', { type: 'string', demandOption: true, describe: 'output directory', coerce: outputDirectory('--out') })
       .option('device', { type: 'string', describe: "override the checkpoint's device (cpu, cuda[:N])" })
       .option('threads', { type: 'number', describe: 'intra-op threads' })
       .check((a) => {

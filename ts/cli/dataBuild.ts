@@ -4,12 +4,14 @@
 import { writeFile } from 'node:fs/promises';
 import { SingleBar } from 'cli-progress';
 import type { Argv, CommandModule } from 'yargs';
+import { ZodError } from 'zod';
 import { buildDataset, DATASET_NAMES, DatasetName, PairFactory, readStoredPair, SPLITS } from '../../datasets/build';
 import { PRESET_NAMES, PresetName, resolveUnit, UnitSpec } from '../../datasets/presets';
 import { Split } from '../../datasets/sources/mnist';
 import { VideoFrames } from '../media/frames';
 import { writeMp4 } from '../media/mp4';
 import { contactSheetPng } from '../media/png';
+import { outputDirectory, outputFile } from './paths';
 
 interface BuildArgs {
   dataset: DatasetName;
@@ -58,6 +60,23 @@ function unitOverrides(args: BuildArgs): Partial<UnitSpec> {
   return overrides as Partial<UnitSpec>;
 }
 
+/** The preset with the flags' overrides; a problem names the flag it comes from (or the preset and flags). */
+function unitFromFlags(args: BuildArgs): UnitSpec {
+  try {
+    return resolveUnit(args.preset, unitOverrides(args));
+  } catch (error) {
+    if (!(error instanceof ZodError)) throw error;
+    const flagOf = Object.fromEntries(Object.entries(UNIT_FLAGS).map(([flag, field]) => [field, flag]));
+    const given = Object.keys(UNIT_FLAGS).filter((flag) => args[flag as keyof BuildArgs] !== undefined);
+    const problems = error.issues.map((issue) => {
+      const flag = flagOf[String(issue.path[0])];
+      if (flag) return `--${flag} ${String(args[flag as keyof BuildArgs])}: ${issue.message}`;
+      return `--preset ${args.preset}${given.map((f) => ` --${f} ${String(args[f as keyof BuildArgs])}`).join('')}: ${issue.message}`;
+    });
+    throw new Error(problems.join('; '));
+  }
+}
+
 export const dataBuildCommand: CommandModule<object, BuildArgs> = {
   command: 'build',
   describe: 'Build a paired audio-video dataset as Arrow shards (deterministic by seed)',
@@ -68,7 +87,7 @@ export const dataBuildCommand: CommandModule<object, BuildArgs> = {
       .option('pairs', { type: 'number', demandOption: true, describe: 'number of pairs' })
       .option('seed', { type: 'number', default: 0, describe: 'seed of the pair streams' })
       .option('preset', { choices: PRESET_NAMES, default: 'small' as PresetName, describe: 'unit preset (datasets/presets.ts)' })
-      .option('out', { type: 'string', demandOption: true, describe: 'output directory' })
+      .option('out', { type: 'string', demandOption: true, describe: 'output directory', coerce: outputDirectory('--out') })
       .option('overwrite', { type: 'boolean', default: false, describe: 'replace a dataset already in --out' })
       .option('cache-dir', { type: 'string', describe: 'where sound banks are cached (default .cache or $MMDISCO_CACHE_DIR)' })
       .option('pairs-per-shard', { type: 'number', describe: 'pairs per shard file' })
@@ -86,10 +105,11 @@ export const dataBuildCommand: CommandModule<object, BuildArgs> = {
       .check((a) => {
         if (!Number.isInteger(a.pairs) || a.pairs < 1) throw new Error('--pairs must be a positive integer');
         if (!Number.isInteger(a.seed)) throw new Error('--seed must be an integer');
+        unitFromFlags(a as unknown as BuildArgs);
         return true;
       }) as unknown as Argv<BuildArgs>,
   handler: async (args) => {
-    const unit = resolveUnit(args.preset, unitOverrides(args));
+    const unit = unitFromFlags(args);
     const started = Date.now();
     const bar = new SingleBar({
       format: `${args.dataset} ${args.split} |{bar}| {value}/{total} pairs | {rate} pairs/s | ETA {eta_formatted}`,
@@ -141,7 +161,7 @@ export const dataPreviewCommand: CommandModule<object, PreviewArgs> = {
     y
       .positional('dir', { type: 'string', demandOption: true, describe: 'dataset directory' })
       .option('index', { type: 'number', default: 0, describe: 'pair index' })
-      .option('out', { type: 'string', demandOption: true, describe: 'output .mp4' })
+      .option('out', { type: 'string', demandOption: true, describe: 'output .mp4', coerce: outputFile('--out') })
       .option('scale', { type: 'number', describe: `integer upscale (default: shorter side ≥ ${PREVIEW_MIN_SIDE} px)` })
       .option('sheet', { type: 'string', describe: 'also write the frames as a PNG contact sheet' })
       .option('cache-dir', { type: 'string', describe: 'sound bank cache (default .cache or $MMDISCO_CACHE_DIR)' }) as unknown as Argv<PreviewArgs>,

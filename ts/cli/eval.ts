@@ -8,6 +8,7 @@ import type { DatasetOutputs, EvaluatorSet } from '../eval/evaluators';
 import { calibrate, pairSetMetrics } from '../eval/pairMetrics';
 import { writeJsonAtomic } from '../report/reportJson';
 import { startProgress } from '../util/progress';
+import { outputDirectory, outputFile } from './paths';
 
 interface TrainArgs {
   data: string;
@@ -33,7 +34,7 @@ export const evalTrainEvaluatorsCommand: CommandModule<object, TrainArgs> = {
     y
       .option('data', { type: 'string', demandOption: true, describe: 'train split dataset directory' })
       .option('test', { type: 'string', demandOption: true, describe: 'test split dataset directory (accuracy and reference features)' })
-      .option('out', { type: 'string', demandOption: true, describe: 'evaluator directory to write' })
+      .option('out', { type: 'string', demandOption: true, describe: 'evaluator directory to write', coerce: outputDirectory('--out') })
       .option('epochs', { type: 'number', default: 4, describe: 'passes over the train split' })
       .option('batch-size', { type: 'number', default: 64, describe: 'pairs per step' })
       .option('lr', { type: 'number', default: 2e-3, describe: 'AdamW learning rate' })
@@ -105,7 +106,7 @@ const evalOptions = (y: Argv) =>
   y
     .option('data', { type: 'string', demandOption: true, describe: 'dataset directory of pairs (shard format, the evaluators\' unit)' })
     .option('evaluators', { type: 'string', demandOption: true, describe: 'evaluator directory (see evaluators/README.md)' })
-    .option('out', { type: 'string', demandOption: true, describe: 'JSON report to write' });
+    .option('out', { type: 'string', demandOption: true, describe: 'JSON report to write', coerce: outputFile('--out') });
 
 /** Loads the evaluators (and with them the native addon, which the data commands do not need) and classifies --data. */
 async function classify(args: EvalArgs): Promise<{ evaluators: EvaluatorSet; outputs: DatasetOutputs }> {
@@ -193,7 +194,7 @@ export const evalDiscriminatorCommand: CommandModule<object, DiscriminatorArgs> 
       .option('t', { type: 'number', array: true, default: [50, 200, 400, 600], describe: 'timesteps' })
       .option('seed', { type: 'number', default: 0, describe: 'seed of the noise' })
       .option('threads', { type: 'number', default: 1, describe: 'intra-op threads' })
-      .option('out', { type: 'string', describe: 'JSON report to write' })
+      .option('out', { type: 'string', describe: 'JSON report to write', coerce: outputFile('--out') })
       .check((a) => {
         if (!Number.isInteger(a.pairs) || a.pairs < 2) throw new Error('--pairs must be an integer ≥ 2');
         if (a.t.length === 0 || a.t.some((t) => !Number.isInteger(t) || t < 0)) throw new Error('--t must be non-negative integer timesteps');

@@ -10,6 +10,7 @@ import { generateFakes } from '../guidance/fakes';
 import { guidedSample } from '../guidance/sample';
 import { trainGuidance } from '../guidance/train';
 import { isMainRank } from '../util/ranks';
+import { outputDirectory } from './paths';
 
 interface SamplingArgs {
   'audio-base': string;
@@ -33,7 +34,7 @@ function samplingOptions(y: Argv, what: string): Argv {
     .option('steps', { type: 'number', default: 50, describe: 'sampling steps' })
     .option('seed', { type: 'number', default: 0, describe: 'seed of chunk 0; chunk k uses seed + k' })
     .option('batch', { type: 'number', default: 64, describe: 'pairs per sampler run (the unit a restart skips)' })
-    .option('out', { type: 'string', demandOption: true, describe: 'output directory' })
+    .option('out', { type: 'string', demandOption: true, describe: 'output directory', coerce: outputDirectory('--out') })
     .option('device', { type: 'string', describe: "override the checkpoints' device (cpu, cuda[:N])" })
     .option('threads', { type: 'number', describe: 'intra-op threads per model' })
     .check((a) => {
@@ -96,7 +97,7 @@ export const trainGuidanceCommand: CommandModule<object, TrainArgs> = {
       .option('audio-base', { type: 'string', describe: 'audio base-model checkpoint; required unless resuming' })
       .option('video-base', { type: 'string', describe: 'video base-model checkpoint; required unless resuming' })
       .option('config', { type: 'string', describe: 'guidance config (configs/guidance/*.json); required unless resuming' })
-      .option('out', { type: 'string', demandOption: true, describe: 'run directory' })
+      .option('out', { type: 'string', demandOption: true, describe: 'run directory', coerce: outputDirectory('--out') })
       .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --out from its last checkpoint' })
       .option('set', { type: 'string', array: true, default: [], describe: 'config override key.path=value (repeatable)' })
       .option('max-steps', { type: 'number', describe: 'stop this invocation after N steps (the run can be resumed)' }) as unknown as Argv<TrainArgs>,
@@ -115,6 +116,10 @@ export const trainGuidanceCommand: CommandModule<object, TrainArgs> = {
       maxStepsThisRun: args['max-steps'],
     });
     if (!isMainRank()) return;
+    if (result.steps === 0) {
+      process.stderr.write(`the run in ${args.out} has already taken all its steps; nothing to train\n`);
+      return;
+    }
     process.stderr.write(
       `trained ${result.steps} steps in ${result.seconds.toFixed(0)} s (${result.pairsPerSecond.toFixed(1)} pairs/s), ` +
         `last bce ${result.finalBce.toFixed(4)}; checkpoint in ${args.out}\n`,

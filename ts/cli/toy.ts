@@ -7,6 +7,7 @@ import { loadConfig } from '../config/load';
 import { toyConfigSchema } from '../config/toy';
 import { assertDeviceAvailable } from '../native';
 import { runToy } from '../toy/run';
+import { outputDirectory } from './paths';
 
 interface ToyRunArgs {
   config: string;
@@ -24,7 +25,7 @@ export const toyRunCommand: CommandModule<object, ToyRunArgs> = {
   builder: (y: Argv) =>
     y
       .option('config', { type: 'string', demandOption: true, describe: 'toy config file (configs/toy/*.json)' })
-      .option('out', { type: 'string', demandOption: true, describe: 'output directory' })
+      .option('out', { type: 'string', demandOption: true, describe: 'output directory', coerce: outputDirectory('--out') })
       .option('device', { type: 'string', describe: "where the models run: 'cpu' or 'cuda[:N]' (overrides the config's device)" })
       .option('set', {
         type: 'string',

@@ -40,17 +40,31 @@ export function applyOverrides(config: unknown, overrides: string[], source: str
   return root;
 }
 
-/** Validates `value` with `schema`; the error lists every problem as `source: field.path: message`. */
-export function validateConfig<S extends z.ZodTypeAny>(schema: S, value: unknown, source: string): z.infer<S> {
+/**
+ * Validates `value` with `schema`; the error lists every problem as `source: field.path: message`, followed by
+ * `(from --set key=value)` where an override set (or added) the field.
+ */
+export function validateConfig<S extends z.ZodTypeAny>(schema: S, value: unknown, source: string, overrides: string[] = []): z.infer<S> {
   const result = schema.safeParse(value);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => {
       const field = issue.path.length > 0 ? issue.path.join('.') : '(root)';
-      return `${source}: ${field}: ${issue.message}`;
+      const override = overrideBehind(issue, overrides);
+      return `${source}: ${field}: ${issue.message}${override ? ` (from --set ${override})` : ''}`;
     });
     throw new ConfigError(problems.join('\n'));
   }
   return result.data;
+}
+
+/** The override that set the field of `issue` (or the unknown key it reports), if one did. */
+function overrideBehind(issue: z.ZodIssue, overrides: string[]): string | undefined {
+  const fields = issue.code === z.ZodIssueCode.unrecognized_keys ? issue.keys.map((key) => [...issue.path, key]) : [issue.path];
+  const names = fields.map((field) => field.join('.'));
+  return overrides.find((override) => {
+    const key = override.slice(0, override.indexOf('='));
+    return names.some((name) => key === name || key.startsWith(`${name}.`) || name.startsWith(`${key}.`));
+  });
 }
 
 /** Reads a JSON config file, applies overrides and validates it. */
@@ -67,7 +81,7 @@ export function loadConfig<S extends z.ZodTypeAny>(schema: S, file: string, over
   } catch (error) {
     throw new ConfigError(`${file}: not valid JSON (${(error as Error).message})`);
   }
-  return validateConfig(schema, applyOverrides(parsed, overrides, file), file);
+  return validateConfig(schema, applyOverrides(parsed, overrides, file), file, overrides);
 }
 
 /** Common field schemas. */

@@ -118,7 +118,7 @@ export class ShardWriter {
     await fs.promises.mkdir(dir, { recursive: true });
     const existing = (await fs.promises.readdir(dir)).filter((name) => DATASET_FILE.test(name));
     if (existing.length > 0) {
-      if (!opts.overwrite) throw new Error(`${dir} already holds dataset files (${existing.join(', ')}); pass overwrite to replace them`);
+      if (!opts.overwrite) throw new Error(`${dir} already holds dataset files (${existing.join(', ')}); pass --overwrite to replace them`);
       // index.json goes first: an interrupted overwrite then leaves an incomplete directory, never a stale valid one.
       existing.sort((a, b) => Number(b.startsWith(INDEX_FILE)) - Number(a.startsWith(INDEX_FILE)));
       for (const name of existing) await fs.promises.rm(path.join(dir, name));

@@ -157,18 +157,21 @@ function readJsonFile<T>(file: string): T {
 }
 
 export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGuidanceResult> {
-  mkdirSync(opts.out, { recursive: true });
   const stateFile = path.join(opts.out, GUIDANCE_FILES.state);
   const configFile = path.join(opts.out, GUIDANCE_FILES.config);
   const resuming = existsSync(stateFile);
   if (resuming && !opts.resume) {
     throw new ConfigError(`--out ${opts.out}: already holds a training run (${GUIDANCE_FILES.state}); pass --resume or choose another --out`);
   }
+  if (!resuming && opts.resume) {
+    throw new ConfigError(`--resume: no training run in --out ${opts.out} (no ${GUIDANCE_FILES.state}); leave out --resume to start one`);
+  }
+  mkdirSync(opts.out, { recursive: true });
   let run: GuidanceRun;
   let start: GuidanceState = { step: 0, real: { epoch: 0, position: 0 }, fake: { epoch: 0, position: 0 } };
   if (resuming) {
     const stored = readJsonFile<GuidanceRun>(configFile);
-    const config = validateConfig(GuidanceConfigSchema, applyOverrides(stored.config, opts.overrides ?? [], configFile), configFile);
+    const config = validateConfig(GuidanceConfigSchema, applyOverrides(stored.config, opts.overrides ?? [], configFile), configFile, opts.overrides);
     run = { ...stored, config };
     start = readJsonFile<GuidanceState>(stateFile);
   } else {
