@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { native } from '../../ts/native';
-import { launch, RANK_VARIABLES, run, soloEnvironment } from './processes';
+import { spawn, spawnSync } from 'node:child_process';
+import { launch, MAIN, RANK_VARIABLES, run, soloEnvironment } from './processes';
 
 const WORKER = path.resolve(__dirname, 'rankWorker.js');
 
@@ -103,6 +104,41 @@ describe('data-parallel training (c10d, CPU)', function () {
     assert.match(result.stdout, /^\[rank 1\] rank says hello$/m);
     assert.match(result.stderr, /launch: rank 1 \(pid \d+\) exited with code 3; stopped rank 0/);
     assert.ok(result.seconds < 20, `took ${result.seconds} s`);
+  });
+
+  it('ranks of an mmdisco command die with their launcher, even when it is killed with SIGKILL', async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'mmdisco-orphans-'));
+    const config = path.resolve(__dirname, '..', '..', '..', 'configs', 'toy', 'ci.json');
+    const launcher = spawn(process.execPath, [MAIN, 'launch', '--nproc', '2', '--', 'toy', 'run', '--config', config, '--out', out], {
+      env: soloEnvironment(),
+      stdio: 'ignore',
+    });
+    const children = (): number[] =>
+      spawnSync('ps', ['-o', 'pid=', '--ppid', String(launcher.pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    try {
+      let ranks: number[] = [];
+      for (let i = 0; i < 100 && ranks.length < 2; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        ranks = children();
+      }
+      assert.equal(ranks.length, 2, 'the launcher started two ranks');
+      await new Promise((r) => setTimeout(r, 1000)); // the ranks are running the command
+      launcher.kill('SIGKILL');
+      for (let i = 0; i < 100 && ranks.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(ranks.filter(alive), [], 'no rank outlives its launcher by 10 s');
+    } finally {
+      for (const pid of children()) process.kill(pid, 'SIGKILL');
+      launcher.kill('SIGKILL');
+      fs.rmSync(out, { recursive: true, force: true });
+    }
   });
 
   it('sets torchrun\'s environment for each rank', async () => {

@@ -1,7 +1,8 @@
 /**
  * `mmdisco launch --nproc N -- <mmdisco command…>`: starts N processes of one data-parallel group on this host with
  * torchrun's environment (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT), prefixes their output with the
- * rank, and fails as a whole: when one rank exits non-zero the others are stopped and launch exits 1 naming it.
+ * rank, and fails as a whole: when one rank exits non-zero the others are stopped and launch exits 1 naming it;
+ * when launch itself dies, its ranks follow (exitWithLauncher).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as net from 'node:net';
@@ -9,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import type { Argv, CommandModule } from 'yargs';
-import { torchrunEnvironment } from '../util/ranks';
+import { LAUNCHER_PID_VARIABLE, torchrunEnvironment } from '../util/ranks';
 
 export interface LaunchOptions {
   nproc: number;
@@ -78,10 +79,12 @@ export async function launchRanks(opts: LaunchOptions): Promise<LaunchResult> {
       ...(threads !== undefined ? { OMP_NUM_THREADS: String(threads) } : {}),
       ...opts.env,
       ...torchrunEnvironment({ rank, worldSize: opts.nproc, masterAddr: opts.masterAddr, masterPort }),
+      [LAUNCHER_PID_VARIABLE]: String(process.pid),
     };
     // Rank 0 keeps the terminal for its progress bar; everything else is prefixed with its rank.
     const passStderr = rank === 0 && process.stderr.isTTY && !opts.onLine;
-    const child = spawn(opts.program, opts.args, { env, stdio: ['ignore', 'pipe', passStderr ? 'inherit' : 'pipe'] });
+    // stdin is a pipe that is never written: its end tells the rank that the launcher is gone (exitWithLauncher).
+    const child = spawn(opts.program, opts.args, { env, stdio: ['pipe', 'pipe', passStderr ? 'inherit' : 'pipe'] });
     running.set(child, rank);
     const emit = opts.onLine ?? ((r, stream, line) => (stream === 'stdout' ? process.stdout : process.stderr).write(`[rank ${r}] ${line}\n`));
     if (child.stdout) readline.createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => emit(rank, 'stdout', line));

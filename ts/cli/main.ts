@@ -5,6 +5,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ConfigError } from '../config/load';
+import { exitWithLauncher } from '../util/ranks';
 import { sampleBaseCommand, trainBaseCommand } from './base';
 import { dataBuildCommand, dataPreviewCommand } from './dataBuild';
 import { dataInspectCommand, dataVerifyCommand } from './data';
@@ -14,6 +15,7 @@ import { toyRunCommand } from './toy';
 import { fakesGenerateCommand, sampleCommand, trainGuidanceCommand } from './guidance';
 
 async function main(): Promise<void> {
+  exitWithLauncher();
   await yargs(hideBin(process.argv))
     .scriptName('mmdisco')
     .usage(

@@ -54,3 +54,25 @@ export function rankDevice(device: string, env: NodeJS.ProcessEnv = process.env)
   if (!launchedAsGroup(env) || !device.startsWith('cuda')) return device;
   return `cuda:${rankVariable('LOCAL_RANK', env)}`;
 }
+
+/** Set by `mmdisco launch` in each rank's environment: the launcher's pid; the rank's stdin is a pipe from it. */
+export const LAUNCHER_PID_VARIABLE = 'MMDISCO_LAUNCHER_PID';
+
+/**
+ * In a rank started by `mmdisco launch`, exits when the launcher is gone, however it ended (kill -9 included):
+ * the kernel closes the launcher's end of the rank's stdin, which the rank sees as its end. Ranks started by
+ * torchrun or any other launcher keep that launcher's semantics (nothing is watched).
+ */
+export function exitWithLauncher(env: NodeJS.ProcessEnv = process.env): void {
+  const launcher = env[LAUNCHER_PID_VARIABLE];
+  if (!launcher) return;
+  const stop = () => {
+    process.stderr.write(`rank ${processRank(env)}: the launcher (pid ${launcher}) is gone; stopping\n`);
+    process.exit(1);
+  };
+  process.stdin.on('end', stop);
+  process.stdin.on('error', stop);
+  process.stdin.resume();
+  // Watching must not keep a finished rank alive.
+  (process.stdin as unknown as { unref?: () => void }).unref?.();
+}
