@@ -135,6 +135,16 @@ describe('data-parallel commands under mmdisco launch (c10d, CPU)', function () 
     const flags = ['--real', data, '--fake', data, '--audio-base', bases.audio, '--video-base', bases.video, '--config', config];
     succeeded(await launch(2, ['train-guidance', ...flags, '--out', resumed, '--max-steps', '2']));
     assert.ok(fs.existsSync(path.join(resumed, 'state.rank-1.bin')), 'rank 1 keeps its own trainer state');
+    // One process resuming the group's run would not continue its numerics: refused unless asked for, then said.
+    const alone = await mmdisco(['train-guidance', '--out', resumed, '--resume']);
+    assert.equal(alone.code, 1);
+    assert.match(alone.stderr, /was trained by 2 rank\(s\) and this group has 1; .* --allow-world-size-change/);
+    const copy = path.join(root, 'guidance-resumed-alone');
+    fs.cpSync(resumed, copy, { recursive: true });
+    const allowed = await mmdisco(['train-guidance', '--out', copy, '--resume', '--allow-world-size-change']);
+    succeeded(allowed);
+    assert.match(allowed.stderr, /resuming a run of 2 rank\(s\) with 1; it no longer replays the uninterrupted run/);
+    assert.equal(readLog(path.join(copy, 'log.jsonl')).find((e) => e.event === 'resume')?.trainedByWorldSize, 2);
     succeeded(await launch(2, ['train-guidance', '--out', resumed, '--resume']));
     assert.equal(JSON.parse(fs.readFileSync(path.join(resumed, 'state.json'), 'utf8')).step, 3);
     const [uninterrupted, afterResume] = [out, resumed].map((dir) => readSafetensors(path.join(dir, 'discriminator.safetensors')).tensors);

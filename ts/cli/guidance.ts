@@ -81,6 +81,7 @@ interface TrainArgs {
   resume: boolean;
   set: string[];
   'max-steps'?: number;
+  'allow-world-size-change': boolean;
 }
 
 export const trainGuidanceCommand: CommandModule<object, TrainArgs> = {
@@ -100,7 +101,12 @@ export const trainGuidanceCommand: CommandModule<object, TrainArgs> = {
       .option('out', { type: 'string', demandOption: true, describe: 'run directory', coerce: outputDirectory('--out') })
       .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --out from its last checkpoint' })
       .option('set', { type: 'string', array: true, default: [], describe: 'config override key.path=value (repeatable)' })
-      .option('max-steps', { type: 'number', describe: 'stop this invocation after N steps (the run can be resumed)' }) as unknown as Argv<TrainArgs>,
+      .option('max-steps', { type: 'number', describe: 'stop this invocation after N steps (the run can be resumed)' })
+      .option('allow-world-size-change', {
+        type: 'boolean',
+        default: false,
+        describe: 'resume with another number of ranks than trained the run (its numerics then differ from an uninterrupted run)',
+      }) as unknown as Argv<TrainArgs>,
   handler: async (args) => {
     const config = args.config ? loadConfig(GuidanceConfigSchema, args.config, args.set) : undefined;
     if (args.resume && args.config) throw new ConfigError('--resume uses the run\'s stored config.json; change it with --set, not --config');
@@ -114,6 +120,7 @@ export const trainGuidanceCommand: CommandModule<object, TrainArgs> = {
       resume: args.resume,
       overrides: args.resume ? args.set : [],
       maxStepsThisRun: args['max-steps'],
+      allowWorldSizeChange: args['allow-world-size-change'],
     });
     if (!isMainRank()) return;
     if (result.steps === 0) {

@@ -59,6 +59,8 @@ interface GuidanceState {
   step: number;
   real: ReaderPosition;
   fake: ReaderPosition;
+  /** Ranks that trained the run (absent in runs written before it was recorded). */
+  worldSize?: number;
 }
 
 export interface TrainGuidanceOptions {
@@ -73,6 +75,8 @@ export interface TrainGuidanceOptions {
   /** Overrides applied to the stored config when resuming. */
   overrides?: string[];
   maxStepsThisRun?: number;
+  /** Resume a run with another number of ranks than trained it (it then no longer replays the same numerics). */
+  allowWorldSizeChange?: boolean;
   onStep?: (step: number, bce: number) => void;
 }
 
@@ -192,6 +196,15 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
   const bases = await loadBasePair(run.audioBase, run.videoBase, placement);
 
   const ranks = await joinRanks(config.runtime.device);
+  const trainedBy = start.worldSize;
+  const worldSizeChanged = resuming && trainedBy !== undefined && trainedBy !== ranks.worldSize;
+  if (worldSizeChanged && !opts.allowWorldSizeChange) {
+    throw new ConfigError(
+      `--resume: the run in --out ${opts.out} was trained by ${trainedBy} rank(s) and this group has ${ranks.worldSize}; each rank ` +
+        `draws its own timesteps and noises, so it would not continue the same numerics. Resume it with ${trainedBy} rank(s) ` +
+        `(mmdisco launch --nproc ${trainedBy}), or pass --allow-world-size-change`,
+    );
+  }
   // Each rank draws its own timesteps and noises, so each keeps its own trainer state.
   const trainerStateFile = path.join(opts.out, ranks.rank === 0 ? GUIDANCE_FILES.trainerState : `state.rank-${ranks.rank}.bin`);
   let trainerState: Tensor<Uint8Array> | undefined;
@@ -246,7 +259,18 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
 
   const log = ranks.isMain ? new JsonlLog(path.join(opts.out, GUIDANCE_FILES.log)) : undefined;
   const stopAt = Math.min(t.steps, start.step + (opts.maxStepsThisRun ?? Infinity));
-  log?.write(resuming ? 'resume' : 'start', { step: start.step, until: stopAt, parameters: discriminator.parameterCount, network, conditioning });
+  log?.write(resuming ? 'resume' : 'start', {
+    step: start.step,
+    until: stopAt,
+    parameters: discriminator.parameterCount,
+    network,
+    conditioning,
+    worldSize: ranks.worldSize,
+    ...(worldSizeChanged ? { trainedByWorldSize: trainedBy } : {}),
+  });
+  if (worldSizeChanged && ranks.isMain) {
+    process.stderr.write(`train-guidance: resuming a run of ${trainedBy} rank(s) with ${ranks.worldSize}; it no longer replays the uninterrupted run\n`);
+  }
   const progress = startProgress('train-guidance', stopAt - start.step, 'steps', ['bce', 'D(real)', 'D(fake)', 'pairs/s']);
   const timesteps = bases.video.checkpoint.config.model.schedule.timesteps;
   const window = new LogWindow(t.timestepBuckets, timesteps);
@@ -278,7 +302,7 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
       const negatives = shuffledNegatives(t.shuffledNegatives, streamSeed(t.seed + 3, ranks.rank), state.step, share.batchSize, groups);
       useRealNegatives(batch, negatives, share.batchSize);
       const stepLog = await trainer.trainSteps(batch, share.batchSize);
-      state = { step: state.step + 1, real: r.position, fake: f.position };
+      state = { step: state.step + 1, real: r.position, fake: f.position, worldSize: ranks.worldSize };
       lastBce = stepLog.bce.data[0];
       window.add(stepLog);
       opts.onStep?.(state.step, lastBce);
