@@ -23,6 +23,7 @@ interface SamplingArgs {
   out: string;
   device?: string;
   threads?: number;
+  'allow-mismatch': boolean;
 }
 
 function samplingOptions(y: Argv, what: string): Argv {
@@ -37,6 +38,11 @@ function samplingOptions(y: Argv, what: string): Argv {
     .option('out', { type: 'string', demandOption: true, describe: 'output directory', coerce: outputDirectory('--out') })
     .option('device', { type: 'string', describe: "override the checkpoints' device (cpu, cuda[:N])" })
     .option('threads', { type: 'number', describe: 'intra-op threads per model' })
+    .option('allow-mismatch', {
+        type: 'boolean',
+        default: false,
+        describe: 'go on when data and models were made for different datasets or units (recorded in the output\'s provenance)',
+      })
     .check((a) => {
       for (const key of ['n', 'steps', 'batch'] as const) {
         if (!Number.isInteger(a[key]) || (a[key] as number) < 1) throw new Error(`--${key} must be a positive integer, got ${a[key]}`);
@@ -56,6 +62,7 @@ const drawOptions = (args: SamplingArgs) => ({
   batch: args.batch,
   out: args.out,
   placement: { device: args.device, threads: args.threads },
+  allowMismatch: args['allow-mismatch'],
 });
 
 export const fakesGenerateCommand: CommandModule<object, SamplingArgs> = {
@@ -82,6 +89,7 @@ interface TrainArgs {
   set: string[];
   'max-steps'?: number;
   'allow-world-size-change': boolean;
+  'allow-mismatch': boolean;
 }
 
 export const trainGuidanceCommand: CommandModule<object, TrainArgs> = {
@@ -102,6 +110,11 @@ export const trainGuidanceCommand: CommandModule<object, TrainArgs> = {
       .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --out from its last checkpoint' })
       .option('set', { type: 'string', array: true, default: [], describe: 'config override key.path=value (repeatable)' })
       .option('max-steps', { type: 'number', describe: 'stop this invocation after N steps (the run can be resumed)' })
+      .option('allow-mismatch', {
+        type: 'boolean',
+        default: false,
+        describe: 'go on when data and models were made for different datasets or units (recorded in the output\'s provenance)',
+      })
       .option('allow-world-size-change', {
         type: 'boolean',
         default: false,
@@ -121,6 +134,7 @@ export const trainGuidanceCommand: CommandModule<object, TrainArgs> = {
       overrides: args.resume ? args.set : [],
       maxStepsThisRun: args['max-steps'],
       allowWorldSizeChange: args['allow-world-size-change'],
+      allowMismatch: args['allow-mismatch'],
     });
     if (!isMainRank()) return;
     if (result.steps === 0) {

@@ -21,6 +21,7 @@ import type { Discriminator, PlacementOptions } from '../native';
 import { type BasePair, loadBasePair, PAIR_TENSORS } from './basePair';
 import type { ClassConditioning, ClassGuidance } from './conditioning';
 import { type DrawOptions, generatePairDataset } from './pairs';
+import { checkBasesBelong, checkGuidanceBelongs, ProvenanceCheck } from './provenance';
 import { buildDiscriminator, GUIDANCE_FILES } from './train';
 
 /** Media files are written for at most this many pairs (the dataset holds all of them). */
@@ -38,6 +39,8 @@ export interface GuidedSampleOptions extends DrawOptions {
   guidanceInterval?: [number, number];
   out: string;
   placement?: PlacementOptions;
+  /** Guide with a module or base models of different datasets (recorded in the pairs' provenance). */
+  allowMismatch?: boolean;
   /** Media of the first pairs: PNG sheets, wavs and mp4s ('all', the default), the PNG sheets only, or none. */
   media?: 'all' | 'images' | 'none';
   /** Class-conditioned discriminator only: pair i is guided toward classes[i mod classes.length]. */
@@ -105,6 +108,9 @@ export async function guidedSample(opts: GuidedSampleOptions): Promise<{ index: 
     if (!Number.isFinite(opts[flag])) throw new ConfigError(`--${flag === 'lambdaAudio' ? 'lambda-audio' : 'lambda-video'} must be a number`);
   }
   const bases = await loadBasePair(opts.audioBase, opts.videoBase, opts.placement);
+  const check = new ProvenanceCheck(opts.allowMismatch);
+  checkBasesBelong(bases, check);
+  checkGuidanceBelongs('--guidance', opts.guidance, bases, check);
   const interval = opts.guidanceInterval && checkedInterval(opts.guidanceInterval, bases.audio.checkpoint.config.model.schedule.timesteps);
   const { discriminator, file, conditioning } = await loadGuidance(opts.guidance, bases, opts.placement);
   const classes = classGuidance(opts, conditioning, file);
@@ -120,6 +126,7 @@ export async function guidedSample(opts: GuidedSampleOptions): Promise<{ index: 
       guidance: path.resolve(file),
       lambdas,
       ...(interval ? { guidanceInterval: interval } : {}),
+      ...(check.allowed.length ? { allowedMismatches: check.allowed } : {}),
       // classes [] (no --class): the null condition, where no CFG scale applies.
       ...(classes ? { conditioning: { column: classes.conditioning.column, classes: classes.targets, cfgScales: classes.targets.length ? classes.cfgScales : null } } : {}),
     },

@@ -34,6 +34,7 @@ import { writeJsonAtomic } from '../report/reportJson';
 import { JsonlLog, startProgress } from '../util/progress';
 import { streamSeed } from '../util/random';
 import { type BasePair, loadBasePair, PAIR_TENSORS } from './basePair';
+import { basesDataset, checkBasesBelong, checkPairsBelong, ProvenanceCheck } from './provenance';
 import { classConditions, pairClasses, requireClassColumn, trainingConditions } from './conditioning';
 import { shuffledNegatives, useRealNegatives } from './negatives';
 
@@ -53,6 +54,10 @@ export interface GuidanceRun {
   videoBase: string;
   real: string;
   fake: string;
+  /** The dataset of the base models (absent in runs written before it was recorded). */
+  dataset?: string;
+  /** Mismatches of data and models that --allow-mismatch let through. */
+  allowedMismatches?: string[];
 }
 
 interface GuidanceState {
@@ -75,6 +80,8 @@ export interface TrainGuidanceOptions {
   /** Overrides applied to the stored config when resuming. */
   overrides?: string[];
   maxStepsThisRun?: number;
+  /** Train on data that does not belong to the base models (recorded in the run). */
+  allowMismatch?: boolean;
   /** Resume a run with another number of ranks than trained it (it then no longer replays the same numerics). */
   allowWorldSizeChange?: boolean;
   onStep?: (step: number, bce: number) => void;
@@ -221,6 +228,11 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
     real: new ShardReader(run.real, { ...share, seed: t.seed, dropLast: true, start: start.real }),
     fake: new ShardReader(run.fake, { ...share, seed: t.seed + 1, dropLast: true, start: start.fake }),
   };
+  const check = new ProvenanceCheck(opts.allowMismatch || (run.allowedMismatches?.length ?? 0) > 0);
+  checkBasesBelong(bases, check);
+  checkPairsBelong('--real', run.real, readers.real.index, bases, check);
+  checkPairsBelong('--fake', run.fake, readers.fake.index, bases, check);
+  run = { ...run, dataset: basesDataset(bases), ...(check.allowed.length ? { allowedMismatches: check.allowed } : {}) };
   for (const [flag, reader, dir] of [['--real', readers.real, run.real], ['--fake', readers.fake, run.fake]] as const) {
     for (const [modality, base] of [['audio', bases.audio], ['video', bases.video]] as const) {
       const spec = reader.index.tensors.find((s) => s.name === PAIR_TENSORS[modality]);
