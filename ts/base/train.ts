@@ -31,6 +31,7 @@ import { joinRanks } from '../distributed';
 import { native, type Tensor, tensor } from '../native';
 import { JsonlLog, startProgress } from '../util/progress';
 import { fitNormalisation, type Modality, modalityTensor, modelInputShape, type Normalisation, normalise } from './modality';
+import { requireFiniteStep } from '../util/finite';
 
 export interface TrainBaseOptions {
   out: string;
@@ -152,6 +153,7 @@ export async function trainBase(opts: TrainBaseOptions): Promise<TrainBaseResult
         position = batch.position;
         // The global batch's loss: the mean of the ranks' (equal) shares.
         lastLoss = (await ranks.mean(losses)).data[0];
+        requireFiniteStep(`train-base ${modality}`, step, { loss: lastLoss });
         lossSum += lastLoss;
         lossCount++;
         opts.onStep?.(step, lastLoss);

@@ -23,6 +23,7 @@ import { writeJsonAtomic } from '../report/reportJson';
 import { rankDevice } from '../util/ranks';
 import { readSafetensors, writeSafetensors } from './safetensors';
 import { readTrainingStateFile, writeTrainingStateFile } from './trainingState';
+import { requireFiniteTensors } from '../util/finite';
 
 export const BASE_CHECKPOINT_FILES = {
   config: 'config.json',
@@ -116,6 +117,7 @@ export async function writeCheckpointHeader(dir: string, config: BaseCheckpointC
 export async function writeCheckpointState(dir: string, model: EpsModel, position: ReaderPosition): Promise<TrainingProgress> {
   const weights = await model.parameters();
   const { state, step } = await model.trainingState();
+  requireFiniteTensors(`${file(dir, 'weights')} (step ${step}, not written)`, weights);
   await writeSafetensors(file(dir, 'weights'), weights, { step: String(step) });
   await writeTrainingStateFile(file(dir, 'state'), state, { step, epoch: position.epoch, position: position.position });
   return { step, position };
@@ -166,6 +168,7 @@ export async function epsModelFromCheckpoint(
   const weightsFile = file(dir, 'weights');
   if (!existsSync(weightsFile)) throw new Error(`${weightsFile}: missing (has the training run written a checkpoint yet?)`);
   const { tensors, metadata } = readSafetensors(weightsFile);
+  requireFiniteTensors(`${weightsFile}: refused`, tensors);
   const model = new native.EpsModel(epsModelOptions(checkpoint, placement));
   try {
     await model.loadParameters(tensors as Record<string, Tensor>);

@@ -6,6 +6,7 @@
  */
 import type { ClassConditioning } from '../guidance/conditioning';
 import type { Discriminator, DiscriminatorNetwork, NamedTensors } from '../native';
+import { requireFiniteTensors } from '../util/finite';
 import { readSafetensors, writeSafetensors } from './safetensors';
 
 const NETWORK_KEY = 'mmdisco.network';
@@ -18,6 +19,7 @@ export async function saveDiscriminatorWeights(
   conditioning?: ClassConditioning,
 ): Promise<void> {
   const params = await discriminator.parameters();
+  requireFiniteTensors(`${file} (not written)`, params);
   const metadata: Record<string, string> = { [NETWORK_KEY]: JSON.stringify(network) };
   if (conditioning) metadata[CONDITIONING_KEY] = JSON.stringify({ column: conditioning.column, classes: conditioning.classes });
   await writeSafetensors(file, params, metadata);
@@ -29,6 +31,7 @@ export function readDiscriminatorWeights(file: string): { tensors: NamedTensors;
   for (const [name, t] of Object.entries(tensors)) {
     if (t.data instanceof Int32Array) throw new Error(`${file}: tensor '${name}' is integer; weights must be floating point`);
   }
+  requireFiniteTensors(`${file}: refused`, tensors);
   const json = <T>(key: string): T | undefined => {
     if (metadata[key] === undefined) return undefined;
     try {

@@ -23,6 +23,7 @@ import { type DatasetIndex, readIndex, ShardWriter } from '../data';
 import { Ranks } from '../distributed';
 import { type JointCritic, native } from '../native';
 import { writeJsonAtomic } from '../report/reportJson';
+import { requireFiniteTensors } from '../util/finite';
 import { startProgress } from '../util/progress';
 import { type BasePair, elementsOf, PAIR_TENSORS, pairTensorSpecs } from './basePair';
 import { type ClassGuidance, samplingConditions, targetClass } from './conditioning';
@@ -68,6 +69,11 @@ export async function drawPairs(bases: BasePair, first: number, n: number, opts:
     ...(guidance ? { critic: guidance.critic, lambdas: guidance.lambdas } : {}),
     ...(guidance?.interval ? { guidanceInterval: guidance.interval } : {}),
     ...(guidance?.classes ? samplingConditions(guidance.classes, first, n) : {}),
+  });
+  // Per sampler run: which step first turned non-finite would need the native loop to look at every step.
+  requireFiniteTensors(`sampling pairs ${first} … ${first + n - 1} (${opts.sampler}, ${opts.steps} steps, seed ${opts.seed})`, {
+    [`audio (${bases.audio.dir})`]: result.x0,
+    [`video (${bases.video.dir})`]: result.x1,
   });
   return {
     audio: denormalise(bases.audio.checkpoint.normalisation, result.x0.data as Float32Array) as Float32Array,
