@@ -18,7 +18,7 @@ import { epsNetworkOf } from '../ts/checkpoint/baseCheckpoint';
 import { BaseModelConfigSchema } from '../ts/config/baseModel';
 import { loadConfig } from '../ts/config/load';
 import { native, tensor } from '../ts/native';
-import { writeJsonAtomic } from '../ts/report/reportJson';
+import { writeJsonAtomic } from '../ts/core/atomicWrite';
 import { describeMachine } from './machine';
 
 const ROOT = path.resolve(__dirname, '..', '..');

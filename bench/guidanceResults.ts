@@ -18,8 +18,9 @@ import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { z } from 'zod';
-import { buildDataset, DATASET_NAMES, type DatasetName } from '../datasets/build';
-import { resolveUnit } from '../datasets/presets';
+import { buildDataset } from '../datasets/build';
+import { DATASET_NAMES } from '../ts/core/datasets';
+import { resolveUnit } from '../ts/core/unit';
 import { DEFAULT_SAMPLER, SAMPLERS } from '../ts/base/sample';
 import { GuidanceConfigSchema } from '../ts/config/guidance';
 import { loadConfig, positiveInt, timestepRange } from '../ts/config/load';
@@ -29,7 +30,7 @@ import { loadBasePair } from '../ts/guidance/basePair';
 import { generateFakes } from '../ts/guidance/fakes';
 import { type GuidedSampleOptions, guidedSample, loadGuidance, writePairMedia } from '../ts/guidance/sample';
 import { GUIDANCE_FILES, trainGuidance } from '../ts/guidance/train';
-import { writeJsonAtomic } from '../ts/report/reportJson';
+import { writeJsonAtomic } from '../ts/core/atomicWrite';
 import { writeBenchResult } from './machine';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -54,7 +55,7 @@ const DrawSchema = z
 
 export const ResultsConfigSchema = z
   .object({
-    dataset: z.enum(DATASET_NAMES as [DatasetName, ...DatasetName[]]),
+    dataset: z.enum(DATASET_NAMES),
     audioBase: z.string(),
     videoBase: z.string(),
     /** Real pairs built into --work (datasets/, `small` preset): the discriminator's positives, and the real-test row (a seed other than the evaluators' reference set, the same size as the sets it is compared with). */

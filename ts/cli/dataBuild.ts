@@ -4,8 +4,9 @@
 import { writeFile } from 'node:fs/promises';
 import { SingleBar } from 'cli-progress';
 import type { Argv, CommandModule } from 'yargs';
-import { buildDataset, DATASET_NAMES, DatasetName, PairFactory, readStoredPair, SPLITS } from '../../datasets/build';
-import { PRESET_NAMES, PresetName, resolveUnit, UnitSpec } from '../../datasets/presets';
+import { buildDataset, PairFactory, readStoredPair, SPLITS } from '../../datasets/build';
+import { DATASET_NAMES, DatasetName } from '../core/datasets';
+import { PRESET_NAMES, PresetName, resolveUnit, UnitSpec } from '../core/unit';
 import { Split } from '../../datasets/sources/mnist';
 import { VideoFrames } from '../media/frames';
 import { writeMp4 } from '../media/mp4';

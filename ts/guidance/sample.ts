@@ -18,8 +18,10 @@ import { writeMp4 } from '../media/mp4';
 import { contactSheetPng, writePng } from '../media/png';
 import { writeWav } from '../media/wav';
 import type { Discriminator, PlacementOptions } from '../native';
-import { type BasePair, loadBasePair, PAIR_TENSORS } from './basePair';
-import type { ClassConditioning, ClassGuidance } from './conditioning';
+import { type BasePair, loadBasePair } from './basePair';
+import { MODALITY_TENSORS } from '../core/modality';
+import type { ClassConditioning } from '../core/conditioning';
+import type { ClassGuidance } from './conditioning';
 import { type DrawOptions, generatePairDataset } from './pairs';
 import { buildDiscriminator, GUIDANCE_FILES } from './train';
 
@@ -148,8 +150,8 @@ export async function writePairMedia(bases: BasePair, pairsDir: string, out: str
   const first = (await reader.epoch(0).next()).value;
   if (!first) throw new Error(`${pairsDir}: holds no pairs`);
   const unit = bases.unit;
-  const video: BaseSamples = { modality: 'video', unit, data: first.tensors[PAIR_TENSORS.video] as Uint8Array, shape: [count, ...bases.video.storedShape] };
-  const audio: BaseSamples = { modality: 'audio', unit, data: first.tensors[PAIR_TENSORS.audio] as Float32Array, shape: [count, ...bases.audio.storedShape] };
+  const video: BaseSamples = { modality: 'video', unit, data: first.tensors[MODALITY_TENSORS.video] as Uint8Array, shape: [count, ...bases.video.storedShape] };
+  const audio: BaseSamples = { modality: 'audio', unit, data: first.tensors[MODALITY_TENSORS.audio] as Float32Array, shape: [count, ...bases.audio.storedShape] };
   const clips = clipsOf(video);
   const mels = melImages(audio);
   const written: string[] = [];

@@ -6,7 +6,8 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { ToyConfig } from '../config/toy';
-import { CoupledGaussianMixture, IsotropicComponents, mapComponents, sampleMixture } from '../eval/mixture';
+import type { CoupledGaussianMixture, IsotropicComponents } from '../core/mixture';
+import { mapComponents, sampleMixture } from '../eval/mixture';
 import { mixtureCoupling } from '../eval/mixtureCoupling';
 import { residualCosine } from '../eval/residualCosine';
 import { SampleSet, joinColumns, sampleSet } from '../eval/samples';
@@ -16,7 +17,7 @@ import {
   Discriminator, DiscriminatorStepLog, EpsModel, EpsSource, JointCritic, ScheduleOptions, Tensor, native, tensor,
 } from '../native';
 import { writeLineChart } from '../report/lineChart';
-import { writeJsonAtomic } from '../report/reportJson';
+import { writeJsonAtomic } from '../core/atomicWrite';
 import { writeScatterPanels } from '../report/scatterPanels';
 import { Rng } from '../util/random';
 import { JsonlLog, startProgress } from '../util/progress';
