@@ -24,7 +24,7 @@ import { describeMachine } from './machine';
 const ROOT = path.resolve(__dirname, '..', '..');
 const PYTHON = path.join(ROOT, '.venv', 'bin', 'python3');
 
-/** One model input per config modality: the `small` preset's units (datasets/presets.ts). */
+/** One model input per config modality: the `small` preset's units (ts/core/unit.ts). */
 const SMALL_INPUT = { video: [8, 1, 16, 16], audio: [1, 160, 32] };
 
 interface Side {

@@ -17,7 +17,7 @@ export const SPLITS: readonly Split[] = ['train', 'test'];
 /** Bumped whenever a change alters the pairs produced for a given (dataset, split, seed, unit). */
 export const GENERATOR_VERSION = 1;
 
-/** Tensor columns of a unit: see the conventions in datasets/presets.ts. */
+/** Tensor columns of a unit: see the conventions in ts/core/unit.ts. */
 export function tensorSpecs(unit: UnitSpec): TensorSpec[] {
   const specs: TensorSpec[] = [
     { name: 'video', dtype: 'uint8', shape: [unit.frames, unit.channels, unit.height, unit.width] },

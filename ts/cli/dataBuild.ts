@@ -68,7 +68,7 @@ export const dataBuildCommand: CommandModule<object, BuildArgs> = {
       .option('split', { choices: SPLITS, demandOption: true, describe: 'train or test (disjoint sources)' })
       .option('pairs', { type: 'number', demandOption: true, describe: 'number of pairs' })
       .option('seed', { type: 'number', default: 0, describe: 'seed of the pair streams' })
-      .option('preset', { choices: PRESET_NAMES, default: 'small' as PresetName, describe: 'unit preset (datasets/presets.ts)' })
+      .option('preset', { choices: PRESET_NAMES, default: 'small' as PresetName, describe: 'unit preset (ts/core/unit.ts)' })
       .option('out', { type: 'string', demandOption: true, describe: 'output directory' })
       .option('overwrite', { type: 'boolean', default: false, describe: 'replace a dataset already in --out' })
       .option('cache-dir', { type: 'string', describe: 'where sound banks are cached (default .cache or $MMDISCO_CACHE_DIR)' })
