@@ -8,6 +8,7 @@
  * drawn on demand, which is how the toy run uses them with analytic or MLP base models. Randomness comes from the
  * seeds given to each stage (named seed streams, seeds.ts).
  */
+import path from 'node:path';
 import type { Modality } from '../core/modality';
 import { type TrainBaseOptions as ShardTrainBaseOptions, type TrainBaseResult, trainBase as trainBaseOnShards } from '../base/train';
 import type { Sampler } from '../base/sample';
@@ -114,7 +115,7 @@ export async function sampleGuided(
 ): Promise<(ShardSource & { index: DatasetIndex; written: string[] }) | MemoryPairs> {
   if ('bases' in opts) return samplePairs(opts, { critic: opts.critic, lambdas: opts.lambdas });
   const { index, written } = await guidedSample(opts);
-  return { ...shardSource(`${opts.out}/pairs`), index, written };
+  return { ...shardSource(path.join(opts.out, 'pairs')), index, written };
 }
 
 /** Samples pairs in chunks (for progress), optionally with joint guidance. */
