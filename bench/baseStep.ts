@@ -18,13 +18,13 @@ import { epsNetworkOf } from '../ts/checkpoint/baseCheckpoint';
 import { BaseModelConfigSchema } from '../ts/config/baseModel';
 import { loadConfig } from '../ts/config/load';
 import { native, tensor } from '../ts/native';
-import { writeJsonAtomic } from '../ts/report/reportJson';
+import { writeJsonAtomic } from '../ts/core/atomicWrite';
 import { describeMachine } from './machine';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const PYTHON = path.join(ROOT, '.venv', 'bin', 'python3');
 
-/** One model input per config modality: the `small` preset's units (datasets/presets.ts). */
+/** One model input per config modality: the `small` preset's units (ts/core/unit.ts). */
 const SMALL_INPUT = { video: [8, 1, 16, 16], audio: [1, 160, 32] };
 
 interface Side {

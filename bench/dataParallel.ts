@@ -9,7 +9,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { launchRanks } from '../ts/cli/launch';
-import { writeJsonAtomic } from '../ts/report/reportJson';
+import { writeJsonAtomic } from '../ts/core/atomicWrite';
 
 interface ModelSize {
   name: string;

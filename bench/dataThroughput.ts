@@ -13,11 +13,12 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { buildDataset, DATASET_NAMES, PairFactory, type DatasetName } from '../datasets/build';
-import { PRESET_NAMES, resolveUnit, type PresetName } from '../datasets/presets';
+import { buildDataset, PairFactory } from '../datasets/build';
+import { DATASET_NAMES, type DatasetName } from '../ts/core/datasets';
+import { PRESET_NAMES, resolveUnit, type PresetName } from '../ts/core/unit';
 import { ShardReader } from '../ts/data';
 import { native, tensor } from '../ts/native';
-import { writeJsonAtomic } from '../ts/report/reportJson';
+import { writeJsonAtomic } from '../ts/core/atomicWrite';
 import { describeMachine } from './machine';
 
 const BATCH = 64;

@@ -16,12 +16,14 @@ import os from 'node:os';
 import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { denormalise, type Modality, normalise } from '../ts/base/modality';
+import { denormalise, normalise } from '../ts/core/normalisation';
+import { type Modality } from '../ts/core/modality';
 import { ConfigError } from '../ts/config/load';
 import { ShardReader, ShardWriter } from '../ts/data';
 import { evaluateDataset, loadEvaluators } from '../ts/eval/evaluators';
 import { calibrate, pairSetMetrics } from '../ts/eval/pairMetrics';
-import { type BasePair, loadBasePair, PAIR_TENSORS } from '../ts/guidance/basePair';
+import { type BasePair, loadBasePair } from '../ts/guidance/basePair';
+import { MODALITY_TENSORS } from '../ts/core/modality';
 import { native, tensor } from '../ts/native';
 import { Rng } from '../ts/util/random';
 import { startProgress } from '../ts/util/progress';
@@ -91,14 +93,14 @@ async function main(): Promise<void> {
     progress.update(1);
     for (const m of ['audio', 'video'] as const) {
       const norm = bases[m].checkpoint.normalisation;
-      const x0 = normalise(norm, batch.tensors[PAIR_TENSORS[m]]);
+      const x0 = normalise(norm, batch.tensors[MODALITY_TENSORS[m]]);
       for (const t of args.t) {
         const estimate = denormalise(norm, await oneStepEstimate(bases, m, x0, n, t, rng));
         const dir = path.join(work, `${m}-${t}`);
         const writer = await ShardWriter.open(dir, { tensors: reader.index.tensors, meta: reader.index.meta, dataset: reader.index.dataset });
         for (let i = 0; i < n; i++) {
           const tensors = Object.fromEntries(reader.index.tensors.map((spec) => {
-            const source = spec.name === PAIR_TENSORS[m] ? estimate : batch.tensors[spec.name];
+            const source = spec.name === MODALITY_TENSORS[m] ? estimate : batch.tensors[spec.name];
             const size = source.length / n;
             return [spec.name, source.slice(i * size, (i + 1) * size)];
           }));

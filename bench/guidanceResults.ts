@@ -1,157 +1,25 @@
 /**
- * The results table of MMDisCo on a paired dataset: independent sampling of the two base models vs joint guidance
- * by each trained discriminator variant (fusion A / B, with and without the denoising loss) over a sweep of λ, one
- * for both modalities or one per modality (and, for a class-conditioned one guiding toward given classes, of the
- * residual CFG scale, likewise), scored by the dataset's evaluators (recognisable fraction, accuracy to the guided class,
- * Fréchet distance and KID per modality, class agreement, AV onset F1), with the discriminator's size next to the
- * base models' and the wall time of guided vs unguided sampling.
+ * The results table of MMDisCo on a paired dataset (ts/pipeline/results.ts): the command line that runs it and
+ * writes bench/results/guidance-<config name>-<host>.json and .md (see machine.ts).
  *
  *   node dist/bench/guidanceResults.js --config configs/results/spoken-mnist.json [--work runs/results-spoken-mnist]
  *       [--device cuda] [--set evaluation.n=64] [--guidance-set training.steps=500] [--variants NAME…] [--train-only]
  *
  * Every stage writes into --work and is skipped when its output is complete there (fakes, each training run, each
  * sample set), so an interrupted run continues where it stopped. Paths in the config are relative to the
- * repository root. Writes bench/results/guidance-<config name>-<host>.json and .md (see machine.ts).
+ * repository root.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { z } from 'zod';
-import { buildDataset, DATASET_NAMES, type DatasetName } from '../datasets/build';
-import { resolveUnit } from '../datasets/presets';
-import { DEFAULT_SAMPLER, SAMPLERS } from '../ts/base/sample';
-import { GuidanceConfigSchema } from '../ts/config/guidance';
-import { loadConfig, positiveInt, timestepRange } from '../ts/config/load';
-import { evaluateDataset, loadEvaluators } from '../ts/eval/evaluators';
-import { avOnsetF1s, calibrate, type PairSetMetrics, pairedDifference, pairSetMetrics } from '../ts/eval/pairMetrics';
-import { loadBasePair } from '../ts/guidance/basePair';
-import { generateFakes } from '../ts/guidance/fakes';
-import { type GuidedSampleOptions, guidedSample, loadGuidance, writePairMedia } from '../ts/guidance/sample';
-import { GUIDANCE_FILES, trainGuidance } from '../ts/guidance/train';
-import { writeJsonAtomic } from '../ts/report/reportJson';
+import { buildDataset } from '../datasets/build';
+import { loadConfig } from '../ts/config/load';
+import { resolveUnit } from '../ts/core/unit';
+import { ResultsConfigSchema, runResults } from '../ts/pipeline/results';
 import { writeBenchResult } from './machine';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-
-const RealSchema = z.object({ pairs: positiveInt, seed: z.number().int() }).strict();
-
-/** A guidance strength: λ for both modalities, or each modality's own (rows labelled λ=audio/video). */
-const LambdaSchema = z.union([z.number().nonnegative(), z.object({ audio: z.number().nonnegative(), video: z.number().nonnegative() }).strict()], {
-  errorMap: () => ({ message: 'must be a strength λ ≥ 0 or {"audio": λ_a, "video": λ_v}' }),
-});
-type Lambda = z.infer<typeof LambdaSchema>;
-
-const DrawSchema = z
-  .object({
-    n: positiveInt,
-    sampler: z.enum(SAMPLERS).default(DEFAULT_SAMPLER),
-    steps: positiveInt.default(50),
-    seed: z.number().int(),
-    batch: positiveInt.default(64),
-  })
-  .strict();
-
-export const ResultsConfigSchema = z
-  .object({
-    dataset: z.enum(DATASET_NAMES as [DatasetName, ...DatasetName[]]),
-    audioBase: z.string(),
-    videoBase: z.string(),
-    /** Real pairs built into --work (datasets/, `small` preset): the discriminator's positives, and the real-test row (a seed other than the evaluators' reference set, the same size as the sets it is compared with). */
-    real: z.object({ train: RealSchema, test: RealSchema }).strict(),
-    evaluators: z.string(),
-    /** The fake-pair bank the discriminators train against. */
-    fakes: DrawSchema,
-    /** Independent and guided sets are drawn with the same seeds, so they start from the same noise. */
-    evaluation: DrawSchema.extend({ lambdas: z.array(LambdaSchema).min(1) }),
-    variants: z
-      .array(
-        z
-          .object({
-            name: z.string().regex(/^[\w-]+$/, 'letters, digits, - and _ only (it names a directory)'),
-            config: z.string(),
-            set: z.array(z.string()).default([]),
-            /** This variant's λ values (default: evaluation.lambdas). */
-            lambdas: z.array(LambdaSchema).min(1).optional(),
-            /**
-             * A class-conditioned discriminator: pair i is guided toward classes[i mod n], with each residual CFG scale
-             * of cfgScales: S for both modalities, or {audio, video}, each modality's own (rows labelled S=audio/video).
-             */
-            classes: z.array(z.number().int().nonnegative()).min(1).optional(),
-            cfgScales: z
-              .array(
-                z.union([z.number().nonnegative(), z.object({ audio: z.number().nonnegative(), video: z.number().nonnegative() }).strict()], {
-                  errorMap: () => ({ message: 'must be a scale S ≥ 0 or {"audio": S_a, "video": S_v}' }),
-                }),
-              )
-              .min(1)
-              .optional(),
-            /** Guidance intervals [tMin, tMax] to sweep, null for every step (rows labelled t∈[tMin,tMax]; default: [null]). */
-            intervals: z.array(timestepRange.nullable()).min(1).optional(),
-          })
-          .strict()
-          .refine((v) => !v.cfgScales || v.classes, { message: 'cfgScales needs classes', path: ['cfgScales'] }),
-      )
-      .min(1)
-      // A name names one discriminator (its run directory): entries that repeat it sweep more settings with it.
-      .superRefine((variants, ctx) => {
-        variants.forEach((v, i) => {
-          const first = variants.findIndex((w) => w.name === v.name);
-          if (first < i && (variants[first].config !== v.config || JSON.stringify(variants[first].set) !== JSON.stringify(v.set))) {
-            ctx.addIssue({ code: z.ZodIssueCode.custom, path: [i, 'name'], message: `'${v.name}' is already trained with another config or set (variants ${first} and ${i})` });
-          }
-        });
-      }),
-    threads: z.number().int().nonnegative().default(1),
-  })
-  .strict();
-type ResultsConfig = z.infer<typeof ResultsConfigSchema>;
-
-interface Row {
-  name: string;
-  variant: string | null;
-  lambda: Lambda | null;
-  metrics: PairSetMetrics;
-  /**
-   * Onset F1 of the set with each video given the audio of another of its pairs (eval calibrate's control): what
-   * its event counts give by chance, so that onset F1 minus this is the set's alignment (null without events).
-   */
-  shuffledOnsetF1: number | null;
-  /**
-   * A guided set's onset F1 minus the independent set's, pair by pair (pair i of both starts from the same noise),
-   * with the standard error of that mean difference (null for unguided rows, or without events).
-   */
-  onsetF1VsIndependent: { mean: number; stdErr: number } | null;
-  /** Wall time of drawing the set (null for real data, or when it was drawn by an earlier invocation and not timed). */
-  seconds: number | null;
-}
-
-function lambdaSetting(lambda: Lambda): { label: string; dir: string; options: Pick<GuidedSampleOptions, 'lambdaAudio' | 'lambdaVideo'> } {
-  if (typeof lambda === 'number') return { label: `λ=${lambda}`, dir: `${lambda}`, options: { lambdaAudio: lambda, lambdaVideo: lambda } };
-  return { label: `λ=${lambda.audio}/${lambda.video}`, dir: `a${lambda.audio}-v${lambda.video}`, options: { lambdaAudio: lambda.audio, lambdaVideo: lambda.video } };
-}
-
-/** A variant's residual CFG scale: S for both modalities, or each modality's own. */
-type CfgScale = NonNullable<ResultsConfig['variants'][number]['cfgScales']>[number];
-
-/** A CFG scale's row label (S=4, or S=4/1 for audio/video), sample directory suffix and guidedSample options; none without one. */
-function cfgSetting(scale: CfgScale | undefined): { label: string; dir: string; options: Pick<GuidedSampleOptions, 'cfgScale' | 'cfgScaleAudio' | 'cfgScaleVideo'> } {
-  if (scale === undefined) return { label: '', dir: '', options: {} };
-  if (typeof scale === 'number') return { label: ` S=${scale}`, dir: `-s${scale}`, options: { cfgScale: scale } };
-  return {
-    label: ` S=${scale.audio}/${scale.video}`,
-    dir: `-sa${scale.audio}-sv${scale.video}`,
-    options: { cfgScaleAudio: scale.audio, cfgScaleVideo: scale.video },
-  };
-}
-
-/** A guidance interval's row label, sample directory suffix and guidedSample option; none without one. */
-function intervalSetting(interval: [number, number] | null): { label: string; dir: string; options: Pick<GuidedSampleOptions, 'guidanceInterval'> } {
-  if (!interval) return { label: '', dir: '', options: {} };
-  return { label: ` t∈[${interval[0]},${interval[1]}]`, dir: `-t${interval[0]}-${interval[1]}`, options: { guidanceInterval: interval } };
-}
-
-const fromRoot = (p: string) => (path.isAbsolute(p) ? p : path.join(ROOT, p));
 
 async function main(): Promise<void> {
   const args = await yargs(hideBin(process.argv))
@@ -176,169 +44,26 @@ async function main(): Promise<void> {
     .strict()
     .parse();
   const config = loadConfig(ResultsConfigSchema, args.config, args.set);
-  const unknown = (args.variants ?? []).filter((name) => !config.variants.some((v) => v.name === name));
-  if (unknown.length > 0) {
-    throw new Error(`--variants: ${unknown.join(', ')} not in ${args.config} (variants: ${[...new Set(config.variants.map((v) => v.name))].join(', ')})`);
-  }
-  const deviceSet = args.device ? [`runtime.device=${args.device}`] : [];
   // Named after the config file: configs/results/spoken-mnist-class.json → runs/results-spoken-mnist-class.
   const resultsName = path.basename(args.config, '.json');
-  const work = args.work ?? path.join(ROOT, 'runs', `results-${resultsName}`);
-  // Validate every variant's config before any work starts.
-  const variants = config.variants.filter((v) => !args.variants || args.variants.includes(v.name)).map((v) => ({
-    ...v,
-    config: loadConfig(GuidanceConfigSchema, fromRoot(v.config), [...v.set, ...args['guidance-set'], ...deviceSet]),
-  }));
-  const placement = { threads: config.threads, device: args.device };
-  const bases = { audioBase: fromRoot(config.audioBase), videoBase: fromRoot(config.videoBase) };
-  const timingsFile = path.join(work, 'timings.json');
-  const timings: Record<string, number> = existsSync(timingsFile) ? JSON.parse(readFileSync(timingsFile, 'utf8')) : {};
-  const timed = async (key: string, done: boolean, fn: () => Promise<unknown>) => {
-    if (done) return;
-    const start = Date.now();
-    await fn();
-    // Merged with what other processes sharing --work have timed meanwhile.
-    Object.assign(timings, existsSync(timingsFile) ? JSON.parse(readFileSync(timingsFile, 'utf8')) : {}, { [key]: (Date.now() - start) / 1000 });
-    await writeJsonAtomic(timingsFile, timings);
-  };
-  const complete = (dir: string) => existsSync(path.join(dir, 'index.json'));
-
-  const real = { train: path.join(work, 'real-train'), test: path.join(work, 'real-test') };
-  for (const split of ['train', 'test'] as const) {
-    if (complete(real[split])) continue;
-    const { pairs, seed } = config.real[split];
-    await buildDataset({ dataset: config.dataset, split, preset: 'small', unit: resolveUnit('small'), pairs, seed, out: real[split], overwrite: true });
-  }
-  const fakes = path.join(work, 'fakes');
-  await timed('fakes', complete(fakes), () => generateFakes({ ...bases, ...config.fakes, out: fakes, placement }));
-  const independent = path.join(work, 'independent');
-  const { lambdas, ...draw } = config.evaluation;
-  const pair = await loadBasePair(bases.audioBase, bases.videoBase, placement);
-  await timed('independent', complete(independent), async () => {
-    await generateFakes({ ...bases, ...draw, out: independent, placement });
-    await writePairMedia(pair, independent, path.join(work, 'independent-media'), Math.min(draw.n, 8), draw.seed, false);
+  const table = await runResults({
+    config,
+    configFile: args.config,
+    work: args.work ?? path.join(ROOT, 'runs', `results-${resultsName}`),
+    root: ROOT,
+    buildReal: async (real) => {
+      await buildDataset({ ...real, preset: 'small', unit: resolveUnit('small'), overwrite: true });
+    },
+    guidanceSet: args['guidance-set'],
+    device: args.device,
+    variants: args.variants,
+    trainOnly: args['train-only'],
   });
-
-  const sets: Omit<Row, 'metrics' | 'shuffledOnsetF1' | 'onsetF1VsIndependent'>[] = [
-    { name: 'real test', variant: null, lambda: null, seconds: null },
-    { name: 'independent', variant: null, lambda: null, seconds: timings.independent ?? null },
-  ];
-  const dirs: Record<string, string> = { 'real test': real.test, independent };
-  const parameterCounts: Record<string, number> = {};
-  for (const variant of variants) {
-    const run = path.join(work, `guidance-${variant.name}`);
-    const trained = existsSync(path.join(run, GUIDANCE_FILES.state))
-      ? (JSON.parse(readFileSync(path.join(run, GUIDANCE_FILES.state), 'utf8')) as { step: number }).step
-      : 0;
-    if (trained < variant.config.training.steps) {
-      await trainGuidance(
-        trained > 0
-          ? { out: run, resume: true }
-          : { out: run, config: variant.config, real: real.train, fake: fakes, ...bases },
-      );
-    }
-    if (args['train-only']) continue;
-    // Unconditioned variants sweep λ; class-conditioned ones λ × the CFG scale S.
-    const scales = variant.classes ? (variant.cfgScales ?? [1]) : [undefined];
-    for (const lambda of variant.lambdas ?? lambdas) {
-      for (const cfgScale of scales) {
-        const cfg = cfgSetting(cfgScale);
-        for (const interval of variant.intervals ?? [null]) {
-          const within = intervalSetting(interval);
-          const strength = lambdaSetting(lambda);
-          const name = `${variant.name} ${strength.label}${cfg.label}${within.label}`;
-          const out = path.join(work, `sample-${variant.name}-${strength.dir}${cfg.dir}${within.dir}`);
-          await timed(name, complete(path.join(out, 'pairs')), () =>
-            guidedSample({
-              ...bases, ...draw, guidance: run, ...strength.options, out, placement, media: 'images',
-              classes: variant.classes, ...cfg.options, ...within.options,
-            }),
-          );
-          sets.push({ name, variant: variant.name, lambda, seconds: timings[name] ?? null });
-          dirs[name] = path.join(out, 'pairs');
-        }
-      }
-    }
-    parameterCounts[variant.name] = (await loadGuidance(run, pair, placement)).discriminator.parameterCount;
-  }
-
-  if (args['train-only']) return;
-  const evaluators = await loadEvaluators(fromRoot(config.evaluators), placement);
-  const rows: Row[] = [];
-  let independentOnsetF1s: number[] | null = null;
-  for (const set of sets) {
-    const outputs = await evaluateDataset(evaluators, dirs[set.name]);
-    const onsetF1s = outputs.events ? avOnsetF1s(outputs.events.audio, outputs.events.video, evaluators.info.dataset.unit) : null;
-    if (set.name === 'independent') independentOnsetF1s = onsetF1s;
-    rows.push({
-      ...set,
-      metrics: pairSetMetrics(outputs, evaluators),
-      shuffledOnsetF1: outputs.events ? calibrate(outputs, evaluators).onsetF1!.shuffled : null,
-      onsetF1VsIndependent: set.variant && onsetF1s && independentOnsetF1s ? pairedDifference(onsetF1s, independentOnsetF1s) : null,
-    });
-  }
-  const baseParameters = pair.audio.model.parameterCount + pair.video.model.parameterCount;
-  const discriminators = Object.fromEntries(
-    Object.entries(parameterCounts).map(([name, count]) => [name, { parameters: count, fractionOfBases: count / baseParameters }]),
-  );
-  const result = { config: args.config, work, baseParameters, discriminators, timings, rows };
-  const file = await writeBenchResult(`guidance-${resultsName}`, result);
-  const table = markdownTable(config, rows, discriminators, baseParameters);
-  writeFileSync(file.replace(/\.json$/, '.md'), table);
-  console.log(table);
+  if (!table) return;
+  const file = await writeBenchResult(`guidance-${resultsName}`, table.result);
+  writeFileSync(file.replace(/\.json$/, '.md'), table.markdown);
+  console.log(table.markdown);
   console.log(`wrote ${file} and .md`);
-}
-
-function markdownTable(
-  config: ResultsConfig,
-  rows: Row[],
-  discriminators: Record<string, { parameters: number; fractionOfBases: number }>,
-  baseParameters: number,
-): string {
-  const f = (x: number | null, digits = 3) => (x === null ? '–' : x.toFixed(digits));
-  const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(3)}`;
-  const unguided = rows.find((r) => r.name === 'independent')?.seconds ?? null;
-  const lines = [
-    `# MMDisCo on ${config.dataset}: ${config.evaluation.n} pairs per set, ${config.evaluation.sampler} ${config.evaluation.steps} steps`,
-    '',
-    '| set | recognisable a / v | accuracy a / v | Fréchet a / v | KID a / v | class agreement | onset F1 (shuffled) | onset F1 − independent | wall s (× unguided) |',
-    '|---|---|---|---|---|---|---|---|---|',
-    ...rows.map((r) => {
-      const m = r.metrics;
-      const wall = r.seconds === null ? '–' : `${r.seconds.toFixed(1)}${unguided && r.variant ? ` (×${(r.seconds / unguided).toFixed(2)})` : ''}`;
-      return (
-        `| ${r.name} | ${f(m.audio.recognisable)} / ${f(m.video.recognisable)} | ${f(m.audio.accuracy)} / ${f(m.video.accuracy)} ` +
-        `| ${f(m.audio.frechet, 2)} / ${f(m.video.frechet, 2)} ` +
-        `| ${f(m.audio.kid.mean, 2)} / ${f(m.video.kid.mean, 2)} | ${f(m.classAgreement)} ` +
-        `| ${f(m.onsetF1)}${r.shuffledOnsetF1 === null ? '' : ` (${f(r.shuffledOnsetF1)})`} ` +
-        `| ${r.onsetF1VsIndependent === null ? '–' : `${signed(r.onsetF1VsIndependent.mean)} ± ${f(r.onsetF1VsIndependent.stdErr)}`} | ${wall} |`
-      );
-    }),
-    '',
-    `Base models: ${baseParameters.toLocaleString('en')} parameters together.` +
-      (Object.keys(discriminators).length === 0
-        ? ''
-        : ' Discriminators: ' +
-          Object.entries(discriminators)
-            .map(([name, d]) => `${name} ${d.parameters.toLocaleString('en')} (${(100 * d.fractionOfBases).toFixed(1)} %)`)
-            .join(', ') +
-          '.'),
-    '',
-    ...(rows.some((r) => r.shuffledOnsetF1 !== null)
-      ? [
-          'Onset F1 (shuffled): the same set with each video given the audio of another of its pairs; the difference is the set\'s alignment beyond chance. ' +
-            'Onset F1 − independent: the mean over pairs of the guided pair\'s F1 minus that of the independent pair drawn from the same noise, ± its standard error.',
-          '',
-        ]
-      : []),
-    ...(rows.some((r) => r.lambda !== null && typeof r.lambda !== 'number')
-      ? ['λ=a/v: the audio residual\'s λ and the video residual\'s.', '']
-      : []),
-    ...(config.variants.some((v) => v.classes)
-      ? ['S: the residual CFG scale of both modalities; S=a/v: the audio residual\'s a and the video residual\'s v.', '']
-      : []),
-  ];
-  return lines.join('\n');
 }
 
 main().catch((error) => {

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { native } from '../ts/native';
-import { writeJsonAtomic } from '../ts/report/reportJson';
+import { writeJsonAtomic } from '../ts/core/atomicWrite';
 
 export interface MachineDescription {
   host: string;

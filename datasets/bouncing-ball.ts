@@ -1,7 +1,8 @@
 import { VideoFrames } from '../ts/media/frames';
-import { audioSamples, UnitSpec } from './presets';
+import { audioSamples, UnitSpec } from '../ts/core/unit';
 import { DatasetDefinition, emptyVideo, mixInto, noiseFloor, paintMax } from './generator';
-import { impactBank, MATERIALS } from './sources/impacts';
+import { impactBank } from './sources/impacts';
+import { MATERIALS } from '../ts/core/datasets';
 
 /**
  * Bouncing ball with real impact sounds. A ball under gravity bounces off the side walls and a floor (drawn

@@ -5,20 +5,19 @@ import { ShardWriter } from '../ts/data/writer';
 import { MelSpectrogram } from '../ts/media/melspec';
 import { bouncingBall } from './bouncing-ball';
 import { DatasetDefinition, PreparedDataset, RenderedPair } from './generator';
-import { audioSamples, melFrames, PresetName, UnitSpec, UnitSpecSchema } from './presets';
+import { DATASET_NAMES, type DatasetName } from '../ts/core/datasets';
+import { audioSamples, melFrames, PresetName, UnitSpec, UnitSpecSchema } from '../ts/core/unit';
 import { PairRng } from './rng';
 import { Split } from './sources/mnist';
 import { spokenMnist } from './spoken-mnist';
 
-export const DATASETS = { 'spoken-mnist': spokenMnist, 'bouncing-ball': bouncingBall } satisfies Record<string, DatasetDefinition>;
-export type DatasetName = keyof typeof DATASETS;
-export const DATASET_NAMES = Object.keys(DATASETS) as DatasetName[];
+export const DATASETS: Record<DatasetName, DatasetDefinition> = { 'spoken-mnist': spokenMnist, 'bouncing-ball': bouncingBall };
 export const SPLITS: readonly Split[] = ['train', 'test'];
 
 /** Bumped whenever a change alters the pairs produced for a given (dataset, split, seed, unit). */
 export const GENERATOR_VERSION = 1;
 
-/** Tensor columns of a unit: see the conventions in datasets/presets.ts. */
+/** Tensor columns of a unit: see the conventions in ts/core/unit.ts. */
 export function tensorSpecs(unit: UnitSpec): TensorSpec[] {
   const specs: TensorSpec[] = [
     { name: 'video', dtype: 'uint8', shape: [unit.frames, unit.channels, unit.height, unit.width] },

@@ -1,6 +1,6 @@
 import { MetaSpec } from '../ts/data/format';
 import { VideoFrames } from '../ts/media/frames';
-import { UnitSpec } from './presets';
+import { UnitSpec } from '../ts/core/unit';
 import { PairRng } from './rng';
 import { Split } from './sources/mnist';
 

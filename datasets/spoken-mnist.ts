@@ -1,5 +1,5 @@
 import { VideoFrames } from '../ts/media/frames';
-import { audioSamples, UnitSpec } from './presets';
+import { audioSamples, UnitSpec } from '../ts/core/unit';
 import { DatasetDefinition, emptyVideo, mixInto, noiseFloor, paintMax, RenderedPair } from './generator';
 import { PairRng } from './rng';
 import { loadMnist, MnistSplit } from './sources/mnist';

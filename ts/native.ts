@@ -7,7 +7,7 @@
  * settled fails at once with a "busy" error.
  */
 import path from 'node:path';
-import type { CoupledGaussianMixture } from './eval/mixture';
+import type { CoupledGaussianMixture } from './core/mixture';
 
 export type FloatArray = Float32Array | Float64Array;
 export interface Tensor<A = FloatArray> {

@@ -1,24 +1,12 @@
 import { dirname, join } from 'node:path';
+import { MATERIALS } from '../../ts/core/datasets';
 import { Bank, ClipRecipe, ensureBank, soxToBank } from './bank';
 
 /**
  * Real recorded impact sounds (Sonic Pi samples, CC0, npm `supersonic-scsynth-samples`), one per material
- * class of the bouncing ball. Decoded from FLAC with sox -R, leading silence trimmed so the sample's attack
- * sits at the contact time, peak normalised to -3 dBFS.
+ * class of the bouncing ball (MATERIALS, ts/core/datasets.ts). Decoded from FLAC with sox -R, leading silence
+ * trimmed so the sample's attack sits at the contact time, peak normalised to -3 dBFS.
  */
-export const MATERIALS = [
-  'drum_tom_lo_hard',
-  'elec_wood',
-  'drum_cowbell',
-  'drum_snare_hard',
-  'perc_impact1',
-  'tabla_na',
-  'drum_bass_hard',
-  'perc_snap',
-] as const;
-
-export type Material = (typeof MATERIALS)[number];
-
 export function samplesDir(): string {
   return join(dirname(require.resolve('supersonic-scsynth-samples/package.json')), 'samples');
 }

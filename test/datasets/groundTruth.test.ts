@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { PairFactory } from '../../datasets/build';
 import { NOISE_FLOOR_STD } from '../../datasets/generator';
-import { resolveUnit } from '../../datasets/presets';
+import { resolveUnit } from '../../ts/core/unit';
 import { BALL_BRIGHTNESS, fullHeightSpeed, Surface } from '../../datasets/bouncing-ball';
 import { loadMnist } from '../../datasets/sources/mnist';
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { resolveUnit } from '../../datasets/presets';
+import { resolveUnit } from '../../ts/core/unit';
 import { accuracy, classAgreement } from '../../ts/eval/classAgreement';
-import { CoupledGaussianMixture, componentPosterior, sampleMixture } from '../../ts/eval/mixture';
+import type { CoupledGaussianMixture } from '../../ts/core/mixture';
+import { componentPosterior, sampleMixture } from '../../ts/eval/mixture';
 import { mixtureCoupling } from '../../ts/eval/mixtureCoupling';
 import { avOnsetF1, avOnsetF1s, pairedDifference } from '../../ts/eval/pairMetrics';
 import { meanOnsetF1, onsetF1 } from '../../ts/eval/onsetF1';

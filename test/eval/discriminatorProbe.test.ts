@@ -9,13 +9,14 @@ import * as assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { normalise } from '../../ts/base/modality';
+import { normalise } from '../../ts/core/normalisation';
 import { trainBase } from '../../ts/base/train';
 import { GuidanceConfigSchema } from '../../ts/config/guidance';
 import { validateConfig } from '../../ts/config/load';
 import { ShardReader } from '../../ts/data';
-import { probeDiscriminator } from '../../ts/eval/discriminatorProbe';
-import { type BasePair, loadBasePair, PAIR_TENSORS } from '../../ts/guidance/basePair';
+import { probeDiscriminator } from '../../ts/guidance/discriminatorProbe';
+import { type BasePair, loadBasePair } from '../../ts/guidance/basePair';
+import { MODALITY_TENSORS } from '../../ts/core/modality';
 import { classConditions } from '../../ts/guidance/conditioning';
 import { loadGuidance } from '../../ts/guidance/sample';
 import { trainGuidance } from '../../ts/guidance/train';
@@ -61,7 +62,7 @@ describe('eval discriminator: what a trained discriminator tells apart', functio
     const n = rows.length;
     const batch = (await new ShardReader(real, { batchSize: n, seed: 0, shuffle: false }).epoch(0).next()).value!;
     const noised = (m: 'audio' | 'video', from: (i: number) => number) => {
-      const x0 = normalise(bases[m].checkpoint.normalisation, batch.tensors[PAIR_TENSORS[m]]);
+      const x0 = normalise(bases[m].checkpoint.normalisation, batch.tensors[MODALITY_TENSORS[m]]);
       const size = x0.length / n;
       const alphaBar = native.scheduleAlphaBar(bases[m].checkpoint.config.model.schedule).data[t];
       const eps = Array.from({ length: x0.length }, () => rng.gaussian());

@@ -3,7 +3,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { buildDataset } from '../../datasets/build';
-import { resolveUnit } from '../../datasets/presets';
+import { resolveUnit } from '../../ts/core/unit';
 import { EVALUATORS_FILE, evaluateDataset, loadEvaluators, trainEvaluators } from '../../ts/eval/evaluators';
 import { gaussianStats } from '../../ts/eval/frechet';
 import { calibrate, confidenceMetrics, pairSetMetrics } from '../../ts/eval/pairMetrics';

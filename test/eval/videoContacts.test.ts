@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { PairFactory } from '../../datasets/build';
-import { resolveUnit, type UnitSpec } from '../../datasets/presets';
+import { resolveUnit, type UnitSpec } from '../../ts/core/unit';
 import { meanOnsetF1 } from '../../ts/eval/onsetF1';
 import { derangement } from '../../ts/eval/pairMetrics';
 import { objectCentroids, videoContacts } from '../../ts/eval/videoContacts';

@@ -4,7 +4,7 @@
  * in float64.
  */
 import assert from 'node:assert/strict';
-import { CoupledGaussianMixture } from '../../ts/eval/mixture';
+import type { CoupledGaussianMixture } from '../../ts/core/mixture';
 import { DiscriminatorDraw, ScheduleOptions, Tensor, native, tensor } from '../../ts/native';
 import { Rng } from '../../ts/util/random';
 

@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CoupledGaussianMixture, sampleMixture } from '../../ts/eval/mixture';
+import type { CoupledGaussianMixture } from '../../ts/core/mixture';
+import { sampleMixture } from '../../ts/eval/mixture';
 import { SampleSet, selectRows } from '../../ts/eval/samples';
 import { writeLineChart } from '../../ts/report/lineChart';
 import { formatTick, niceTicks } from '../../ts/report/plotting';
-import { writeJsonAtomic } from '../../ts/report/reportJson';
+import { writeJsonAtomic } from '../../ts/core/atomicWrite';
 import { scatterPanelsSize, writeScatterPanels } from '../../ts/report/scatterPanels';
 import { Rng } from '../../ts/util/random';
 

@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { toyMixture } from '../../ts/toy/mixture';
-import { CoupledGaussianMixture, IsotropicComponents, sampleMixture } from '../../ts/eval/mixture';
+import type { CoupledGaussianMixture, IsotropicComponents } from '../../ts/core/mixture';
+import { sampleMixture } from '../../ts/eval/mixture';
 import { mixtureCoupling } from '../../ts/eval/mixtureCoupling';
 import { sampleSet } from '../../ts/eval/samples';
 import { slicedWasserstein } from '../../ts/eval/slicedWasserstein';

@@ -8,7 +8,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { UnitSpec } from '../../datasets/presets';
+import type { UnitSpec } from '../core/unit';
 import { epsModelFromCheckpoint } from '../checkpoint/baseCheckpoint';
 import { writeSafetensors } from '../checkpoint/safetensors';
 import { ConfigError } from '../config/load';
@@ -18,7 +18,8 @@ import { writeMp4 } from '../media/mp4';
 import { contactSheetPng, writePng } from '../media/png';
 import { writeWav } from '../media/wav';
 import { native, type PlacementOptions } from '../native';
-import { denormalise, type Modality, modalityTensor } from './modality';
+import { denormalise } from '../core/normalisation';
+import { type Modality, modalityTensor } from '../core/modality';
 
 export const SAMPLERS = ['ddpm', 'ddim'] as const;
 export type Sampler = (typeof SAMPLERS)[number];

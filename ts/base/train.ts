@@ -11,7 +11,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { type BaseModelConfig, BaseModelConfigSchema } from '../config/baseModel';
 import { applyOverrides, ConfigError, validateConfig } from '../config/load';
-import { UnitSpecSchema } from '../../datasets/presets';
+import { UnitSpecSchema } from '../core/unit';
 import {
   BASE_CHECKPOINT_FILES,
   type BaseCheckpointConfig,
@@ -30,7 +30,9 @@ import { ShardReader } from '../data';
 import { joinRanks } from '../distributed';
 import { native, type Tensor, tensor } from '../native';
 import { JsonlLog, startProgress } from '../util/progress';
-import { fitNormalisation, type Modality, modalityTensor, modelInputShape, type Normalisation, normalise } from './modality';
+import { fitNormalisation, modelInputShape } from './modality';
+import { type Modality, modalityTensor } from '../core/modality';
+import { type Normalisation, normalise } from '../core/normalisation';
 import { requireFiniteStep } from '../util/finite';
 
 export interface TrainBaseOptions {

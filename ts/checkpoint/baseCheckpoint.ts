@@ -13,13 +13,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { UnitSpecSchema } from '../../datasets/presets';
-import { type Modality, modelRange, type Normalisation } from '../base/modality';
+import { UnitSpecSchema } from '../core/unit';
+import { type Modality } from '../core/modality';
+import { modelRange, type Normalisation } from '../core/normalisation';
 import { BaseModelConfigSchema, type BaseModelConfig } from '../config/baseModel';
 import { validateConfig } from '../config/load';
 import type { ReaderPosition } from '../data';
 import { native, recordedDeviceOrCpu, type EpsModel, type PlacementOptions, type Tensor } from '../native';
-import { writeJsonAtomic } from '../report/reportJson';
+import { writeJsonAtomic } from '../core/atomicWrite';
 import { rankDevice } from '../util/ranks';
 import { readSafetensors, writeSafetensors } from './safetensors';
 import { readTrainingStateFile, writeTrainingStateFile } from './trainingState';

@@ -4,7 +4,7 @@
  * class-conditioned one, its class conditioning. Loading is strict: every parameter present with its shape, no
  * extra tensors; errors name the file and the tensor.
  */
-import type { ClassConditioning } from '../guidance/conditioning';
+import type { ClassConditioning } from '../core/conditioning';
 import type { Discriminator, DiscriminatorNetwork, NamedTensors } from '../native';
 import { requireFiniteTensors } from '../util/finite';
 import { readSafetensors, writeSafetensors } from './safetensors';

@@ -4,7 +4,7 @@
  * little-endian tensor bytes. Used for every weight file mmdisco writes or loads.
  */
 import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../report/reportJson';
+import { writeFileAtomic } from '../core/atomicWrite';
 import type { Tensor } from '../native';
 
 type SafetensorsDType = 'F32' | 'F64' | 'I32' | 'U8';

@@ -2,7 +2,7 @@
  * `train-base` and `sample-base`: the single-modal base diffusion models (audio log-mel U-Net, video "2d+1d" U-Net).
  */
 import type { Argv, CommandModule } from 'yargs';
-import { type Modality, MODALITIES } from '../base/modality';
+import { type Modality, MODALITIES } from '../core/modality';
 import { sampleBase, SAMPLER_OPTION, type Sampler } from '../base/sample';
 import { trainBase } from '../base/train';
 import { hasTrainingState, readBaseCheckpoint } from '../checkpoint/baseCheckpoint';

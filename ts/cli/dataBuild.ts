@@ -5,8 +5,9 @@ import { writeFile } from 'node:fs/promises';
 import { SingleBar } from 'cli-progress';
 import type { Argv, CommandModule } from 'yargs';
 import { ZodError } from 'zod';
-import { buildDataset, DATASET_NAMES, DatasetName, PairFactory, readStoredPair, SPLITS } from '../../datasets/build';
-import { PRESET_NAMES, PresetName, resolveUnit, UnitSpec } from '../../datasets/presets';
+import { buildDataset, PairFactory, readStoredPair, SPLITS } from '../../datasets/build';
+import { DATASET_NAMES, DatasetName } from '../core/datasets';
+import { PRESET_NAMES, PresetName, resolveUnit, UnitSpec } from '../core/unit';
 import { Split } from '../../datasets/sources/mnist';
 import { VideoFrames } from '../media/frames';
 import { writeMp4 } from '../media/mp4';
@@ -86,7 +87,7 @@ export const dataBuildCommand: CommandModule<object, BuildArgs> = {
       .option('split', { choices: SPLITS, demandOption: true, describe: 'train or test (disjoint sources)' })
       .option('pairs', { type: 'number', demandOption: true, describe: 'number of pairs' })
       .option('seed', { type: 'number', default: 0, describe: 'seed of the pair streams' })
-      .option('preset', { choices: PRESET_NAMES, default: 'small' as PresetName, describe: 'unit preset (datasets/presets.ts)' })
+      .option('preset', { choices: PRESET_NAMES, default: 'small' as PresetName, describe: 'unit preset (ts/core/unit.ts)' })
       .option('out', { type: 'string', demandOption: true, describe: 'output directory', coerce: outputDirectory('--out') })
       .option('overwrite', { type: 'boolean', default: false, describe: 'replace a dataset already in --out' })
       .option('cache-dir', { type: 'string', describe: 'where sound banks are cached (default .cache or $MMDISCO_CACHE_DIR)' })

@@ -6,7 +6,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { readIndex } from '../data';
 import type { DatasetOutputs, EvaluatorSet } from '../eval/evaluators';
 import { calibrate, pairSetMetrics } from '../eval/pairMetrics';
-import { writeJsonAtomic } from '../report/reportJson';
+import { writeJsonAtomic } from '../core/atomicWrite';
 import { startProgress } from '../util/progress';
 import { outputDirectory, outputFile } from './paths';
 
@@ -203,7 +203,7 @@ export const evalDiscriminatorCommand: CommandModule<object, DiscriminatorArgs> 
   handler: async (args) => {
     const { loadBasePair } = await import('../guidance/basePair');
     const { loadGuidance } = await import('../guidance/sample');
-    const { probeDiscriminator } = await import('../eval/discriminatorProbe');
+    const { probeDiscriminator } = await import('../guidance/discriminatorProbe');
     const placement = { threads: args.threads };
     const bases = await loadBasePair(args['audio-base'], args['video-base'], placement);
     const { discriminator, conditioning } = await loadGuidance(args.guidance, bases, placement);

@@ -14,12 +14,13 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { MATERIALS } from '../../datasets/sources/impacts';
-import { UnitSpecSchema, type UnitSpec } from '../../datasets/presets';
+import { CLASS_SPECS } from '../core/datasets';
+import { type Modality, MODALITIES, MODALITY_TENSORS } from '../core/modality';
+import { UnitSpecSchema, type UnitSpec } from '../core/unit';
 import { readSafetensors, writeSafetensors } from '../checkpoint/safetensors';
 import { type DatasetIndex, readIndex, ShardReader, type TensorArray } from '../data';
 import { type Classifier, type ClassifierNetwork, type MelAugmentation, type NamedTensors, native, type PlacementOptions, tensor, type Tensor } from '../native';
-import { writeJsonAtomic } from '../report/reportJson';
+import { writeJsonAtomic } from '../core/atomicWrite';
 import { accuracy } from './classAgreement';
 import { sampleSet, type SampleSet } from './samples';
 import { spectralFluxOnsets } from './spectralFluxOnsets';
@@ -28,17 +29,6 @@ import { videoContacts } from './videoContacts';
 export const EVALUATORS_FILE = 'evaluators.json';
 const PARAMETER_FILES = { audio: 'audio.safetensors', video: 'video.safetensors' } as const;
 const REFERENCE_FILE = 'reference.safetensors';
-
-export type Modality = 'audio' | 'video';
-export const MODALITIES: readonly Modality[] = ['audio', 'video'];
-/** The shard tensor each evaluator reads. */
-const INPUT_TENSOR: Record<Modality, string> = { audio: 'audio_mel', video: 'video' };
-
-/** Which meta column holds the class of a pair, and the class names, per dataset. */
-export const CLASS_SPECS: Record<string, { column: string; names: string[] }> = {
-  'spoken-mnist': { column: 'label', names: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] },
-  'bouncing-ball': { column: 'material_index', names: [...MATERIALS] },
-};
 
 /** Datasets whose pairs carry sound events at visible contacts: they get the AV onset F1. */
 const ONSET_DATASETS = new Set(['bouncing-ball']);
@@ -159,7 +149,7 @@ export async function trainEvaluators(opts: TrainEvaluatorsOptions): Promise<Tra
     for await (const batch of reader.epoch(epoch)) {
       const labels = classLabels(batch.meta[classSpec.column], opts.trainDir, classSpec.column);
       const [a, v] = await Promise.all(
-        MODALITIES.map((m) => classifiers[m].trainSteps(inputTensor(batch.tensors[INPUT_TENSOR[m]], shapes[m]), labels, opts.batchSize)),
+        MODALITIES.map((m) => classifiers[m].trainSteps(inputTensor(batch.tensors[MODALITY_TENSORS[m]], shapes[m]), labels, opts.batchSize)),
       );
       losses.audio.push(a.losses.data[0]);
       losses.video.push(v.losses.data[0]);
@@ -332,7 +322,7 @@ async function classifyDataset(
   const events = opts.events ? { audio: new Array<number[]>(pairs), video: new Array<number[]>(pairs) } : null;
   for await (const batch of new ShardReader(dir, { batchSize: 128, seed: 0, shuffle: false }).epoch(0)) {
     const n = batch.indices.length;
-    const results = await Promise.all(MODALITIES.map((m) => classifiers[m].predict(inputTensor(batch.tensors[INPUT_TENSOR[m]], shapes[m]))));
+    const results = await Promise.all(MODALITIES.map((m) => classifiers[m].predict(inputTensor(batch.tensors[MODALITY_TENSORS[m]], shapes[m]))));
     MODALITIES.forEach((m, k) => {
       const { logits, features } = results[k];
       const out = outputs[m];
@@ -383,13 +373,13 @@ function inputShapes(index: DatasetIndex): Record<Modality, number[]> {
     if (!spec) throw new Error(`dataset ${index.dataset.name}: no '${name}' tensor`);
     return spec.shape;
   };
-  return { audio: shapeOf(INPUT_TENSOR.audio), video: shapeOf(INPUT_TENSOR.video) };
+  return { audio: shapeOf(MODALITY_TENSORS.audio), video: shapeOf(MODALITY_TENSORS.video) };
 }
 
 /** The evaluators read audio_mel as float32 and video as uint8 or float32, with the shapes they were trained on. */
 function checkInputs(dir: string, index: DatasetIndex, expected: Record<Modality, number[]>): void {
   for (const m of MODALITIES) {
-    const name = INPUT_TENSOR[m];
+    const name = MODALITY_TENSORS[m];
     const spec = index.tensors.find((t) => t.name === name);
     const allowed = m === 'audio' ? ['float32'] : ['uint8', 'float32'];
     if (!spec) throw new Error(`${dir}: no '${name}' tensor, which the ${m} evaluator reads`);

@@ -1,23 +1,6 @@
 import { Rng } from '../util/random';
+import type { CoupledGaussianMixture, IsotropicComponents } from '../core/mixture';
 import { SampleSet, checkSampleSet } from './samples';
-
-/** K isotropic Gaussian components in one modality: component k is N(means[k], std[k]² I). */
-export interface IsotropicComponents {
-  /** K × dim component means. */
-  means: number[][];
-  /** K standard deviations. */
-  std: number[];
-}
-
-/**
- * The toy joint distribution: pick component k with probability weights[k], then draw audio and video
- * independently from their k-th components. The shared k is the only coupling between a and v.
- */
-export interface CoupledGaussianMixture {
-  weights: number[];
-  audio: IsotropicComponents;
-  video: IsotropicComponents;
-}
 
 /** Throws, naming the field, unless the mixture is consistent; returns its sizes. */
 export function checkMixture(mixture: CoupledGaussianMixture): { components: number; audioDim: number; videoDim: number } {

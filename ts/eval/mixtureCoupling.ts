@@ -1,5 +1,6 @@
 import { classAgreement } from './classAgreement';
-import { CoupledGaussianMixture, checkMixture, mapComponents } from './mixture';
+import type { CoupledGaussianMixture } from '../core/mixture';
+import { checkMixture, mapComponents } from './mixture';
 import { SampleSet } from './samples';
 
 /**

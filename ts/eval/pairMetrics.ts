@@ -3,10 +3,11 @@
  * (ts/eval/evaluators.ts): per-modality accuracy and feature distances to the real test set, class agreement
  * between the modalities, and the AV onset F1 where the dataset has sound events at visible contacts.
  */
-import type { UnitSpec } from '../../datasets/presets';
+import type { UnitSpec } from '../core/unit';
 import { Rng } from '../util/random';
 import { accuracy, classAgreement } from './classAgreement';
-import type { DatasetOutputs, EvaluatorSet, Modality, ModalityOutputs } from './evaluators';
+import type { DatasetOutputs, EvaluatorSet, ModalityOutputs } from './evaluators';
+import type { Modality } from '../core/modality';
 import { frechetFromSamples } from './frechet';
 import { kernelInceptionDistance } from './kernelInceptionDistance';
 import { meanOnsetF1, onsetF1 } from './onsetF1';

@@ -3,11 +3,11 @@
  * layout their samples are stored in: the same `video` / `audio_mel` tensors as the real dataset they were
  * trained on, so ShardReader, the discriminator trainer and the evaluators read real and generated pairs alike.
  */
-import type { UnitSpec } from '../../datasets/presets';
+import type { UnitSpec } from '../core/unit';
 import { type BaseCheckpoint, epsModelFromCheckpoint } from '../checkpoint/baseCheckpoint';
 import { ConfigError } from '../config/load';
 import type { TensorSpec } from '../data';
-import type { Modality } from '../base/modality';
+import { type Modality, MODALITY_TENSORS } from '../core/modality';
 import type { EpsModel, PlacementOptions } from '../native';
 
 export interface LoadedBase {
@@ -26,8 +26,6 @@ export interface BasePair {
   /** The data unit both were trained on (fps, sample rate, mel settings). */
   unit: UnitSpec;
 }
-
-export const PAIR_TENSORS: Record<Modality, string> = { audio: 'audio_mel', video: 'video' };
 
 /** Loads both base checkpoints (EMA weights) and checks they model the two modalities of the same kind of data. */
 export async function loadBasePair(audioDir: string, videoDir: string, placement: PlacementOptions = {}): Promise<BasePair> {
@@ -51,8 +49,8 @@ export async function loadBasePair(audioDir: string, videoDir: string, placement
 /** The tensor columns of a pair dataset the two base models read and write. */
 export function pairTensorSpecs(bases: BasePair): TensorSpec[] {
   return [
-    { name: PAIR_TENSORS.video, dtype: 'uint8', shape: bases.video.storedShape },
-    { name: PAIR_TENSORS.audio, dtype: 'float32', shape: bases.audio.storedShape },
+    { name: MODALITY_TENSORS.video, dtype: 'uint8', shape: bases.video.storedShape },
+    { name: MODALITY_TENSORS.audio, dtype: 'float32', shape: bases.audio.storedShape },
   ];
 }
 

@@ -4,6 +4,7 @@
  * the residual CFG) is the zero vector.
  */
 import type { GuidanceConfig } from '../config/guidance';
+import type { ClassConditioning } from '../core/conditioning';
 import { ConfigError } from '../config/load';
 import type { DatasetIndex } from '../data';
 import { type CfgScales, type Conditioning, type SampleOptions, tensor } from '../native';
@@ -11,9 +12,6 @@ import { Rng, streamSeed } from '../util/random';
 import type { RealNegative } from './negatives';
 
 export type ConditioningConfig = NonNullable<GuidanceConfig['conditioning']>;
-
-/** What the weights of a conditioned discriminator record: where a pair's class lives and how many there are. */
-export type ClassConditioning = Pick<ConditioningConfig, 'column' | 'classes'>;
 
 /** One condition row per pair: its class, or null for the null condition. */
 export function classConditions(rows: readonly (number | null)[], classes: number): Conditioning {

@@ -15,17 +15,18 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { denormalise } from '../base/modality';
+import { denormalise } from '../core/normalisation';
 import type { Sampler } from '../base/sample';
 import { readSafetensors, writeSafetensors } from '../checkpoint/safetensors';
 import { ConfigError } from '../config/load';
 import { type DatasetIndex, readIndex, ShardWriter } from '../data';
 import { Ranks } from '../distributed';
 import { type JointCritic, native } from '../native';
-import { writeJsonAtomic } from '../report/reportJson';
+import { writeJsonAtomic } from '../core/atomicWrite';
 import { requireFiniteTensors } from '../util/finite';
 import { startProgress } from '../util/progress';
-import { type BasePair, elementsOf, PAIR_TENSORS, pairTensorSpecs } from './basePair';
+import { type BasePair, elementsOf, pairTensorSpecs } from './basePair';
+import { MODALITY_TENSORS } from '../core/modality';
 import { type ClassGuidance, samplingConditions, targetClass } from './conditioning';
 
 export interface DrawOptions {
@@ -135,8 +136,8 @@ export async function generatePairDataset(bases: BasePair, opts: GeneratePairsOp
       await writeSafetensors(
         chunkFile(opts.out, k),
         {
-          [PAIR_TENSORS.audio]: { data: pairs.audio, shape: [pairs.n, ...bases.audio.storedShape] },
-          [PAIR_TENSORS.video]: { data: pairs.video, shape: [pairs.n, ...bases.video.storedShape] },
+          [MODALITY_TENSORS.audio]: { data: pairs.audio, shape: [pairs.n, ...bases.audio.storedShape] },
+          [MODALITY_TENSORS.video]: { data: pairs.video, shape: [pairs.n, ...bases.video.storedShape] },
         },
         { seed: String(opts.seed + k) },
       );
@@ -176,14 +177,14 @@ async function writeDataset(bases: BasePair, opts: GeneratePairsOptions, plan: R
   const videoSize = elementsOf(bases.video.storedShape);
   for (let k = 0; k < chunks; k++) {
     const { tensors } = readSafetensors(chunkFile(opts.out, k));
-    const audio = tensors[PAIR_TENSORS.audio].data as Float32Array;
-    const video = tensors[PAIR_TENSORS.video].data as unknown as Uint8Array;
+    const audio = tensors[MODALITY_TENSORS.audio].data as Float32Array;
+    const video = tensors[MODALITY_TENSORS.video].data as unknown as Uint8Array;
     for (let i = 0; i < chunkSize(opts, k); i++) {
       const index = k * opts.batch + i;
       await writer.append({
         tensors: {
-          [PAIR_TENSORS.audio]: audio.subarray(i * audioSize, (i + 1) * audioSize),
-          [PAIR_TENSORS.video]: video.subarray(i * videoSize, (i + 1) * videoSize),
+          [MODALITY_TENSORS.audio]: audio.subarray(i * audioSize, (i + 1) * audioSize),
+          [MODALITY_TENSORS.video]: video.subarray(i * videoSize, (i + 1) * videoSize),
         },
         meta: { index, seed: opts.seed + k, ...(classes ? { [classes.conditioning.column]: targetClass(classes, index) } : {}) },
       });

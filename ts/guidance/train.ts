@@ -22,7 +22,7 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { normalise } from '../base/modality';
+import { normalise } from '../core/normalisation';
 import { loadDiscriminatorWeights, saveDiscriminatorWeights } from '../checkpoint/discriminatorWeights';
 import { loadTrainingStateFrom, readTrainingStateFile, writeTrainingStateFile } from '../checkpoint/trainingState';
 import { type GuidanceConfig, GuidanceConfigSchema } from '../config/guidance';
@@ -30,10 +30,11 @@ import { applyOverrides, ConfigError, validateConfig } from '../config/load';
 import { type Batch, type ReaderPosition, ShardReader } from '../data';
 import { joinRanks, rankDevice, type Ranks } from '../distributed';
 import { type Discriminator, type DiscriminatorBatch, type DiscriminatorStepLog, type MmdiscoDiscriminatorNetwork, native, type Tensor, tensor } from '../native';
-import { writeJsonAtomic } from '../report/reportJson';
+import { writeJsonAtomic } from '../core/atomicWrite';
 import { JsonlLog, startProgress } from '../util/progress';
 import { streamSeed } from '../util/random';
-import { type BasePair, loadBasePair, PAIR_TENSORS } from './basePair';
+import { type BasePair, loadBasePair } from './basePair';
+import { MODALITY_TENSORS } from '../core/modality';
 import { requireFiniteStep } from '../util/finite';
 import { basesDataset, checkBasesBelong, checkPairsBelong, ProvenanceCheck } from './provenance';
 import { classConditions, pairClasses, requireClassColumn, trainingConditions } from './conditioning';
@@ -236,9 +237,9 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
   run = { ...run, dataset: basesDataset(bases), ...(check.allowed.length ? { allowedMismatches: check.allowed } : {}) };
   for (const [flag, reader, dir] of [['--real', readers.real, run.real], ['--fake', readers.fake, run.fake]] as const) {
     for (const [modality, base] of [['audio', bases.audio], ['video', bases.video]] as const) {
-      const spec = reader.index.tensors.find((s) => s.name === PAIR_TENSORS[modality]);
+      const spec = reader.index.tensors.find((s) => s.name === MODALITY_TENSORS[modality]);
       if (!spec || spec.shape.join(',') !== base.storedShape.join(',')) {
-        throw new ConfigError(`${flag} ${dir}: tensor '${PAIR_TENSORS[modality]}' is [${spec?.shape ?? 'missing'}], the ${modality} base model needs [${base.storedShape}]`);
+        throw new ConfigError(`${flag} ${dir}: tensor '${MODALITY_TENSORS[modality]}' is [${spec?.shape ?? 'missing'}], the ${modality} base model needs [${base.storedShape}]`);
       }
     }
     if (reader.index.pairs < t.batchSize) throw new ConfigError(`${flag} ${dir}: holds ${reader.index.pairs} pairs, fewer than training.batchSize ${t.batchSize}`);
@@ -297,7 +298,7 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
     while (state.step < stopAt) {
       const [r, f] = [(await real.next()).value as Batch, (await fake.next()).value as Batch];
       const input = (batch: Batch, modality: 'audio' | 'video') => {
-        const data = normalise(bases[modality].checkpoint.normalisation, batch.tensors[PAIR_TENSORS[modality]]);
+        const data = normalise(bases[modality].checkpoint.normalisation, batch.tensors[MODALITY_TENSORS[modality]]);
         return tensor(data, [share.batchSize, ...shapes[modality]]);
       };
       const batch: DiscriminatorBatch = { realAudio: input(r, 'audio'), realVideo: input(r, 'video'), fakeAudio: input(f, 'audio'), fakeVideo: input(f, 'video') };

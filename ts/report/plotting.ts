@@ -1,5 +1,5 @@
 import { Canvas, SKRSContext2D } from '@napi-rs/canvas';
-import { writeFileAtomic } from './reportJson';
+import { writeFileAtomic } from '../core/atomicWrite';
 
 /** Shared drawing pieces of the report plots: colours, ticks, axes, PNG output. */
 

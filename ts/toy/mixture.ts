@@ -4,7 +4,7 @@
  * stride, so that knowing the audio component pins the video component without a geometric shortcut.
  */
 import type { ToyConfig } from '../config/toy';
-import type { CoupledGaussianMixture } from '../eval/mixture';
+import type { CoupledGaussianMixture } from '../core/mixture';
 
 export function toyMixture(c: ToyConfig['mixture']): CoupledGaussianMixture {
   const K = c.components;

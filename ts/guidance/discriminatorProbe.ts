@@ -15,10 +15,11 @@
  * Every case noises its pairs with the same draws, so the differences between cases are the discriminator's alone.
  */
 import { ConfigError } from '../config/load';
-import { normalise } from '../base/modality';
+import { normalise } from '../core/normalisation';
 import { ShardReader } from '../data';
-import { type BasePair, PAIR_TENSORS } from '../guidance/basePair';
-import { classConditions, pairClasses, requireClassColumn } from '../guidance/conditioning';
+import { type BasePair } from './basePair';
+import { MODALITY_TENSORS } from '../core/modality';
+import { classConditions, pairClasses, requireClassColumn } from './conditioning';
 import type { Discriminator } from '../native';
 import { native, tensor } from '../native';
 import { Rng } from '../util/random';
@@ -81,7 +82,7 @@ export async function probeDiscriminator(opts: DiscriminatorProbeOptions): Promi
       (i, j) => groups[j] === groups[i],
       (i) => `pair ${i} is the only one of the first ${n} with ${opts.within} = ${String(groups[i])} (--within)`,
     );
-  const stored = (m: 'audio' | 'video') => normalise(bases[m].checkpoint.normalisation, batch.tensors[PAIR_TENSORS[m]]);
+  const stored = (m: 'audio' | 'video') => normalise(bases[m].checkpoint.normalisation, batch.tensors[MODALITY_TENSORS[m]]);
   const x0 = { audio: stored('audio'), video: stored('video') };
 
   // [audio rows, video rows, condition per pair] of each case.
