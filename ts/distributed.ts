@@ -87,9 +87,30 @@ export class Ranks {
 
 /**
  * Joins the data-parallel group when the process was launched as one (launchedAsGroup), with NCCL when this rank's
- * models are on CUDA (`device`, as configured) and Gloo otherwise; alone, a group of one.
+ * models are on CUDA (`device`, as configured) and Gloo otherwise; alone, a group of one. A collective waits
+ * `collectiveTimeoutS` (the config's runtime.collectiveTimeoutS), else the launcher's --collective-timeout, else
+ * 300 s for a rank that stopped answering, then fails naming it.
  */
-export async function joinRanks(device = 'cpu'): Promise<Ranks> {
+export async function joinRanks(device = 'cpu', collectiveTimeoutS?: number): Promise<Ranks> {
   if (!launchedAsGroup()) return new Ranks();
-  return new Ranks(await joinProcessGroup({ backend: rankDevice(device).startsWith('cuda') ? 'nccl' : 'gloo' }));
+  const timeoutS = collectiveTimeoutS ?? launchCollectiveTimeoutS();
+  return new Ranks(
+    await joinProcessGroup({
+      backend: rankDevice(device).startsWith('cuda') ? 'nccl' : 'gloo',
+      timeoutMs: Math.round(timeoutS * 1000),
+    }),
+  );
+}
+
+/** Set by `mmdisco launch --collective-timeout S` for its ranks. */
+export const COLLECTIVE_TIMEOUT_VARIABLE = 'MMDISCO_COLLECTIVE_TIMEOUT_S';
+/** How long a collective waits for a rank that stopped answering before the group fails naming it. */
+export const DEFAULT_COLLECTIVE_TIMEOUT_S = 300;
+
+function launchCollectiveTimeoutS(): number {
+  const text = process.env[COLLECTIVE_TIMEOUT_VARIABLE];
+  if (text === undefined || text === '') return DEFAULT_COLLECTIVE_TIMEOUT_S;
+  const seconds = Number(text);
+  if (!(seconds > 0)) throw new Error(`environment variable ${COLLECTIVE_TIMEOUT_VARIABLE}='${text}' is not a positive number of seconds`);
+  return seconds;
 }

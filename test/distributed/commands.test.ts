@@ -14,7 +14,8 @@ import { readSafetensors } from '../../ts/checkpoint/safetensors';
 import { rankDevice } from '../../ts/distributed';
 import { native } from '../../ts/native';
 import { tinyBaseConfig, writeTinyPairs } from '../fixtures/tinyPairs';
-import { launch, mmdisco, type Run } from './processes';
+import { spawn, spawnSync } from 'node:child_process';
+import { launch, MAIN, mmdisco, type Run, soloEnvironment } from './processes';
 
 type LogEntry = Record<string, unknown> & { event: string };
 
@@ -150,6 +151,45 @@ describe('data-parallel commands under mmdisco launch (c10d, CPU)', function () 
     const [uninterrupted, afterResume] = [out, resumed].map((dir) => readSafetensors(path.join(dir, 'discriminator.safetensors')).tensors);
     for (const [name, { data }] of Object.entries(uninterrupted)) {
       assert.deepEqual(Array.from(afterResume[name].data), Array.from(data), name);
+    }
+  });
+  it('a stopped rank (SIGSTOP) fails the group after --collective-timeout, naming it', async () => {
+    const config = writeJson(path.join(root, 'guidance-long.json'), {
+      discriminator: { width: 8, channelMult: [1, 2], blocksPerLevel: 1, timeDim: 16, groups: 4, fusion: 'A' },
+      training: { steps: 100000, batchSize: 4, lr: 1e-3, weightDecay: 0, gradClip: 1, lambdaDenoising: 0.1, checkpointEvery: 100000, logEvery: 1, timestepBuckets: 2, seed: 0 },
+      runtime: { device: 'cpu', threads: 1 },
+    });
+    const out = path.join(root, 'guidance-stopped');
+    const launcher = spawn(process.execPath, [MAIN, 'launch', '--nproc', '2', '--collective-timeout', '4', '--', 'train-guidance', '--real', data, '--fake', data,
+      '--audio-base', bases.audio, '--video-base', bases.video, '--config', config, '--out', out], { env: soloEnvironment(), stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    launcher.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const exited = new Promise<number | null>((resolve) => launcher.on('close', (code) => resolve(code)));
+    const rankPids = () => spawnSync('ps', ['-o', 'pid=,args=', '--ppid', String(launcher.pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    let stopped = 0;
+    try {
+      const log = path.join(out, 'log.jsonl');
+      for (let i = 0; i < 600 && !(fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('"train"')); i++) await new Promise((r) => setTimeout(r, 100));
+      const ranks = rankPids().map((line) => Number(line.trim().split(/\s+/)[0]));
+      assert.equal(ranks.length, 2, 'two ranks are training');
+      // Which child is rank 1 is not known from ps; stop the second one started (the ranks start in order).
+      stopped = Math.max(...ranks);
+      const started = performance.now();
+      process.kill(stopped, 'SIGSTOP');
+      const code = await exited;
+      const seconds = (performance.now() - started) / 1000;
+      assert.equal(code, 1);
+      assert.match(stderr, /lost rank 1: stopped, or stuck for longer than the 4000 ms timeout/);
+      assert.ok(seconds < 40, `noticed after ${seconds.toFixed(0)} s`);
+    } finally {
+      if (stopped) {
+        try {
+          process.kill(stopped, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      launcher.kill('SIGKILL');
     }
   });
 });

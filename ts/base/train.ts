@@ -106,7 +106,7 @@ export async function trainBase(opts: TrainBaseOptions): Promise<TrainBaseResult
   const modality: Modality = config.modality;
   const t = config.training;
 
-  const ranks = await joinRanks(config.runtime.device);
+  const ranks = await joinRanks(config.runtime.device, config.runtime.collectiveTimeoutS);
   const share = ranks.readerShare(t.batchSize, 'training.batchSize');
   const reader = new ShardReader(dataDir, { ...share, seed: t.seed, dropLast: true, start: start.position });
   const inputShape = modelInputShape(modality, reader.index, dataDir);

@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import type { Argv, CommandModule } from 'yargs';
+import { COLLECTIVE_TIMEOUT_VARIABLE, DEFAULT_COLLECTIVE_TIMEOUT_S } from '../distributed';
 import { LAUNCHER_PID_VARIABLE, torchrunEnvironment } from '../util/ranks';
 
 export interface LaunchOptions {
@@ -25,6 +26,8 @@ export interface LaunchOptions {
   onLine?: (rank: number, stream: 'stdout' | 'stderr', line: string) => void;
   /** How long a stopped rank gets between SIGTERM and SIGKILL. */
   killGraceMs?: number;
+  /** Seconds a collective waits for a rank that stopped answering (the ranks' default; a config may set its own). */
+  collectiveTimeoutS?: number;
 }
 
 export interface RankExit {
@@ -80,6 +83,7 @@ export async function launchRanks(opts: LaunchOptions): Promise<LaunchResult> {
       ...opts.env,
       ...torchrunEnvironment({ rank, worldSize: opts.nproc, masterAddr: opts.masterAddr, masterPort }),
       [LAUNCHER_PID_VARIABLE]: String(process.pid),
+      ...(opts.collectiveTimeoutS !== undefined ? { [COLLECTIVE_TIMEOUT_VARIABLE]: String(opts.collectiveTimeoutS) } : {}),
     };
     // Rank 0 keeps the terminal for its progress bar; everything else is prefixed with its rank.
     const passStderr = rank === 0 && process.stderr.isTTY && !opts.onLine;
@@ -146,6 +150,7 @@ interface LaunchArgs {
   'master-addr': string;
   'master-port': number;
   exec: boolean;
+  'collective-timeout'?: number;
   '--'?: (string | number)[];
 }
 
@@ -163,6 +168,15 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
       .option('nproc', { type: 'number', demandOption: true, describe: 'number of processes (ranks)' })
       .option('master-addr', { type: 'string', default: '127.0.0.1', describe: 'address of rank 0, which hosts the rendezvous store' })
       .option('master-port', { type: 'number', default: 0, describe: 'port of the rendezvous store (0: a free port)' })
+      .option('collective-timeout', {
+        type: 'number',
+        describe: `seconds a collective waits for a rank that stopped answering before the group fails naming it (default ${DEFAULT_COLLECTIVE_TIMEOUT_S}; a config's runtime.collectiveTimeoutS takes precedence)`,
+      })
+      .check((a) => {
+        const t = a['collective-timeout'];
+        if (t !== undefined && !(t > 0)) throw new Error(`--collective-timeout must be a positive number of seconds, got ${t}`);
+        return true;
+      })
       .option('exec', {
         type: 'boolean',
         default: false,
@@ -179,6 +193,7 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
       masterPort: args['master-port'],
       program,
       args: programArgs,
+      collectiveTimeoutS: args['collective-timeout'],
     });
     if (result.failed) {
       const { stopped } = result;

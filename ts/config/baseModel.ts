@@ -55,6 +55,8 @@ export const BaseModelConfigSchema = z
         device: z.string().default('cpu'),
         /** Intra-op threads of the model's worker (0: torch's default). */
         threads: nonNegativeInt.default(0),
+        /** Seconds a collective of a data-parallel group waits for a rank that stopped answering (default: the launcher's, else 300). */
+        collectiveTimeoutS: positiveNumber.optional(),
         cudaPrecision: z.enum(['bf16', 'fp32']).default('bf16'),
       })
       .strict()

@@ -14,7 +14,7 @@
  * --class K --cfg-scale S` combines with the conditional one.
  */
 import { z } from 'zod';
-import { adamWFields, nonNegativeInt, positiveInt, timestepRange } from './load';
+import { adamWFields, nonNegativeInt, positiveInt, positiveNumber, timestepRange } from './load';
 
 export const GuidanceConfigSchema = z
   .object({
@@ -151,6 +151,8 @@ export const GuidanceConfigSchema = z
       .object({
         device: z.string().default('cpu'),
         threads: nonNegativeInt.default(0),
+        /** Seconds a collective of a data-parallel group waits for a rank that stopped answering (default: the launcher's, else 300). */
+        collectiveTimeoutS: positiveNumber.optional(),
       })
       .strict()
       .default({}),

@@ -204,7 +204,7 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
   const placement = { device: config.runtime.device, threads: config.runtime.threads };
   const bases = await loadBasePair(run.audioBase, run.videoBase, placement);
 
-  const ranks = await joinRanks(config.runtime.device);
+  const ranks = await joinRanks(config.runtime.device, config.runtime.collectiveTimeoutS);
   const trainedBy = start.worldSize;
   const worldSizeChanged = resuming && trainedBy !== undefined && trainedBy !== ranks.worldSize;
   if (worldSizeChanged && !opts.allowWorldSizeChange) {
