@@ -80,6 +80,7 @@ RendezvousConfig complete_rendezvous(const RendezvousRequest& request) {
   c.master_port = request.master_port ? *request.master_port : integer_from_environment("MASTER_PORT", std::nullopt);
   c.backend = request.backend;
   c.timeout = request.timeout;
+  c.agent_store = environment("TORCHELASTIC_USE_AGENT_STORE").value_or("") == "True";
   if (c.local_rank < 0) throw std::invalid_argument("data-parallel rendezvous: local rank must not be negative");
   if (c.world_size < 1) throw std::invalid_argument("data-parallel rendezvous: world size must be at least 1");
   if (c.rank < 0 || c.rank >= c.world_size)
@@ -110,7 +111,7 @@ ProcessGroup::ProcessGroup(const RendezvousConfig& config) : config_(config) {
 #endif
   c10d::TCPStoreOptions options;
   options.port = static_cast<uint16_t>(config_.master_port);
-  options.isServer = config_.rank == 0;
+  options.isServer = config_.rank == 0 && !config_.agent_store;
   options.numWorkers = static_cast<size_t>(config_.world_size);
   options.waitWorkers = true;
   options.timeout = config_.timeout;

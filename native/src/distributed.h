@@ -41,10 +41,13 @@ struct RendezvousConfig {
   int master_port = 0;
   CollectiveBackend backend = CollectiveBackend::Gloo;
   std::chrono::milliseconds timeout{};
+  // torchrun's agent already serves the store at MASTER_ADDR:MASTER_PORT (TORCHELASTIC_USE_AGENT_STORE=True):
+  // every rank connects to it as a client, rank 0 included.
+  bool agent_store = false;
 };
 
-// Completes a request from RANK, WORLD_SIZE, LOCAL_RANK (default 0), MASTER_ADDR (default 127.0.0.1) and
-// MASTER_PORT. Throws std::invalid_argument naming the missing or malformed variable.
+// Completes a request from RANK, WORLD_SIZE, LOCAL_RANK (default 0), MASTER_ADDR (default 127.0.0.1),
+// MASTER_PORT and TORCHELASTIC_USE_AGENT_STORE. Throws std::invalid_argument naming the missing or malformed variable.
 RendezvousConfig complete_rendezvous(const RendezvousRequest& request);
 // Where a backend's tensors live: the CPU for Gloo, cuda:LOCAL_RANK for NCCL.
 torch::Device collective_device(const RendezvousConfig& config);

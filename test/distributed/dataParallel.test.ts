@@ -70,6 +70,20 @@ describe('data-parallel training (c10d, CPU)', function () {
     assert.ok(maxAbsDifference(initArrays, one.parameters) > 1e-2);
   });
 
+  it('under torchrun: joins its agent\'s store instead of starting a second one, and trains as under launch', async function () {
+    const torchrun = [path.resolve(__dirname, '..', '..', '..', '.venv', 'bin', 'torchrun'), 'torchrun'].find(
+      (candidate) => spawnSync(candidate, ['--help'], { stdio: 'ignore' }).status === 0,
+    );
+    if (!torchrun) this.skip();
+    const prefix = path.join(dir, 'torchrun');
+    const result = await run(torchrun!, ['--nproc-per-node', '2', '--no-python', process.execPath, WORKER, 'eps', prefix, '10', '8'], soloEnvironment());
+    assert.equal(result.code, 0, result.stderr);
+    assert.doesNotMatch(result.stderr, /failed to bind|address already in use/i);
+    const [r0, r1] = [0, 1].map((r) => readResult(prefix, r));
+    assert.equal(r0.worldSize, 2);
+    assert.equal(maxAbsDifference(r0.parameters, r1.parameters), 0);
+  });
+
   it("copies rank 0's parameters to every rank when data parallelism starts", async () => {
     const result = await launch(2, [process.execPath, WORKER, 'init', path.join(dir, 'init')], { exec: true });
     assert.equal(result.code, 0, result.stderr);
