@@ -3,10 +3,10 @@
  * carry (bench/reference/jsEigen.ts, tred2/tql2) against LibTorch's through the addon (native/src/linalg.h), measured
  * side by side in one run on the JS thread (one intra-op thread, as the evaluation runs them).
  *
- *   node dist/bench/frechet.js [--dims 64,256,512] [--samples 2000] [--repeats 3] [--write]
+ *   node dist/bench/frechet.js [--dims 64,256,512] [--samples 2000] [--repeats 3]
  *
- * Prints the median times, the JS/torch ratio and how far the two Fréchet distances are apart (absolute and relative);
- * --write also writes bench/results/frechet-<host>.json.
+ * Prints the median times, the JS/torch ratio and how far the two Fréchet distances are apart (absolute and relative),
+ * and writes bench/results/frechet-<host>.json.
  */
 import { hideBin } from 'yargs/helpers';
 import yargs from 'yargs';
@@ -55,7 +55,6 @@ async function main(): Promise<void> {
     .option('dims', { type: 'string', default: '64,256,512' })
     .option('samples', { type: 'number', default: 2000 })
     .option('repeats', { type: 'number', default: 3 })
-    .option('write', { type: 'boolean', default: false })
     .strict()
     .parseSync();
   const rows: Row[] = [];
@@ -85,7 +84,7 @@ async function main(): Promise<void> {
   }
   const machine = describeMachine();
   console.log(`${machine.cpu}, torch ${machine.torch}, 1-min load ${machine.loadAverage1m.toFixed(1)}`);
-  if (argv.write) console.log(`wrote ${await writeBenchResult('frechet', { samples: argv.samples, repeats: argv.repeats, rows })}`);
+  console.log(`wrote ${await writeBenchResult('frechet', { samples: argv.samples, repeats: argv.repeats, rows })}`);
 }
 
 main().catch((error) => {
