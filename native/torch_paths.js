@@ -11,7 +11,7 @@
  *   include-dirs   torch's include directories, then gloo's and NCCL's where found
  *   defines        USE_C10D_GLOO when gloo's headers are found, USE_C10D_NCCL on a CUDA build with nccl.h
  *   libraries      -l flags of torch's core libraries (CUDA ones too on a CUDA build)
- *   cxxflags       -std=gnu++17|gnu++20 (as CMake's CXX_STANDARD; torch 2.14's headers need C++20) and torch's -D_GLIBCXX_USE_CXX11_ABI
+ *   cxxflags       -std=c++17|c++20 (torch 2.14's headers need C++20) and torch's -D_GLIBCXX_USE_CXX11_ABI
  * Failures go to stderr with exit status 1.
  */
 'use strict';
@@ -81,13 +81,13 @@ function ncclInclude(prefix) {
   return findDir('nccl.h', [process.env.NCCL_INCLUDE_DIR, wheel, '/usr/local/cuda/include']);
 }
 
-/** C++20 when torch's headers demand it (torch/all.h tests for 202002L from 2.14 on), else C++17; GNU dialect, as CMake's. */
+/** C++20 when torch's headers demand it (torch/all.h tests for 202002L from 2.14 on), else C++17. */
 function cxxStandard(prefix) {
   for (const dir of includeDirs(prefix)) {
     const allH = path.join(dir, 'torch', 'all.h');
-    if (fs.existsSync(allH) && fs.readFileSync(allH, 'utf8').includes('202002L')) return 'gnu++20';
+    if (fs.existsSync(allH) && fs.readFileSync(allH, 'utf8').includes('202002L')) return 'c++20';
   }
-  return 'gnu++17';
+  return 'c++17';
 }
 
 /**
