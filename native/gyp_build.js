@@ -8,6 +8,7 @@
  * directory. So it runs in <dir>, which links binding.gyp, native/ and node_modules/ of the repository (nothing
  * is copied; a rebuild sees the current sources). Load the result with MMDISCO_NATIVE=<that path>.
  *
+ * A second run in the same directory is incremental (configure lists the sources again, make recompiles what changed).
  * Offline: where Node's own headers are installed next to its binary (the official tarball layout, e.g. /usr),
  * node-gyp is pointed at them (--nodedir) and downloads nothing. Parallel jobs: $JOBS, else one per CPU.
  */
@@ -42,11 +43,13 @@ for (const name of ['binding.gyp', 'native', 'node_modules']) {
 }
 
 const nodeGyp = require.resolve('node-gyp/bin/node-gyp.js', { paths: [ROOT] });
-const args = [nodeGyp, 'rebuild', `--directory=${out}`, `--jobs=${process.env.JOBS || os.availableParallelism()}`];
 const nodeRoot = path.resolve(path.dirname(process.execPath), '..');
-if (fs.existsSync(path.join(nodeRoot, 'include', 'node', 'common.gypi'))) args.push(`--nodedir=${nodeRoot}`);
-const run = spawnSync(process.execPath, args, { stdio: 'inherit' });
-if (run.status !== 0) process.exit(run.status ?? 1);
+const nodedir = fs.existsSync(path.join(nodeRoot, 'include', 'node', 'common.gypi')) ? [`--nodedir=${nodeRoot}`] : [];
+// configure, then build (not rebuild): a second run in the same directory recompiles only what changed.
+for (const command of [['configure'], ['build', `--jobs=${process.env.JOBS || os.availableParallelism()}`]]) {
+  const run = spawnSync(process.execPath, [nodeGyp, ...command, `--directory=${out}`, ...nodedir], { stdio: 'inherit' });
+  if (run.status !== 0) process.exit(run.status ?? 1);
+}
 const addon = path.join(out, 'build', 'Release', 'mmdisco_native.node');
 if (!fs.existsSync(addon)) {
   process.stderr.write(`gyp_build: node-gyp succeeded but wrote no ${addon}\n`);

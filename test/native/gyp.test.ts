@@ -1,29 +1,23 @@
 /**
  * binding.gyp builds the same addon as CMakeLists.txt: node-gyp builds it from the same sources (native/gyp_build.js,
- * into a directory of its own), and ts/native.ts loads it through MMDISCO_NATIVE in a child process, whose calls
- * agree with the cmake-js build's. One full native build: minutes on a small machine. MMDISCO_SKIP_GYP_BUILD=1
- * skips it (reported as pending).
+ * into build/gyp, or $MMDISCO_GYP_DIR), and ts/native.ts loads it through MMDISCO_NATIVE in a child process, whose
+ * calls agree with the cmake-js build's. The first run is a full native build (without precompiled headers: long on a
+ * small machine), later ones recompile what changed. MMDISCO_SKIP_GYP_BUILD=1 skips it (reported as pending).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { native } from '../../ts/native';
 
 const repo = path.resolve(__dirname, '..', '..', '..');
 
 describe('node-gyp build (binding.gyp)', function () {
-  let dir = '';
+  const dir = path.resolve(process.env.MMDISCO_GYP_DIR ?? path.join(repo, 'build', 'gyp'));
   before(function () {
     if (process.env.MMDISCO_SKIP_GYP_BUILD === '1') {
       console.log('      (MMDISCO_SKIP_GYP_BUILD=1: the node-gyp build of binding.gyp is skipped)');
       this.skip();
     }
-    dir = mkdtempSync(path.join(os.tmpdir(), 'mmdisco-gyp-'));
-  });
-  after(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('builds the addon, which ts/native.ts loads and which computes what the cmake-js build does', function () {
@@ -36,7 +30,7 @@ describe('node-gyp build (binding.gyp)', function () {
       maxBuffer: 256 * 1024 * 1024,
     }).trim().split('\n');
     const addon = lines[lines.length - 1];
-    console.log(`      node-gyp build: ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    console.log(`      node-gyp build in ${dir}: ${((Date.now() - started) / 1000).toFixed(0)} s`);
     assert.equal(addon, path.join(dir, 'build', 'Release', 'mmdisco_native.node'));
 
     const probe = `
