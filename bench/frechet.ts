@@ -6,10 +6,14 @@
  *   node dist/bench/frechet.js [--dims 64,256,512] [--samples 2000] [--repeats 3]
  *
  * Prints the median times, the JS/torch ratio and how far the two Fréchet distances are apart (absolute and relative),
+ * also on the shipped evaluators' real-test features (evaluators/*: the first half of the pairs against the second),
  * and writes bench/results/frechet-<host>.json.
  */
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import { hideBin } from 'yargs/helpers';
 import yargs from 'yargs';
+import { MODALITIES, loadEvaluators } from '../ts/eval/evaluators';
 import { frechetDistance, gaussianStats } from '../ts/eval/frechet';
 import { Rng } from '../ts/util/random';
 import { symmetricEigen } from '../ts/util/linalg';
@@ -82,9 +86,29 @@ async function main(): Promise<void> {
         `${row.frechet.torch.toPrecision(10)} (|Δ| ${absDiff.toExponential(2)}, rel ${row.frechet.relDiff.toExponential(2)})`,
     );
   }
+  // The same comparison on real features: what the results files' Fréchet distances are computed from.
+  const shipped: { evaluators: string; modality: string; dim: number; js: number; torch: number; absDiff: number; relDiff: number }[] = [];
+  const evaluatorsRoot = path.resolve(__dirname, '..', '..', 'evaluators');
+  for (const name of readdirSync(evaluatorsRoot, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name)) {
+    const { reference } = await loadEvaluators(path.join(evaluatorsRoot, name));
+    for (const modality of MODALITIES) {
+      const { data, n, dim } = reference[modality];
+      const half = Math.floor(n / 2);
+      const a = gaussianStats({ data: data.subarray(0, half * dim), n: half, dim });
+      const b = gaussianStats({ data: data.subarray(half * dim, 2 * half * dim), n: half, dim });
+      const js = jsFrechetDistance(a.mean, a.cov, b.mean, b.cov);
+      const torch = frechetDistance(a.mean, a.cov, b.mean, b.cov);
+      const absDiff = Math.abs(js - torch);
+      shipped.push({ evaluators: name, modality, dim, js, torch, absDiff, relDiff: absDiff / Math.abs(js) });
+      console.log(
+        `${name} ${modality} (${dim}-dim, ${half} vs ${half} real test pairs): Fréchet ${js.toPrecision(12)} (JS) vs ` +
+          `${torch.toPrecision(12)} (torch), |Δ| ${absDiff.toExponential(2)}, rel ${(absDiff / Math.abs(js)).toExponential(2)}`,
+      );
+    }
+  }
   const machine = describeMachine();
   console.log(`${machine.cpu}, torch ${machine.torch}, 1-min load ${machine.loadAverage1m.toFixed(1)}`);
-  console.log(`wrote ${await writeBenchResult('frechet', { samples: argv.samples, repeats: argv.repeats, rows })}`);
+  console.log(`wrote ${await writeBenchResult('frechet', { samples: argv.samples, repeats: argv.repeats, rows, shipped })}`);
 }
 
 main().catch((error) => {
