@@ -462,6 +462,17 @@ interface NativeAddon {
   ProcessGroup: new (options?: ProcessGroupOptions) => ProcessGroup;
 }
 
+// ---- Linear algebra of the evaluation metrics (native/src/linalg.h: float64, LibTorch's LAPACK, synchronous) --------
+
+interface NativeAddon {
+  /** Eigendecomposition of a symmetric (n, n) matrix: values ascending, vectors (n, n) with the eigenvectors as rows. */
+  symmetricEigen(matrix: Tensor): { values: Tensor<Float64Array>; vectors: Tensor<Float64Array> };
+  /** The PSD square root of a symmetric (n, n) matrix (eigenvalues below 0 by rounding count as 0). */
+  symmetricSqrt(matrix: Tensor): Tensor<Float64Array>;
+  /** Fréchet distance squared between N(muA, covA) and N(muB, covB) (ts/eval/frechet.ts). */
+  frechetDistance(muA: Tensor, covA: Tensor, muB: Tensor, covB: Tensor): number;
+}
+
 function loadAddon(): NativeAddon {
   const file = process.env.MMDISCO_NATIVE ?? path.resolve(__dirname, '..', '..', 'build', 'Release', 'mmdisco_native.node');
   try {

@@ -7,6 +7,7 @@
 #include "convert.h"
 #include "external_eps.h"
 #include "handle.h"
+#include "linalg.h"
 #include "objects.h"
 #include "process_group.h"
 #include "rng.h"
@@ -140,6 +141,7 @@ Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   register_classifier(env, exports);
   register_torchscript_eps(env, exports);
   register_audio(env, exports);
+  register_linalg(env, exports);
   exports.Set("sample", Napi::Function::New(env, Sample, "sample"));
   exports.Set("scheduleAlphaBar", Napi::Function::New(env, ScheduleAlphaBar, "scheduleAlphaBar"));
   exports.Set("runtimeInfo", Napi::Function::New(env, RuntimeInfo, "runtimeInfo"));

@@ -1,4 +1,4 @@
-import { matMul, symmetricEigen, symmetricSqrt, trace } from '../util/linalg';
+import { native, tensor } from '../native';
 import { SampleSet, checkSameDim, checkSampleSet } from './samples';
 
 /** Mean and covariance of a sample set, in float64; cov is dim×dim row-major. */
@@ -42,7 +42,9 @@ export function gaussianStats(set: SampleSet): GaussianStats {
  * Fréchet (2-Wasserstein) distance squared between N(muA, covA) and N(muB, covB):
  *   |muA − muB|² + tr covA + tr covB − 2 tr (covA^½ covB covA^½)^½,
  * the quantity reported as FID/FAD/FVD. The cross term uses the symmetric form, so only symmetric
- * eigendecompositions are needed and the result is exact to rounding (no iterative sqrtm).
+ * eigendecompositions are needed and the result is exact to rounding (no iterative sqrtm). Computed by LibTorch
+ * through the addon (native/src/linalg.h: LAPACK's eigensolver and BLAS products, in float64); equal
+ * distributions give rounding noise, clamped at 0.
  */
 export function frechetDistance(muA: Float64Array, covA: Float64Array, muB: Float64Array, covB: Float64Array): number {
   const dim = muA.length;
@@ -51,15 +53,7 @@ export function frechetDistance(muA: Float64Array, covA: Float64Array, muB: Floa
       `frechetDistance: shapes disagree (means ${muA.length} and ${muB.length}, covariances ${covA.length} and ${covB.length} entries)`,
     );
   }
-  let meanTerm = 0;
-  for (let k = 0; k < dim; k++) meanTerm += (muA[k] - muB[k]) ** 2;
-  const sqrtA = symmetricSqrt(covA, dim);
-  const middle = matMul(matMul(sqrtA, covB, dim, dim, dim), sqrtA, dim, dim, dim);
-  let crossTrace = 0;
-  for (const value of symmetricEigen(middle, dim).values) crossTrace += Math.sqrt(Math.max(value, 0));
-  const distance = meanTerm + trace(covA, dim) + trace(covB, dim) - 2 * crossTrace;
-  // Equal distributions give zero up to rounding; a tiny negative value is rounding, not signal.
-  return Math.max(distance, 0);
+  return native.frechetDistance(tensor(muA, [dim]), tensor(covA, [dim, dim]), tensor(muB, [dim]), tensor(covB, [dim, dim]));
 }
 
 /** Fréchet distance between Gaussians fitted to two sample sets (e.g. classifier features). */
