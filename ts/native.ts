@@ -4,7 +4,7 @@
  * Tensors cross the boundary as {data, shape}. Inputs are wrapped without copying, so an array passed to an
  * asynchronous call must stay alive and unchanged until its Promise settles. Outputs are fresh arrays.
  * Each model runs its work on its own native thread; a second call on a model whose previous call has not
- * settled fails at once with a "busy" error.
+ * settled fails at once with a "busy" error. Every error the addon raises is a NativeError (below).
  */
 import path from 'node:path';
 import type { CoupledGaussianMixture } from './core/mixture';
@@ -63,13 +63,15 @@ export interface ToyDiscriminatorNetwork {
 // ---- MMDisCo discriminator (spec §3) ------------------------------------------------------------------
 
 /**
- * The released discriminator. Inputs: video (B, F, C, H, W); audio (B, C, L, M) with audioConv '2d'; with '1d',
+ * The released discriminator. Its options, their defaults, the presets and every check are the core's
+ * (native/src/models/mmdisco_discriminator.h, native/src/config/networks.cpp); this is their typed face. Inputs: video (B, F, C, H, W); audio (B, C, L, M) with audioConv '2d'; with '1d',
  * (B, C, N) or a log-mel (B, C, L, M) read with its C·M bins as channels (audioChannels = C·M). A preset (default
  * 'audioldm-animatediff') fixes every field; the others override it.
  */
 export interface MmdiscoDiscriminatorNetwork {
   kind: 'mmdisco';
-  preset?: 'audioldm-animatediff' | 'auffusion-videocrafter2' | 'mmdiffusion';
+  /** The released settings, or 'guidance-config': the defaults of a train-guidance config's discriminator block. */
+  preset?: 'audioldm-animatediff' | 'auffusion-videocrafter2' | 'mmdiffusion' | 'guidance-config';
   videoChannels?: number;
   audioChannels?: number;
   audioConv?: '2d' | '1d';
@@ -116,6 +118,9 @@ export interface MmdiscoDiscriminatorNetwork {
   input?: 'noisy' | 'denoised';
 }
 
+/** A network config with every field stated, as validateNetwork returns it. */
+export type CompleteNetwork<N> = { [K in keyof N]-?: Exclude<N[K], undefined> };
+
 /** Per-sample conditioning vectors of a text-conditioned discriminator: (B, d) or (B, tokens, d). */
 export interface Conditioning {
   audio?: Tensor;
@@ -124,12 +129,32 @@ export interface Conditioning {
 
 export type DiscriminatorNetwork = ToyDiscriminatorNetwork | MmdiscoDiscriminatorNetwork;
 
+// ---- errors ---------------------------------------------------------------------------------------------------
+
+/** The codes of the addon's errors (native/src/errors.h). */
+export type NativeErrorCode = 'MMDISCO_CONFIG' | 'MMDISCO_SHAPE' | 'MMDISCO_BUSY' | 'MMDISCO_ARGUMENT' | 'MMDISCO_RUNTIME';
+
+/** An error raised by the addon: a plain Error with a code and, for a bad option, the option's path. */
+export interface NativeError extends Error {
+  code: NativeErrorCode;
+  /** MMDISCO_CONFIG: the option's path, e.g. 'network.groups' (a network's own field, e.g. 'groups', from validateNetwork). */
+  field?: string;
+  /** MMDISCO_CONFIG: what is wrong with it, without the path ("must divide …"). */
+  reason?: string;
+}
+
+export function isNativeError(error: unknown): error is NativeError {
+  return error instanceof Error && typeof (error as Partial<NativeError>).code === 'string' && (error as NativeError).code.startsWith('MMDISCO_');
+}
+
 export type NamedTensors = Record<string, Tensor>;
 
 // ---- base diffusion models: U-Nets, EMA, training state, TorchScript ε-models ------------------------------
 
 /** Settings shared by the two base-model U-Nets (native/src/models/unet.h). */
 interface UNetOptions {
+  /** 'base-config': every size must be stated (a train-base config's network block). */
+  preset?: 'base-config';
   inChannels: number;
   baseChannels?: number;
   /** Width multiplier per resolution level; the two down-sampled axes halve between levels. */
@@ -223,6 +248,8 @@ export interface ResidualCfg {
 }
 
 export interface Discriminator extends JointCritic {
+  /** Its network config with every field stated (no preset), as the core parsed it. */
+  readonly network: DiscriminatorNetwork;
   /** With `condition`, ℓ and r are those of the text-conditioned branch (e.g. real or empty caption); with `cfg` too, their residual CFG. */
   logit(a: Tensor, v: Tensor, t: Timesteps, condition?: Conditioning, cfg?: ResidualCfg): Promise<{ logit: Tensor }>;
   residuals(a: Tensor, v: Tensor, t: Timesteps, condition?: Conditioning, cfg?: ResidualCfg): Promise<{ audio: Tensor; video: Tensor }>;
@@ -394,6 +421,11 @@ interface NativeAddon {
     seed?: number;
   }): Tensor<Float32Array>;
   scheduleAlphaBar(schedule: ScheduleOptions): Tensor<Float64Array>;
+  /**
+   * Parses and checks a network config in the core, as the models do when built from it: the complete config (every
+   * field, no preset), or a NativeError MMDISCO_CONFIG whose `field` is the network's bad field.
+   */
+  validateNetwork(network: object): Record<string, unknown>;
   runtimeInfo(): RuntimeInfo;
 }
 
@@ -490,6 +522,14 @@ export function tensor<A extends { length: number }>(data: A, shape: number[]): 
   const count = shape.reduce((a, b) => a * b, 1);
   if (count !== data.length) throw new Error(`tensor: shape [${shape}] needs ${count} values, data holds ${data.length}`);
   return { data, shape };
+}
+
+/**
+ * A network config of one kind checked and completed by the core (native.validateNetwork): every field stated, no
+ * preset. Throws the core's NativeError (MMDISCO_CONFIG, `field` the network's field) on a bad one.
+ */
+export function validateNetwork<N extends EpsNetwork | DiscriminatorNetwork>(network: N): CompleteNetwork<Omit<N, 'preset'>> {
+  return native.validateNetwork(network) as CompleteNetwork<Omit<N, 'preset'>>;
 }
 
 /** Whether this build and machine have `device` ('cpu', or 'cuda[:N]' with N below the number of CUDA devices). */

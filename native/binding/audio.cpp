@@ -3,6 +3,7 @@
 #include "convert.h"
 #include "griffin_lim.h"
 #include "handle.h"
+#include "js_errors.h"
 
 namespace mmdisco_binding {
 
@@ -11,7 +12,7 @@ namespace {
 // griffinLim({logMel: (N, frames, M), filterbank: (M, nFft/2+1), nFft, hop, iterations?, seed?}) → (N, frames·hop).
 // Synchronous: a few clips take well under a second.
 Napi::Value GriffinLim(const Napi::CallbackInfo& info) {
-  try {
+  return guarded(info.Env(), "griffinLim", [&] {
     Options o(info[0], "griffinLim");
     mmdisco::GriffinLimConfig c;
     c.n_fft = o.integer("nFft");
@@ -22,11 +23,7 @@ Napi::Value GriffinLim(const Napi::CallbackInfo& info) {
     auto wave = mmdisco::griffin_lim(tensor_from_js(o.value("logMel"), "logMel"),
                                      tensor_from_js(o.value("filterbank"), "filterbank"), c);
     return tensor_to_js(info.Env(), wave);
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw Napi::Error::New(info.Env(), "griffinLim: " + error_message(e));
-  }
+  });
 }
 
 }  // namespace

@@ -4,7 +4,8 @@
 #include "classifier_trainer.h"
 #include "convert.h"
 #include "model_factory.h"
-#include "objects.h"
+#include "arguments.h"
+#include "module_calls.h"
 
 namespace mmdisco_binding {
 
@@ -27,15 +28,16 @@ mmdisco::ClassifierConfig parse_classifier(const Options& net) {
 }  // namespace
 
 Classifier::Classifier(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<Classifier>(info), NativeHandle("Classifier", nullptr) {
-  guarded(info.Env(), [&] {
+    : JsClass<Classifier>(info), NativeHandle("Classifier", nullptr) {
+  guarded(info.Env(), "", [&] {
     Options o(info[0], "Classifier");
-    place_ = parse_placement(o);
+    const auto place = parse_placement(o);
+    place_ = place.core;
     auto config = parse_classifier(o.object("network"));
     try {
       net_ = mmdisco::make_classifier(config, place_.seed, place_.device, place_.dtype);
     } catch (const std::invalid_argument& e) {
-      throw Napi::TypeError::New(info.Env(), "Classifier: option 'network': " + std::string(e.what()));
+      throw mmdisco::ConfigError("network", e.what(), "Classifier");
     }
     optimizer_ = o.has("optimizer") ? parse_optimizer(o.object("optimizer")) : mmdisco::OptimizerConfig{};
     if (o.has("augmentation")) {
@@ -43,23 +45,22 @@ Classifier::Classifier(const Napi::CallbackInfo& info)
       augmentation_.gain_log = a.number("gainLog", 0);
       augmentation_.mel_shift = a.integer("melShift", 0);
     }
-    set_worker(Worker::for_threads(place_.threads));
+    set_worker(Worker::for_threads(place.threads));
   });
 }
 
 Napi::Value Classifier::TrainSteps(const Napi::CallbackInfo& info) {
   auto x = tensor_from_js(info[0], "x");
   auto labels = tensor_from_js(info[1], "labels");
-  if (!info[2].IsNumber()) throw Napi::TypeError::New(info.Env(), "trainSteps: batchSize must be a number");
+  if (!info[2].IsNumber()) throw mmdisco::Error(mmdisco::ErrorCode::Argument, "trainSteps: batchSize must be a number");
   const int64_t batch = info[2].As<Napi::Number>().Int64Value();
   if (batch < 1 || x.dim() < 1 || x.size(0) % batch != 0 || labels.dim() != 1 || labels.size(0) != x.size(0))
-    throw Napi::RangeError::New(info.Env(),
-                                "trainSteps: x.shape[0] must be a positive multiple of batchSize and equal labels.length");
+    throw mmdisco::ShapeError("trainSteps: x.shape[0] must be a positive multiple of batchSize and equal labels.length");
   if (!trainer_) {
     try {
       trainer_ = std::make_shared<mmdisco::ClassifierTrainer>(net_, optimizer_, augmentation_, place_.seed + 1);
     } catch (const std::invalid_argument& e) {
-      throw Napi::TypeError::New(info.Env(), "Classifier: " + std::string(e.what()));
+      throw mmdisco::Error(mmdisco::ErrorCode::Config, "Classifier: " + std::string(e.what()));
     }
   }
   auto trainer = trainer_;
@@ -97,14 +98,15 @@ Napi::Value Classifier::ParameterCount(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(mmdisco::parameter_count(*net_)));
 }
 
+Napi::Function Classifier::define(Napi::Env env) {
+  return DefineClass(env, "Classifier",
+                     {method<&Classifier::TrainSteps>("trainSteps"), method<&Classifier::Predict>("predict"),
+                      method<&Classifier::Parameters>("parameters"), method<&Classifier::LoadParameters>("loadParameters"),
+                      getter<&Classifier::ParameterCount>("parameterCount")});
+}
+
 void register_classifier(Napi::Env env, Napi::Object exports) {
-  auto cls = Classifier::DefineClass(env, "Classifier",
-                                     {Classifier::InstanceMethod("trainSteps", &Classifier::TrainSteps),
-                                      Classifier::InstanceMethod("predict", &Classifier::Predict),
-                                      Classifier::InstanceMethod("parameters", &Classifier::Parameters),
-                                      Classifier::InstanceMethod("loadParameters", &Classifier::LoadParameters),
-                                      Classifier::InstanceAccessor("parameterCount", &Classifier::ParameterCount,
-                                                                   nullptr)});
+  auto cls = Classifier::define(env);
   register_handle_class(env, cls, [](Napi::Object o) -> NativeHandle* { return Classifier::Unwrap(o); });
   exports.Set("Classifier", cls);
 }

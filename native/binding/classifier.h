@@ -6,13 +6,15 @@
 
 #include "classifier_trainer.h"
 #include "handle.h"
-#include "objects.h"
+#include "js_errors.h"
+#include "placement.h"
 
 namespace mmdisco_binding {
 
-class Classifier : public Napi::ObjectWrap<Classifier>, public NativeHandle {
+class Classifier : public JsClass<Classifier>, public NativeHandle {
  public:
   explicit Classifier(const Napi::CallbackInfo& info);
+  static Napi::Function define(Napi::Env env);
   // trainSteps(x, labels, batchSize) → {losses, accuracies}: one optimiser step per batchSize rows.
   Napi::Value TrainSteps(const Napi::CallbackInfo& info);
   // predict(x) → {logits, features} (eval mode, no gradients).
@@ -22,7 +24,7 @@ class Classifier : public Napi::ObjectWrap<Classifier>, public NativeHandle {
   Napi::Value ParameterCount(const Napi::CallbackInfo& info);
 
  private:
-  Placement place_;
+  mmdisco::Placement place_;
   std::shared_ptr<mmdisco::ClassifierNet> net_;
   mmdisco::OptimizerConfig optimizer_;
   mmdisco::MelAugmentation augmentation_;

@@ -8,14 +8,18 @@ namespace mmdisco_binding {
 Options::Options(Napi::Value value, std::string context, std::string prefix)
     : context_(std::move(context)), prefix_(std::move(prefix)) {
   if (!value.IsObject()) {
-    std::string where = prefix_.empty() ? "options" : "option '" + prefix_.substr(0, prefix_.size() - 1) + "'";
-    throw Napi::TypeError::New(value.Env(), context_ + ": " + where + " must be an object");
+    if (prefix_.empty()) throw mmdisco::Error(mmdisco::ErrorCode::Argument, context_ + ": options must be an object");
+    throw mmdisco::ConfigError(prefix_.substr(0, prefix_.size() - 1), "must be an object", context_);
   }
   object_ = value.As<Napi::Object>();
 }
 
 void Options::fail(const char* key, const std::string& what) const {
-  throw Napi::TypeError::New(object_.Env(), context_ + ": option '" + prefix_ + key + "' " + what);
+  throw mmdisco::ConfigError(prefix_ + key, what, context_);
+}
+
+void Options::fail_within(const char* key, const mmdisco::ConfigError& e) const {
+  throw e.under(prefix_ + key).in(context_);
 }
 
 bool Options::has(const char* key) const {
@@ -92,21 +96,28 @@ std::pair<int64_t, int64_t> Options::timestep_range(const char* key, int64_t las
 
 Options Options::object(const char* key) const { return Options(value(key), context_, prefix_ + key + "."); }
 
+namespace {
+
+[[noreturn]] void fail_argument(const std::string& what, const std::string& message) {
+  throw mmdisco::Error(mmdisco::ErrorCode::Argument, what + message);
+}
+
+}  // namespace
+
 torch::Tensor tensor_from_js(Napi::Value value, const std::string& what) {
-  auto env = value.Env();
-  if (!value.IsObject()) throw Napi::TypeError::New(env, what + " must be a tensor {data, shape}");
+  if (!value.IsObject()) fail_argument(what, " must be a tensor {data, shape}");
   auto obj = value.As<Napi::Object>();
   Napi::Value data = obj.Get("data");
   Napi::Value shape_value = obj.Get("shape");
   if (!data.IsTypedArray() || !shape_value.IsArray())
-    throw Napi::TypeError::New(env, what + " must be a tensor {data: TypedArray, shape: number[]}");
+    fail_argument(what, " must be a tensor {data: TypedArray, shape: number[]}");
   auto shape_array = shape_value.As<Napi::Array>();
   std::vector<int64_t> shape;
   int64_t numel = 1;
   for (uint32_t i = 0; i < shape_array.Length(); ++i) {
     Napi::Value s = shape_array.Get(i);
     if (!s.IsNumber() || s.As<Napi::Number>().Int64Value() < 0)
-      throw Napi::TypeError::New(env, what + ".shape must hold non-negative integers");
+      fail_argument(what, ".shape must hold non-negative integers");
     shape.push_back(s.As<Napi::Number>().Int64Value());
     numel *= shape.back();
   }
@@ -118,11 +129,11 @@ torch::Tensor tensor_from_js(Napi::Value value, const std::string& what) {
     case napi_int32_array: dtype = torch::kInt32; break;
     case napi_uint8_array: dtype = torch::kUInt8; break;  // stored video frames, passed as they are
     default:
-      throw Napi::TypeError::New(env, what + ".data must be a Float32Array, Float64Array, Int32Array or Uint8Array");
+      fail_argument(what, ".data must be a Float32Array, Float64Array, Int32Array or Uint8Array");
   }
   if (static_cast<int64_t>(array.ElementLength()) != numel)
-    throw Napi::RangeError::New(env, what + ": data holds " + std::to_string(array.ElementLength()) +
-                                         " values but shape " + c10::str(shape) + " needs " + std::to_string(numel));
+    throw mmdisco::ShapeError(what + ": data holds " + std::to_string(array.ElementLength()) + " values but shape " +
+                              c10::str(shape) + " needs " + std::to_string(numel));
   auto* base = static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
   return torch::from_blob(base, shape, torch::TensorOptions().dtype(dtype));
 }

@@ -9,12 +9,15 @@
 #include <utility>
 #include <vector>
 
+#include "errors.h"
+#include "js_json.h"
 #include "module_state.h"
 #include "schedule.h"
 
 namespace mmdisco_binding {
 
-// Options readers: errors name the option path, e.g. "Discriminator: option 'network.hidden' must be a number".
+// Options readers: errors are mmdisco::ConfigErrors naming the context and the option path, e.g.
+// "Discriminator: option 'network.hidden' must be a finite number".
 class Options {
  public:
   Options(Napi::Value value, std::string context, std::string prefix = "");
@@ -34,6 +37,8 @@ class Options {
   Napi::Value value(const char* key) const;
   [[noreturn]] void fail(const char* key, const std::string& what) const;
   const std::string& context() const { return context_; }
+  // A core ConfigError about a field of the object at `key` (a network), as one about this object's option.
+  [[noreturn]] void fail_within(const char* key, const mmdisco::ConfigError& e) const;
 
  private:
   Napi::Object object_;

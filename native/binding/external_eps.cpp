@@ -3,30 +3,30 @@
 
 #include "convert.h"
 #include "handle.h"
+#include "js_errors.h"
 #include "torchscript_eps.h"
 
 namespace mmdisco_binding {
 
 namespace {
 
-class TorchScriptEpsObject : public Napi::ObjectWrap<TorchScriptEpsObject>, public NativeHandle {
+class TorchScriptEpsObject : public JsClass<TorchScriptEpsObject>, public NativeHandle {
  public:
   explicit TorchScriptEpsObject(const Napi::CallbackInfo& info)
-      : Napi::ObjectWrap<TorchScriptEpsObject>(info), NativeHandle("TorchScriptEps", nullptr) {
-    try {
+      : JsClass<TorchScriptEpsObject>(info), NativeHandle("TorchScriptEps", nullptr) {
+    guarded(info.Env(), "", [&] {
       Options o(info[0], "TorchScriptEps");
       source_ = std::make_shared<mmdisco::TorchScriptEps>(
           o.string("path"), mmdisco::NoiseSchedule(parse_schedule(o.object("schedule"))),
           parse_device(o.string("device", "cpu")), parse_dtype(o.string("dtype", "float32")));
       set_worker(Worker::for_threads(static_cast<int>(o.integer("threads", 0))));
-    } catch (const Napi::Error&) {
-      throw;
-    } catch (const std::exception& e) {
-      throw Napi::Error::New(info.Env(), error_message(e));
-    }
+    });
   }
 
   std::shared_ptr<mmdisco::EpsSource> eps_source() override { return source_; }
+  static Napi::Function define(Napi::Env env) {
+    return DefineClass(env, "TorchScriptEps", {method<&TorchScriptEpsObject::Eps>("eps")});
+  }
 
   Napi::Value Eps(const Napi::CallbackInfo& info) {
     auto x = tensor_from_js(info[0], "x");
@@ -44,8 +44,7 @@ class TorchScriptEpsObject : public Napi::ObjectWrap<TorchScriptEpsObject>, publ
 }  // namespace
 
 void register_torchscript_eps(Napi::Env env, Napi::Object exports) {
-  auto constructor = TorchScriptEpsObject::DefineClass(env, "TorchScriptEps",
-                                                       {TorchScriptEpsObject::InstanceMethod("eps", &TorchScriptEpsObject::Eps)});
+  auto constructor = TorchScriptEpsObject::define(env);
   register_handle_class(env, constructor, [](Napi::Object o) -> NativeHandle* { return TorchScriptEpsObject::Unwrap(o); });
   exports.Set("TorchScriptEps", constructor);
 }

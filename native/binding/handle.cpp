@@ -1,14 +1,13 @@
 #include "handle.h"
 
-#include <c10/util/Exception.h>
-
 #include <algorithm>
 
 #include "convert.h"
+#include "js_errors.h"
 
 namespace mmdisco_binding {
 
-Leases::Leases(Napi::Env env, const std::vector<Use>& uses) {
+Leases::Leases(Napi::Env, const std::vector<Use>& uses) {
   for (const auto& use : uses) {
     auto& state = use.handle->lease_state();
     bool already = std::any_of(held_.begin(), held_.end(), [&](const Use& u) { return u.handle == use.handle; });
@@ -20,8 +19,8 @@ Leases::Leases(Napi::Env env, const std::vector<Use>& uses) {
     } while (acquired && !state.compare_exchange_weak(current, use.access == Access::Read ? current + 1 : -1));
     if (!acquired) {
       release();
-      throw Napi::Error::New(env, "busy: this " + use.handle->kind() +
-                                      " is in use by an unfinished asynchronous operation; await it first");
+      throw mmdisco::Error(mmdisco::ErrorCode::Busy, "busy: this " + use.handle->kind() +
+                                                         " is in use by an unfinished asynchronous operation; await it first");
     }
     held_.push_back(use);
   }
@@ -38,11 +37,6 @@ void Leases::release() {
   held_.clear();
 }
 
-std::string error_message(const std::exception& e) {
-  if (auto* c10_error = dynamic_cast<const c10::Error*>(&e)) return c10_error->what_without_backtrace();
-  return e.what();
-}
-
 namespace {
 
 struct AsyncCall {
@@ -51,8 +45,7 @@ struct AsyncCall {
   std::unique_ptr<Leases> leases;
   std::function<mmdisco::NamedTensors()> work;
   mmdisco::NamedTensors result;
-  std::string error;
-  bool failed = false;
+  std::exception_ptr error;  // set when the work failed
   Napi::ThreadSafeFunction tsfn;
   explicit AsyncCall(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
 };
@@ -61,8 +54,8 @@ void settle(Napi::Env env, Napi::Function, AsyncCall* call) {
   std::unique_ptr<AsyncCall> owned(call);
   if (env == nullptr) return;  // environment shutting down
   Napi::HandleScope scope(env);
-  if (call->failed) {
-    call->deferred.Reject(Napi::Error::New(env, call->error).Value());
+  if (call->error) {
+    call->deferred.Reject(js_error(env, call->error).Value());
     return;
   }
   try {
@@ -91,9 +84,8 @@ Napi::Promise run_async(Napi::Env env, NativeHandle& runner, const std::vector<U
       raw->result = raw->work();
       // Outputs leave the worker as contiguous CPU tensors, so the JS thread only copies memory.
       for (auto& [name, t] : raw->result) t = t.detach().to(torch::kCPU).contiguous();
-    } catch (const std::exception& e) {
-      raw->failed = true;
-      raw->error = error_message(e);
+    } catch (...) {
+      raw->error = std::current_exception();
     }
     raw->work = nullptr;
     raw->leases->release();
@@ -134,7 +126,7 @@ NativeHandle* unwrap_handle(Napi::Value value, const std::string& what) {
       if (obj.InstanceOf(c->constructor.Value())) return c->unwrap(obj);
     }
   }
-  throw Napi::TypeError::New(value.Env(), what + " must be an object created by the mmdisco native addon");
+  throw mmdisco::Error(mmdisco::ErrorCode::Argument, what + " must be an object created by the mmdisco native addon");
 }
 
 }  // namespace mmdisco_binding

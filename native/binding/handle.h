@@ -44,7 +44,7 @@ struct Use {
   Access access;
 };
 
-// Leases every handle (many readers or one writer each), or throws "busy" naming the one in conflicting use.
+// Leases every handle (many readers or one writer each), or throws a Busy error naming the one in conflicting use.
 class Leases {
  public:
   Leases(Napi::Env env, const std::vector<Use>& uses);
@@ -57,7 +57,7 @@ class Leases {
 
 // Runs `work` on `runner`'s worker thread while every handle in `uses` is leased, keeping the JS values in
 // `keep_alive` (input arrays, the objects involved) alive; resolves with the named outputs, each CPU tensor
-// copied into a fresh typed array (0-dim tensors become numbers).
+// copied into a fresh typed array (0-dim tensors become numbers); a failure rejects with js_error (errors.h).
 Napi::Promise run_async(Napi::Env env, NativeHandle& runner, const std::vector<Use>& uses,
                         const std::vector<Napi::Value>& keep_alive, std::function<mmdisco::NamedTensors()> work);
 
@@ -65,8 +65,5 @@ Napi::Promise run_async(Napi::Env env, NativeHandle& runner, const std::vector<U
 NativeHandle* unwrap_handle(Napi::Value value, const std::string& what);
 void register_handle_class(Napi::Env env, Napi::Function constructor,
                            std::function<NativeHandle*(Napi::Object)> unwrap);
-
-// C++ exception → JS error message, without C++ backtraces.
-std::string error_message(const std::exception& e);
 
 }  // namespace mmdisco_binding

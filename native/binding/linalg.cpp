@@ -4,26 +4,15 @@
 
 #include "../src/linalg.h"
 #include "convert.h"
-#include "handle.h"
+#include "js_errors.h"
 
 namespace mmdisco_binding {
 
 namespace {
 
-template <typename F>
-Napi::Value guarded(const Napi::CallbackInfo& info, const char* name, F&& body) {
-  try {
-    return body();
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw Napi::Error::New(info.Env(), std::string(name) + ": " + error_message(e));
-  }
-}
-
 // symmetricEigen(matrix (n, n)) → {values (n) ascending, vectors (n, n) with the eigenvectors as rows}.
 Napi::Value SymmetricEigen(const Napi::CallbackInfo& info) {
-  return guarded(info, "symmetricEigen", [&]() -> Napi::Value {
+  return guarded(info.Env(), "symmetricEigen", [&]() -> Napi::Value {
     auto eigen = mmdisco::symmetric_eigen(tensor_from_js(info[0], "matrix"));
     auto out = Napi::Object::New(info.Env());
     out.Set("values", tensor_to_js(info.Env(), eigen.values));
@@ -34,14 +23,14 @@ Napi::Value SymmetricEigen(const Napi::CallbackInfo& info) {
 
 // symmetricSqrt(matrix (n, n)) → (n, n), the PSD square root.
 Napi::Value SymmetricSqrt(const Napi::CallbackInfo& info) {
-  return guarded(info, "symmetricSqrt", [&]() -> Napi::Value {
+  return guarded(info.Env(), "symmetricSqrt", [&]() -> Napi::Value {
     return tensor_to_js(info.Env(), mmdisco::symmetric_sqrt(tensor_from_js(info[0], "matrix")));
   });
 }
 
 // frechetDistance(muA (d), covA (d, d), muB (d), covB (d, d)) → number.
 Napi::Value FrechetDistance(const Napi::CallbackInfo& info) {
-  return guarded(info, "frechetDistance", [&]() -> Napi::Value {
+  return guarded(info.Env(), "frechetDistance", [&]() -> Napi::Value {
     const double d = mmdisco::frechet_distance(tensor_from_js(info[0], "muA"), tensor_from_js(info[1], "covA"),
                                                tensor_from_js(info[2], "muB"), tensor_from_js(info[3], "covB"));
     return Napi::Number::New(info.Env(), d);

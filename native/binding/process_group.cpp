@@ -2,6 +2,7 @@
 #include "process_group.h"
 
 #include "convert.h"
+#include "js_errors.h"
 
 namespace mmdisco_binding {
 
@@ -32,25 +33,21 @@ mmdisco::ReduceOp parse_reduce_op(Napi::Value value) {
   std::string name = value.IsString() ? value.As<Napi::String>().Utf8Value() : "";
   if (name == "sum") return mmdisco::ReduceOp::Sum;
   if (name == "mean") return mmdisco::ReduceOp::Mean;
-  throw Napi::TypeError::New(value.Env(), "allreduce: op must be 'sum' or 'mean'");
+  throw mmdisco::ConfigError("op", "must be 'sum' or 'mean'", "allreduce");
 }
 
 }  // namespace
 
 ProcessGroup::ProcessGroup(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<ProcessGroup>(info), NativeHandle("ProcessGroup", Worker::for_threads(1)) {
+    : JsClass<ProcessGroup>(info), NativeHandle("ProcessGroup", Worker::for_threads(1)) {
   Napi::Value options = info.Length() > 0 && !info[0].IsUndefined() ? info[0] : Napi::Object::New(info.Env());
-  auto request = parse_rendezvous(Options(options, "ProcessGroup"));
-  try {
-    config_ = mmdisco::complete_rendezvous(request);
-  } catch (const std::exception& e) {
-    throw Napi::Error::New(info.Env(), "ProcessGroup: " + error_message(e));
-  }
+  auto request = guarded(info.Env(), "", [&] { return parse_rendezvous(Options(options, "ProcessGroup")); });
+  config_ = guarded(info.Env(), "ProcessGroup", [&] { return mmdisco::complete_rendezvous(request); });
 }
 
 Napi::Value ProcessGroup::Connect(const Napi::CallbackInfo& info) {
   ensure_idle(info.Env());
-  if (group_) throw Napi::Error::New(info.Env(), "ProcessGroup: connect() was already called");
+  if (group_) throw mmdisco::Error(mmdisco::ErrorCode::Runtime, "ProcessGroup: connect() was already called");
   auto config = config_;
   return run_async(info.Env(), *this, {{this, Access::Write}}, {info.This()}, [this, config]() -> mmdisco::NamedTensors {
     group_ = std::make_shared<mmdisco::ProcessGroup>(config);
@@ -58,14 +55,15 @@ Napi::Value ProcessGroup::Connect(const Napi::CallbackInfo& info) {
   });
 }
 
-void ProcessGroup::ensure_idle(Napi::Env env) {
+void ProcessGroup::ensure_idle(Napi::Env) {
   if (lease_state().load() != 0)
-    throw Napi::Error::New(env, "busy: this ProcessGroup is in use by an unfinished asynchronous operation; await it first");
+    throw mmdisco::Error(mmdisco::ErrorCode::Busy,
+                         "busy: this ProcessGroup is in use by an unfinished asynchronous operation; await it first");
 }
 
 std::shared_ptr<mmdisco::ProcessGroup> ProcessGroup::connected(Napi::Env env) {
   ensure_idle(env);
-  if (!group_) throw Napi::Error::New(env, "ProcessGroup: call (and await) connect() first");
+  if (!group_) throw mmdisco::Error(mmdisco::ErrorCode::Runtime, "ProcessGroup: call (and await) connect() first");
   return group_;
 }
 
@@ -107,7 +105,7 @@ Napi::Value set_data_parallel(const Napi::CallbackInfo& info, NativeHandle& self
                               std::function<void(std::shared_ptr<mmdisco::GradientSync>)> attach) {
   auto env = info.Env();
   auto* pg = dynamic_cast<ProcessGroup*>(unwrap_handle(info[0], "setDataParallel: group"));
-  if (!pg) throw Napi::TypeError::New(env, "setDataParallel: group must be a ProcessGroup");
+  if (!pg) throw mmdisco::Error(mmdisco::ErrorCode::Argument, "setDataParallel: group must be a ProcessGroup");
   auto group = pg->connected(env);
   mmdisco::DataParallelOptions options;
   if (info.Length() > 1 && !info[1].IsUndefined()) {
@@ -130,17 +128,16 @@ Napi::Value set_data_parallel(const Napi::CallbackInfo& info, NativeHandle& self
                    });
 }
 
+Napi::Function ProcessGroup::define(Napi::Env env) {
+  return DefineClass(env, "ProcessGroup",
+                     {method<&ProcessGroup::Connect>("connect"), method<&ProcessGroup::Allreduce>("allreduce"),
+                      method<&ProcessGroup::Barrier>("barrier"), getter<&ProcessGroup::Rank>("rank"),
+                      getter<&ProcessGroup::WorldSize>("worldSize"), getter<&ProcessGroup::LocalRank>("localRank"),
+                      getter<&ProcessGroup::Backend>("backend"), getter<&ProcessGroup::Device>("device")});
+}
+
 void register_process_group(Napi::Env env, Napi::Object exports) {
-  auto cls = ProcessGroup::DefineClass(
-      env, "ProcessGroup",
-      {ProcessGroup::InstanceMethod("connect", &ProcessGroup::Connect),
-       ProcessGroup::InstanceMethod("allreduce", &ProcessGroup::Allreduce),
-       ProcessGroup::InstanceMethod("barrier", &ProcessGroup::Barrier),
-       ProcessGroup::InstanceAccessor("rank", &ProcessGroup::Rank, nullptr),
-       ProcessGroup::InstanceAccessor("worldSize", &ProcessGroup::WorldSize, nullptr),
-       ProcessGroup::InstanceAccessor("localRank", &ProcessGroup::LocalRank, nullptr),
-       ProcessGroup::InstanceAccessor("backend", &ProcessGroup::Backend, nullptr),
-       ProcessGroup::InstanceAccessor("device", &ProcessGroup::Device, nullptr)});
+  auto cls = ProcessGroup::define(env);
   register_handle_class(env, cls, [](Napi::Object o) -> NativeHandle* { return ProcessGroup::Unwrap(o); });
   exports.Set("ProcessGroup", cls);
 }

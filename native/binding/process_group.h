@@ -6,15 +6,17 @@
 
 #include "distributed.h"
 #include "handle.h"
+#include "js_errors.h"
 
 namespace mmdisco_binding {
 
 // A data-parallel process group: constructed from options and torchrun's environment (bad or missing values fail
 // at once), joined with connect(). Collectives run on the group's own worker thread, one at a time (each leases the
 // group for writing), because every rank must issue them in the same order.
-class ProcessGroup : public Napi::ObjectWrap<ProcessGroup>, public NativeHandle {
+class ProcessGroup : public JsClass<ProcessGroup>, public NativeHandle {
  public:
   explicit ProcessGroup(const Napi::CallbackInfo& info);
+  static Napi::Function define(Napi::Env env);
   Napi::Value Connect(const Napi::CallbackInfo& info);
   Napi::Value Allreduce(const Napi::CallbackInfo& info);
   Napi::Value Barrier(const Napi::CallbackInfo& info);

@@ -61,8 +61,8 @@ Residuals CfgCritic::residuals(const torch::Tensor& a_t, const torch::Tensor& v_
           cfg_blend(unconditional.video, conditional.video, scales_.video)};
 }
 
-Discriminator::Discriminator(std::shared_ptr<torch::nn::Module> module, Forward forward,
-                             NoiseSchedule audio_schedule, NoiseSchedule video_schedule)
+DiscriminatorCritic::DiscriminatorCritic(std::shared_ptr<torch::nn::Module> module, Forward forward,
+                                         NoiseSchedule audio_schedule, NoiseSchedule video_schedule)
     : module_(std::move(module)),
       forward_(std::move(forward)),
       audio_schedule_(std::move(audio_schedule)),
@@ -85,17 +85,27 @@ torch::Tensor denoised(EpsSource& base, const NoiseSchedule& schedule, const tor
 
 }  // namespace
 
-DiscriminatorOutput Discriminator::outputs(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t,
+DiscriminatorOutput DiscriminatorCritic::outputs(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t,
                                            const Conditioning& c, const BaseEps& base_eps) {
   if (!denoises()) return forward_(a_t, v_t, t, c);
   return forward_(denoised(*audio_denoiser_, audio_schedule_, a_t, t, base_eps.audio),
                   denoised(*video_denoiser_, video_schedule_, v_t, t, base_eps.video), t, c);
 }
 
-void Discriminator::set_denoisers(std::shared_ptr<EpsSource> audio_base, std::shared_ptr<EpsSource> video_base) {
+void DiscriminatorCritic::set_denoisers(std::shared_ptr<EpsSource> audio_base, std::shared_ptr<EpsSource> video_base) {
   if (!audio_base || !video_base) throw std::invalid_argument("a denoising discriminator needs both base models");
   audio_denoiser_ = std::move(audio_base);
   video_denoiser_ = std::move(video_base);
+}
+
+std::shared_ptr<JointCritic> discriminator_critic(const std::shared_ptr<DiscriminatorCritic>& disc,
+                                                  const Conditioning& condition, const std::optional<ResidualCfg>& cfg) {
+  std::shared_ptr<JointCritic> critic = disc;
+  if (condition.audio.defined() || condition.video.defined())
+    critic = std::make_shared<ConditionedCritic>(disc, condition);
+  if (!cfg) return critic;
+  auto unconditional = std::make_shared<ConditionedCritic>(disc, cfg->null_condition);
+  return std::make_shared<CfgCritic>(critic, unconditional, cfg->scales);
 }
 
 }  // namespace mmdisco

@@ -1,10 +1,12 @@
 #pragma once
-// Joint guidance: a critic's log density-ratio ℓ(a_t, v_t, t), its residuals r_m = −σ^m_t ∇_m ℓ, and the
-// discriminator that estimates ℓ with the smoothed logit of the released implementation.
+// Joint guidance: a critic's log density-ratio ℓ(a_t, v_t, t), its residuals r_m = −σ^m_t ∇_m ℓ, the critic a
+// trained discriminator network makes (DiscriminatorCritic: ℓ from the smoothed logit of the released
+// implementation), and the critics composed from it (a bound condition, the residual CFG).
 #include <torch/torch.h>
 
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "eps_source.h"
 #include "schedule.h"
@@ -34,6 +36,12 @@ class JointCritic {
                               bool create_graph, const BaseEps& base_eps);
   virtual const NoiseSchedule& audio_schedule() const = 0;
   virtual const NoiseSchedule& video_schedule() const = 0;
+  // Whether the critic reads these ε-sources' ε̂ at the pair it is asked about, so that a caller holding them can
+  // hand them in as BaseEps (a sampler whose sources are a denoising discriminator's base models).
+  virtual bool reads_base_models(const EpsSource* audio, const EpsSource* video) const {
+    (void)audio, (void)video;
+    return false;
+  }
 };
 
 // ℓ = log(p + 1e-5) − log(1 − p + 1e-5), p = sigmoid(h): finite where p saturates.
@@ -51,13 +59,14 @@ struct DiscriminatorOutput {
   torch::Tensor h, audio_class_scores, video_class_scores;
 };
 
-// A trainable discriminator: any module giving the pre-sigmoid output h(a_t, v_t, t, c) of shape (B,).
-class Discriminator : public JointCritic {
+// A trainable discriminator network (any module giving the pre-sigmoid output h(a_t, v_t, t, c) of shape (B,)) as
+// a critic: ℓ = smoothed_logit(h), on the base models' schedules, optionally reading x̂0 through its denoisers.
+class DiscriminatorCritic : public JointCritic {
  public:
   using Forward = std::function<DiscriminatorOutput(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&,
                                                     const Conditioning&)>;
-  Discriminator(std::shared_ptr<torch::nn::Module> module, Forward forward, NoiseSchedule audio_schedule,
-                NoiseSchedule video_schedule);
+  DiscriminatorCritic(std::shared_ptr<torch::nn::Module> module, Forward forward, NoiseSchedule audio_schedule,
+                      NoiseSchedule video_schedule);
 
   DiscriminatorOutput outputs(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t,
                               const Conditioning& c = {}, const BaseEps& base_eps = {});
@@ -73,6 +82,9 @@ class Discriminator : public JointCritic {
   // Whether these ε-sources are the discriminator's denoisers, so that their ε̂ can be handed in as BaseEps.
   bool denoises_with(const EpsSource* audio, const EpsSource* video) const {
     return denoises() && audio_denoiser_.get() == audio && video_denoiser_.get() == video;
+  }
+  bool reads_base_models(const EpsSource* audio, const EpsSource* video) const override {
+    return denoises_with(audio, video);
   }
   torch::Tensor log_ratio(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t,
                           const BaseEps& base_eps) override {
@@ -93,7 +105,7 @@ class Discriminator : public JointCritic {
 // A discriminator with its conditioning bound, as a critic for the samplers (one per CFG branch).
 class ConditionedCritic : public JointCritic {
  public:
-  ConditionedCritic(std::shared_ptr<Discriminator> disc, Conditioning condition)
+  ConditionedCritic(std::shared_ptr<DiscriminatorCritic> disc, Conditioning condition)
       : disc_(std::move(disc)), condition_(std::move(condition)) {}
   torch::Tensor log_ratio(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t,
                           const BaseEps& base_eps) override {
@@ -101,9 +113,12 @@ class ConditionedCritic : public JointCritic {
   }
   const NoiseSchedule& audio_schedule() const override { return disc_->audio_schedule(); }
   const NoiseSchedule& video_schedule() const override { return disc_->video_schedule(); }
+  bool reads_base_models(const EpsSource* audio, const EpsSource* video) const override {
+    return disc_->reads_base_models(audio, video);
+  }
 
  private:
-  std::shared_ptr<Discriminator> disc_;
+  std::shared_ptr<DiscriminatorCritic> disc_;
   Conditioning condition_;
 };
 
@@ -126,10 +141,25 @@ class CfgCritic : public JointCritic {
                       const BaseEps& base_eps) override;
   const NoiseSchedule& audio_schedule() const override { return conditional_->audio_schedule(); }
   const NoiseSchedule& video_schedule() const override { return conditional_->video_schedule(); }
+  bool reads_base_models(const EpsSource* audio, const EpsSource* video) const override {
+    return conditional_->reads_base_models(audio, video) && unconditional_->reads_base_models(audio, video);
+  }
 
  private:
   std::shared_ptr<JointCritic> conditional_, unconditional_;
   CfgScales scales_;
 };
+
+// The residual CFG of a condition against the null condition, with one scale per modality.
+struct ResidualCfg {
+  Conditioning null_condition;
+  CfgScales scales;
+};
+
+// A discriminator as a critic: bound to `condition` when it conditions any modality and, with `cfg`, the residual
+// CFG of that branch against the null-condition one.
+std::shared_ptr<JointCritic> discriminator_critic(const std::shared_ptr<DiscriminatorCritic>& disc,
+                                                  const Conditioning& condition = {},
+                                                  const std::optional<ResidualCfg>& cfg = std::nullopt);
 
 }  // namespace mmdisco

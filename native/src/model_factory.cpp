@@ -44,14 +44,14 @@ std::shared_ptr<NetworkEps> make_unet_eps(const UNetConfig& config, const Schedu
       NoiseSchedule(schedule), device, dtype);
 }
 
-std::shared_ptr<Discriminator> make_toy_discriminator(const ToyDiscriminatorConfig& config,
+std::shared_ptr<DiscriminatorCritic> make_toy_discriminator(const ToyDiscriminatorConfig& config,
                                                       const ScheduleConfig& audio_schedule,
                                                       const ScheduleConfig& video_schedule, uint64_t seed,
                                                       torch::Device device, torch::ScalarType dtype) {
   check_shared_timesteps(audio_schedule, video_schedule);
   auto net = seeded(seed, [&] { return std::make_shared<ToyDiscriminatorImpl>(config); });
   net->to(device, dtype);
-  return std::make_shared<Discriminator>(
+  return std::make_shared<DiscriminatorCritic>(
       net,
       [net](const torch::Tensor& a, const torch::Tensor& v, const torch::Tensor& t, const Conditioning& c) {
         if (c.audio.defined() || c.video.defined())
@@ -61,20 +61,35 @@ std::shared_ptr<Discriminator> make_toy_discriminator(const ToyDiscriminatorConf
       NoiseSchedule(audio_schedule), NoiseSchedule(video_schedule));
 }
 
-std::shared_ptr<Discriminator> make_mmdisco_discriminator(const MmdiscoDiscriminatorConfig& config,
+std::shared_ptr<DiscriminatorCritic> make_mmdisco_discriminator(const DiscriminatorNetworkConfig& config,
                                                          const ScheduleConfig& audio_schedule,
                                                          const ScheduleConfig& video_schedule, uint64_t seed,
                                                          torch::Device device, torch::ScalarType dtype) {
   check_shared_timesteps(audio_schedule, video_schedule);
-  auto net = seeded(seed, [&] { return std::make_shared<MmdiscoDiscriminatorImpl>(config); });
+  auto net = seeded(seed, [&] { return std::make_shared<DiscriminatorNetworkImpl>(config); });
   net->to(device, dtype);
-  return std::make_shared<Discriminator>(
+  return std::make_shared<DiscriminatorCritic>(
       net,
       [net](const torch::Tensor& a, const torch::Tensor& v, const torch::Tensor& t, const Conditioning& c) {
         auto out = net->forward_with_class_scores(v, a, t, c.video, c.audio);
         return DiscriminatorOutput{out.h, out.audio_class_scores, out.video_class_scores};
       },
       NoiseSchedule(audio_schedule), NoiseSchedule(video_schedule));
+}
+
+std::shared_ptr<NetworkEps> make_eps_network(const EpsNetworkConfig& config, const ScheduleConfig& schedule,
+                                             const Placement& p) {
+  if (const auto* mlp = std::get_if<MlpEpsConfig>(&config)) return make_mlp_eps(*mlp, schedule, p.seed, p.device, p.dtype);
+  return make_unet_eps(std::get<UNetConfig>(config), schedule, p.seed, p.device, p.dtype);
+}
+
+std::shared_ptr<DiscriminatorCritic> make_discriminator(const DiscriminatorNetworkVariant& config,
+                                                        const ScheduleConfig& audio_schedule,
+                                                        const ScheduleConfig& video_schedule, const Placement& p) {
+  if (const auto* toy = std::get_if<ToyDiscriminatorConfig>(&config))
+    return make_toy_discriminator(*toy, audio_schedule, video_schedule, p.seed, p.device, p.dtype);
+  return make_mmdisco_discriminator(std::get<DiscriminatorNetworkConfig>(config), audio_schedule, video_schedule,
+                                    p.seed, p.device, p.dtype);
 }
 
 std::shared_ptr<ClassifierNet> make_classifier(const ClassifierConfig& config, uint64_t seed, torch::Device device,

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "errors.h"
+
 namespace mmdisco {
 
 SamplerKind parse_sampler(const std::string& name) {
@@ -94,6 +96,21 @@ EpsCorrection joint_guidance(JointCritic& critic, double lambda_audio, double la
     eps[0] = eps[0] + lambda_audio * r.audio;
     eps[1] = eps[1] + lambda_video * r.video;
   };
+}
+
+std::vector<torch::Tensor> sample_sources(const std::vector<std::shared_ptr<EpsSource>>& sources,
+                                          const std::vector<std::vector<int64_t>>& shapes, const SamplerConfig& config,
+                                          uint64_t seed, const JointGuidanceConfig& guidance) {
+  std::vector<EpsSource*> raw;
+  for (const auto& s : sources) raw.push_back(s.get());
+  EpsCorrection correction;
+  if (guidance.critic) {
+    if (sources.size() != 2) throw ConfigError("critic", "needs exactly two sources (audio, video)");
+    correction = joint_guidance(*guidance.critic, guidance.lambda_audio, guidance.lambda_video, guidance.interval,
+                                guidance.critic->reads_base_models(raw[0], raw[1]));
+  }
+  Rng rng(seed);
+  return sample(raw, shapes, config, rng, correction);
 }
 
 }  // namespace mmdisco

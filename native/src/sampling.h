@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -50,5 +51,18 @@ std::vector<torch::Tensor> sample(const std::vector<EpsSource*>& sources,
 // discriminator reads) the step's ε̂, taken before the correction, is handed to the critic as its BaseEps.
 EpsCorrection joint_guidance(JointCritic& critic, double lambda_audio, double lambda_video,
                              TimestepRange interval = {}, bool sources_are_critic_bases = false);
+
+// Joint guidance of a two-source (audio, video) sampling: λ_m per modality, at the steps in `interval`.
+struct JointGuidanceConfig {
+  std::shared_ptr<JointCritic> critic;
+  double lambda_audio = 0, lambda_video = 0;
+  TimestepRange interval;
+};
+
+// Samples `shapes` (batch first) from the sources with a random stream seeded by `seed`, guided when `guidance` has
+// a critic (then sources are [audio, video]; the step's ε̂ is handed to a critic that reads these sources).
+std::vector<torch::Tensor> sample_sources(const std::vector<std::shared_ptr<EpsSource>>& sources,
+                                          const std::vector<std::vector<int64_t>>& shapes, const SamplerConfig& config,
+                                          uint64_t seed, const JointGuidanceConfig& guidance = {});
 
 }  // namespace mmdisco

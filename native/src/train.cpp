@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "errors.h"
 #include "module_state.h"
 
 namespace mmdisco {
@@ -218,7 +219,7 @@ torch::Tensor class_loss(const DiscriminatorOutput& out, const torch::Tensor& cl
 
 }  // namespace
 
-DiscriminatorLoss discriminator_loss(Discriminator& disc, EpsSource& audio_base, EpsSource& video_base,
+DiscriminatorLoss discriminator_loss(DiscriminatorCritic& disc, EpsSource& audio_base, EpsSource& video_base,
                                      const DiscriminatorBatch& batch, const DiscriminatorDraw& draw,
                                      const DiscriminatorLossWeights& weights) {
   torch::AutoGradMode grad_on(true);
@@ -274,7 +275,7 @@ DiscriminatorLoss discriminator_loss(Discriminator& disc, EpsSource& audio_base,
   return out;
 }
 
-DiscriminatorTrainer::DiscriminatorTrainer(std::shared_ptr<Discriminator> disc, std::shared_ptr<EpsSource> audio_base,
+DiscriminatorTrainer::DiscriminatorTrainer(std::shared_ptr<DiscriminatorCritic> disc, std::shared_ptr<EpsSource> audio_base,
                                            std::shared_ptr<EpsSource> video_base, const DiscriminatorLossWeights& weights,
                                            const OptimizerConfig& optimizer, uint64_t seed, TimestepRange timesteps)
     : disc_(std::move(disc)), audio_base_(std::move(audio_base)), video_base_(std::move(video_base)),
@@ -313,6 +314,43 @@ DiscriminatorLoss DiscriminatorTrainer::step(const DiscriminatorBatch& batch) {
   clip_and_step(disc_->module(), optimizer_, config_.grad_clip);
   ++steps_;
   return loss;
+}
+
+void DiscriminatorTrainer::check_train_rows(const DiscriminatorBatch& data, int64_t batch_size) {
+  const int64_t rows = data.real_audio.size(0);
+  if (batch_size < 1 || rows % batch_size != 0 || data.real_video.size(0) != rows || data.fake_audio.size(0) != rows ||
+      data.fake_video.size(0) != rows)
+    throw ShapeError("all four arrays need the same number of rows, a multiple of batchSize");
+  if (data.real_classes.defined() && (data.real_classes.dim() != 1 || data.real_classes.size(0) != rows))
+    throw ShapeError("realClasses needs one class per real row");
+}
+
+DiscriminatorTrainLog DiscriminatorTrainer::train_steps(const DiscriminatorBatch& data, int64_t batch_size) {
+  check_train_rows(data, batch_size);
+  const int64_t steps = data.real_audio.size(0) / batch_size;
+  auto log = torch::empty({6, steps}, torch::kFloat64);
+  std::vector<torch::Tensor> p_real, p_fake, t_real, t_fake;
+  for (int64_t s = 0; s < steps; ++s) {
+    auto slice = [&](const torch::Tensor& x) {
+      return x.defined() ? x.slice(0, s * batch_size, (s + 1) * batch_size) : x;
+    };
+    auto slice_condition = [&](const Conditioning& c) { return Conditioning{slice(c.audio), slice(c.video)}; };
+    auto loss = step({slice(data.real_audio), slice(data.real_video), slice(data.fake_audio), slice(data.fake_video),
+                      slice_condition(data.real_condition), slice_condition(data.fake_condition),
+                      slice(data.real_classes)});
+    log[0][s] = loss.total.item<double>();
+    log[1][s] = loss.bce.item<double>();
+    log[2][s] = loss.denoising.item<double>();
+    log[3][s] = loss.d_real;
+    log[4][s] = loss.d_fake;
+    log[5][s] = loss.classes.item<double>();
+    p_real.push_back(loss.p_real.to(torch::kCPU, torch::kFloat64));
+    p_fake.push_back(loss.p_fake.to(torch::kCPU, torch::kFloat64));
+    t_real.push_back(loss.t_real.to(torch::kCPU));
+    t_fake.push_back(loss.t_fake.to(torch::kCPU));
+  }
+  return {log[0], log[1], log[2], log[3], log[4], log[5],
+          torch::stack(p_real), torch::stack(p_fake), torch::stack(t_real), torch::stack(t_fake)};
 }
 
 std::string DiscriminatorTrainer::save_state() {

@@ -98,19 +98,31 @@ struct DiscriminatorLoss {
 // for each tower to learn the class, where the BCE only says whether a pair and its condition agree; it needs the
 // projection heads' class scores, taken under the null condition so that the towers cannot read the class from
 // the condition itself.
-DiscriminatorLoss discriminator_loss(Discriminator& disc, EpsSource& audio_base, EpsSource& video_base,
+DiscriminatorLoss discriminator_loss(DiscriminatorCritic& disc, EpsSource& audio_base, EpsSource& video_base,
                                      const DiscriminatorBatch& batch, const DiscriminatorDraw& draw,
                                      const DiscriminatorLossWeights& weights);
+
+// What DiscriminatorTrainer::train_steps did, one entry per step: the loss terms and mean sigmoid outputs (steps,)
+// float64, and the per-sample sigmoid outputs and timesteps (steps, batch size).
+struct DiscriminatorTrainLog {
+  torch::Tensor total, bce, denoising, d_real, d_fake, classes;
+  torch::Tensor p_real, p_fake, t_real, t_fake;
+};
 
 class DiscriminatorTrainer {
  public:
   // `timesteps`: the steps the real and fake pairs are noised to, drawn uniformly (the method draws over the whole
   // schedule; a narrower range spends the training where a guidance interval applies it).
-  DiscriminatorTrainer(std::shared_ptr<Discriminator> disc, std::shared_ptr<EpsSource> audio_base,
+  DiscriminatorTrainer(std::shared_ptr<DiscriminatorCritic> disc, std::shared_ptr<EpsSource> audio_base,
                        std::shared_ptr<EpsSource> video_base, const DiscriminatorLossWeights& weights,
                        const OptimizerConfig& optimizer, uint64_t seed, TimestepRange timesteps = {});
   DiscriminatorDraw draw(const DiscriminatorBatch& batch);
   DiscriminatorLoss step(const DiscriminatorBatch& batch);
+  // A ShapeError unless the four arrays have the same rows, a positive multiple of batch_size, and realClasses (when
+  // given) one class per real row.
+  static void check_train_rows(const DiscriminatorBatch& data, int64_t batch_size);
+  // One step per consecutive batch_size rows of the batch.
+  DiscriminatorTrainLog train_steps(const DiscriminatorBatch& data, int64_t batch_size);
   // Loss and flat parameter gradient for a given draw, without an optimiser step (finite-difference checks).
   std::pair<DiscriminatorLoss, torch::Tensor> loss_and_gradient(const DiscriminatorBatch& batch,
                                                                 const DiscriminatorDraw& draw);
@@ -124,7 +136,7 @@ class DiscriminatorTrainer {
   void load_state(const std::string& bytes);
 
  private:
-  std::shared_ptr<Discriminator> disc_;
+  std::shared_ptr<DiscriminatorCritic> disc_;
   std::shared_ptr<EpsSource> audio_base_, video_base_;
   DiscriminatorLossWeights weights_;
   OptimizerConfig config_;

@@ -2,10 +2,11 @@
  * Discriminator weights as safetensors: the parameters under their module names (the released state-dict keys
  * for the MMDisCo discriminator) plus, in the metadata, the network config that rebuilds the module and, for a
  * class-conditioned one, its class conditioning. Loading is strict: every parameter present with its shape, no
- * extra tensors; errors name the file and the tensor.
+ * extra tensors; errors name the file and the tensor. The recorded network is checked by the core when read (errors
+ * name the file and the field).
  */
 import type { ClassConditioning } from '../core/conditioning';
-import type { Discriminator, DiscriminatorNetwork, NamedTensors } from '../native';
+import { type Discriminator, type DiscriminatorNetwork, isNativeError, type NamedTensors, validateNetwork } from '../native';
 import { requireFiniteTensors } from '../util/finite';
 import { readSafetensors, writeSafetensors } from './safetensors';
 
@@ -40,7 +41,19 @@ export function readDiscriminatorWeights(file: string): { tensors: NamedTensors;
       throw new Error(`${file}: metadata '${key}' is not JSON (${(error as Error).message})`);
     }
   };
-  return { tensors: tensors as NamedTensors, network: json<DiscriminatorNetwork>(NETWORK_KEY), conditioning: json<ClassConditioning>(CONDITIONING_KEY) };
+  const network = json<DiscriminatorNetwork>(NETWORK_KEY);
+  if (network !== undefined) checkedNetwork(file, network);
+  return { tensors: tensors as NamedTensors, network, conditioning: json<ClassConditioning>(CONDITIONING_KEY) };
+}
+
+/** A recorded network that the core accepts, as recorded; else an error naming the file and the field. */
+function checkedNetwork(file: string, network: DiscriminatorNetwork): void {
+  try {
+    validateNetwork(network);
+  } catch (error) {
+    if (!isNativeError(error) || error.field === undefined) throw error;
+    throw new Error(`${file}: metadata '${NETWORK_KEY}': ${error.field}: ${error.reason ?? error.message}`);
+  }
 }
 
 /** Loads a weight file into `discriminator` with strict name and shape matching. */

@@ -5,6 +5,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ConfigError } from '../config/load';
+import type { NativeError } from '../native';
 import { exitWithLauncher } from '../util/ranks';
 import { sampleBaseCommand, trainBaseCommand } from './base';
 import { dataBuildCommand, dataPreviewCommand } from './dataBuild';
@@ -58,6 +59,10 @@ async function main(): Promise<void> {
     .fail((message, error, y) => {
       if (error instanceof ConfigError) {
         console.error(`config error:\n${error.message}`);
+      } else if (error && typeof (error as Partial<NativeError>).field === 'string') {
+        // A bad option found by the core (ts/native.ts NativeError): name the field on a line of its own.
+        const { code, field } = error as NativeError;
+        console.error(`config error (${code}): field '${field}'\n${error.message}`);
       } else if (error) {
         console.error(process.env.MMDISCO_DEBUG ? error.stack : `error: ${error.message}`);
       } else {

@@ -3,6 +3,7 @@
  * configs/base/. The network kind follows from `modality`; input channels and shape come from the dataset.
  */
 import { z } from 'zod';
+import { type CompleteNetwork, isNativeError, validateNetwork, type VideoUNetNetwork } from '../native';
 import { adamWFields, nonNegativeInt, positiveInt, positiveNumber } from './load';
 
 export const ScheduleSchema = z
@@ -15,22 +16,29 @@ export const ScheduleSchema = z
   })
   .strict();
 
-export const UNetSchema = z
-  .object({
-    baseChannels: positiveInt,
-    channelMult: z.array(positiveInt).min(1),
-    resBlocks: positiveInt,
-    timeDim: positiveInt.refine((d) => d % 2 === 0 && d >= 4, 'must be even and at least 4'),
-    groups: positiveInt,
-    midAttention: z.boolean(),
-    /** Video only: taps of the per-pixel temporal convolution (odd). */
-    temporalKernel: positiveInt.refine((k) => k % 2 === 1, 'must be odd').default(3),
-  })
-  .strict()
-  .refine((n) => n.channelMult.every((m) => (n.baseChannels * m) % n.groups === 0), {
-    message: 'groups must divide baseChannels × every channelMult entry',
-    path: ['groups'],
-  });
+/** The network block: the U-Net's fields (every one stated after validation) less those the run sets (kind, inChannels). */
+export type UNetBlock = Omit<CompleteNetwork<VideoUNetNetwork>, 'kind' | 'inChannels' | 'preset'>;
+
+/**
+ * The U-Net of `modality` with the 'base-config' preset (every size stated): its fields, defaults and checks are the
+ * core's (native/src/models/unet.h, native/src/config/networks.cpp), asked here so that a bad field fails at load time
+ * naming the file and the field.
+ */
+function unetBlock(block: Record<string, unknown>, modality: 'audio' | 'video', ctx: z.RefinementCtx): UNetBlock {
+  for (const key of ['kind', 'inChannels', 'preset'].filter((k) => k in block)) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['network', key], message: 'is set by the run (from the modality and the data)' });
+    return z.NEVER;
+  }
+  try {
+    const kind = modality === 'video' ? ('video-unet' as const) : ('audio-unet' as const);
+    const { kind: _kind, inChannels: _inChannels, ...fields } = validateNetwork({ ...block, kind, preset: 'base-config', inChannels: 1 } as VideoUNetNetwork);
+    return fields;
+  } catch (error) {
+    if (!isNativeError(error) || error.field === undefined) throw error;
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['network', error.field], message: error.reason ?? error.message });
+    return z.NEVER;
+  }
+}
 
 export const BaseTrainingSchema = z
   .object({
@@ -47,7 +55,7 @@ export const BaseTrainingSchema = z
 export const BaseModelConfigSchema = z
   .object({
     modality: z.enum(['audio', 'video']),
-    network: UNetSchema,
+    network: z.record(z.unknown()),
     schedule: ScheduleSchema,
     training: BaseTrainingSchema,
     runtime: z
@@ -62,6 +70,7 @@ export const BaseModelConfigSchema = z
       .strict()
       .default({}),
   })
-  .strict();
+  .strict()
+  .transform(({ network, ...config }, ctx) => ({ ...config, network: unetBlock(network, config.modality, ctx) }));
 
 export type BaseModelConfig = z.infer<typeof BaseModelConfigSchema>;

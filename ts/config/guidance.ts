@@ -14,75 +14,41 @@
  * --class K --cfg-scale S` combines with the conditional one.
  */
 import { z } from 'zod';
+import { type CompleteNetwork, isNativeError, type MmdiscoDiscriminatorNetwork, validateNetwork } from '../native';
 import { adamWFields, nonNegativeInt, positiveInt, positiveNumber, timestepRange } from './load';
+
+/** Network fields the run sets itself, from the base models and the conditioning block (ts/guidance/train.ts). */
+const SET_BY_RUN = ['kind', 'preset', 'videoChannels', 'audioChannels', 'videoTextDim', 'audioTextDim', 'textProjection'] as const;
+
+/** The `discriminator` block: the 'mmdisco' network's fields (every one stated after validation) less those the run sets. */
+export type DiscriminatorBlock = Omit<CompleteNetwork<MmdiscoDiscriminatorNetwork>, (typeof SET_BY_RUN)[number]>;
+
+/**
+ * The `discriminator` block is the 'mmdisco' network's config with the 'guidance-config' preset (a small fusion
+ * transformer; width, channelMult, blocksPerLevel, timeDim, groups and fusion stated): its fields, defaults and checks
+ * are the core's (native/src/models/mmdisco_discriminator.h, native/src/config/networks.cpp), asked here so that a
+ * bad field fails at load time naming the file and the field. Validated, it holds every field.
+ */
+const discriminatorBlock = z.record(z.unknown()).transform((block, ctx): DiscriminatorBlock => {
+  const setByRun = SET_BY_RUN.filter((key) => key in block);
+  for (const key of setByRun) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: [key], message: 'is set by the run (from the base models and the conditioning block)' });
+  }
+  if (setByRun.length > 0) return z.NEVER;
+  try {
+    const network = validateNetwork({ ...block, kind: 'mmdisco', preset: 'guidance-config' } as MmdiscoDiscriminatorNetwork);
+    const { kind: _kind, videoChannels: _v, audioChannels: _a, videoTextDim: _vt, audioTextDim: _at, textProjection: _p, ...fields } = network;
+    return fields;
+  } catch (error) {
+    if (!isNativeError(error) || error.field === undefined) throw error;
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: [error.field], message: error.reason ?? error.message });
+    return z.NEVER;
+  }
+});
 
 export const GuidanceConfigSchema = z
   .object({
-    discriminator: z
-      .object({
-        width: positiveInt,
-        channelMult: z.array(positiveInt).min(1),
-        blocksPerLevel: positiveInt,
-        timeDim: positiveInt.refine((d) => d % 2 === 0 && d >= 4, 'must be even and at least 4'),
-        groups: positiveInt,
-        /** A: pooled features summed through a linear head; B: a transformer over both modalities' tokens. */
-        fusion: z.enum(['A', 'B']),
-        /**
-         * Audio tower: '2d' convs over the log-mel (time × mel, shared across frequency), or '1d' convs over time
-         * with the mel bins as channels (each conv sees the whole spectrum of its frames).
-         */
-        audioConv: z.enum(['2d', '1d']).default('2d'),
-        /** With audioConv '1d': the k-th audio ResBlock uses dilation 2^(k mod maxDilation). */
-        maxDilation: positiveInt.default(1),
-        /**
-         * Each frame's p×p pixel patches become channels before the video tower (p must divide the frame size),
-         * so that its first convolutions span most of a small frame; 1 leaves the frames as they are.
-         */
-        videoPatch: positiveInt.default(1),
-        /**
-         * How each frame's video features are pooled over its pixels: 'mean' (the released discriminator) or
-         * 'max', which keeps the response of a small object on a mostly blank frame instead of diluting it.
-         */
-        videoPool: z.enum(['mean', 'max']).default('mean'),
-        fusionWidth: positiveInt.default(64),
-        fusionLayers: positiveInt.default(1),
-        fusionHeads: positiveInt.default(2),
-        fusionHeadDim: positiveInt.default(32),
-        fusionMaxTokens: positiveInt.default(256),
-        /**
-         * Fusion B's tokens: 'separate' (the released layout: the video frames' tokens, then the audio frames'), or
-         * 'frame': one token per video frame, its video features plus the mean audio features of its span of time,
-         * so that what happens in both at once meets in one token instead of having to be matched by attention.
-         */
-        fusionTokens: z.enum(['separate', 'frame']).default('separate'),
-        /**
-         * Couples the two towers inside (spec §3.9): audio↔video cross-attention after every non-down ResBlock of
-         * these levels (0: full resolution). Without it, fusion A's logit is a sum of an audio and a video term.
-         */
-        crossAttentionLevels: z.array(z.number().int().nonnegative()).default([]),
-        /** Video frames per cross-attention window, which must divide the clip's frames; 0: the whole clip. */
-        crossAttentionWindow: z.number().int().nonnegative().default(0),
-        crossAttentionHeads: positiveInt.default(1),
-        /**
-         * What the towers read: 'noisy', the pair x_t itself (the released discriminator), or 'denoised', the base
-         * models' one-step estimates of the clean pair x̂0 = (x_t − σ_t ε̂) / √ᾱ_t with ε̂ held constant. At high
-         * noise a small network cannot find an event's timing in x_t, where the denoiser has often placed it.
-         */
-        input: z.enum(['noisy', 'denoised']).default('noisy'),
-      })
-      .strict()
-      .refine((d) => d.channelMult.every((m) => (d.width * m) % d.groups === 0), {
-        message: 'groups must divide width × every channelMult entry',
-        path: ['groups'],
-      })
-      .refine((d) => d.crossAttentionLevels.every((level) => level < d.channelMult.length), {
-        message: 'must be levels of channelMult (0 to channelMult.length − 1)',
-        path: ['crossAttentionLevels'],
-      })
-      .refine((d) => d.crossAttentionLevels.every((level) => (d.width * d.channelMult[level]) % d.crossAttentionHeads === 0), {
-        message: 'must divide width × channelMult at every cross-attention level',
-        path: ['crossAttentionHeads'],
-      }),
+    discriminator: discriminatorBlock,
     training: z
       .object({
         steps: positiveInt,

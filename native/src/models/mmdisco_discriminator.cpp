@@ -8,21 +8,6 @@ namespace mmdisco {
 
 namespace nn = torch::nn;
 
-MmdiscoDiscriminatorConfig mmdisco_preset(const std::string& name) {
-  MmdiscoDiscriminatorConfig c;
-  if (name == "audioldm-animatediff") {
-    c.video_channels = 4, c.audio_channels = 8, c.video_text_dim = 768, c.audio_text_dim = 512, c.fusion = "A";
-  } else if (name == "auffusion-videocrafter2") {
-    c.video_channels = 4, c.audio_channels = 4, c.video_text_dim = 1024, c.audio_text_dim = 768, c.fusion = "B";
-  } else if (name == "mmdiffusion") {
-    c.video_channels = 3, c.audio_channels = 1, c.audio_conv = "1d", c.max_dilation = 10, c.blocks_per_level = 2;
-  } else {
-    throw std::invalid_argument("unknown discriminator preset '" + name +
-                                "' (expected audioldm-animatediff, auffusion-videocrafter2 or mmdiffusion)");
-  }
-  return c;
-}
-
 namespace {
 
 // (B, C, F, H, W) ↔ (B·F, C, H, W) and (B·H·W, C, F).
@@ -102,9 +87,9 @@ torch::Tensor ScaleShiftNormImpl::forward(const torch::Tensor& h, const torch::T
 
 // ---- blocks -------------------------------------------------------------------------------------------------
 
-VAResBlockImpl::VAResBlockImpl(const MmdiscoDiscriminatorConfig& c, int64_t in, int64_t out, bool down,
+VAResBlockImpl::VAResBlockImpl(const DiscriminatorNetworkConfig& c, int64_t in, int64_t out, bool down,
                                int64_t audio_dilation)
-    : down_(down), audio_1d_(c.audio_conv == "1d") {
+    : down_(down), audio_1d_(c.audio_conv == AudioConv::Conv1d) {
   auto build = [&](TowerResParts& parts, const std::string& prefix, bool video) {
     parts.in_layers = register_module(prefix + "_in_layers", nn::ModuleList());
     parts.in_layers->push_back(GroupNormWrapper(c.groups, in, /*affine=*/true));
@@ -202,23 +187,18 @@ std::pair<torch::Tensor, torch::Tensor> VACrossAttentionImpl::forward(const torc
   return {v + video_out, a + audio_out};
 }
 
-VAInputBlockImpl::VAInputBlockImpl(const MmdiscoDiscriminatorConfig& c) {
+VAInputBlockImpl::VAInputBlockImpl(const DiscriminatorNetworkConfig& c) {
   video_conv = register_module("video_conv", VideoConv2d1d(c.video_channels, c.width, 3));
   audio_conv = register_module(
-      "audio_conv", NamedConv("audio_conv", mmdisco::audio_conv(c.audio_conv == "1d", c.audio_channels, c.width, 3, 1)));
+      "audio_conv", NamedConv("audio_conv", mmdisco::audio_conv(c.audio_conv == AudioConv::Conv1d, c.audio_channels, c.width, 3, 1)));
 }
 
 std::pair<torch::Tensor, torch::Tensor> VAInputBlockImpl::forward(const torch::Tensor& v, const torch::Tensor& a) {
   return {video_conv(v), audio_conv(a)};
 }
 
-VAFeatureExtractorImpl::VAFeatureExtractorImpl(const MmdiscoDiscriminatorConfig& c) {
+VAFeatureExtractorImpl::VAFeatureExtractorImpl(const DiscriminatorNetworkConfig& c) {
   const auto levels = static_cast<int64_t>(c.channel_mult.size());
-  for (const int64_t level : c.cross_attention_levels) {
-    TORCH_CHECK(level >= 0 && level < levels, "discriminator: cross-attention level ", level, " is not one of the ",
-                levels, " levels");
-  }
-  TORCH_CHECK(c.cross_attention_window >= 0, "discriminator: the cross-attention window must be ≥ 0 frames");
   auto input_blocks = register_module("input_blocks", nn::ModuleList());
   auto wrap = [&](std::vector<std::shared_ptr<nn::Module>> blocks) {
     auto seq = nn::ModuleList();
@@ -335,20 +315,9 @@ torch::Tensor FusionTransformerImpl::forward(const torch::Tensor& tokens) {
   return out_layer(norm(x)).select(1, 0);
 }
 
-// ---- the discriminator --------------------------------------------------------------------------------------
+// ---- the discriminator network (its config is validated by parse_discriminator_network) ------------------------
 
-MmdiscoDiscriminatorImpl::MmdiscoDiscriminatorImpl(const MmdiscoDiscriminatorConfig& c) : config_(c) {
-  TORCH_CHECK(c.audio_conv == "2d" || c.audio_conv == "1d", "discriminator: audio conv must be '2d' or '1d', got '",
-              c.audio_conv, "'");
-  TORCH_CHECK(c.fusion == "A" || c.fusion == "B", "discriminator: fusion must be 'A' or 'B', got '", c.fusion, "'");
-  TORCH_CHECK(c.fusion_tokens == "separate" || c.fusion_tokens == "frame",
-              "discriminator: fusion tokens must be 'separate' or 'frame', got '", c.fusion_tokens, "'");
-  TORCH_CHECK(c.video_pool == "mean" || c.video_pool == "max", "discriminator: video pool must be 'mean' or 'max', got '",
-              c.video_pool, "'");
-  TORCH_CHECK(c.video_channels > 0 && c.audio_channels > 0 && c.width > 0 && c.blocks_per_level > 0 &&
-                  c.max_dilation > 0 && c.video_patch > 0 && !c.channel_mult.empty() && c.time_dim > 0,
-              "discriminator: sizes must be positive");
-  TORCH_CHECK(c.video_text_dim >= 0 && c.audio_text_dim >= 0, "discriminator: text dims must be ≥ 0");
+DiscriminatorNetworkImpl::DiscriminatorNetworkImpl(const DiscriminatorNetworkConfig& c) : config_(c) {
   auto time_holder = register_module("time_embed", std::make_shared<nn::Module>());
   time_embed = time_holder->register_module("projection", TimeEmbedding(c.time_dim, c.time_dim));
   if (c.video_text_dim > 0) video_text_embed = register_module("video_text_embed", nn::Linear(c.video_text_dim, c.time_dim));
@@ -356,14 +325,13 @@ MmdiscoDiscriminatorImpl::MmdiscoDiscriminatorImpl(const MmdiscoDiscriminatorCon
   feature_extractor = register_module("feature_extractor", VAFeatureExtractor(c));
   const int64_t features = feature_extractor->out_channels();
   if (c.text_projection) {
-    TORCH_CHECK(c.video_text_dim > 0 || c.audio_text_dim > 0, "discriminator: text projection needs text conditioning");
     auto projection = [&](const char* name, int64_t dim) {
       return register_module(name, nn::Linear(nn::LinearOptions(dim, features).bias(false)));
     };
     if (c.video_text_dim > 0) video_text_projection = projection("video_text_projection", c.video_text_dim);
     if (c.audio_text_dim > 0) audio_text_projection = projection("audio_text_projection", c.audio_text_dim);
   }
-  if (c.fusion == "A") {
+  if (c.fusion == Fusion::A) {
     last_linear = register_module("last_linear", nn::Linear(2 * features, 1));
   } else {
     auto fusion = register_module("fusion_model", std::make_shared<nn::Module>());
@@ -400,12 +368,12 @@ torch::Tensor add_projection(const torch::Tensor& h, const torch::Tensor& scores
 
 }  // namespace
 
-MmdiscoDiscriminatorOutput MmdiscoDiscriminatorImpl::forward_with_class_scores(const torch::Tensor& video,
+DiscriminatorNetworkOutput DiscriminatorNetworkImpl::forward_with_class_scores(const torch::Tensor& video,
                                                                                const torch::Tensor& audio,
                                                                                const torch::Tensor& t,
                                                                                const torch::Tensor& text_v,
                                                                                const torch::Tensor& text_a) {
-  const bool one_d = config_.audio_conv == "1d";
+  const bool one_d = config_.audio_conv == AudioConv::Conv1d;
   const int64_t p = config_.video_patch;
   TORCH_CHECK(video.dim() == 5 && video.size(2) * p * p == config_.video_channels && video.size(3) % p == 0 &&
                   video.size(4) % p == 0,
@@ -427,14 +395,14 @@ MmdiscoDiscriminatorOutput MmdiscoDiscriminatorImpl::forward_with_class_scores(c
   auto e_a = audio_text_embed ? e_t + audio_text_embed(c_a) : e_t;
 
   auto [fv, fa] = feature_extractor(v_in.transpose(1, 2), a_in, e_v, e_a);
-  auto video_frames = (config_.video_pool == "max" ? fv.amax({3, 4}) : fv.mean({3, 4})).transpose(1, 2);  // (B, F, C)
+  auto video_frames = (config_.video_pool == VideoPool::Max ? fv.amax({3, 4}) : fv.mean({3, 4})).transpose(1, 2);  // (B, F, C)
   auto audio_frames = (one_d ? fa : fa.mean(3)).transpose(1, 2);                // (B, L, C)
   torch::Tensor h;
-  if (config_.fusion == "A") {
+  if (config_.fusion == Fusion::A) {
     h = last_linear(torch::cat({video_frames.mean(1), audio_frames.mean(1)}, 1)).squeeze(1);
   } else {
     torch::Tensor frame_tokens;
-    if (config_.fusion_tokens == "frame") {
+    if (config_.fusion_tokens == FusionTokens::Frame) {
       const int64_t f = video_frames.size(1), l = audio_frames.size(1);
       TORCH_CHECK(l % f == 0, "discriminator: frame tokens need the ", l, " audio frames of the last level to be a ",
                   "whole number per video frame (", f, " frames)");
@@ -445,7 +413,7 @@ MmdiscoDiscriminatorOutput MmdiscoDiscriminatorImpl::forward_with_class_scores(c
     auto tokens = torch::cat({fm_time_in(e_t).unsqueeze(1), frame_tokens}, 1);
     h = last_linear(fm(tokens)).squeeze(1);
   }
-  MmdiscoDiscriminatorOutput out{h, class_scores(video_text_projection, video_frames),
+  DiscriminatorNetworkOutput out{h, class_scores(video_text_projection, video_frames),
                                  class_scores(audio_text_projection, audio_frames)};
   out.h = add_projection(add_projection(h, out.video_class_scores, c_v), out.audio_class_scores, c_a);
   return out;

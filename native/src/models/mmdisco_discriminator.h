@@ -15,36 +15,45 @@
 
 namespace mmdisco {
 
-struct MmdiscoDiscriminatorConfig {
+enum class AudioConv { Conv2d, Conv1d };       // "2d" | "1d"
+enum class VideoPool { Mean, Max };            // "mean" | "max"
+enum class Fusion { A, B };                    // "A" | "B"
+enum class FusionTokens { Separate, Frame };   // "separate" | "frame"
+enum class DiscriminatorInput { Noisy, Denoised };  // "noisy" | "denoised"
+
+// The discriminator network's options and their defaults: the one place either is written. Parsed from and written
+// to JSON by config/networks.h (camelCase field names, e.g. fusionWidth), which also holds the presets.
+struct DiscriminatorNetworkConfig {
   int64_t video_channels = 4;
   int64_t audio_channels = 8;
-  std::string audio_conv = "2d";  // "2d" (mel/latent, (B,C,L,M)) | "1d" (waveform (B,C,N), or mel bins as channels)
+  // Conv2d: mel/latent (B,C,L,M); Conv1d: waveform (B,C,N), or a log-mel read with its mel bins as channels.
+  AudioConv audio_conv = AudioConv::Conv2d;
   int64_t max_dilation = 1;       // 1-D audio ResBlock k uses dilation 2^(k mod max_dilation)
   // Each frame's p×p pixel patches become channels (C·p² of them, at H/p × W/p) before the video tower, so its
   // first convolutions already span most of a small frame; 1 leaves the frames as they are.
   int64_t video_patch = 1;
-  // How each frame's tower features become one vector: "mean" over its pixels (the released setting) or "max". A
+  // How each frame's tower features become one vector: Mean over its pixels (the released setting) or Max. A
   // small object on a blank frame lights up a few pixels; the mean dilutes it by the frame's area, the max keeps it.
-  std::string video_pool = "mean";
-  int64_t width = 128;            // base channels; GroupNorm(32) needs width·mult divisible by 32
+  VideoPool video_pool = VideoPool::Mean;
+  int64_t width = 128;            // base channels; GroupNorm(groups) needs width·mult divisible by groups
   std::vector<int64_t> channel_mult = {1, 2, 4};
   int64_t blocks_per_level = 4;
-  int64_t time_dim = 128;
+  int64_t time_dim = 128;         // even, ≥ 4
   int64_t video_text_dim = 0;  // 0: no text conditioning
   int64_t audio_text_dim = 0;
   // Also h += ⟨P_m c_m, pooled tower-m features⟩ per conditioned modality (a projection discriminator): the
   // condition meets the features linearly, not only through the norms' scale and shift.
   bool text_projection = false;
-  std::string fusion = "A";  // "A" | "B"
+  Fusion fusion = Fusion::A;
   int64_t fusion_width = 256;
   int64_t fusion_layers = 5;
   int64_t fusion_heads = 8;
   int64_t fusion_head_dim = 64;
   int64_t fusion_max_tokens = 128;
-  // Fusion B's tokens: "separate" (released: the video frames' tokens, then the audio frames'), or "frame": one token
+  // Fusion B's tokens: Separate (released: the video frames' tokens, then the audio frames'), or Frame: one token
   // per video frame, its video features plus the mean audio features of its span of time, so that what happens in
   // both modalities at once meets in one token instead of having to be matched by the attention.
-  std::string fusion_tokens = "separate";
+  FusionTokens fusion_tokens = FusionTokens::Separate;
   int64_t groups = 32;
   // Audio↔video cross-attention after every non-down ResBlock of these levels (0 = full resolution), every
   // released config has none. Windows of `cross_attention_window` video frames (0: the whole clip) attend to the
@@ -54,10 +63,10 @@ struct MmdiscoDiscriminatorConfig {
   std::vector<int64_t> cross_attention_levels = {};
   int64_t cross_attention_window = 0;
   int64_t cross_attention_heads = 1;
+  // What the network reads: Noisy x_t (released), or Denoised: the base models' one-step estimates x̂0 of the clean
+  // pair (DiscriminatorCritic::set_denoisers, which a discriminator built with this setting needs).
+  DiscriminatorInput input = DiscriminatorInput::Noisy;
 };
-
-// Named presets of the released settings: "audioldm-animatediff", "auffusion-videocrafter2", "mmdiffusion".
-MmdiscoDiscriminatorConfig mmdisco_preset(const std::string& name);
 
 // GroupNorm over (channel group × every frame and pixel), computed in at least float32 and cast back.
 class GroupNormWrapperImpl : public torch::nn::Module {
@@ -115,7 +124,7 @@ struct TowerResParts {
 // One ResBlock for both towers: conv(SiLU(GN(x))) → [pool] → scale-shift norm → zero-init 1×1 conv, plus skip.
 class VAResBlockImpl : public torch::nn::Module {
  public:
-  VAResBlockImpl(const MmdiscoDiscriminatorConfig& c, int64_t in, int64_t out, bool down, int64_t audio_dilation);
+  VAResBlockImpl(const DiscriminatorNetworkConfig& c, int64_t in, int64_t out, bool down, int64_t audio_dilation);
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& v, const torch::Tensor& a,
                                                   const torch::Tensor& e_v, const torch::Tensor& e_a);
 
@@ -147,7 +156,7 @@ TORCH_MODULE(VACrossAttention);
 // The initial conv of both towers (no norm).
 class VAInputBlockImpl : public torch::nn::Module {
  public:
-  explicit VAInputBlockImpl(const MmdiscoDiscriminatorConfig& c);
+  explicit VAInputBlockImpl(const DiscriminatorNetworkConfig& c);
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& v, const torch::Tensor& a);
 
  private:
@@ -158,7 +167,7 @@ TORCH_MODULE(VAInputBlock);
 
 class VAFeatureExtractorImpl : public torch::nn::Module {
  public:
-  explicit VAFeatureExtractorImpl(const MmdiscoDiscriminatorConfig& c);
+  explicit VAFeatureExtractorImpl(const DiscriminatorNetworkConfig& c);
   // v (B, C, F, H, W), a (B, C, L, M) or (B, C, N) → tower outputs of the same rank.
   std::pair<torch::Tensor, torch::Tensor> forward(torch::Tensor v, torch::Tensor a, const torch::Tensor& e_v,
                                                   const torch::Tensor& e_a);
@@ -214,15 +223,15 @@ TORCH_MODULE(FusionTransformer);
 
 // The pre-sigmoid output h (B,) and, per modality with a projection head, its class scores ⟨P e_k, pooled
 // features⟩ (B, d) for every one-hot condition e_k: h's projection term is ⟨c, scores⟩ (undefined without a head).
-struct MmdiscoDiscriminatorOutput {
+struct DiscriminatorNetworkOutput {
   torch::Tensor h, video_class_scores, audio_class_scores;
 };
 
-class MmdiscoDiscriminatorImpl : public torch::nn::Module {
+class DiscriminatorNetworkImpl : public torch::nn::Module {
  public:
-  explicit MmdiscoDiscriminatorImpl(const MmdiscoDiscriminatorConfig& config);
+  explicit DiscriminatorNetworkImpl(const DiscriminatorNetworkConfig& config);
   // text_v / text_a: (B, d) or (B, tokens, d), required iff configured.
-  MmdiscoDiscriminatorOutput forward_with_class_scores(const torch::Tensor& video, const torch::Tensor& audio,
+  DiscriminatorNetworkOutput forward_with_class_scores(const torch::Tensor& video, const torch::Tensor& audio,
                                                        const torch::Tensor& t, const torch::Tensor& text_v = {},
                                                        const torch::Tensor& text_a = {});
   // Pre-sigmoid output h, shape (B,).
@@ -230,10 +239,10 @@ class MmdiscoDiscriminatorImpl : public torch::nn::Module {
                         const torch::Tensor& text_v = {}, const torch::Tensor& text_a = {}) {
     return forward_with_class_scores(video, audio, t, text_v, text_a).h;
   }
-  const MmdiscoDiscriminatorConfig& config() const { return config_; }
+  const DiscriminatorNetworkConfig& config() const { return config_; }
 
  private:
-  MmdiscoDiscriminatorConfig config_;
+  DiscriminatorNetworkConfig config_;
   TimeEmbedding time_embed{nullptr};  // registered as time_embed.projection
   torch::nn::Linear video_text_embed{nullptr}, audio_text_embed{nullptr};
   torch::nn::Linear video_text_projection{nullptr}, audio_text_projection{nullptr};
@@ -243,6 +252,6 @@ class MmdiscoDiscriminatorImpl : public torch::nn::Module {
   FusionTransformer fm{nullptr};
   torch::nn::Linear last_linear{nullptr};
 };
-TORCH_MODULE(MmdiscoDiscriminator);
+TORCH_MODULE(DiscriminatorNetwork);
 
 }  // namespace mmdisco

@@ -33,16 +33,14 @@ ToyDiscriminatorImpl::ToyDiscriminatorImpl(const ToyDiscriminatorConfig& c) : co
   time_embed = register_module("time_embed", TimeEmbedding(c.time_dim, c.hidden));
   audio_tower = register_module("audio_tower", ModulatedMlpTower(c.audio_dim, c.hidden, c.blocks));
   video_tower = register_module("video_tower", ModulatedMlpTower(c.video_dim, c.hidden, c.blocks));
-  if (c.fusion == "joint") {
+  if (c.fusion == ToyFusion::Joint) {
     fusion = register_module("fusion", torch::nn::Sequential(torch::nn::Linear(2 * c.hidden, c.hidden),
                                                              torch::nn::SiLU(),
                                                              torch::nn::Linear(c.hidden, c.hidden),
                                                              torch::nn::SiLU(), torch::nn::Linear(c.hidden, 1)));
-  } else if (c.fusion == "additive") {
+  } else {
     audio_head = register_module("audio_head", torch::nn::Linear(c.hidden, 1));
     video_head = register_module("video_head", torch::nn::Linear(c.hidden, 1));
-  } else {
-    TORCH_CHECK(false, "toy discriminator: fusion must be 'joint' or 'additive', got '", c.fusion, "'");
   }
 }
 

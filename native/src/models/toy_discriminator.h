@@ -10,13 +10,16 @@
 
 namespace mmdisco {
 
+enum class ToyFusion { Joint, Additive };  // "joint" | "additive"
+
+// Parsed from JSON by config/networks.h.
 struct ToyDiscriminatorConfig {
   int64_t audio_dim = 2;
   int64_t video_dim = 2;
   int64_t hidden = 128;
   int64_t blocks = 2;
   int64_t time_dim = 64;
-  std::string fusion = "joint";  // "joint" | "additive"
+  ToyFusion fusion = ToyFusion::Joint;
 };
 
 class ModulatedMlpTowerImpl : public torch::nn::Module {

@@ -1,0 +1,119 @@
+#include "discriminator_trainer.h"
+
+#include "arguments.h"
+#include "module_calls.h"
+#include "process_group.h"
+
+namespace mmdisco_binding {
+
+using mmdisco::NamedTensors;
+
+DiscriminatorTrainerHandle::DiscriminatorTrainerHandle(const Napi::CallbackInfo& info)
+    : JsClass<DiscriminatorTrainerHandle>(info), NativeHandle("DiscriminatorTrainer", nullptr) {
+  guarded(info.Env(), "", [&] {
+    auto* disc = dynamic_cast<DiscriminatorHandle*>(unwrap_handle(info[0], "discriminator"));
+    if (!disc) throw mmdisco::Error(mmdisco::ErrorCode::Argument, "discriminator must be a Discriminator");
+    audio_base_ = unwrap_handle(info[1], "audioBase");
+    video_base_ = unwrap_handle(info[2], "videoBase");
+    if (!audio_base_->eps_source() || !video_base_->eps_source())
+      throw mmdisco::Error(mmdisco::ErrorCode::Argument,
+                           "audioBase and videoBase must be ε-sources (EpsModel or AnalyticEps)");
+    Options o(info[3], "DiscriminatorTrainer");
+    disc_handle_ = disc;
+    place_ = disc->placement();
+    for (int i = 0; i < 3; ++i) refs_.emplace_back(Napi::Persistent(info[i].As<Napi::Object>()));
+    mmdisco::TimestepRange timesteps;
+    if (o.has("timestepRange")) {
+      const auto [lo, hi] = o.timestep_range("timestepRange", disc->discriminator()->audio_schedule().timesteps() - 1);
+      timesteps = {lo, hi};
+    }
+    trainer_ = std::make_shared<mmdisco::DiscriminatorTrainer>(
+        disc->discriminator(), audio_base_->eps_source(), video_base_->eps_source(),
+        mmdisco::DiscriminatorLossWeights{o.number("lambdaDenoising"), o.number("lambdaClass", 0)},
+        o.has("optimizer") ? parse_optimizer(o.object("optimizer")) : mmdisco::OptimizerConfig{},
+        static_cast<uint64_t>(o.integer("seed", 0)), timesteps);
+    set_worker(disc->worker());
+  });
+}
+
+std::vector<Use> DiscriminatorTrainerHandle::trainer_uses() {
+  std::vector<Use> uses{{this, Access::Write}, {audio_base_, Access::Read}, {video_base_, Access::Read}};
+  for (const auto& use : disc_handle_->reads()) {
+    uses.push_back({use.handle, use.handle == disc_handle_ ? Access::Write : Access::Read});
+  }
+  return uses;
+}
+
+mmdisco::DiscriminatorBatch DiscriminatorTrainerHandle::batch_from_js(Napi::Value value) const {
+  Options o(value, "DiscriminatorTrainer batch");
+  auto conv = [&](const char* key) { return tensor_from_js(o.value(key), key).to(place_.device, place_.dtype); };
+  auto condition = [&](const char* key) {
+    return conditioning_from_js(o.has(key) ? o.value(key) : Napi::Value(), key, place_);
+  };
+  auto classes = o.has("realClasses") ? tensor_from_js(o.value("realClasses"), "realClasses").to(place_.device, torch::kInt64)
+                                      : torch::Tensor();
+  return {conv("realAudio"),  conv("realVideo"),           conv("fakeAudio"),
+          conv("fakeVideo"),  condition("realCondition"), condition("fakeCondition"), classes};
+}
+
+Napi::Value DiscriminatorTrainerHandle::TrainSteps(const Napi::CallbackInfo& info) {
+  auto data = batch_from_js(info[0]);
+  const int64_t batch = info[1].As<Napi::Number>().Int64Value();
+  guarded(info.Env(), "trainSteps", [&] { mmdisco::DiscriminatorTrainer::check_train_rows(data, batch); });
+  auto trainer = trainer_;
+  return run_async(info.Env(), *this, trainer_uses(), {info.This(), info[0]}, [trainer, data, batch]() -> NamedTensors {
+    auto log = trainer->train_steps(data, batch);
+    // Per-sample outputs, (steps, batchSize), for per-timestep summaries.
+    return {{"total", log.total},   {"bce", log.bce},       {"denoising", log.denoising}, {"dReal", log.d_real},
+            {"dFake", log.d_fake},  {"classLoss", log.classes}, {"pReal", log.p_real},  {"pFake", log.p_fake},
+            {"tReal", log.t_real},  {"tFake", log.t_fake}};
+  });
+}
+
+Napi::Value DiscriminatorTrainerHandle::LossAndGradient(const Napi::CallbackInfo& info) {
+  auto data = batch_from_js(info[0]);
+  Options d(info[1], "DiscriminatorTrainer draw");
+  auto conv = [&](const char* key) { return tensor_from_js(d.value(key), key).to(place_.device, place_.dtype); };
+  mmdisco::DiscriminatorDraw draw{tensor_from_js(d.value("tReal"), "tReal").to(place_.device, torch::kInt64),
+                                  tensor_from_js(d.value("tFake"), "tFake").to(place_.device, torch::kInt64),
+                                  conv("noiseRealAudio"), conv("noiseRealVideo"), conv("noiseFakeAudio"),
+                                  conv("noiseFakeVideo")};
+  auto trainer = trainer_;
+  return run_async(info.Env(), *this, trainer_uses(), {info.This(), info[0], info[1]},
+                   [trainer, data, draw]() -> NamedTensors {
+                     auto [loss, grad] = trainer->loss_and_gradient(data, draw);
+                     return {{"total", loss.total.detach()},
+                             {"bce", loss.bce.detach()},
+                             {"denoising", loss.denoising.detach()},
+                             {"classLoss", loss.classes.detach()},
+                             {"gradient", grad}};
+                   });
+}
+
+Napi::Value DiscriminatorTrainerHandle::TrainingState(const Napi::CallbackInfo& info) {
+  return trainer_state(info, *this, {{this, Access::Read}, {disc_handle_, Access::Read}}, trainer_);
+}
+
+Napi::Value DiscriminatorTrainerHandle::LoadTrainingState(const Napi::CallbackInfo& info) {
+  return load_trainer_state(info, *this, {{this, Access::Write}, {disc_handle_, Access::Write}}, trainer_);
+}
+
+Napi::Value DiscriminatorTrainerHandle::SetDataParallel(const Napi::CallbackInfo& info) {
+  auto trainer = trainer_;
+  return set_data_parallel(info, *this, {{this, Access::Write}, {disc_handle_, Access::Write}},
+                           disc_handle_->discriminator()->module(),
+                           [trainer](auto sync) { trainer->set_gradient_sync(sync); });
+}
+
+void DiscriminatorTrainerHandle::define(Napi::Env env, Napi::Object exports) {
+  auto constructor = DefineClass(env, "DiscriminatorTrainer",
+                                 {method<&DiscriminatorTrainerHandle::TrainSteps>("trainSteps"),
+                                  method<&DiscriminatorTrainerHandle::LossAndGradient>("lossAndGradient"),
+                                  method<&DiscriminatorTrainerHandle::SetDataParallel>("setDataParallel"),
+                                  method<&DiscriminatorTrainerHandle::TrainingState>("trainingState"),
+                                  method<&DiscriminatorTrainerHandle::LoadTrainingState>("loadTrainingState")});
+  register_handle_class(env, constructor, [](Napi::Object o) -> NativeHandle* { return Unwrap(o); });
+  exports.Set("DiscriminatorTrainer", constructor);
+}
+
+}  // namespace mmdisco_binding

@@ -1,0 +1,255 @@
+// Tests of the C++ core on its own (no Node): network configs (parsing, validation, defaults and their JSON round
+// trip), sampler determinism, and the discriminator loss against a direct computation. A plain executable: it prints
+// one line per check and exits non-zero on the first failure (test/native/coreTests.test.ts runs it under mocha).
+#include <torch/torch.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <functional>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "config/networks.h"
+#include "eps_model.h"
+#include "errors.h"
+#include "guidance.h"
+#include "json.h"
+#include "model_factory.h"
+#include "sampling.h"
+#include "train.h"
+
+using namespace mmdisco;
+
+namespace {
+
+int failures = 0;
+
+void check(bool ok, const std::string& what) {
+  std::cout << (ok ? "ok   " : "FAIL ") << what << "\n";
+  if (!ok) ++failures;
+}
+
+// The field of the ConfigError `fn` throws ("" when it throws none).
+std::string config_error_field(const std::function<void()>& fn, std::string* message = nullptr) {
+  try {
+    fn();
+  } catch (const ConfigError& e) {
+    if (message) *message = e.what();
+    return e.field();
+  }
+  return "";
+}
+
+Json with(Json json, const std::string& key, Json value) {
+  json.set(key, std::move(value));
+  return json;
+}
+
+void json_tests() {
+  const std::string text = R"({"a":[1,2.5,-3e-2,true,false,null],"b":{"c":"x\"\\y\u00e9"}})";
+  const Json j = Json::parse(text);
+  check(j.find("a")->items().size() == 6 && j.find("b")->find("c")->string() == "x\"\\y\xc3\xa9", "JSON parses");
+  check(Json::parse(j.dump()) == j, "JSON dump round-trips");
+  bool threw = false;
+  try {
+    Json::parse("{\"a\": }");
+  } catch (const std::invalid_argument&) {
+    threw = true;
+  }
+  check(threw, "malformed JSON is rejected");
+}
+
+void config_tests() {
+  // Defaults and presets: parse → JSON → parse is the identity, and the JSON is complete (no preset needed).
+  for (const auto& preset : network_presets("mmdisco")) {
+    Json json = Json::parse(R"({"kind":"mmdisco"})");
+    json.set("preset", preset);
+    if (preset == "guidance-config")
+      json = Json::parse(R"({"kind":"mmdisco","preset":"guidance-config","width":32,"channelMult":[1,2],)"
+                         R"("blocksPerLevel":1,"timeDim":64,"groups":8,"fusion":"B"})");
+    const Json full = validate_network(json);
+    check(full.find("preset") == nullptr && validate_network(full) == full, "preset " + preset + " round-trips");
+  }
+  const auto released = parse_discriminator_network(Json::parse(R"({"kind":"mmdisco"})"));
+  check(released.video_text_dim == 768 && released.audio_text_dim == 512 && released.fusion == Fusion::A &&
+            released.fusion_width == 256 && released.fusion_layers == 5,
+        "no preset: audioldm-animatediff over the struct's defaults");
+  const auto mmdiffusion =
+      parse_discriminator_network(Json::parse(R"({"kind":"mmdisco","preset":"mmdiffusion","maxDilation":3})"));
+  check(mmdiffusion.audio_conv == AudioConv::Conv1d && mmdiffusion.max_dilation == 3 && mmdiffusion.blocks_per_level == 2,
+        "fields override the preset's");
+  const auto small = parse_discriminator_network(
+      Json::parse(R"({"kind":"mmdisco","preset":"guidance-config","width":32,"channelMult":[1,2],"blocksPerLevel":1,)"
+                  R"("timeDim":64,"groups":8,"fusion":"B","fusionTokens":"frame","input":"denoised"})"));
+  check(small.fusion_width == 64 && small.fusion_layers == 1 && small.fusion_heads == 2 && small.fusion_head_dim == 32 &&
+            small.fusion_max_tokens == 256 && small.fusion_tokens == FusionTokens::Frame &&
+            small.input == DiscriminatorInput::Denoised,
+        "guidance-config preset: the small fusion transformer");
+  const Json unet = Json::parse(R"({"kind":"audio-unet","inChannels":1,"baseChannels":8,"channelMult":[1,2],"resBlocks":1,)"
+                                R"("timeDim":64,"groups":4,"midAttention":true})");
+  check(validate_network(validate_network(unet)) == validate_network(unet) &&
+            validate_network(unet).find("temporalKernel")->number() == 3,
+        "U-Net config round-trips with its defaults");
+  check(validate_network(Json::parse(R"({"kind":"toy-mlp","audioDim":2,"videoDim":3})")).find("fusion")->string() == "joint",
+        "toy discriminator defaults");
+
+  // Validation: each error names its field.
+  const Json base = Json::parse(R"({"kind":"mmdisco","preset":"mmdiffusion","width":32,"blocksPerLevel":1,"fusion":"B"})");
+  std::string message;
+  check(config_error_field([&] { validate_network(with(base, "fusion", "C")); }, &message) == "fusion" &&
+            message.find("fusion must be 'A' or 'B', got 'C'") != std::string::npos,
+        "fusion must be A or B");
+  check(config_error_field([&] { validate_network(with(base, "width", 20)); }, &message) == "groups" &&
+            message.find("GroupNorm(32)") != std::string::npos,
+        "groups must divide every level's width");
+  check(config_error_field([&] { validate_network(with(base, "crossAttentionLevels", Json::array_of(std::vector<int64_t>{3}))); }) ==
+            "crossAttentionLevels",
+        "cross-attention levels must be levels");
+  check(config_error_field([&] {
+          validate_network(with(with(base, "crossAttentionLevels", Json::array_of(std::vector<int64_t>{0})),
+                                "crossAttentionHeads", 5));
+        }, &message) == "crossAttentionHeads" && message.find("5 heads must divide 32 channels") != std::string::npos,
+        "cross-attention heads must divide the channels");
+  check(config_error_field([&] { validate_network(with(base, "widht", 32)); }) == "widht", "unknown fields are rejected");
+  check(config_error_field([&] { validate_network(with(base, "timeDim", 63)); }) == "timeDim", "timeDim must be even");
+  check(config_error_field([&] { validate_network(with(base, "preset", "nope")); }) == "preset", "unknown preset");
+  check(config_error_field([&] { validate_network(with(base, "width", 32.5)); }) == "width", "integers are integers");
+  check(config_error_field([&] {
+          validate_network(Json::parse(R"({"kind":"mmdisco","preset":"guidance-config","channelMult":[1],"blocksPerLevel":1,)"
+                                       R"("timeDim":64,"groups":8,"fusion":"A"})"));
+        }, &message) == "width" && message.find("is required") != std::string::npos,
+        "a preset's required fields");
+  check(config_error_field([&] { validate_network(with(unet, "groups", 3)); }) == "groups", "U-Net groups");
+  check(config_error_field([&] { validate_network(with(unet, "kind", "mlp-x")); }) == "kind", "unknown kind");
+  check(config_error_field([&] { parse_eps_network(Json::parse(R"({"kind":"toy-mlp","audioDim":2,"videoDim":2})")); }) ==
+            "kind",
+        "an ε-network cannot be a discriminator");
+}
+
+ScheduleConfig linear_schedule(int64_t timesteps) {
+  ScheduleConfig s;
+  s.kind = "linear";
+  s.timesteps = timesteps;
+  return s;
+}
+
+Placement float64(uint64_t seed) { return {torch::kCPU, torch::kFloat64, seed}; }
+
+std::shared_ptr<NetworkEps> mlp(int64_t dim, uint64_t seed) {
+  return make_eps_network(parse_eps_network(Json::parse(R"({"kind":"mlp","hidden":16,"blocks":1,"dim":)" +
+                                                        std::to_string(dim) + "}")),
+                          linear_schedule(100), float64(seed));
+}
+
+std::shared_ptr<DiscriminatorCritic> toy_discriminator(uint64_t seed) {
+  return make_discriminator(parse_discriminator_network_of_any_kind(
+                                Json::parse(R"({"kind":"toy-mlp","audioDim":2,"videoDim":3,"hidden":16,"blocks":1})")),
+                            linear_schedule(100), linear_schedule(100), float64(seed));
+}
+
+void sampling_tests() {
+  const std::vector<std::shared_ptr<EpsSource>> sources{mlp(2, 1), mlp(3, 2)};
+  const std::vector<std::vector<int64_t>> shapes{{4, 2}, {4, 3}};
+  JointGuidanceConfig guidance;
+  guidance.critic = discriminator_critic(toy_discriminator(3));
+  guidance.lambda_audio = 1.5;
+  guidance.lambda_video = 0.5;
+  for (const auto kind : {SamplerKind::Ddpm, SamplerKind::Ddim}) {
+    const SamplerConfig config{kind, 10};
+    const auto a = sample_sources(sources, shapes, config, 7, guidance);
+    const auto b = sample_sources(sources, shapes, config, 7, guidance);
+    const auto c = sample_sources(sources, shapes, config, 8, guidance);
+    const auto unguided = sample_sources(sources, shapes, config, 7);
+    const std::string name = kind == SamplerKind::Ddpm ? "ddpm" : "ddim";
+    check(torch::equal(a[0], b[0]) && torch::equal(a[1], b[1]), name + ": the same seed gives the same samples");
+    check(!torch::equal(a[0], c[0]), name + ": another seed gives other samples");
+    check(!torch::equal(a[0], unguided[0]), name + ": guidance changes the samples");
+  }
+  check(config_error_field([&] {
+          sample_sources({sources[0]}, {shapes[0]}, SamplerConfig{}, 7, guidance);
+        }) == "critic",
+        "guidance needs two sources");
+}
+
+void loss_tests() {
+  torch::manual_seed(0);
+  auto disc = toy_discriminator(4);
+  auto audio = mlp(2, 5), video = mlp(3, 6);
+  const int64_t B = 6;
+  auto opts = torch::TensorOptions().dtype(torch::kFloat64);
+  DiscriminatorBatch batch{torch::randn({B, 2}, opts), torch::randn({B, 3}, opts), torch::randn({B, 2}, opts),
+                           torch::randn({B, 3}, opts), {}, {}, {}};
+  const double lambda = 0.7;
+  DiscriminatorTrainer trainer(disc, audio, video, {lambda, 0}, OptimizerConfig{}, 9);
+  const auto draw = trainer.draw(batch);
+  auto [loss, gradient] = trainer.loss_and_gradient(batch, draw);
+
+  // Directly: BCE of h on the noised pairs, and the denoising loss with the residuals of JointCritic::residuals.
+  const auto& sa = disc->audio_schedule();
+  const auto& sv = disc->video_schedule();
+  auto a_real = sa.q_sample(batch.real_audio, draw.t_real, draw.noise_real_audio);
+  auto v_real = sv.q_sample(batch.real_video, draw.t_real, draw.noise_real_video);
+  auto a_fake = sa.q_sample(batch.fake_audio, draw.t_fake, draw.noise_fake_audio);
+  auto v_fake = sv.q_sample(batch.fake_video, draw.t_fake, draw.noise_fake_video);
+  torch::NoGradGuard no_grad;
+  auto h_real = disc->pre_sigmoid(a_real, v_real, draw.t_real);
+  auto h_fake = disc->pre_sigmoid(a_fake, v_fake, draw.t_fake);
+  const double bce = (-torch::log(torch::sigmoid(h_real))).mean().item<double>() +
+                     (-torch::log(1 - torch::sigmoid(h_fake))).mean().item<double>();
+  auto r = disc->residuals(a_real, v_real, draw.t_real, /*create_graph=*/false, {});
+  const double denoising =
+      torch::mse_loss(audio->eps(a_real, draw.t_real) + r.audio, draw.noise_real_audio).item<double>() +
+      torch::mse_loss(video->eps(v_real, draw.t_real) + r.video, draw.noise_real_video).item<double>();
+  check(std::abs(loss.bce.item<double>() - bce) < 1e-10, "BCE equals its direct computation");
+  check(std::abs(loss.denoising.item<double>() - denoising) < 1e-10, "denoising loss equals its direct computation");
+  check(std::abs(loss.total.item<double>() - (bce + lambda * denoising)) < 1e-10, "total = BCE + λ · denoising");
+  check(gradient.numel() == parameter_count(disc->module()) && gradient.abs().sum().item<double>() > 0,
+        "the loss has a gradient for every parameter");
+
+  // train_steps: one step per batch_size rows, each logged; row counts are checked.
+  const auto log = trainer.train_steps(batch, 3);
+  check(log.total.size(0) == 2 && log.p_real.sizes() == torch::IntArrayRef({2, 3}) && trainer.steps() == 2,
+        "train_steps logs one entry per step");
+  bool shape_error = false;
+  try {
+    trainer.train_steps(batch, 4);
+  } catch (const ShapeError&) {
+    shape_error = true;
+  }
+  check(shape_error, "train_steps rejects rows that are not a multiple of the batch size");
+}
+
+void eps_model_tests() {
+  EpsModelConfig c;
+  c.network = parse_eps_network(Json::parse(R"({"kind":"mlp","dim":2,"hidden":8,"blocks":1})"));
+  c.schedule = linear_schedule(100);
+  c.placement = float64(3);
+  c.ema_decay = 0.9;
+  c.x0_range = std::make_pair(-1.0, 1.0);
+  EpsModel a(c), b(c);
+  auto x0 = torch::rand({8, 2}, torch::TensorOptions().dtype(torch::kFloat64)) * 2 - 1;
+  const auto la = a.train_steps(x0, 4), lb = b.train_steps(x0, 4);
+  check(la.step == 2 && torch::equal(la.losses, lb.losses), "EpsModel training is deterministic");
+  auto x = torch::randn({5, 2}, torch::TensorOptions().dtype(torch::kFloat64)) * 10;
+  auto t = torch::full({5}, 99, torch::kInt64);
+  auto eps = a.sampling_source()->eps(x, t);
+  const auto& s = a.sampling_source()->schedule();
+  auto x0_hat = (x - s.sigma(t, x) * eps) / s.sqrt_alpha_bar(t, x);
+  check(x0_hat.abs().max().item<double>() <= 1 + 1e-9, "x0 clipping keeps the implied clean sample in range");
+  c.x0_range = std::make_pair(1.0, -1.0);
+  check(config_error_field([&] { EpsModel bad(c); }) == "x0Range", "x0Range must be ordered");
+}
+
+}  // namespace
+
+int main() {
+  torch::set_num_threads(1);
+  json_tests();
+  config_tests();
+  sampling_tests();
+  loss_tests();
+  eps_model_tests();
+  std::cout << (failures == 0 ? "all core tests passed" : std::to_string(failures) + " core test(s) failed") << "\n";
+  return failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,19 @@
+/**
+ * The C++ core's own tests (native/test/core_tests.cpp, built next to the addon as mmdisco_core_tests): network
+ * configs, sampler determinism and loss parity, without Node in between.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+describe('C++ core tests (mmdisco_core_tests)', () => {
+  it('pass', function () {
+    this.timeout(120_000);
+    const exe = path.resolve(__dirname, '..', '..', '..', 'build', 'Release', 'mmdisco_core_tests');
+    assert.ok(existsSync(exe), `${exe} is missing: build it with npm run build:native`);
+    const run = spawnSync(exe, { encoding: 'utf8' });
+    assert.equal(run.status, 0, `${run.stdout}${run.stderr}`);
+    assert.match(run.stdout, /all core tests passed/);
+  });
+});
