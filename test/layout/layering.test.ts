@@ -12,9 +12,10 @@ const repo = path.resolve(__dirname, '..', '..', '..');
 /** The floors of ts/, lowest first: a path prefix (a folder or one file) per entry, without the .ts. */
 export const FLOORS: readonly (readonly string[])[] = [
   ['ts/core'],
+  ['ts/native'],
   ['ts/util'],
   ['ts/media', 'ts/data', 'ts/config'],
-  ['ts/native', 'ts/distributed'],
+  ['ts/distributed'],
   ['ts/checkpoint'],
   ['ts/base'],
   ['ts/eval'],
