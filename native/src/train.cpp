@@ -114,9 +114,11 @@ void load_module_in_place(torch::nn::Module& module, torch::serialize::InputArch
   }
 }
 
-// Restores what save_trainer_state wrote into the same parts; returns the step count.
+// Restores what save_trainer_state wrote into the same parts; returns the step count. The optimiser keeps its
+// moments and step counts but takes its settings (lr, betas, weight decay) from `config`, the run's configuration
+// as resumed: the archive's copy of them would silently override a changed `training.lr`.
 int64_t load_trainer_state(const std::string& bytes, torch::nn::Module& model, torch::nn::Module* ema,
-                           torch::optim::Optimizer& optimizer, Rng& rng) {
+                           torch::optim::AdamW& optimizer, const OptimizerConfig& config, Rng& rng) {
   const auto parameters = model.parameters();
   const torch::Device device = parameters.empty() ? torch::Device(torch::kCPU) : parameters.front().device();
   torch::serialize::InputArchive archive, model_archive, ema_archive, optimizer_archive;
@@ -129,6 +131,12 @@ int64_t load_trainer_state(const std::string& bytes, torch::nn::Module& model, t
   if (has_ema) load_module_in_place(*ema, ema_archive);
   archive.read("optimizer", optimizer_archive);
   optimizer.load(optimizer_archive);
+  for (auto& group : optimizer.param_groups()) {
+    static_cast<torch::optim::AdamWOptions&>(group.options())
+        .lr(config.lr)
+        .betas({config.beta1, config.beta2})
+        .weight_decay(config.weight_decay);
+  }
   torch::Tensor rng_state, steps;
   archive.read("rng", rng_state);
   rng.set_state(rng_state.cpu());  // the archive was loaded onto the model's device; the generator is on the CPU
@@ -191,7 +199,7 @@ std::string EpsTrainer::save_state() {
 
 void EpsTrainer::load_state(const std::string& bytes) {
   auto* ema = training_.ema ? &training_.ema->module() : nullptr;
-  steps_ = load_trainer_state(bytes, model_->module(), ema, optimizer_, rng_);
+  steps_ = load_trainer_state(bytes, model_->module(), ema, optimizer_, config_, rng_);
 }
 
 namespace {
@@ -358,7 +366,7 @@ std::string DiscriminatorTrainer::save_state() {
 }
 
 void DiscriminatorTrainer::load_state(const std::string& bytes) {
-  steps_ = load_trainer_state(bytes, disc_->module(), nullptr, optimizer_, rng_);
+  steps_ = load_trainer_state(bytes, disc_->module(), nullptr, optimizer_, config_, rng_);
 }
 
 std::pair<DiscriminatorLoss, torch::Tensor> DiscriminatorTrainer::loss_and_gradient(const DiscriminatorBatch& batch,

@@ -1,7 +1,8 @@
 /**
  * Non-finite values stop work where they appear: training at the first non-finite loss (naming the step and the
  * quantity, with the last checkpoint intact and resumable), weight files holding them are refused by name, and
- * a sampler run that produces them says which pairs and which modality.
+ * a sampler run that produces them says which pairs and which modality. A resumed run takes the optimiser
+ * settings of its resumed config, so a divergence can be resumed with a lower --set training.lr.
  */
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -56,6 +57,16 @@ describe('non-finite values', function () {
     readDiscriminatorWeights(path.join(out, GUIDANCE_FILES.weights)); // finite, or it would throw
     // Resumed from that checkpoint, the run replays the same step and stops there again.
     await assert.rejects(trainGuidance({ out, resume: true }), (error: Error) => String(error) === first);
+  });
+
+  it('a resumed run takes its optimiser settings from the resumed config (--set training.lr), not from its state', async () => {
+    const out = path.join(root, 'frozen');
+    await trainGuidance({ out, config, real, fake, audioBase: bases.audio, videoBase: bases.video, maxStepsThisRun: 2 });
+    const before = readSafetensors(path.join(out, GUIDANCE_FILES.weights)).tensors;
+    await trainGuidance({ out, resume: true, overrides: ['training.lr=1e-30'], maxStepsThisRun: 2 });
+    const after = readSafetensors(path.join(out, GUIDANCE_FILES.weights)).tensors;
+    // AdamW steps of order 1e-30 (and no weight decay) leave every float32 weight where it was.
+    for (const [name, tensor] of Object.entries(before)) assert.deepEqual(Array.from(after[name].data), Array.from(tensor.data), name);
   });
 
   it('a sampler run that produces non-finite values stops, naming the pairs and the modality', async () => {
