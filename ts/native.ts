@@ -132,7 +132,7 @@ export type DiscriminatorNetwork = ToyDiscriminatorNetwork | MmdiscoDiscriminato
 // ---- errors ---------------------------------------------------------------------------------------------------
 
 /** The codes of the addon's errors (native/src/errors.h). */
-export type NativeErrorCode = 'MMDISCO_CONFIG' | 'MMDISCO_SHAPE' | 'MMDISCO_NON_FINITE' | 'MMDISCO_BUSY' | 'MMDISCO_ARGUMENT' | 'MMDISCO_RUNTIME';
+export type NativeErrorCode = 'MMDISCO_CONFIG' | 'MMDISCO_SHAPE' | 'MMDISCO_BUSY' | 'MMDISCO_ARGUMENT' | 'MMDISCO_RUNTIME';
 
 /** An error raised by the addon: a plain Error with a code and, for a bad option, the option's path. */
 export interface NativeError extends Error {

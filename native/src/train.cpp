@@ -3,7 +3,6 @@
 #include <ATen/autocast_mode.h>
 
 #include <algorithm>
-#include <cmath>
 
 #include "errors.h"
 #include "module_state.h"
@@ -16,37 +15,8 @@ torch::optim::AdamW make_optimizer(torch::nn::Module& module, const OptimizerCon
                                                        .weight_decay(c.weight_decay));
 }
 
-namespace {
-
-// The L2 norm over every parameter's gradient, as clipping computes it.
-double global_gradient_norm(const std::vector<torch::Tensor>& parameters) {
-  std::vector<torch::Tensor> grads;
-  for (const auto& p : parameters)
-    if (p.grad().defined()) grads.push_back(p.grad());
-  if (grads.empty()) return 0;
-  return torch::stack(torch::_foreach_norm(grads)).norm().item<double>();
-}
-
-std::string first_non_finite_gradient(torch::nn::Module& module) {
-  for (const auto& item : module.named_parameters()) {
-    const auto& grad = item.value().grad();
-    if (grad.defined() && !torch::isfinite(grad).all().item<bool>()) return item.key();
-  }
-  return "?";
-}
-
-}  // namespace
-
-void clip_and_step(torch::nn::Module& module, torch::optim::Optimizer& optimizer, double grad_clip, int64_t step) {
-  const auto parameters = module.parameters();
-  // Clipping computes the norm anyway; without clipping it costs one reduction over the gradients.
-  const double norm = grad_clip > 0 ? torch::nn::utils::clip_grad_norm_(parameters, grad_clip)
-                                    : global_gradient_norm(parameters);
-  if (!std::isfinite(norm))
-    throw NonFiniteError((step > 0 ? "step " + std::to_string(step) + ": " : std::string()) +
-                         "the gradient is not finite (global norm " + std::to_string(norm) + ", first at parameter '" +
-                         first_non_finite_gradient(module) + "'); stopped before the optimiser step, the weights are as "
-                         "they were (a lower training.lr or a training.gradClip usually helps)");
+void clip_and_step(torch::nn::Module& module, torch::optim::Optimizer& optimizer, double grad_clip) {
+  if (grad_clip > 0) torch::nn::utils::clip_grad_norm_(module.parameters(), grad_clip);
   optimizer.step();
 }
 
@@ -207,7 +177,7 @@ double EpsTrainer::step(const torch::Tensor& x0_in) {
   auto loss = torch::mse_loss(prediction.to(noise.scalar_type()), noise);
   optimizer_.zero_grad();
   backward(loss, sync_.get());
-  clip_and_step(model_->module(), optimizer_, config_.grad_clip, steps_ + 1);
+  clip_and_step(model_->module(), optimizer_, config_.grad_clip);
   update_ema();
   ++steps_;
   return loss.item<double>();
@@ -349,7 +319,7 @@ DiscriminatorLoss DiscriminatorTrainer::step(const DiscriminatorBatch& batch) {
   auto loss = discriminator_loss(*disc_, *audio_base_, *video_base_, batch, draw(batch), weights_);
   optimizer_.zero_grad();
   backward(loss.total, sync_.get());
-  clip_and_step(disc_->module(), optimizer_, config_.grad_clip, steps_ + 1);
+  clip_and_step(disc_->module(), optimizer_, config_.grad_clip);
   ++steps_;
   return loss;
 }

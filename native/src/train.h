@@ -29,9 +29,8 @@ struct OptimizerConfig {
 };
 
 torch::optim::AdamW make_optimizer(torch::nn::Module& module, const OptimizerConfig& config);
-// Clips the global gradient norm to grad_clip (when > 0), then steps. A non-finite gradient (even under a finite
-// loss) throws NonFiniteError, naming `step` (when > 0) and the first parameter concerned, before the step.
-void clip_and_step(torch::nn::Module& module, torch::optim::Optimizer& optimizer, double grad_clip, int64_t step = 0);
+// Clips the global gradient norm to grad_clip (when > 0), then steps.
+void clip_and_step(torch::nn::Module& module, torch::optim::Optimizer& optimizer, double grad_clip);
 
 // What the ε-trainer adds to the optimiser: an exponential moving average of the weights, which is the copy that
 // samples and evaluations use, and the precision on CUDA.
