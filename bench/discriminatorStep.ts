@@ -1,6 +1,8 @@
 /**
  * MMDisCo discriminator throughput, native vs a plain PyTorch reference of the same module and loss
- * (bench/reference/discriminator_step.py) on the same torch build and thread count, side by side:
+ * (bench/reference/discriminator_step.py) on the same torch build and thread count, side by side; the reference runs
+ * every eager mode a user would pick (fp32, bf16 autocast, channels-last; TF32 on CUDA) and the ratios are taken
+ * against the fastest, with each mode's step phases and the best mode's top ops in the results file:
  * the training step (BCE + λ_den · denoising loss with double backward, AdamW) in pairs/s, the guidance call
  * (forward + input gradient), the forward pass, and one guided vs unguided sampling step.
  *
@@ -88,7 +90,7 @@ async function main(): Promise<void> {
   const reference = JSON.parse(
     execFileSync(args.python, [path.join('bench', 'reference', 'discriminator_step.py'), '--json', JSON.stringify({
       preset: args.preset, frames: args.frames, size: args.size, audioSamples: args['audio-samples'], melFrames: args['mel-frames'],
-      batch: b, threads: args.threads, repeats: args.repeats, device: args.device, baseHidden, lambdaDenoising,
+      batch: b, threads: args.threads, repeats: args.repeats, device: args.device, baseHidden, lambdaDenoising, profile: true,
     })], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }),
   ) as { parameterCount: number; trainStepMs: number; guidanceMs: number; forwardMs: number; torchVersion: string; threads: number };
   if (reference.parameterCount !== nativeResult.parameterCount) {

@@ -6,7 +6,9 @@ sampling step (forward + input gradient), for side-by-side timing with bench/dis
 
   python3 bench/reference/discriminator_step.py --json '{"preset": "mmdiffusion", "frames": 4, ...}'
 
-prints one JSON object: parameter count and median milliseconds per training step, guidance call and forward.
+prints one JSON object: per eager mode (fp32, bf16 autocast, channels-last; TF32 on CUDA, cudnn.benchmark on)
+the median milliseconds per training step and its phases, guidance call and forward, peak memory on CUDA; the
+best of them; and, with "profile": true, the top ops of the best mode's training step.
 """
 import argparse
 import json
@@ -354,6 +356,136 @@ def export(o):
     print(json.dumps({"parameterCount": sum(p.numel() for p in disc.parameters())}))
 
 
+# The eager modes a user would pick on each device; the benchmark compares native against the fastest.
+MODES = {"cpu": ("fp32", "bf16-autocast", "channels-last"),
+         "cuda": ("fp32", "tf32", "bf16-autocast", "channels-last-tf32")}
+
+
+def run_mode(o, mode, device):
+    """Times one eager mode: the training step (with its phases), the guidance call and the forward pass."""
+    tf32 = device.type == "cuda" and mode != "fp32"
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    torch.backends.cudnn.allow_tf32 = tf32
+    torch.backends.cudnn.benchmark = device.type == "cuda"
+    torch.manual_seed(0)
+    cfg = PRESETS[o["preset"]]
+    disc = Discriminator(cfg).to(device)
+    if mode.startswith("channels-last"):
+        for module in disc.modules():  # the 4-D (per-frame) convolution weights; other ranks have no such format
+            if isinstance(module, nn.Conv2d):
+                module.weight.data = module.weight.data.contiguous(memory_format=torch.channels_last)
+    b, f, s, n = o["batch"], o["frames"], o["size"], o["audioSamples"]
+    video_shape = (b, f, cfg["video_channels"], s, s)
+    audio_shape = (b, cfg["audio_channels"], n) if cfg["audio_conv"] == "1d" else (b, cfg["audio_channels"], o["melFrames"], n)
+    audio_base = MlpEps(math.prod(audio_shape[1:]), o["baseHidden"]).to(device).requires_grad_(False)
+    video_base = MlpEps(math.prod(video_shape[1:]), o["baseHidden"]).to(device).requires_grad_(False)
+    opt = torch.optim.AdamW(disc.parameters(), lr=1e-4, weight_decay=0.0)
+    alpha_bar = linear_alpha_bar(device)
+    lam = o["lambdaDenoising"]
+    cast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=mode == "bf16-autocast")
+
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    def q_sample(x0, t, noise):
+        ab = alpha_bar[t]
+        return expand(ab.sqrt(), x0) * x0 + expand((1 - ab).sqrt(), x0) * noise
+
+    def train_step(marks=None):
+        mark = (lambda name: (sync(), marks.append((name, time.perf_counter())))) if marks is not None else (lambda name: None)
+        mark("start")
+        ra, rv = torch.randn(audio_shape, device=device), torch.randn(video_shape, device=device)
+        fa, fv = torch.randn(audio_shape, device=device), torch.randn(video_shape, device=device)
+        tr, tf = torch.randint(0, 1000, (b,), device=device), torch.randint(0, 1000, (b,), device=device)
+        na, nv = torch.randn_like(ra), torch.randn_like(rv)
+        a = q_sample(ra, tr, na).detach().requires_grad_(True)
+        v = q_sample(rv, tr, nv).detach().requires_grad_(True)
+        with cast:
+            h_real = disc(v, a, tr).float()
+        mark("forward")
+        ga, gv = torch.autograd.grad(smoothed_logit(h_real).sum(), (a, v), create_graph=True)
+        mark("inputGradient")
+        sig = (1 - alpha_bar[tr]).sqrt()
+        with torch.no_grad():
+            ea, ev = audio_base(a, tr), video_base(v, tr)
+        den = F.mse_loss(ea - expand(sig, a) * ga, na) + F.mse_loss(ev - expand(sig, v) * gv, nv)
+        with cast:
+            h_fake = disc(q_sample(fv, tf, torch.randn_like(fv)), q_sample(fa, tf, torch.randn_like(fa)), tf).float()
+        loss = F.softplus(-h_real).mean() + F.softplus(h_fake).mean() + lam * den
+        mark("forward")
+        opt.zero_grad()
+        loss.backward()
+        mark("backward")
+        opt.step()
+        mark("optimizer")
+        return loss.item()
+
+    def guidance():
+        a = torch.randn(audio_shape, device=device, requires_grad=True)
+        v = torch.randn(video_shape, device=device, requires_grad=True)
+        t = torch.full((b,), 500, device=device)
+        with cast:
+            h = disc(v, a, t).float()
+        ga, gv = torch.autograd.grad(smoothed_logit(h).sum(), (a, v))
+        return ga.sum().item() + gv.sum().item()
+
+    def forward():
+        with torch.no_grad(), cast:
+            return disc(torch.randn(video_shape, device=device), torch.randn(audio_shape, device=device),
+                        torch.full((b,), 500, device=device)).sum().item()
+
+    def timed(fn, repeats):
+        fn()
+        times = []
+        for _ in range(repeats):
+            sync()
+            start = time.perf_counter()
+            fn()
+            sync()
+            times.append((time.perf_counter() - start) * 1000)
+        return statistics.median(times)
+
+    def phases(repeats):
+        """Median milliseconds per phase of the training step (synchronised between phases on CUDA)."""
+        per_phase = {}
+        for _ in range(repeats):
+            marks = []
+            train_step(marks)
+            step = {}
+            for (_, before), (name, after) in zip(marks, marks[1:]):
+                step[name] = step.get(name, 0.0) + (after - before) * 1000
+            for name, ms in step.items():
+                per_phase.setdefault(name, []).append(ms)
+        return {name: statistics.median(values) for name, values in per_phase.items()}
+
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    out = {"mode": mode, "trainStepMs": timed(train_step, o["repeats"])}
+    if device.type == "cuda":
+        out["peakMemoryMiB"] = torch.cuda.max_memory_allocated() / 2 ** 20
+    out["phasesMs"] = phases(o["repeats"])
+    out["guidanceMs"] = timed(guidance, o["repeats"])
+    out["forwardMs"] = timed(forward, o["repeats"])
+    out["parameterCount"] = sum(p.numel() for p in disc.parameters())
+    out["train_step"] = train_step
+    return out
+
+
+def top_ops(train_step, device, steps=3, count=12):
+    """The ops that take the most self time in the training step (per step), from torch.profiler."""
+    from torch.profiler import ProfilerActivity, profile
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    with profile(activities=activities) as prof:
+        for _ in range(steps):
+            train_step()
+    key = "self_device_time_total" if device.type == "cuda" else "self_cpu_time_total"
+    events = sorted(prof.key_averages(), key=lambda e: getattr(e, key), reverse=True)
+    total = sum(getattr(e, key) for e in events) or 1
+    return [{"name": e.key, "selfMsPerStep": getattr(e, key) / 1000 / steps, "share": getattr(e, key) / total,
+             "calls": e.count // steps} for e in events[:count]]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--json", required=True, help="bench options (see bench/discriminatorStep.ts)")
@@ -363,75 +495,20 @@ def main():
     if parsed.export:
         return export(o)
     torch.set_num_threads(o["threads"])
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
     device = torch.device(o["device"])
-    torch.manual_seed(0)
-    cfg = PRESETS[o["preset"]]
-    disc = Discriminator(cfg).to(device)
-    b, f, s, n = o["batch"], o["frames"], o["size"], o["audioSamples"]
-    video_shape = (b, f, cfg["video_channels"], s, s)
-    audio_shape = (b, cfg["audio_channels"], n) if cfg["audio_conv"] == "1d" else (b, cfg["audio_channels"], o["melFrames"], n)
-    audio_base = MlpEps(math.prod(audio_shape[1:]), o["baseHidden"]).to(device).requires_grad_(False)
-    video_base = MlpEps(math.prod(video_shape[1:]), o["baseHidden"]).to(device).requires_grad_(False)
-    opt = torch.optim.AdamW(disc.parameters(), lr=1e-4, weight_decay=0.0)
-    alpha_bar = linear_alpha_bar(device)
-    lam = o["lambdaDenoising"]
-
-    def q_sample(x0, t, noise):
-        ab = alpha_bar[t]
-        return expand(ab.sqrt(), x0) * x0 + expand((1 - ab).sqrt(), x0) * noise
-
-    def train_step():
-        ra, rv = torch.randn(audio_shape, device=device), torch.randn(video_shape, device=device)
-        fa, fv = torch.randn(audio_shape, device=device), torch.randn(video_shape, device=device)
-        tr, tf = torch.randint(0, 1000, (b,), device=device), torch.randint(0, 1000, (b,), device=device)
-        na, nv = torch.randn_like(ra), torch.randn_like(rv)
-        a = q_sample(ra, tr, na).detach().requires_grad_(True)
-        v = q_sample(rv, tr, nv).detach().requires_grad_(True)
-        h_real = disc(v, a, tr)
-        ga, gv = torch.autograd.grad(smoothed_logit(h_real).sum(), (a, v), create_graph=True)
-        sig = (1 - alpha_bar[tr]).sqrt()
-        with torch.no_grad():
-            ea, ev = audio_base(a, tr), video_base(v, tr)
-        den = F.mse_loss(ea - expand(sig, a) * ga, na) + F.mse_loss(ev - expand(sig, v) * gv, nv)
-        h_fake = disc(q_sample(fv, tf, torch.randn_like(fv)), q_sample(fa, tf, torch.randn_like(fa)), tf)
-        loss = F.softplus(-h_real).mean() + F.softplus(h_fake).mean() + lam * den
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss.item()
-
-    def guidance():
-        a = torch.randn(audio_shape, device=device, requires_grad=True)
-        v = torch.randn(video_shape, device=device, requires_grad=True)
-        t = torch.full((b,), 500, device=device)
-        ga, gv = torch.autograd.grad(smoothed_logit(disc(v, a, t)).sum(), (a, v))
-        return ga.sum().item() + gv.sum().item()
-
-    def forward():
-        with torch.no_grad():
-            return disc(torch.randn(video_shape, device=device), torch.randn(audio_shape, device=device),
-                        torch.full((b,), 500, device=device)).sum().item()
-
-    def timed(fn, repeats):
-        fn()
-        times = []
-        for _ in range(repeats):
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            start = time.perf_counter()
-            fn()
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            times.append((time.perf_counter() - start) * 1000)
-        return statistics.median(times)
-
+    modes = [run_mode(o, mode, device) for mode in o.get("modes") or MODES[device.type]]
+    best = min(modes, key=lambda m: m["trainStepMs"])
+    profile = top_ops(best["train_step"], device) if o.get("profile") else None
+    for m in modes:
+        del m["train_step"]
     out = {
-        "parameterCount": sum(p.numel() for p in disc.parameters()),
-        "trainStepMs": timed(train_step, o["repeats"]),
-        "guidanceMs": timed(guidance, o["repeats"]),
-        "forwardMs": timed(forward, o["repeats"]),
+        "parameterCount": best["parameterCount"],
+        "bestMode": best["mode"],
+        "trainStepMs": best["trainStepMs"],
+        "guidanceMs": min(m["guidanceMs"] for m in modes),
+        "forwardMs": min(m["forwardMs"] for m in modes),
+        "modes": modes,
+        "topOps": profile,
         "torchVersion": torch.__version__,
         "threads": torch.get_num_threads(),
     }
