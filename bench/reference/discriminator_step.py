@@ -362,7 +362,8 @@ MODES = {"cpu": ("fp32", "bf16-autocast", "channels-last"),
 
 
 def run_mode(o, mode, device):
-    """Times one eager mode: the training step (with its phases), the guidance call and the forward pass."""
+    """Times one eager mode (the training step with its phases, the guidance call, the forward pass); returns the
+    timings and the mode's training step, for profiling."""
     tf32 = device.type == "cuda" and mode != "fp32"
     torch.backends.cuda.matmul.allow_tf32 = tf32
     torch.backends.cudnn.allow_tf32 = tf32
@@ -468,8 +469,7 @@ def run_mode(o, mode, device):
     out["guidanceMs"] = timed(guidance, o["repeats"])
     out["forwardMs"] = timed(forward, o["repeats"])
     out["parameterCount"] = sum(p.numel() for p in disc.parameters())
-    out["train_step"] = train_step
-    return out
+    return out, train_step
 
 
 def top_ops(train_step, device, steps=3, count=12):
@@ -496,11 +496,10 @@ def main():
         return export(o)
     torch.set_num_threads(o["threads"])
     device = torch.device(o["device"])
-    modes = [run_mode(o, mode, device) for mode in o.get("modes") or MODES[device.type]]
-    best = min(modes, key=lambda m: m["trainStepMs"])
-    profile = top_ops(best["train_step"], device) if o.get("profile") else None
-    for m in modes:
-        del m["train_step"]
+    runs = [run_mode(o, mode, device) for mode in o.get("modes") or MODES[device.type]]
+    modes = [m for m, _ in runs]
+    best, best_step = min(runs, key=lambda run: run[0]["trainStepMs"])
+    profile = top_ops(best_step, device) if o.get("profile") else None
     out = {
         "parameterCount": best["parameterCount"],
         "bestMode": best["mode"],
