@@ -28,6 +28,13 @@ void register_networks(Napi::Env env, Napi::Object exports) {
     });
   };
   exports.Set("officialPreset", Napi::Function::New(env, official_preset, "officialPreset"));
+  auto official_presets = [](const Napi::CallbackInfo& info) {
+    const auto names = mmdisco::official_presets();
+    auto out = Napi::Array::New(info.Env(), names.size());
+    for (size_t i = 0; i < names.size(); ++i) out.Set(static_cast<uint32_t>(i), names[i]);
+    return out;
+  };
+  exports.Set("officialPresets", Napi::Function::New(env, official_presets, "officialPresets"));
   auto read_checkpoint = [](const Napi::CallbackInfo& info) {
     return guarded(info.Env(), "readOfficialCheckpoint", [&] {
       const auto path = info[0].As<Napi::String>().Utf8Value();

@@ -412,9 +412,9 @@ void official_checkpoint_error_tests(const std::string& dir) {
 
   c10::Dict<std::string, at::Tensor> prefixed;
   for (const auto& [name, value] : state) prefixed.insert("residual_predictor." + name, value);
-  c10::Dict<std::string, c10::IValue> wrapper;
-  wrapper.insert("epoch", c10::IValue(int64_t{3}));
-  wrapper.insert("state_dict", c10::IValue(prefixed));
+  c10::impl::GenericDict wrapper(c10::StringType::get(), c10::AnyType::get());
+  wrapper.insert(std::string("epoch"), c10::IValue(int64_t{3}));
+  wrapper.insert(std::string("state_dict"), c10::IValue(prefixed));
   const auto wrapped_path = (std::filesystem::temp_directory_path() / "mmdisco_core_tests_wrapped.pt").string();
   {
     const auto bytes = torch::pickle_save(c10::IValue(wrapper));
