@@ -206,7 +206,8 @@ class StateDictUnpickler {
   }
   void push_global(const std::string& name) {
     static const std::set<std::string> allowed = {"collections.OrderedDict", "torch._utils._rebuild_tensor_v2",
-                                                  "torch._utils._rebuild_parameter"};
+                                                  "torch._utils._rebuild_parameter",
+                                                  "torch.jit._pickle.restore_type_tag"};
     if (!allowed.count(name) && name.rfind("torch.", 0) != 0)
       refuse(file_, "is not a saved state dict: it refers to '" + name + "'");
     auto v = Value::make(Value::Kind::Global);
@@ -295,6 +296,11 @@ class StateDictUnpickler {
       auto v = Value::make(Value::Kind::Tensor);
       v->tensor = flat.as_strided(ints(args->items[2]), ints(args->items[3]), int_at(args, 1));
       return v;
+    }
+    // libtorch's pickler tags typed containers with their type: (value, "Dict[str, Tensor]").
+    if (name == "torch.jit._pickle.restore_type_tag") {
+      if (args->items.empty()) refuse(file_, "is not a saved state dict: malformed restore_type_tag arguments");
+      return args->items[0];
     }
     if (name == "torch._utils._rebuild_parameter") {
       if (args->items.empty() || args->items[0]->kind != Value::Kind::Tensor)

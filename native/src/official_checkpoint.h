@@ -2,8 +2,8 @@
 // The released MMDisCo checkpoints: zip-format `torch.save` files of a state dict, read without Python. The pickle
 // is decoded by a small unpickler that knows exactly the opcodes and globals a saved state dict uses
 // (collections.OrderedDict, torch._utils._rebuild_tensor_v2 / _rebuild_parameter, typed storages such as
-// torch.FloatStorage loaded from the archive's data/<key> records); anything else is refused by name, so a
-// checkpoint can never run code.
+// torch.FloatStorage loaded from the archive's data/<key> records, and the type tags of libtorch's own pickler);
+// anything else is refused by name, so a checkpoint can never run code.
 #include <torch/torch.h>
 
 #include <string>

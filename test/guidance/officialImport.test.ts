@@ -24,7 +24,8 @@ function mmdisco(...args: string[]): { status: number | null; stderr: string } {
   return { status: result.status, stderr: result.stderr };
 }
 
-type Fixture = Record<string, Tensor<Float32Array | Float64Array | Int32Array>>;
+/** Float tensors by name; `in.timesteps` holds an Int32Array (read it through `timesteps`). */
+type Fixture = Record<string, Tensor<Float32Array>>;
 
 /** A fixture file's tensors; I64 timesteps become Int32Array (the official files hold them as I64 or I32). */
 function readFixture(file: string): Fixture {
@@ -38,7 +39,7 @@ function readFixture(file: string): Fixture {
     const copy = new Uint8Array(raw).buffer;
     const data =
       dtype === 'F32' ? new Float32Array(copy) : dtype === 'F64' ? new Float64Array(copy) : dtype === 'I32' ? new Int32Array(copy) : Int32Array.from(new BigInt64Array(copy), Number);
-    out[name] = tensor(data, shape);
+    out[name] = tensor(data, shape) as Tensor<Float32Array>;
   }
   return out;
 }
@@ -106,7 +107,7 @@ describe('import official: the released MMDisCo discriminators', function () {
       const d = new native.Discriminator({ network: network!, audioSchedule: { kind: 'linear' }, videoSchedule: { kind: 'linear' }, dtype: 'float32', threads: 1 });
       await loadDiscriminatorWeights(weights, d);
       const fx = readFixture(`${stem}.fixture.safetensors`);
-      const t = fx['in.timesteps'] as Tensor<Int32Array>;
+      const t = fx['in.timesteps'] as unknown as Tensor<Int32Array>;
       const condition: Conditioning | undefined = arch.cfg && { audio: fx['in.audio_text_emb'], video: fx['in.video_text_emb'] };
       const { logit } = await d.logit(fx['in.audio'], fx['in.video'], t, condition);
       const expected = fx[arch.cfg ? 'out.cond.logit_exp' : 'out.logit_exp'].data;
