@@ -39,14 +39,15 @@ std::string first_non_finite_gradient(torch::nn::Module& module) {
 
 void clip_and_step(torch::nn::Module& module, torch::optim::Optimizer& optimizer, double grad_clip, int64_t step) {
   const auto parameters = module.parameters();
-  // Clipping computes the norm anyway; without clipping it costs one reduction over the gradients.
-  const double norm = grad_clip > 0 ? torch::nn::utils::clip_grad_norm_(parameters, grad_clip)
-                                    : global_gradient_norm(parameters);
+  // Checked before clipping: clipping a non-finite norm scales every gradient by NaN, which would hide the
+  // parameter it came from.
+  const double norm = global_gradient_norm(parameters);
   if (!std::isfinite(norm))
     throw NonFiniteError((step > 0 ? "step " + std::to_string(step) + ": " : std::string()) +
                          "the gradient is not finite (global norm " + std::to_string(norm) + ", first at parameter '" +
                          first_non_finite_gradient(module) + "'); stopped before the optimiser step, the weights are as "
                          "they were (a lower training.lr or a training.gradClip usually helps)");
+  if (grad_clip > 0) torch::nn::utils::clip_grad_norm_(parameters, grad_clip);
   optimizer.step();
 }
 
