@@ -116,6 +116,9 @@ export interface MmdiscoDiscriminatorNetwork {
    * clean pair (the Discriminator's denoisers, given by whoever builds it: ts/guidance/train.ts).
    */
   input?: 'noisy' | 'denoised';
+  /** The layouts the network is called with: video (B,F,C,H,W) 'bfchw' or (B,C,F,H,W) 'bcfhw'; 4-D audio (B,C,L,M) 'bclm' or (B,C,M,L) 'bcml'. */
+  videoLayout?: 'bfchw' | 'bcfhw';
+  audioLayout?: 'bclm' | 'bcml';
 }
 
 /** A network config with every field stated, as validateNetwork returns it. */
@@ -132,7 +135,7 @@ export type DiscriminatorNetwork = ToyDiscriminatorNetwork | MmdiscoDiscriminato
 // ---- errors ---------------------------------------------------------------------------------------------------
 
 /** The codes of the addon's errors (native/src/errors.h). */
-export type NativeErrorCode = 'MMDISCO_CONFIG' | 'MMDISCO_SHAPE' | 'MMDISCO_BUSY' | 'MMDISCO_ARGUMENT' | 'MMDISCO_RUNTIME';
+export type NativeErrorCode = 'MMDISCO_CONFIG' | 'MMDISCO_SHAPE' | 'MMDISCO_NON_FINITE' | 'MMDISCO_BUSY' | 'MMDISCO_ARGUMENT' | 'MMDISCO_RUNTIME';
 
 /** An error raised by the addon: a plain Error with a code and, for a bad option, the option's path. */
 export interface NativeError extends Error {
@@ -426,6 +429,19 @@ interface NativeAddon {
    * field, no preset), or a NativeError MMDISCO_CONFIG whose `field` is the network's bad field.
    */
   validateNetwork(network: object): Record<string, unknown>;
+  /**
+   * The complete discriminator network of an official MMDisCo model config (a conf/model YAML read as an object, or
+   * a parity fixture's config.json); MMDISCO_CONFIG naming the official field it cannot map.
+   */
+  officialNetwork(document: object): Record<string, unknown>;
+  /** The released model config of that name (mmdiffusion-landscape, mmdiffusion-aist++, audioldm-animatediff, auffusion-videocrafter2). */
+  officialPreset(name: string): Record<string, unknown>;
+  officialPresets(): string[];
+  /**
+   * The tensors of a torch.save'd official state dict, checked against `network` (MMDISCO_CONFIG naming missing and
+   * unexpected keys, MMDISCO_SHAPE naming the key, MMDISCO_NON_FINITE naming the tensor), in the network's order.
+   */
+  readOfficialCheckpoint(file: string, network: object): NamedTensors;
   runtimeInfo(): RuntimeInfo;
 }
 

@@ -81,14 +81,7 @@ Napi::Value EpsModelHandle::Parameters(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value EpsModelHandle::LoadParameters(const Napi::CallbackInfo& info) {
-  if (!info[0].IsObject()) throw mmdisco::Error(mmdisco::ErrorCode::Argument, "loadParameters expects {name: tensor}");
-  auto obj = info[0].As<Napi::Object>();
-  NamedTensors values;
-  auto names = obj.GetPropertyNames();
-  for (uint32_t i = 0; i < names.Length(); ++i) {
-    std::string name = names.Get(i).As<Napi::String>().Utf8Value();
-    values.emplace_back(name, tensor_from_js(obj.Get(name), "parameter '" + name + "'"));
-  }
+  auto values = named_parameters_from_js(info[0]);
   auto model = model_;
   return run_async(info.Env(), *this, {{this, Access::Write}}, {info.This(), info[0]}, [model, values]() -> NamedTensors {
     model->load_parameters(values);

@@ -15,16 +15,21 @@ Napi::Value module_parameters(const Napi::CallbackInfo& info, NativeHandle& self
                    [&module]() -> NamedTensors { return mmdisco::named_parameters(module); });
 }
 
-Napi::Value module_load_parameters(const Napi::CallbackInfo& info, NativeHandle& self,
-                                   std::vector<torch::nn::Module*> modules) {
-  if (!info[0].IsObject()) throw mmdisco::Error(mmdisco::ErrorCode::Argument, "loadParameters expects {name: tensor}");
-  auto obj = info[0].As<Napi::Object>();
+NamedTensors named_parameters_from_js(Napi::Value value) {
+  if (!value.IsObject()) throw mmdisco::Error(mmdisco::ErrorCode::Argument, "loadParameters expects {name: tensor}");
+  auto obj = value.As<Napi::Object>();
   NamedTensors values;
   auto names = obj.GetPropertyNames();
   for (uint32_t i = 0; i < names.Length(); ++i) {
     std::string name = names.Get(i).As<Napi::String>().Utf8Value();
     values.emplace_back(name, tensor_from_js(obj.Get(name), "parameter '" + name + "'"));
   }
+  return values;
+}
+
+Napi::Value module_load_parameters(const Napi::CallbackInfo& info, NativeHandle& self,
+                                   std::vector<torch::nn::Module*> modules) {
+  auto values = named_parameters_from_js(info[0]);
   return run_async(info.Env(), self, {{&self, Access::Write}}, {info.This(), info[0]}, [modules, values]() -> NamedTensors {
     for (auto* module : modules) mmdisco::load_named_parameters(*module, values);
     return {};

@@ -8,10 +8,13 @@
 
 #include "guidance.h"
 #include "handle.h"
+#include "module_state.h"
 #include "placement.h"
 
 namespace mmdisco_binding {
 
+// {name: tensor} from JS, for loadParameters.
+mmdisco::NamedTensors named_parameters_from_js(Napi::Value value);
 Napi::Value module_parameters(const Napi::CallbackInfo& info, NativeHandle& self, torch::nn::Module& module);
 // loadParameters({name: tensor}) into each module (strict names and shapes).
 Napi::Value module_load_parameters(const Napi::CallbackInfo& info, NativeHandle& self,

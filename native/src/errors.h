@@ -11,6 +11,7 @@ enum class ErrorCode {
   Shape,     // tensors whose shapes or row counts do not fit together
   Busy,      // an object is in use by an unfinished asynchronous operation
   Argument,  // an argument of the wrong kind (not a tensor, not an object of this addon)
+  NonFinite, // a NaN or infinity where training or sampling needs finite values (what() names where)
   Runtime,   // anything else raised while computing (torch errors included)
 };
 
@@ -51,6 +52,11 @@ class ConfigError : public Error {
 class ShapeError : public Error {
  public:
   explicit ShapeError(const std::string& message) : Error(ErrorCode::Shape, message) {}
+};
+
+class NonFiniteError : public Error {
+ public:
+  explicit NonFiniteError(const std::string& message) : Error(ErrorCode::NonFinite, message) {}
 };
 
 }  // namespace mmdisco

@@ -3,6 +3,7 @@
 #include <ATen/autocast_mode.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "errors.h"
 #include "module_state.h"
@@ -15,8 +16,56 @@ torch::optim::AdamW make_optimizer(torch::nn::Module& module, const OptimizerCon
                                                        .weight_decay(c.weight_decay));
 }
 
-void clip_and_step(torch::nn::Module& module, torch::optim::Optimizer& optimizer, double grad_clip) {
-  if (grad_clip > 0) torch::nn::utils::clip_grad_norm_(module.parameters(), grad_clip);
+namespace {
+
+// The L2 norm over every parameter's gradient, as clipping computes it.
+double global_gradient_norm(const std::vector<torch::Tensor>& parameters) {
+  std::vector<torch::Tensor> grads;
+  for (const auto& p : parameters)
+    if (p.grad().defined()) grads.push_back(p.grad());
+  if (grads.empty()) return 0;
+  return torch::stack(torch::_foreach_norm(grads)).norm().item<double>();
+}
+
+std::string step_prefix(int64_t step) { return step > 0 ? "step " + std::to_string(step) + ": " : std::string(); }
+
+// A value as JavaScript prints it (NaN, Infinity, -Infinity), so that messages read the same on both sides.
+std::string js_number(double value) {
+  if (std::isnan(value)) return "NaN";
+  if (std::isinf(value)) return value > 0 ? "Infinity" : "-Infinity";
+  return std::to_string(value);
+}
+
+std::string first_non_finite_gradient(torch::nn::Module& module) {
+  for (const auto& item : module.named_parameters()) {
+    const auto& grad = item.value().grad();
+    if (grad.defined() && !torch::isfinite(grad).all().item<bool>()) return item.key();
+  }
+  return "";
+}
+
+}  // namespace
+
+void clip_and_step(torch::nn::Module& module, torch::optim::Optimizer& optimizer, double grad_clip, int64_t step,
+                   const NamedLosses& losses) {
+  for (const auto& [name, loss] : losses) {
+    if (!loss.defined()) continue;
+    const double value = loss.item<double>();
+    if (!std::isfinite(value))
+      throw NonFiniteError(step_prefix(step) + name + " is " + js_number(value) +
+                           "; stopped before the optimiser step, the weights are as they were");
+  }
+  const auto parameters = module.parameters();
+  // Checked before clipping: clipping a non-finite norm scales every gradient by NaN, which would hide the
+  // parameter it came from. The float32 norm of huge but finite gradients overflows too, so a non-finite norm is
+  // only the cue for the exact search.
+  if (!std::isfinite(global_gradient_norm(parameters))) {
+    const std::string name = first_non_finite_gradient(module);
+    if (!name.empty())
+      throw NonFiniteError(step_prefix(step) + "the gradient of '" + name +
+                           "' is not finite; stopped before the optimiser step, the weights are as they were");
+  }
+  if (grad_clip > 0) torch::nn::utils::clip_grad_norm_(parameters, grad_clip);
   optimizer.step();
 }
 
@@ -177,7 +226,7 @@ double EpsTrainer::step(const torch::Tensor& x0_in) {
   auto loss = torch::mse_loss(prediction.to(noise.scalar_type()), noise);
   optimizer_.zero_grad();
   backward(loss, sync_.get());
-  clip_and_step(model_->module(), optimizer_, config_.grad_clip);
+  clip_and_step(model_->module(), optimizer_, config_.grad_clip, steps_ + 1, {{"loss", loss}});
   update_ema();
   ++steps_;
   return loss.item<double>();
@@ -319,7 +368,8 @@ DiscriminatorLoss DiscriminatorTrainer::step(const DiscriminatorBatch& batch) {
   auto loss = discriminator_loss(*disc_, *audio_base_, *video_base_, batch, draw(batch), weights_);
   optimizer_.zero_grad();
   backward(loss.total, sync_.get());
-  clip_and_step(disc_->module(), optimizer_, config_.grad_clip);
+  clip_and_step(disc_->module(), optimizer_, config_.grad_clip, steps_ + 1,
+                {{"bce", loss.bce}, {"denoising loss", loss.denoising}, {"class loss", loss.classes}, {"loss", loss.total}});
   ++steps_;
   return loss;
 }

@@ -29,8 +29,13 @@ struct OptimizerConfig {
 };
 
 torch::optim::AdamW make_optimizer(torch::nn::Module& module, const OptimizerConfig& config);
-// Clips the global gradient norm to grad_clip (when > 0), then steps.
-void clip_and_step(torch::nn::Module& module, torch::optim::Optimizer& optimizer, double grad_clip);
+// The loss terms of a step, by name ("bce", "denoising", …), as clip_and_step checks them.
+using NamedLosses = std::vector<std::pair<std::string, torch::Tensor>>;
+// Clips the global gradient norm to grad_clip (when > 0), then steps. Before it moves a weight it throws
+// NonFiniteError, naming `step` (when > 0), at the first non-finite term of `losses` (this rank's, so the message
+// names the cause where it arose), then at a non-finite gradient (which, summed over ranks, stops every rank).
+void clip_and_step(torch::nn::Module& module, torch::optim::Optimizer& optimizer, double grad_clip, int64_t step = 0,
+                   const NamedLosses& losses = {});
 
 // What the ε-trainer adds to the optimiser: an exponential moving average of the weights, which is the copy that
 // samples and evaluations use, and the precision on CUDA.

@@ -1,21 +1,31 @@
 // Tests of the C++ core on its own (no Node): network configs (parsing, validation, defaults and their JSON round
-// trip), sampler determinism, and the discriminator loss against a direct computation. A plain executable: it prints
-// one line per check and exits non-zero on the first failure (test/native/coreTests.test.ts runs it under mocha).
+// trip), sampler determinism, the discriminator loss against a direct computation, the gradient check, and parity
+// of the released discriminator checkpoints with the official code's outputs. A plain executable: it prints one
+// line per check and exits non-zero on a failure (test/native/coreTests.test.ts runs it under mocha). Its argument
+// is the directory of the official fixtures (test/fixtures/official-mmdisco); without it the parity checks fail.
 #include <torch/torch.h>
 
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "config/networks.h"
+#include "config/official.h"
 #include "eps_model.h"
 #include "errors.h"
 #include "guidance.h"
 #include "json.h"
 #include "model_factory.h"
+#include "module_state.h"
+#include "official_checkpoint.h"
 #include "sampling.h"
 #include "train.h"
 
@@ -241,15 +251,245 @@ void eps_model_tests() {
   check(config_error_field([&] { EpsModel bad(c); }) == "x0Range", "x0Range must be ordered");
 }
 
+// A non-finite gradient stops the step before the optimiser moves a weight, with or without clipping, naming the
+// step and the parameter; a finite one steps, even when its float32 norm overflows.
+void gradient_check_tests() {
+  for (const double clip : {0.0, 1.0}) {
+    torch::nn::Linear layer(2, 2);
+    torch::optim::SGD optimizer(layer->parameters(), torch::optim::SGDOptions(0.1));
+    const auto before = layer->weight.detach().clone();
+    layer->weight.mutable_grad() = torch::ones_like(layer->weight);
+    layer->bias.mutable_grad() = torch::tensor({1.0f, std::nanf("")});
+    std::string message;
+    try {
+      clip_and_step(*layer, optimizer, clip, 7);
+    } catch (const NonFiniteError& e) {
+      message = e.what();
+    }
+    const std::string mode = clip > 0 ? " (clipped)" : " (unclipped)";
+    check(message.find("step 7") != std::string::npos && message.find("'bias'") != std::string::npos,
+          "a non-finite gradient names the step and the parameter" + mode + ": " + message);
+    check(torch::equal(layer->weight, before), "a non-finite gradient leaves the weights as they were" + mode);
+    layer->bias.mutable_grad() = torch::ones_like(layer->bias);
+    clip_and_step(*layer, optimizer, clip, 8);
+    check(!torch::equal(layer->weight, before), "a finite gradient steps" + mode);
+    // Huge but finite gradients overflow the float32 norm without being non-finite themselves.
+    layer->weight.mutable_grad() = torch::full_like(layer->weight, 1e30);
+    layer->bias.mutable_grad() = torch::full_like(layer->bias, 1e30);
+    bool stepped = true;
+    try {
+      clip_and_step(*layer, optimizer, clip, 9);
+    } catch (const NonFiniteError&) {
+      stepped = false;
+    }
+    check(stepped, "gradients whose norm overflows but whose values are finite step" + mode);
+  }
+}
+
+
+// ---- the released discriminator checkpoints against the official code (test/fixtures/official-mmdisco) --------
+
+// The tensors of a safetensors file (F32, F64, I32, I64), cloned so that they are aligned.
+std::map<std::string, torch::Tensor> read_safetensors(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  const std::string bytes = buffer.str();
+  uint64_t header_size = 0;
+  std::memcpy(&header_size, bytes.data(), 8);
+  const Json header = Json::parse(bytes.substr(8, header_size));
+  const std::map<std::string, torch::ScalarType> dtypes = {
+      {"F32", torch::kFloat32}, {"F64", torch::kFloat64}, {"I32", torch::kInt32}, {"I64", torch::kInt64}};
+  std::map<std::string, torch::Tensor> out;
+  for (size_t i = 0; i < header.keys().size(); ++i) {
+    const auto& name = header.keys()[i];
+    const Json& entry = header.items()[i];
+    if (name == "__metadata__") continue;
+    std::vector<int64_t> shape;
+    for (const auto& d : entry.find("shape")->items()) shape.push_back(static_cast<int64_t>(d.number()));
+    const auto begin = static_cast<size_t>(entry.find("data_offsets")->items()[0].number());
+    auto* data = const_cast<char*>(bytes.data() + 8 + header_size + begin);
+    out[name] = torch::from_blob(data, shape, torch::TensorOptions().dtype(dtypes.at(entry.find("dtype")->string()))).clone();
+  }
+  return out;
+}
+
+Json read_json(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return Json::parse(buffer.str());
+}
+
+// max |got − expected| / max |expected|
+double relative_error(const torch::Tensor& got, const torch::Tensor& expected) {
+  const auto e = expected.to(torch::kFloat64);
+  return (got.to(torch::kFloat64) - e).abs().max().item<double>() / e.abs().max().item<double>();
+}
+
+void report(const std::string& arch, const std::string& what, double error, double tolerance) {
+  std::ostringstream line;
+  line << arch << ": " << what << " max relative error " << error << " (≤ " << tolerance << ")";
+  check(error <= tolerance, line.str());
+}
+
+// For each fixture architecture: the network from its official config, the .pt through the importer, then h, the
+// residuals score_factor·∇ℓ (ℓ the smoothed logit, as mm_block L1342-1373), the residual CFG of the official
+// sampler (guidance.py L15-42, through CfgCritic), and the double-backward parameter gradients of
+// Σ pred_video² + Σ pred_audio².
+void official_parity_tests(const std::string& dir) {
+  struct Arch {
+    const char* name;
+    double cfg_audio, cfg_video;  // the released default_guidance_scale of the text pipelines (0: no text)
+  };
+  for (const Arch arch : {Arch{"mmdiffusion_landscape", 0, 0}, Arch{"audioldm_animediff_vggsound", 2.5, 7.5},
+                          Arch{"auffusion_videocrafter2_vggsound", 8, 8}}) {
+    const std::string stem = dir + "/disc_" + arch.name;
+    const auto network = parse_discriminator_network(official_network(read_json(stem + ".config.json")));
+    auto critic = make_mmdisco_discriminator(network, {}, {}, 0, torch::kCPU, torch::kFloat32);
+    load_named_parameters(critic->module(),
+                          match_state_dict(read_official_state_dict(stem + ".pt"), critic->module(), stem + ".pt"));
+    auto fx = read_safetensors(stem + ".fixture.safetensors");
+    const bool text = arch.cfg_audio > 0;
+    const std::string cond = text ? "out.cond." : "out.";
+    const auto t = fx.at("in.timesteps").to(torch::kInt64);
+    const auto sf_v = fx.at("in.score_factor_video"), sf_a = fx.at("in.score_factor_audio");
+    const Conditioning c = text ? Conditioning{fx.at("in.audio_text_emb"), fx.at("in.video_text_emb")} : Conditioning{};
+    const Conditioning null_c =
+        text ? Conditioning{fx.at("in.audio_text_emb_neg"), fx.at("in.video_text_emb_neg")} : Conditioning{};
+
+    // h and the residuals in the caller's layout, per branch.
+    auto branch = [&](const Conditioning& condition, bool create_graph) {
+      auto v = fx.at("in.video").clone().requires_grad_(true);
+      auto a = fx.at("in.audio").clone().requires_grad_(true);
+      auto h = critic->pre_sigmoid(a, v, t, condition);
+      auto grads = torch::autograd::grad({smoothed_logit(h)}, {v, a}, {torch::ones_like(h)}, true, create_graph);
+      return std::make_tuple(h, grads[0] * sf_v, grads[1] * sf_a);
+    };
+    auto [h, pred_v, pred_a] = branch(c, false);
+    report(arch.name, "logit", relative_error(h, fx.at(cond + "logit")), 1e-5);
+    report(arch.name, "video residual", relative_error(pred_v, fx.at(cond + "pred_video")), 1e-5);
+    report(arch.name, "audio residual", relative_error(pred_a, fx.at(cond + "pred_audio")), 1e-5);
+    if (text) {
+      auto [h0, pred_v0, pred_a0] = branch(null_c, false);
+      report(arch.name, "null-prompt logit", relative_error(h0, fx.at("out.uncond.logit")), 1e-5);
+      // The project's residual CFG gives −σ_t·∇(ℓ∅ + s(ℓ^c − ℓ∅)) on its own schedule; the official sampler's
+      // factor is the score factor −σ'_t of the base model's scheduler (an input here), hence the per-sample ratio.
+      auto cfg = CfgCritic(std::make_shared<ConditionedCritic>(critic, c), std::make_shared<ConditionedCritic>(critic, null_c),
+                           CfgScales{arch.cfg_audio, arch.cfg_video});
+      auto v = fx.at("in.video").clone().requires_grad_(true);
+      auto a = fx.at("in.audio").clone().requires_grad_(true);
+      const auto r = cfg.residuals(a, v, t, false, {});
+      const auto res_v = r.video * (-sf_v / critic->video_schedule().sigma(t, v));
+      const auto res_a = r.audio * (-sf_a / critic->audio_schedule().sigma(t, a));
+      report(arch.name, "CFG video residual", relative_error(res_v, fx.at("out.res_video")), 1e-5);
+      report(arch.name, "CFG audio residual", relative_error(res_a, fx.at("out.res_audio")), 1e-5);
+    } else {
+      // MM-Diffusion: joint scales 1/1 (networks.py L443-444).
+      report(arch.name, "guided video residual", relative_error(pred_v, fx.at("out.res_video")), 1e-5);
+      report(arch.name, "guided audio residual", relative_error(pred_a, fx.at("out.res_audio")), 1e-5);
+    }
+
+    // Double backward (inference=False: create_graph, the conditional text).
+    critic->module().zero_grad();
+    auto [h2, gv, ga] = branch(c, true);
+    auto loss = gv.pow(2).sum() + ga.pow(2).sum();
+    report(arch.name, "double-backward loss", relative_error(loss.reshape({1}), fx.at("grad.loss")), 1e-5);
+    loss.backward();
+    const auto params = critic->module().named_parameters();
+    const Json config = read_json(stem + ".config.json");
+    const auto& first5 = config.find("first5_param_names")->items();
+    double worst = 0;
+    for (size_t i = 0; i < first5.size(); ++i)
+      worst = std::max(worst, relative_error(params[first5[i].string()].grad(), fx.at("grad.param" + std::to_string(i))));
+    report(arch.name, "double-backward gradients of the first 5 parameters", worst, 1e-4);
+    const auto& names = config.find("all_param_names_for_grad.all_norms")->items();
+    std::vector<double> norms;
+    for (const auto& n : names) norms.push_back(params[n.string()].grad().to(torch::kFloat64).norm().item<double>());
+    report(arch.name, "double-backward gradient norms of all " + std::to_string(names.size()) + " parameters",
+           relative_error(torch::tensor(norms, torch::kFloat64), fx.at("grad.all_norms")), 1e-4);
+  }
+}
+
+// The wrapped and prefixed form of a checkpoint (written by libtorch's pickler, the zip format of torch.save), and
+// the importer's refusals on edited copies of a real state dict.
+void official_checkpoint_error_tests(const std::string& dir) {
+  const std::string path = dir + "/disc_mmdiffusion_landscape.pt";
+  const auto network = parse_discriminator_network(official_network(read_json(dir + "/disc_mmdiffusion_landscape.config.json")));
+  DiscriminatorNetwork net(network);
+  const auto state = read_official_state_dict(path);
+  check(state.size() == net->named_parameters().size(), "the state dict holds one tensor per parameter");
+
+  c10::Dict<std::string, at::Tensor> prefixed;
+  for (const auto& [name, value] : state) prefixed.insert("residual_predictor." + name, value);
+  c10::impl::GenericDict wrapper(c10::StringType::get(), c10::AnyType::get());
+  wrapper.insert(std::string("epoch"), c10::IValue(int64_t{3}));
+  wrapper.insert(std::string("state_dict"), c10::IValue(prefixed));
+  const auto wrapped_path = (std::filesystem::temp_directory_path() / "mmdisco_core_tests_wrapped.pt").string();
+  {
+    const auto bytes = torch::pickle_save(c10::IValue(wrapper));
+    std::ofstream(wrapped_path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  const auto unwrapped = read_official_state_dict(wrapped_path);
+  std::filesystem::remove(wrapped_path);
+  bool same = unwrapped.size() == state.size();
+  for (size_t i = 0; same && i < state.size(); ++i)
+    same = unwrapped[i].first == state[i].first && torch::equal(unwrapped[i].second, state[i].second);
+  check(same, "a state dict under 'state_dict' with the residual_predictor. prefix reads as the bare one");
+  auto message_of = [&](NamedTensors edited) -> std::pair<std::string, std::string> {
+    try {
+      match_state_dict(edited, *net, "ckpt.pt");
+    } catch (const Error& e) {
+      return {error_code_name(e.code()), e.what()};
+    }
+    return {"", ""};
+  };
+  auto renamed = state;
+  renamed[3].first = "not.a.parameter";
+  auto [code, message] = message_of(renamed);
+  check(code == std::string("MMDISCO_CONFIG") && message.find("missing keys '" + state[3].first + "'") != std::string::npos &&
+            message.find("unexpected keys 'not.a.parameter'") != std::string::npos,
+        "a renamed key is named as missing and as unexpected: " + message);
+  auto reshaped = state;
+  reshaped[0].second = reshaped[0].second.reshape({-1});
+  std::tie(code, message) = message_of(reshaped);
+  check(code == std::string("MMDISCO_SHAPE") && message.find("'" + state[0].first + "'") != std::string::npos,
+        "a wrong shape names the key: " + message);
+  auto poisoned = state;
+  poisoned[5].second = poisoned[5].second.clone();
+  poisoned[5].second.view({-1})[0] = std::nanf("");
+  std::tie(code, message) = message_of(poisoned);
+  check(code == std::string("MMDISCO_NON_FINITE") && message.find("'" + state[5].first + "'") != std::string::npos,
+        "a NaN names the tensor: " + message);
+  std::string field;
+  try {
+    official_preset("mmdiffusion-unknown");
+  } catch (const ConfigError& e) {
+    field = e.field();
+  }
+  check(field == "preset", "an unknown released preset is a ConfigError on 'preset'");
+  for (const auto& name : official_presets()) {
+    const auto config = parse_discriminator_network(official_network(official_preset(name)));
+    check(config.time_dim == 128 && config.width == 128, "released preset " + name + " maps onto the network");
+  }
+}
+
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
   torch::set_num_threads(1);
   json_tests();
   config_tests();
   sampling_tests();
   loss_tests();
   eps_model_tests();
+  gradient_check_tests();
+  if (argc < 2) {
+    check(false, "the official fixture directory (test/fixtures/official-mmdisco) is given as the argument");
+  } else {
+    official_parity_tests(argv[1]);
+    official_checkpoint_error_tests(argv[1]);
+  }
   std::cout << (failures == 0 ? "all core tests passed" : std::to_string(failures) + " core test(s) failed") << "\n";
   return failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

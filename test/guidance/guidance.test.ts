@@ -16,13 +16,14 @@ import { promisify } from 'node:util';
 import { trainBase } from '../../ts/base/train';
 import { type GuidanceConfig, GuidanceConfigSchema } from '../../ts/config/guidance';
 import { ConfigError, validateConfig } from '../../ts/config/load';
-import { readDiscriminatorWeights } from '../../ts/checkpoint/discriminatorWeights';
+import { readDiscriminatorWeights, writeDiscriminatorWeights } from '../../ts/checkpoint/discriminatorWeights';
 import { readSafetensors, writeSafetensors } from '../../ts/checkpoint/safetensors';
 import { readTrainingStateFile, writeTrainingStateFile } from '../../ts/checkpoint/trainingState';
 import { readIndex, ShardReader, verifyDataset } from '../../ts/data';
 import { generateFakes } from '../../ts/guidance/fakes';
 import { guidedSample } from '../../ts/guidance/sample';
 import { GUIDANCE_FILES, trainGuidance } from '../../ts/guidance/train';
+import { type MmdiscoDiscriminatorNetwork, native, tensor } from '../../ts/native';
 import { tinyBaseConfig, writeTinyPairs } from '../fixtures/tinyPairs';
 
 /** Class conditioning on the tiny pairs' label (8 classes). */
@@ -224,6 +225,39 @@ describe('guidance: fakes generate, train-guidance, sample', function () {
     assert.deepEqual((nullIndex.dataset.provenance.generator as Record<string, unknown>).conditioning, { column: 'label', classes: [], cfgScales: null });
     const [a, b] = [(await pairs(toward)).tensors.audio_mel as Float32Array, (await pairs(unconditional)).tensors.audio_mel as Float32Array];
     assert.ok(a.some((x, i) => x !== b[i]), 'the class guidance changes the samples');
+  });
+
+  it('sample with a text-conditioned discriminator guides toward --prompt (residual CFG against the empty prompt)', async () => {
+    // A text-conditioned module, as an imported released one is: the trained network with text widths, weights
+    // perturbed so that the condition reaches the output.
+    const { network } = readDiscriminatorWeights(path.join(root, 'guidance-B', GUIDANCE_FILES.weights));
+    const textNetwork = { ...(network as MmdiscoDiscriminatorNetwork), videoTextDim: 3, audioTextDim: 2 };
+    const d = new native.Discriminator({ network: textNetwork, audioSchedule: { kind: 'linear' }, videoSchedule: { kind: 'linear' }, dtype: 'float32', seed: 4, threads: 1 });
+    const { values } = await d.flatParameters();
+    await d.setFlatParameters(tensor(Float32Array.from(values.data, (x, i) => x + 0.3 * Math.sin(1.7 * i)), values.shape));
+    const guidance = path.join(root, 'guidance-text');
+    mkdirSync(guidance, { recursive: true });
+    await writeDiscriminatorWeights(path.join(guidance, GUIDANCE_FILES.weights), await d.parameters(), textNetwork);
+    const prompts = path.join(root, 'prompts.safetensors');
+    await writeSafetensors(prompts, {
+      'audio/bell': tensor(new Float32Array([1, -2]), [2]), 'video/bell': tensor(new Float32Array([0.5, 2, -1]), [3]),
+      'audio/': tensor(new Float32Array([0, 0]), [2]), 'video/': tensor(new Float32Array([0, 0, 0]), [3]),
+    });
+    const draw = { audioBase: bases.audio, videoBase: bases.video, guidance, lambdaAudio: 20, lambdaVideo: 20, n: 2, sampler: 'ddim' as const, steps: 3, seed: 0, batch: 2, media: 'none' as const };
+    const audioOf = async (dir: string) => (await new ShardReader(path.join(dir, 'pairs'), { batchSize: 2, seed: 0, shuffle: false }).epoch(0).next()).value!.tensors.audio_mel as Float32Array;
+
+    const toward = path.join(root, 'guided-prompt');
+    const { index } = await guidedSample({ ...draw, out: toward, prompts, prompt: ['bell'], cfgScale: 3 });
+    assert.deepEqual((index.dataset.provenance.generator as Record<string, unknown>).prompts, { file: prompts, names: ['bell'], nullPrompt: '', cfgScales: { audio: 3, video: 3 } });
+    const nullBranch = path.join(root, 'guided-prompt-null');
+    await guidedSample({ ...draw, out: nullBranch, prompts, prompt: ['bell'], cfgScale: 0 });
+    const [a, b] = [await audioOf(toward), await audioOf(nullBranch)];
+    assert.ok(a.some((x, i) => x !== b[i]), 'the prompt guidance changes the samples');
+
+    await assert.rejects(guidedSample({ ...draw, out: path.join(root, 'bad-p1') }), /--guidance .* is text-conditioned \(audio 2, video 3 dims\): give --prompts FILE and --prompt NAME/);
+    await assert.rejects(guidedSample({ ...draw, out: path.join(root, 'bad-p2'), prompts, prompt: ['gong'] }), /--prompt 'gong': .* holds no tensor 'audio\/gong'/);
+    await assert.rejects(guidedSample({ ...draw, out: path.join(root, 'bad-p3'), prompts, prompt: ['bell'], classes: [1] }), /--class: the discriminator is text-conditioned/);
+    await assert.rejects(guidedSample({ ...draw, guidance: path.join(root, 'guidance-B'), out: path.join(root, 'bad-p4'), prompts, prompt: ['bell'] }), /--prompts: the discriminator .* is not text-conditioned/);
   });
 
   it('class conditioning: bad data, flags and discriminators fail naming the column or flag', async () => {

@@ -1,6 +1,6 @@
 /**
- * Non-finite values stop work where they appear: training at the first non-finite loss (naming the step and the
- * quantity, with the last checkpoint intact and resumable), weight files holding them are refused by name, and
+ * Non-finite values stop work where they appear: training at the first non-finite loss or gradient (naming the
+ * step and the quantity, with the last checkpoint intact and resumable), weight files holding them are refused by name, and
  * a sampler run that produces them says which pairs and which modality. A resumed run takes the optimiser
  * settings of its resumed config, so a divergence can be resumed with a lower --set training.lr.
  */
@@ -49,7 +49,7 @@ describe('non-finite values', function () {
     const out = path.join(root, 'run');
     const diverging = validateConfig(GuidanceConfigSchema, { ...config, training: { ...config.training, lr: 1e30, gradClip: 0 } }, 'test');
     const run = { out, real, fake, audioBase: bases.audio, videoBase: bases.video };
-    const stop = /^Error: train-guidance: step (\d+): [a-zA-Z() ]+ is (NaN|-?Infinity); stopped before writing it/;
+    const stop = /^Error: train-guidance: step (\d+): [a-zA-Z() ]+ is (NaN|-?Infinity); stopped before/;
     const first = await trainGuidance({ ...run, config: diverging }).then(() => '', (error: Error) => String(error));
     assert.match(first, stop);
     const state = JSON.parse(readFileSync(path.join(out, GUIDANCE_FILES.state), 'utf8')) as { step: number };

@@ -33,7 +33,7 @@ import { JsonlLog, startProgress } from '../util/progress';
 import { fitNormalisation, modelInputShape } from './modality';
 import { type Modality, modalityTensor } from '../core/modality';
 import { type Normalisation, normalise } from '../core/normalisation';
-import { requireFiniteStep } from '../util/finite';
+import { nativeTrainingStep, requireFiniteStep } from '../util/finite';
 
 export interface TrainBaseOptions {
   out: string;
@@ -150,7 +150,7 @@ export async function trainBase(opts: TrainBaseOptions): Promise<TrainBaseResult
     for (let epoch = start.position.epoch; step < stopAt; epoch++) {
       for await (const batch of reader.epoch(epoch)) {
         const x0 = normalise(normalisation, batch.tensors[name]);
-        const { losses } = await model.trainSteps(tensor(x0, [share.batchSize, ...inputShape]), share.batchSize);
+        const { losses } = await nativeTrainingStep(`train-base ${modality}`, model.trainSteps(tensor(x0, [share.batchSize, ...inputShape]), share.batchSize));
         step++;
         position = batch.position;
         // The global batch's loss: the mean of the ranks' (equal) shares.

@@ -19,7 +19,16 @@ export async function saveDiscriminatorWeights(
   network: DiscriminatorNetwork,
   conditioning?: ClassConditioning,
 ): Promise<void> {
-  const params = await discriminator.parameters();
+  await writeDiscriminatorWeights(file, await discriminator.parameters(), network, conditioning);
+}
+
+/** Writes the parameters of a `network` discriminator (e.g. imported ones) with the metadata that rebuilds it. */
+export async function writeDiscriminatorWeights(
+  file: string,
+  params: NamedTensors,
+  network: DiscriminatorNetwork,
+  conditioning?: ClassConditioning,
+): Promise<void> {
   requireFiniteTensors(`${file} (not written)`, params);
   const metadata: Record<string, string> = { [NETWORK_KEY]: JSON.stringify(network) };
   if (conditioning) metadata[CONDITIONING_KEY] = JSON.stringify({ column: conditioning.column, classes: conditioning.classes });

@@ -157,6 +157,9 @@ interface GuidedArgs extends SamplingArgs {
   'cfg-scale'?: number;
   'cfg-scale-audio'?: number;
   'cfg-scale-video'?: number;
+  prompts?: string;
+  prompt?: string[];
+  'null-prompt'?: string;
 }
 
 export const sampleCommand: CommandModule<object, GuidedArgs> = {
@@ -190,7 +193,18 @@ export const sampleCommand: CommandModule<object, GuidedArgs> = {
         type: 'number',
         describe: "CFG scale S_a of the audio residual alone, overriding --cfg-scale: r_audio = r∅_audio + S_a·(r^c_audio − r∅_audio) (each modality's residual is CFG'd with that modality's own scale)",
       })
-      .option('cfg-scale-video', { type: 'number', describe: 'CFG scale S_v of the video residual alone, overriding --cfg-scale' }) as unknown as Argv<GuidedArgs>,
+      .option('cfg-scale-video', { type: 'number', describe: 'CFG scale S_v of the video residual alone, overriding --cfg-scale' })
+      .option('prompts', {
+        type: 'string',
+        describe:
+          'text-conditioned discriminator (e.g. an imported released one): safetensors of prompt embeddings, one tensor per ' +
+          'modality and prompt named audio/<prompt> and video/<prompt>, each (d) or (tokens, d) (tokens are averaged)',
+      })
+      .option('prompt', { type: 'string', array: true, describe: 'with --prompts: prompt(s) to guide toward, pair i taking the (i mod count)-th' })
+      .option('null-prompt', {
+        type: 'string',
+        describe: "with --prompts: the unconditional branch of the residual CFG (default '': the empty prompt, audio/ and video/)",
+      }) as unknown as Argv<GuidedArgs>,
   handler: async (args) => {
     const { written } = await guidedSample({
       ...drawOptions(args),
@@ -202,6 +216,9 @@ export const sampleCommand: CommandModule<object, GuidedArgs> = {
       cfgScale: args['cfg-scale'],
       cfgScaleAudio: args['cfg-scale-audio'],
       cfgScaleVideo: args['cfg-scale-video'],
+      prompts: args.prompts,
+      prompt: args.prompt,
+      nullPrompt: args['null-prompt'],
     });
     process.stderr.write(`wrote ${written.join(', ')}\n`);
   },

@@ -14,6 +14,7 @@ import { launchCommand } from './launch';
 import { evalCalibrateCommand, evalDiscriminatorCommand, evalPairsCommand, evalTrainEvaluatorsCommand } from './eval';
 import { toyRunCommand } from './toy';
 import { fakesGenerateCommand, sampleCommand, trainGuidanceCommand } from './guidance';
+import { importOfficialCommand } from './import';
 
 async function main(): Promise<void> {
   exitWithLauncher();
@@ -50,6 +51,9 @@ async function main(): Promise<void> {
     )
     .command(trainGuidanceCommand)
     .command(sampleCommand)
+    .command('import', 'Released models from elsewhere as this project\'s modules', (y) =>
+      y.command(importOfficialCommand).demandCommand(1, 'choose an import command'),
+    )
     .demandCommand(1, 'choose a command group')
     .strict()
     .recommendCommands()

@@ -127,5 +127,10 @@ export function samplingConditions(guidance: ClassGuidance, first: number, n: nu
   const nullCondition = classConditions(new Array<null>(n).fill(null), classes);
   if (guidance.targets.length === 0) return { condition: nullCondition };
   const condition = classConditions(Array.from({ length: n }, (_, i) => targetClass(guidance, first + i)), classes);
-  return { condition, cfg: { nullCondition, scales: guidance.cfgScales } };
+  return cfgConditions(condition, nullCondition, guidance.cfgScales);
+}
+
+/** The residual CFG r∅ + s·(r^c − r∅) of native.sample between the rows of `condition` and of `nullCondition`. */
+export function cfgConditions(condition: Conditioning, nullCondition: Conditioning, scales: CfgScales): Pick<SampleOptions, 'condition' | 'cfg'> {
+  return { condition, cfg: { nullCondition, scales } };
 }

@@ -28,6 +28,7 @@ import { startProgress } from '../util/progress';
 import { type BasePair, elementsOf, pairTensorSpecs } from './basePair';
 import { MODALITY_TENSORS } from '../core/modality';
 import { type ClassGuidance, samplingConditions, targetClass } from './conditioning';
+import { type PromptGuidance, promptSamplingConditions } from './prompts';
 
 export interface DrawOptions {
   n: number;
@@ -46,6 +47,8 @@ export interface Guidance {
   interval?: [number, number];
   /** For a class-conditioned discriminator (then `critic` is that Discriminator): what to condition it on. */
   classes?: ClassGuidance;
+  /** For a text-conditioned discriminator: the prompts' embeddings to condition it on. */
+  prompts?: PromptGuidance;
 }
 
 /** Pairs in the dataset's stored layout: uint8 video (n, F, C, H, W) and float32 log-mel (n, L, M). */
@@ -70,6 +73,7 @@ export async function drawPairs(bases: BasePair, first: number, n: number, opts:
     ...(guidance ? { critic: guidance.critic, lambdas: guidance.lambdas } : {}),
     ...(guidance?.interval ? { guidanceInterval: guidance.interval } : {}),
     ...(guidance?.classes ? samplingConditions(guidance.classes, first, n) : {}),
+    ...(guidance?.prompts ? promptSamplingConditions(guidance.prompts, first, n) : {}),
   });
   // Per sampler run: which step first turned non-finite would need the native loop to look at every step.
   requireFiniteTensors(`sampling pairs ${first} … ${first + n - 1} (${opts.sampler}, ${opts.steps} steps, seed ${opts.seed})`, {

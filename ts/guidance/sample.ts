@@ -17,11 +17,12 @@ import type { VideoFrames } from '../media/frames';
 import { writeMp4 } from '../media/mp4';
 import { contactSheetPng, writePng } from '../media/png';
 import { writeWav } from '../media/wav';
-import type { Discriminator, PlacementOptions } from '../native';
+import type { Discriminator, MmdiscoDiscriminatorNetwork, PlacementOptions } from '../native';
 import { type BasePair, loadBasePair } from './basePair';
 import { MODALITY_TENSORS } from '../core/modality';
 import type { ClassConditioning } from '../core/conditioning';
 import type { ClassGuidance } from './conditioning';
+import { type PromptGuidance, readPrompts } from './prompts';
 import { type DrawOptions, generatePairDataset } from './pairs';
 import { checkBasesBelong, checkGuidanceBelongs, ProvenanceCheck } from './provenance';
 import { buildDiscriminator, GUIDANCE_FILES } from './train';
@@ -52,6 +53,11 @@ export interface GuidedSampleOptions extends DrawOptions {
   /** The audio and the video residual's own CFG scale, overriding cfgScale (spec §4.1 c: s_audio and s_video differ). */
   cfgScaleAudio?: number;
   cfgScaleVideo?: number;
+  /** Text-conditioned discriminator only: the prompt embeddings (ts/guidance/prompts.ts), pair i toward prompt[i mod count]. */
+  prompts?: string;
+  prompt?: string[];
+  /** The unconditional branch's prompt (default '': the empty prompt, audio/ and video/). */
+  nullPrompt?: string;
 }
 
 /** The CFG options and their command-line flags, for errors. */
@@ -69,7 +75,8 @@ export async function loadGuidance(
   if (!network) throw new ConfigError(`--guidance ${file}: records no network config (not written by train-guidance)`);
   if (network.kind !== 'mmdisco') throw new ConfigError(`--guidance ${file}: a '${network.kind}' network cannot guide the base models`);
   const textDims = [network.videoTextDim ?? 0, network.audioTextDim ?? 0];
-  if (textDims.some((d) => d !== (conditioning?.classes ?? 0))) {
+  // Without class conditioning, nonzero widths are text embeddings (the released modules; --prompts).
+  if (conditioning && textDims.some((d) => d !== conditioning.classes)) {
     throw new ConfigError(`--guidance ${file}: conditioning widths [${textDims}] do not match its recorded class conditioning (${conditioning ? `${conditioning.classes} classes` : 'none'})`);
   }
   const discriminator = buildDiscriminator(network, bases, { device: placement.device ?? 'cpu', threads: placement.threads ?? 0 }, 0);
@@ -105,6 +112,27 @@ function classGuidance(opts: GuidedSampleOptions, conditioning: ClassConditionin
   return { conditioning, targets, cfgScales: { audio: opts.cfgScaleAudio ?? both, video: opts.cfgScaleVideo ?? both } };
 }
 
+/** The prompt guidance the flags ask of a discriminator; undefined where it is not text-conditioned. */
+function promptGuidance(opts: GuidedSampleOptions, discriminator: Discriminator, conditioning: ClassConditioning | undefined, file: string): PromptGuidance | undefined {
+  const network = discriminator.network as MmdiscoDiscriminatorNetwork;
+  const dims = { audio: network.audioTextDim ?? 0, video: network.videoTextDim ?? 0 };
+  const textConditioned = !conditioning && (dims.audio > 0 || dims.video > 0);
+  if (opts.prompts === undefined) {
+    if (opts.prompt !== undefined || opts.nullPrompt !== undefined) throw new ConfigError(`${opts.prompt !== undefined ? '--prompt' : '--null-prompt'} needs --prompts FILE`);
+    if (textConditioned) throw new ConfigError(`--guidance ${file} is text-conditioned (audio ${dims.audio}, video ${dims.video} dims): give --prompts FILE and --prompt NAME`);
+    return undefined;
+  }
+  if (!textConditioned) throw new ConfigError(`--prompts: the discriminator ${file} is not text-conditioned${conditioning ? ' (it is class-conditioned: use --class)' : ''}`);
+  if (dims.audio === 0 || dims.video === 0) throw new ConfigError(`--prompts: the discriminator ${file} conditions one modality only (audio ${dims.audio}, video ${dims.video} dims)`);
+  if (opts.classes !== undefined) throw new ConfigError('--class: the discriminator is text-conditioned (use --prompt)');
+  for (const key of Object.keys(CFG_FLAGS) as (keyof typeof CFG_FLAGS)[]) {
+    if (opts[key] !== undefined && !Number.isFinite(opts[key])) throw new ConfigError(`${CFG_FLAGS[key]} must be a number, got ${opts[key]}`);
+  }
+  const { prompts, nullPrompt } = readPrompts(opts.prompts, opts.prompt ?? [], opts.nullPrompt ?? '', dims);
+  const both = opts.cfgScale ?? 1;
+  return { prompts, nullPrompt, cfgScales: { audio: opts.cfgScaleAudio ?? both, video: opts.cfgScaleVideo ?? both } };
+}
+
 export async function guidedSample(opts: GuidedSampleOptions): Promise<{ index: DatasetIndex; written: string[] }> {
   for (const flag of ['lambdaAudio', 'lambdaVideo'] as const) {
     if (!Number.isFinite(opts[flag])) throw new ConfigError(`--${flag === 'lambdaAudio' ? 'lambda-audio' : 'lambda-video'} must be a number`);
@@ -115,7 +143,8 @@ export async function guidedSample(opts: GuidedSampleOptions): Promise<{ index: 
   checkGuidanceBelongs('--guidance', opts.guidance, bases, check);
   const interval = opts.guidanceInterval && checkedInterval(opts.guidanceInterval, bases.audio.checkpoint.config.model.schedule.timesteps);
   const { discriminator, file, conditioning } = await loadGuidance(opts.guidance, bases, opts.placement);
-  const classes = classGuidance(opts, conditioning, file);
+  const prompts = promptGuidance(opts, discriminator, conditioning, file);
+  const classes = prompts ? undefined : classGuidance(opts, conditioning, file);
   await mkdir(opts.out, { recursive: true });
   const pairsDir = path.join(opts.out, 'pairs');
   const lambdas: [number, number] = [opts.lambdaAudio, opts.lambdaVideo];
@@ -131,8 +160,9 @@ export async function guidedSample(opts: GuidedSampleOptions): Promise<{ index: 
       ...(check.allowed.length ? { allowedMismatches: check.allowed } : {}),
       // classes [] (no --class): the null condition, where no CFG scale applies.
       ...(classes ? { conditioning: { column: classes.conditioning.column, classes: classes.targets, cfgScales: classes.targets.length ? classes.cfgScales : null } } : {}),
+      ...(prompts ? { prompts: { file: path.resolve(opts.prompts!), names: prompts.prompts.map((p) => p.name), nullPrompt: prompts.nullPrompt.name, cfgScales: prompts.cfgScales } } : {}),
     },
-    guidance: { critic: discriminator, lambdas, interval, classes },
+    guidance: { critic: discriminator, lambdas, interval, classes, prompts },
     label: 'sample (guided)',
   });
   const media = opts.media ?? 'all';

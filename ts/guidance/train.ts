@@ -35,7 +35,7 @@ import { JsonlLog, startProgress } from '../util/progress';
 import { streamSeed } from '../util/random';
 import { type BasePair, loadBasePair } from './basePair';
 import { MODALITY_TENSORS } from '../core/modality';
-import { requireFiniteStep } from '../util/finite';
+import { nativeTrainingStep, requireFiniteStep } from '../util/finite';
 import { basesDataset, checkBasesBelong, checkPairsBelong, ProvenanceCheck } from './provenance';
 import { classConditions, pairClasses, requireClassColumn, trainingConditions } from './conditioning';
 import { shuffledNegatives, useRealNegatives } from './negatives';
@@ -315,7 +315,7 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
       const groups = t.shuffledNegativesWithin ? r.meta[t.shuffledNegativesWithin] : undefined;
       const negatives = shuffledNegatives(t.shuffledNegatives, streamSeed(t.seed + 3, ranks.rank), state.step, share.batchSize, groups);
       useRealNegatives(batch, negatives, share.batchSize);
-      const stepLog = await trainer.trainSteps(batch, share.batchSize);
+      const stepLog = await nativeTrainingStep('train-guidance', trainer.trainSteps(batch, share.batchSize));
       const { total, bce, denoising, classLoss, dReal, dFake } = stepLog;
       requireFiniteStep('train-guidance', state.step + 1, { loss: total, bce, 'denoising loss': denoising, 'class loss': classLoss, 'D(real)': dReal, 'D(fake)': dFake });
       state = { step: state.step + 1, real: r.position, fake: f.position, worldSize: ranks.worldSize };

@@ -42,3 +42,17 @@ export function requireFiniteStep(command: string, step: number, quantities: Rec
     }
   }
 }
+
+/**
+ * Awaits a native training step of `command`. The addon stops a step at a non-finite loss term or gradient before
+ * the optimiser moves a weight (MMDISCO_NON_FINITE, naming the step and the quantity); this says so as the
+ * command's error, like requireFiniteStep.
+ */
+export async function nativeTrainingStep<T>(command: string, step: Promise<T>): Promise<T> {
+  try {
+    return await step;
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'MMDISCO_NON_FINITE') throw error;
+    throw new Error(`${command}: ${(error as Error).message}; the last checkpoint is intact (a lower training.lr or a training.gradClip usually helps)`);
+  }
+}

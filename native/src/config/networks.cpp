@@ -99,6 +99,10 @@ constexpr std::initializer_list<EnumName<FusionTokens>> kFusionTokens = {{"separ
                                                                          {"frame", FusionTokens::Frame}};
 constexpr std::initializer_list<EnumName<DiscriminatorInput>> kInput = {{"noisy", DiscriminatorInput::Noisy},
                                                                         {"denoised", DiscriminatorInput::Denoised}};
+constexpr std::initializer_list<EnumName<VideoLayout>> kVideoLayout = {{"bfchw", VideoLayout::Bfchw},
+                                                                       {"bcfhw", VideoLayout::Bcfhw}};
+constexpr std::initializer_list<EnumName<AudioLayout>> kAudioLayout = {{"bclm", AudioLayout::Bclm},
+                                                                       {"bcml", AudioLayout::Bcml}};
 constexpr std::initializer_list<EnumName<ToyFusion>> kToyFusion = {{"joint", ToyFusion::Joint},
                                                                    {"additive", ToyFusion::Additive}};
 
@@ -130,6 +134,8 @@ void read_fields(const Fields& f, DiscriminatorNetworkConfig& c) {
   f.read("crossAttentionWindow", c.cross_attention_window);
   f.read("crossAttentionHeads", c.cross_attention_heads);
   f.read("input", c.input, "input", kInput);
+  f.read("videoLayout", c.video_layout, "video layout", kVideoLayout);
+  f.read("audioLayout", c.audio_layout, "audio layout", kAudioLayout);
 }
 
 void validate(const Fields& f, const DiscriminatorNetworkConfig& c) {
@@ -374,6 +380,8 @@ Json to_json(const DiscriminatorNetworkConfig& c) {
   j.set("crossAttentionWindow", c.cross_attention_window);
   j.set("crossAttentionHeads", c.cross_attention_heads);
   j.set("input", enum_name(c.input, kInput));
+  j.set("videoLayout", enum_name(c.video_layout, kVideoLayout));
+  j.set("audioLayout", enum_name(c.audio_layout, kAudioLayout));
   return j;
 }
 

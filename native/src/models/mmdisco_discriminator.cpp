@@ -368,17 +368,21 @@ torch::Tensor add_projection(const torch::Tensor& h, const torch::Tensor& scores
 
 }  // namespace
 
-DiscriminatorNetworkOutput DiscriminatorNetworkImpl::forward_with_class_scores(const torch::Tensor& video,
-                                                                               const torch::Tensor& audio,
+DiscriminatorNetworkOutput DiscriminatorNetworkImpl::forward_with_class_scores(const torch::Tensor& video_in,
+                                                                               const torch::Tensor& audio_in,
                                                                                const torch::Tensor& t,
                                                                                const torch::Tensor& text_v,
                                                                                const torch::Tensor& text_a) {
+  // To (B, F, C, H, W) and (B, C, L, M) whatever the caller's layout.
+  const auto video = config_.video_layout == VideoLayout::Bcfhw && video_in.dim() == 5 ? video_in.transpose(1, 2) : video_in;
+  const auto audio = config_.audio_layout == AudioLayout::Bcml && audio_in.dim() == 4 ? audio_in.transpose(2, 3) : audio_in;
   const bool one_d = config_.audio_conv == AudioConv::Conv1d;
   const int64_t p = config_.video_patch;
   TORCH_CHECK(video.dim() == 5 && video.size(2) * p * p == config_.video_channels && video.size(3) % p == 0 &&
                   video.size(4) % p == 0,
               "discriminator: video must be (B, F, C, H, W) with C·", p, "² = ", config_.video_channels,
-              " and H, W multiples of ", p, ", got ", video.sizes());
+              " and H, W multiples of ", p, ", got ", video.sizes(),
+              config_.video_layout == VideoLayout::Bcfhw ? " (read as B, C, F, H, W and transposed)" : "");
   const int64_t b = video.size(0);
   const auto v_in = p == 1 ? video
                            : torch::pixel_unshuffle(video.flatten(0, 1), p).unflatten(0, {b, video.size(1)});

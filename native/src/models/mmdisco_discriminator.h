@@ -5,7 +5,9 @@
 // tokens]). The released towers never interact; the cross-attention option (§3.9) couples them inside. Submodule
 // names follow the released state dict (§3.8), so its weights load strictly.
 //
-// Input layouts: video (B, F, C, H, W); audio (B, C, L, M) for 2-D convs, (B, C, N) for 1-D convs.
+// Input layouts: video (B, F, C, H, W) or (B, C, F, H, W); audio (B, C, L, M) or (B, C, M, L) for 2-D convs,
+// (B, C, N) for 1-D convs (the config's videoLayout / audioLayout: the released pipelines call it with latents in
+// their own layouts, and the gradient comes back in the caller's layout).
 #include <torch/torch.h>
 
 #include <string>
@@ -20,6 +22,8 @@ enum class VideoPool { Mean, Max };            // "mean" | "max"
 enum class Fusion { A, B };                    // "A" | "B"
 enum class FusionTokens { Separate, Frame };   // "separate" | "frame"
 enum class DiscriminatorInput { Noisy, Denoised };  // "noisy" | "denoised"
+enum class VideoLayout { Bfchw, Bcfhw };       // "bfchw" | "bcfhw"
+enum class AudioLayout { Bclm, Bcml };         // "bclm" | "bcml" (4-D audio only)
 
 // The discriminator network's options and their defaults: the one place either is written. Parsed from and written
 // to JSON by config/networks.h (camelCase field names, e.g. fusionWidth), which also holds the presets.
@@ -66,6 +70,10 @@ struct DiscriminatorNetworkConfig {
   // What the network reads: Noisy x_t (released), or Denoised: the base models' one-step estimates x̂0 of the clean
   // pair (DiscriminatorCritic::set_denoisers, which a discriminator built with this setting needs).
   DiscriminatorInput input = DiscriminatorInput::Noisy;
+  // The layouts the network is called with: frames before channels (MM-Diffusion pixels) or after (the latent video
+  // models' B,C,F,H,W); mel bins last (AudioLDM) or before the frames (Auffusion's B,C,M,L).
+  VideoLayout video_layout = VideoLayout::Bfchw;
+  AudioLayout audio_layout = AudioLayout::Bclm;
 };
 
 // GroupNorm over (channel group × every frame and pixel), computed in at least float32 and cast back.
