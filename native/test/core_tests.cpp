@@ -19,6 +19,7 @@
 
 #include "config/networks.h"
 #include "config/official.h"
+#include "dpm_solver.h"
 #include "eps_model.h"
 #include "errors.h"
 #include "guidance.h"
@@ -474,6 +475,48 @@ void official_checkpoint_error_tests(const std::string& dir) {
   }
 }
 
+// DPM-Solver++ multistep on data x0 ~ N(0, s²), whose exact ε(x, t) = σ x / (α² s² + σ²) makes the probability-flow
+// ODE linear: x_t = x_T · sqrt(α_t² s² + σ_t²) / sqrt(α_T² s² + σ_T²). The error must fall with steps and with order.
+double dpm_gaussian_error(const ContinuousVpSchedule& schedule, const torch::Tensor& x_T, int64_t order, int64_t steps) {
+  const double s = 0.5;
+  const auto times = dpm_time_steps(schedule, DpmSkipType::LogSnr, steps);
+  auto x = x_T.clone();
+  std::vector<double> stored_times;
+  std::vector<torch::Tensor> stored_x0;
+  for (int64_t i = 0; i < steps; ++i) {
+    const double alpha = schedule.alpha(times[i]), sigma = schedule.sigma(times[i]);
+    const auto eps = sigma * x / (alpha * alpha * s * s + sigma * sigma);
+    stored_times.push_back(times[i]);
+    stored_x0.push_back(dpm_data_prediction(x, eps, alpha, sigma, {}));
+    x = dpm_multistep_update(schedule, x, stored_times, stored_x0, times[i + 1], std::min(order, i + 1));
+  }
+  const auto scale = [&](double t) {
+    const double alpha = schedule.alpha(t), sigma = schedule.sigma(t);
+    return std::sqrt(alpha * alpha * s * s + sigma * sigma);
+  };
+  return (x - x_T * (scale(times[steps]) / scale(times[0]))).abs().max().item<double>();
+}
+
+void dpm_solver_tests() {
+  torch::manual_seed(0);
+  const ContinuousVpSchedule schedule{NoiseSchedule(ScheduleConfig{})};
+  const auto x_T = torch::randn({4096}, torch::kFloat64);
+  for (int64_t order = 1; order <= 3; ++order) {
+    const double e5 = dpm_gaussian_error(schedule, x_T, order, 5), e10 = dpm_gaussian_error(schedule, x_T, order, 10),
+                 e20 = dpm_gaussian_error(schedule, x_T, order, 20);
+    check(e20 < e10 && e10 < e5, "dpm-solver++ order " + std::to_string(order) + " error falls with steps (" +
+                                     std::to_string(e5) + ", " + std::to_string(e10) + ", " + std::to_string(e20) + ")");
+  }
+  const double e1 = dpm_gaussian_error(schedule, x_T, 1, 20), e2 = dpm_gaussian_error(schedule, x_T, 2, 20),
+               e3 = dpm_gaussian_error(schedule, x_T, 3, 20);
+  check(e3 < e2 && e2 < e1 && e3 < 0.05, "dpm-solver++ 20-step error falls with order (" + std::to_string(e1) + ", " +
+                                             std::to_string(e2) + ", " + std::to_string(e3) + ")");
+  const auto thresholded = dpm_data_prediction(torch::full({2, 3}, 4.0, torch::kFloat64),
+                                               torch::zeros({2, 3}, torch::kFloat64), 1.0, 0.0, {true, 0.995, 1.0});
+  check(std::abs(thresholded.max().item<double>() - 1.0) < 1e-12, "dynamic thresholding rescales by the quantile");
+  check(config_error_field([] { parse_dpm_skip_type("cosine", "skip"); }) == "skip", "bad skip type names its field");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -484,6 +527,7 @@ int main(int argc, char** argv) {
   loss_tests();
   eps_model_tests();
   gradient_check_tests();
+  dpm_solver_tests();
   if (argc < 2) {
     check(false, "the official fixture directory (test/fixtures/official-mmdisco) is given as the argument");
   } else {
