@@ -12,6 +12,7 @@ import { dataBuildCommand, dataPreviewCommand } from './dataBuild';
 import { dataInspectCommand, dataVerifyCommand } from './data';
 import { launchCommand } from './launch';
 import { evalCalibrateCommand, evalDiscriminatorCommand, evalPairsCommand, evalTrainEvaluatorsCommand } from './eval';
+import { resultsReportCommand, resultsRunCommand } from './results';
 import { toyRunCommand } from './toy';
 import { fakesGenerateCommand, sampleCommand, trainGuidanceCommand } from './guidance';
 
@@ -50,6 +51,9 @@ async function main(): Promise<void> {
     )
     .command(trainGuidanceCommand)
     .command(sampleCommand)
+    .command('results', 'The results tables: every stage of a results config run into a work directory, and its report', (y) =>
+      y.command(resultsRunCommand).command(resultsReportCommand).demandCommand(1, 'choose a results command'),
+    )
     .demandCommand(1, 'choose a command group')
     .strict()
     .recommendCommands()

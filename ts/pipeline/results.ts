@@ -9,7 +9,7 @@
  * Every stage writes into the work directory and is skipped when its output is complete there (fakes, each
  * training run, each sample set), so an interrupted run continues where it stopped, and processes given different
  * variants can share one. The config (configs/results/*.json) is ResultsConfigSchema; its paths are relative to
- * `root`. `bench/guidanceResults.ts` is the command line of it.
+ * `root`. `mmdisco results run` (ts/cli/results.ts) is the command line of it.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';

@@ -1,0 +1,113 @@
+/**
+ * `results run` and `results report`: the results tables of MMDisCo on a paired dataset (ts/pipeline/results.ts).
+ * `run` executes the pipeline's stages into --work (each skipped when complete there, so an interrupted run
+ * continues) and writes the tables into it; `report` writes the tables found in --work into --out and names what is
+ * missing.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { buildDataset } from '../../datasets/build';
+import { loadConfig } from '../config/load';
+import { writeJsonAtomic } from '../core/atomicWrite';
+import { resolveUnit } from '../core/unit';
+import { ResultsConfigSchema, runResults, type ResultsTable } from '../pipeline/results';
+import { outputDirectory } from './paths';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+
+/** The tables a run leaves in its work directory, and the report copies. */
+export const TABLE_FILES = { json: 'results.json', markdown: 'results.md' } as const;
+
+interface ResultsRunArgs {
+  config: string;
+  work?: string;
+  set: string[];
+  'guidance-set': string[];
+  device?: string;
+  variants?: string[];
+  'train-only': boolean;
+}
+
+export const resultsRunCommand: CommandModule<object, ResultsRunArgs> = {
+  command: 'run',
+  describe:
+    'Independent sampling vs each discriminator variant over a λ sweep, scored by the evaluators. Every stage ' +
+    '(real data, fakes, each training run, each sample set) writes into --work and is skipped when complete there; ' +
+    `the tables go to --work/${TABLE_FILES.json} and ${TABLE_FILES.markdown}.`,
+  builder: (y: Argv) =>
+    y
+      .option('config', { type: 'string', demandOption: true, describe: 'results config (configs/results/*.json)' })
+      .option('work', { type: 'string', describe: 'working directory (default runs/results-<config name>)' })
+      .option('set', { type: 'string', array: true, default: [], describe: 'results config override key.path=value' })
+      .option('guidance-set', { type: 'string', array: true, default: [], describe: "override applied to every variant's guidance config" })
+      .option('device', { type: 'string', describe: "run everything on this device (cpu, cuda[:N]) instead of the configs' devices" })
+      .option('variants', {
+        type: 'string',
+        array: true,
+        describe:
+          'train and sample only these variants; with no names, only the shared stages (real data, fakes, the ' +
+          'independent set). Processes given different variants can share one --work',
+      })
+      .option('train-only', { type: 'boolean', default: false, describe: 'stop once the (selected) variants are trained' }) as Argv<ResultsRunArgs>,
+  handler: async (args) => {
+    const config = loadConfig(ResultsConfigSchema, args.config, args.set);
+    // Named after the config file: configs/results/spoken-mnist-class.json → runs/results-spoken-mnist-class.
+    const work = args.work ?? path.join(ROOT, 'runs', `results-${path.basename(args.config, '.json')}`);
+    const table = await runResults({
+      config,
+      configFile: args.config,
+      work,
+      root: ROOT,
+      buildReal: async (real) => {
+        await buildDataset({ ...real, preset: 'small', unit: resolveUnit('small'), overwrite: true });
+      },
+      guidanceSet: args['guidance-set'],
+      device: args.device,
+      variants: args.variants,
+      trainOnly: args['train-only'],
+    });
+    if (!table) return;
+    await writeJsonAtomic(path.join(work, TABLE_FILES.json), table.result);
+    writeFileSync(path.join(work, TABLE_FILES.markdown), table.markdown);
+    console.log(table.markdown);
+    console.log(`tables: ${path.join(work, TABLE_FILES.json)} and ${TABLE_FILES.markdown}`);
+  },
+};
+
+interface ResultsReportArgs {
+  work: string;
+  out: string;
+}
+
+/** What a partial run lacks for the tables: the table files and, when those are absent, the stages present. */
+export function missingFromWork(work: string): string[] {
+  const missing = Object.values(TABLE_FILES).filter((file) => !existsSync(path.join(work, file)));
+  if (missing.length === 0) return [];
+  const stages = readdirSync(work).sort();
+  return missing.map((file) => `${file} (the run has not reached the tables; stages present: ${stages.join(', ') || 'none'})`);
+}
+
+export const resultsReportCommand: CommandModule<object, ResultsReportArgs> = {
+  command: 'report',
+  describe: `Write the tables of a results run (--work) into --out (${TABLE_FILES.json}, ${TABLE_FILES.markdown}), naming what is missing.`,
+  builder: (y: Argv) =>
+    y
+      .option('work', { type: 'string', demandOption: true, describe: 'working directory of `results run`' })
+      .option('out', { type: 'string', demandOption: true, describe: 'report directory', coerce: outputDirectory('--out') }) as Argv<ResultsReportArgs>,
+  handler: async (args) => {
+    if (!existsSync(args.work)) throw new Error(`--work: ${args.work} does not exist (run \`mmdisco results run\` first)`);
+    const missing = missingFromWork(args.work);
+    mkdirSync(args.out, { recursive: true });
+    const tables: { work: string; missing: string[]; table: ResultsTable | null } = { work: path.resolve(args.work), missing, table: null };
+    if (missing.length === 0) {
+      tables.table = JSON.parse(readFileSync(path.join(args.work, TABLE_FILES.json), 'utf8')) as ResultsTable;
+      writeFileSync(path.join(args.out, TABLE_FILES.markdown), readFileSync(path.join(args.work, TABLE_FILES.markdown)));
+    } else {
+      writeFileSync(path.join(args.out, TABLE_FILES.markdown), `Missing from ${args.work}:\n\n${missing.map((m) => `- ${m}`).join('\n')}\n`);
+    }
+    await writeJsonAtomic(path.join(args.out, TABLE_FILES.json), tables);
+    for (const line of missing) console.error(`missing: ${line}`);
+    console.log(`report: ${args.out}`);
+  },
+};
