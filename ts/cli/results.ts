@@ -124,18 +124,23 @@ function flatten(value: unknown, prefix = ''): Record<string, number | null> {
 
 const cell = (value: number | null | undefined): string => (typeof value === 'number' ? value.toPrecision(4) : '—');
 
-/** Copies each stage's contact sheets (*.png of directories holding them) into out/assets/<stage>/. */
+/** Copies the contact sheets (*.png) of every directory under work but out into out/assets/<its path under work>/. */
 function contactSheets(work: string, out: string): { stage: string; files: string[] }[] {
-  return readdirSync(work, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory())
-    .map((entry) => {
-      const files = readdirSync(path.join(work, entry.name)).filter((file) => file.endsWith('.png')).sort();
-      if (files.length > 0) mkdirSync(path.join(out, 'assets', entry.name), { recursive: true });
-      for (const file of files) copyFileSync(path.join(work, entry.name, file), path.join(out, 'assets', entry.name, file));
-      return { stage: entry.name, files };
-    })
-    .filter((sheet) => sheet.files.length > 0)
-    .sort((a, b) => a.stage.localeCompare(b.stage));
+  const sheets: { stage: string; files: string[] }[] = [];
+  const visit = (stage: string): void => {
+    const dir = path.join(work, stage);
+    if (path.resolve(dir) === path.resolve(out)) return;
+    const entries = readdirSync(dir, { withFileTypes: true });
+    const files = entries.filter((e) => e.isFile() && e.name.endsWith('.png')).map((e) => e.name).sort();
+    if (files.length > 0) {
+      mkdirSync(path.join(out, 'assets', stage), { recursive: true });
+      for (const file of files) copyFileSync(path.join(dir, file), path.join(out, 'assets', stage, file));
+      sheets.push({ stage: stage || '.', files });
+    }
+    for (const e of entries.filter((e) => e.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) visit(path.join(stage, e.name));
+  };
+  visit('');
+  return sheets;
 }
 
 function commit(): string {
@@ -178,7 +183,7 @@ function reportPage(work: string, out: string, results: ResultsTable | null, mis
     html`${missing.length > 0 ? html`<h2>Missing</h2><ul>${missing.map((m) => html`<li>${m}</li>`)}</ul>` : ''}
 ${results ? html`<h2>Main table</h2>${main}<h2>Cost</h2>${cost}` : ''}
 <h2>Contact sheets</h2>${sheets.map(
-      (sheet) => html`<h3>${sheet.stage}</h3>${sheet.files.map((file) => html`<img src="${`assets/${sheet.stage}/${file}`}" alt="${`${sheet.stage} ${file}`}">`)}`,
+      (sheet) => html`<h3>${sheet.stage}</h3>${sheet.files.map((file) => html`<img src="${path.posix.join('assets', sheet.stage, file)}" alt="${`${sheet.stage} ${file}`}">`)}`,
     )}
 <h2>Provenance</h2>${table(
       ['what', 'value'],
