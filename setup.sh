@@ -80,5 +80,7 @@ case "$mode" in
     for set in independent guided/pairs class-guided/pairs; do
       node dist/ts/cli/main.js eval pairs --data "$sm/$set" --evaluators evaluators/spoken-mnist-small --out "$sm/${set%%/*}.json"
     done
+    node dist/ts/cli/main.js results report --work runs/main --out runs/main/report
+    log "report: $PWD/runs/main/report/index.html"
     ;;
 esac

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# On a GPU machine: the results table of bench/guidanceResults.ts for one results config, with its discriminator
+# On a GPU machine: the results table of `mmdisco results run` (ts/cli/results.ts) for one results config, with its discriminator
 # variants trained and sampled in parallel, one process per variant sharing one work directory, then tabled together.
 #
-#   bench/gpu/results.sh OUT configs/results/<name>.json [TRAIN_SECONDS [guidanceResults flags…]]
+#   bench/gpu/results.sh OUT configs/results/<name>.json [TRAIN_SECONDS [results run flags…]]
 #
 # TRAIN_SECONDS > 0 sizes the training to the machine: every variant first trains 60 steps alongside the others, the
 # slowest one's steady per-step time (steps 20 → 60 of its log) under that sharing sets training.steps so that it
 # finishes in TRAIN_SECONDS; progress.txt and the table's log record the steps. 0 (the default) keeps the configs'
-# steps. Extra flags go to every guidanceResults call (e.g. a reduced dry run: --set evaluation.n=16).
+# steps. Extra flags go to every results run call (e.g. a reduced dry run: --set evaluation.n=16).
 #
 # At most 8 files of 16 MiB come back from the machine: $OUT/results.tar.gz holds the logs, progress, the results
 # JSON/Markdown and the sample sheets, repacked after each stage so that a run stopped at its limit still returns
@@ -27,6 +27,7 @@ mkdir -p "$work" "$collect"
 start=$(date +%s)
 
 pack() {
+  cp "$work"/results.json "$work"/results.md "$collect/" 2>/dev/null
   for dir in "$work"/sample-* "$work"/independent-media; do
     [ -d "$dir" ] && mkdir -p "$collect/sheets/$(basename "$dir")" && cp "$dir"/*.png "$collect/sheets/$(basename "$dir")/" 2>/dev/null
   done
@@ -36,9 +37,9 @@ progress() {
   echo "$* at $(( $(date +%s) - start )) s" | tee -a "$collect/progress.txt"
   pack
 }
-results() { # log name, guidanceResults flags
+results() { # log name, results run flags
   local log=$1
-  node dist/bench/guidanceResults.js --config "$config" --device "$device" "${@:2}" "${extra[@]}" > "$collect/$log.log" 2>&1
+  node dist/ts/cli/main.js results run --config "$config" --device "$device" "${@:2}" "${extra[@]}" > "$collect/$log.log" 2>&1
   progress "$log: exit $?"
 }
 

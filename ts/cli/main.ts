@@ -12,6 +12,7 @@ import { dataBuildCommand, dataPreviewCommand } from './dataBuild';
 import { dataInspectCommand, dataVerifyCommand } from './data';
 import { launchCommand } from './launch';
 import { evalCalibrateCommand, evalDiscriminatorCommand, evalPairsCommand, evalTrainEvaluatorsCommand } from './eval';
+import { resultsReportCommand, resultsRunCommand } from './results';
 import { toyRunCommand } from './toy';
 import { fakesGenerateCommand, sampleCommand, trainGuidanceCommand } from './guidance';
 import { importOfficialCommand } from './import';
@@ -53,6 +54,9 @@ async function main(): Promise<void> {
     .command(sampleCommand)
     .command('import', 'Released models from elsewhere as this project\'s modules', (y) =>
       y.command(importOfficialCommand).demandCommand(1, 'choose an import command'),
+    )
+    .command('results', 'The results tables: every stage of a results config run into a work directory, and its report', (y) =>
+      y.command(resultsRunCommand).command(resultsReportCommand).demandCommand(1, 'choose a results command'),
     )
     .demandCommand(1, 'choose a command group')
     .strict()

@@ -9,7 +9,7 @@
  * Every stage writes into the work directory and is skipped when its output is complete there (fakes, each
  * training run, each sample set), so an interrupted run continues where it stopped, and processes given different
  * variants can share one. The config (configs/results/*.json) is ResultsConfigSchema; its paths are relative to
- * `root`. `bench/guidanceResults.ts` is the command line of it.
+ * `root`. `mmdisco results run` (ts/cli/results.ts) is the command line of it.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -194,9 +194,14 @@ export async function runResults(opts: RunResultsOptions): Promise<{ result: Res
   const timingsFile = path.join(work, 'timings.json');
   const timings: Record<string, number> = existsSync(timingsFile) ? JSON.parse(readFileSync(timingsFile, 'utf8')) : {};
   const timed = async (key: string, done: boolean, fn: () => Promise<unknown>) => {
-    if (done) return;
+    if (done) {
+      console.error(`${key}: complete in ${work}, skipped`);
+      return;
+    }
+    console.error(`${key}: running`);
     const start = Date.now();
     await fn();
+    console.error(`${key}: done in ${((Date.now() - start) / 1000).toFixed(1)} s`);
     // Merged with what other processes sharing --work have timed meanwhile.
     Object.assign(timings, existsSync(timingsFile) ? JSON.parse(readFileSync(timingsFile, 'utf8')) : {}, { [key]: (Date.now() - start) / 1000 });
     await writeJsonAtomic(timingsFile, timings);

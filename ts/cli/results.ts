@@ -1,0 +1,199 @@
+/**
+ * `results run` and `results report`: the results tables of MMDisCo on a paired dataset (ts/pipeline/results.ts).
+ * `run` executes the pipeline's stages into --work (each skipped when complete there, so an interrupted run
+ * continues) and writes the tables into it; `report` writes the tables found in --work into --out and names what is
+ * missing.
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { buildDataset } from '../../datasets/build';
+import { loadConfig } from '../config/load';
+import { writeJsonAtomic } from '../core/atomicWrite';
+import { resolveUnit } from '../core/unit';
+import { ResultsConfigSchema, runResults, type ResultsTable } from '../pipeline/results';
+import { html, type Html, page, table } from '../report/html';
+import { outputDirectory } from './paths';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+
+/** The tables a run leaves in its work directory, and the report copies. */
+export const TABLE_FILES = { json: 'results.json', markdown: 'results.md' } as const;
+
+interface ResultsRunArgs {
+  config: string;
+  work?: string;
+  set: string[];
+  'guidance-set': string[];
+  device?: string;
+  variants?: string[];
+  'train-only': boolean;
+}
+
+export const resultsRunCommand: CommandModule<object, ResultsRunArgs> = {
+  command: 'run',
+  describe:
+    'Independent sampling vs each discriminator variant over a λ sweep, scored by the evaluators. Every stage ' +
+    '(real data, fakes, each training run, each sample set) writes into --work and is skipped when complete there; ' +
+    `the tables go to --work/${TABLE_FILES.json} and ${TABLE_FILES.markdown}.`,
+  builder: (y: Argv) =>
+    y
+      .option('config', { type: 'string', demandOption: true, describe: 'results config (configs/results/*.json)' })
+      .option('work', { type: 'string', describe: 'working directory (default runs/results-<config name>)' })
+      .option('set', { type: 'string', array: true, default: [], describe: 'results config override key.path=value' })
+      .option('guidance-set', { type: 'string', array: true, default: [], describe: "override applied to every variant's guidance config" })
+      .option('device', { type: 'string', describe: "run everything on this device (cpu, cuda[:N]) instead of the configs' devices" })
+      .option('variants', {
+        type: 'string',
+        array: true,
+        describe:
+          'train and sample only these variants; with no names, only the shared stages (real data, fakes, the ' +
+          'independent set). Processes given different variants can share one --work',
+      })
+      .option('train-only', { type: 'boolean', default: false, describe: 'stop once the (selected) variants are trained' }) as Argv<ResultsRunArgs>,
+  handler: async (args) => {
+    const config = loadConfig(ResultsConfigSchema, args.config, args.set);
+    // Named after the config file: configs/results/spoken-mnist-class.json → runs/results-spoken-mnist-class.
+    const work = args.work ?? path.join(ROOT, 'runs', `results-${path.basename(args.config, '.json')}`);
+    const table = await runResults({
+      config,
+      configFile: args.config,
+      work,
+      root: ROOT,
+      buildReal: async (real) => {
+        await buildDataset({ ...real, preset: 'small', unit: resolveUnit('small'), overwrite: true });
+      },
+      guidanceSet: args['guidance-set'],
+      device: args.device,
+      variants: args.variants,
+      trainOnly: args['train-only'],
+    });
+    if (!table) return;
+    await writeJsonAtomic(path.join(work, TABLE_FILES.json), table.result);
+    writeFileSync(path.join(work, TABLE_FILES.markdown), table.markdown);
+    console.log(table.markdown);
+    console.log(`tables: ${path.join(work, TABLE_FILES.json)} and ${TABLE_FILES.markdown}`);
+  },
+};
+
+interface ResultsReportArgs {
+  work: string;
+  out: string;
+}
+
+/** What a partial run lacks for the tables: the table files and, when those are absent, the stages present. */
+export function missingFromWork(work: string): string[] {
+  const missing = Object.values(TABLE_FILES).filter((file) => !existsSync(path.join(work, file)));
+  if (missing.length === 0) return [];
+  const stages = readdirSync(work).sort();
+  return missing.map((file) => `${file} (the run has not reached the tables; stages present: ${stages.join(', ') || 'none'})`);
+}
+
+export const resultsReportCommand: CommandModule<object, ResultsReportArgs> = {
+  command: 'report',
+  describe: `Write the tables of a results run (--work) into --out (${TABLE_FILES.json}, ${TABLE_FILES.markdown}), naming what is missing.`,
+  builder: (y: Argv) =>
+    y
+      .option('work', { type: 'string', demandOption: true, describe: 'working directory of `results run`' })
+      .option('out', { type: 'string', demandOption: true, describe: 'report directory', coerce: outputDirectory('--out') }) as Argv<ResultsReportArgs>,
+  handler: async (args) => {
+    if (!existsSync(args.work)) throw new Error(`--work: ${args.work} does not exist (run \`mmdisco results run\` first)`);
+    const missing = missingFromWork(args.work);
+    mkdirSync(args.out, { recursive: true });
+    const tables: { work: string; missing: string[]; table: ResultsTable | null } = { work: path.resolve(args.work), missing, table: null };
+    if (missing.length === 0) {
+      tables.table = JSON.parse(readFileSync(path.join(args.work, TABLE_FILES.json), 'utf8')) as ResultsTable;
+      writeFileSync(path.join(args.out, TABLE_FILES.markdown), readFileSync(path.join(args.work, TABLE_FILES.markdown)));
+    } else {
+      writeFileSync(path.join(args.out, TABLE_FILES.markdown), `Missing from ${args.work}:\n\n${missing.map((m) => `- ${m}`).join('\n')}\n`);
+    }
+    await writeJsonAtomic(path.join(args.out, TABLE_FILES.json), tables);
+    writeFileSync(path.join(args.out, 'index.html'), reportPage(args.work, args.out, tables.table, missing).text);
+    for (const line of missing) console.error(`missing: ${line}`);
+    console.log(`report: ${args.out}`);
+  },
+};
+
+/** Numeric leaves of a metrics object under dotted keys (nested per modality). */
+function flatten(value: unknown, prefix = ''): Record<string, number | null> {
+  if (value === null || typeof value !== 'object') return { [prefix]: typeof value === 'number' ? value : null };
+  return Object.assign({}, ...Object.entries(value).map(([key, inner]) => flatten(inner, prefix ? `${prefix}.${key}` : key)));
+}
+
+const cell = (value: number | null | undefined): string => (typeof value === 'number' ? value.toPrecision(4) : '—');
+
+/** Copies the contact sheets (*.png) of every directory under work but out into out/assets/<its path under work>/. */
+function contactSheets(work: string, out: string): { stage: string; files: string[] }[] {
+  const sheets: { stage: string; files: string[] }[] = [];
+  const visit = (stage: string): void => {
+    const dir = path.join(work, stage);
+    if (path.resolve(dir) === path.resolve(out)) return;
+    const entries = readdirSync(dir, { withFileTypes: true });
+    const files = entries.filter((e) => e.isFile() && e.name.endsWith('.png')).map((e) => e.name).sort();
+    if (files.length > 0) {
+      mkdirSync(path.join(out, 'assets', stage), { recursive: true });
+      for (const file of files) copyFileSync(path.join(dir, file), path.join(out, 'assets', stage, file));
+      sheets.push({ stage: stage || '.', files });
+    }
+    for (const e of entries.filter((e) => e.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) visit(path.join(stage, e.name));
+  };
+  visit('');
+  return sheets;
+}
+
+function commit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
+}
+
+/** index.html of the report: the tables, what is missing, contact sheets and provenance; assets are relative paths. */
+function reportPage(work: string, out: string, results: ResultsTable | null, missing: string[]): Html {
+  const rows = results?.rows ?? [];
+  const metrics = rows.map((row) => flatten(row.metrics));
+  const columns = [...new Set(metrics.flatMap((m) => Object.keys(m)))];
+  const main = table(
+    ['set', 'variant', 'λ', ...columns, 'onset F1 vs independent', 'seconds'],
+    rows.map((row, i) => [
+      row.name,
+      row.variant ?? '—',
+      row.lambda === null ? '—' : JSON.stringify(row.lambda),
+      ...columns.map((column) => cell(metrics[i][column])),
+      row.onsetF1VsIndependent ? `${cell(row.onsetF1VsIndependent.mean)} ± ${cell(row.onsetF1VsIndependent.stdErr)}` : '—',
+      cell(row.seconds),
+    ]),
+  );
+  const cost = results
+    ? table(
+        ['model', 'parameters', 'fraction of the base models'],
+        [
+          ['base models (audio + video)', results.baseParameters, '1'],
+          ...Object.entries(results.discriminators).map(([name, d]) => [`discriminator ${name}`, d.parameters, cell(d.fractionOfBases)]),
+          ...Object.entries(results.timings).map(([stage, seconds]) => [`stage ${stage} (s)`, cell(seconds), '—']),
+        ],
+      )
+    : html``;
+  const sheets = contactSheets(work, out);
+  return page(
+    'MMDisCo results',
+    html`${missing.length > 0 ? html`<h2>Missing</h2><ul>${missing.map((m) => html`<li>${m}</li>`)}</ul>` : ''}
+${results ? html`<h2>Main table</h2>${main}<h2>Cost</h2>${cost}` : ''}
+<h2>Contact sheets</h2>${sheets.map(
+      (sheet) => html`<h3>${sheet.stage}</h3>${sheet.files.map((file) => html`<img src="${path.posix.join('assets', sheet.stage, file)}" alt="${`${sheet.stage} ${file}`}">`)}`,
+    )}
+<h2>Provenance</h2>${table(
+      ['what', 'value'],
+      [
+        ['commit', commit()],
+        ['config', results?.config ?? '—'],
+        ['work', path.resolve(work)],
+        ['machine', `${os.hostname()}: ${os.cpus()[0]?.model ?? 'unknown'} × ${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`],
+        ['command', `mmdisco results report --work ${work} --out ${out}`],
+      ],
+    )}`,
+  );
+}
