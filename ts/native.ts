@@ -313,7 +313,7 @@ export interface SampleOptions {
   /** Per-sample shape of each source's output (without the batch dimension). */
   shapes: number[][];
   n: number;
-  sampler?: 'ddpm' | 'ddim';
+  sampler?: 'ddpm' | 'ddim' | 'dpm-solver++';
   steps?: number;
   seed?: number;
   /** Joint guidance: ε_m + λ_m r_m, with sources = [audio, video] and lambdas = [λ_audio, λ_video]. */

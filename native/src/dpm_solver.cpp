@@ -30,8 +30,11 @@ DpmSkipType parse_dpm_skip_type(const std::string& name, const std::string& fiel
   throw ConfigError(field, "must be one of logSNR, time-uniform, time-quadratic (got '" + name + "')");
 }
 
-ContinuousVpSchedule::ContinuousVpSchedule(const NoiseSchedule& schedule) : steps_(schedule.timesteps()) {
-  const auto table = schedule.alpha_bar().to(torch::kFloat64).contiguous();
+ContinuousVpSchedule::ContinuousVpSchedule(const NoiseSchedule& schedule)
+    : ContinuousVpSchedule(schedule.alpha_bar()) {}
+
+ContinuousVpSchedule::ContinuousVpSchedule(const torch::Tensor& alpha_bar_table) : steps_(alpha_bar_table.numel()) {
+  const auto table = alpha_bar_table.to(torch::kCPU, torch::kFloat64).contiguous();
   const double* alpha_bar = table.data_ptr<double>();
   for (int64_t i = 0; i < steps_; ++i) {
     times_.push_back(static_cast<double>(i + 1) / static_cast<double>(steps_));
@@ -59,6 +62,8 @@ double ContinuousVpSchedule::inverse_lambda(double lambda) const {
 double ContinuousVpSchedule::model_time(double t) const {
   return (t - 1.0 / static_cast<double>(steps_)) * static_cast<double>(steps_);
 }
+
+int64_t ContinuousVpSchedule::model_step(double t) const { return static_cast<int64_t>(model_time(t)); }
 
 std::vector<double> dpm_time_steps(const ContinuousVpSchedule& schedule, DpmSkipType skip, int64_t steps) {
   if (steps < 1) throw ConfigError("steps", "must be at least 1");
@@ -99,35 +104,79 @@ torch::Tensor dpm_data_prediction(const torch::Tensor& x, const torch::Tensor& e
   return torch::max(torch::min(x0, s), -s) / s;
 }
 
-torch::Tensor dpm_multistep_update(const ContinuousVpSchedule& schedule, const torch::Tensor& x,
-                                   const std::vector<double>& previous_times,
-                                   const std::vector<torch::Tensor>& previous_x0, double t, int64_t order) {
+std::vector<int64_t> dpm_singlestep_orders(int64_t steps, int64_t order) {
+  if (steps < 1) throw ConfigError("steps", "must be at least 1");
   if (order < 1 || order > 3) throw ConfigError("order", "must be 1, 2 or 3");
-  if (static_cast<int64_t>(previous_times.size()) < order || static_cast<int64_t>(previous_x0.size()) < order)
-    throw Error(ErrorCode::Argument, "DPM-Solver++ order " + std::to_string(order) + " needs that many stored points");
-  const size_t last = previous_times.size() - 1;
-  const double lambda_t = schedule.lambda(t);
-  const double lambda_0 = schedule.lambda(previous_times[last]);
-  const double h = lambda_t - lambda_0;
-  const double alpha_t = schedule.alpha(t);
+  if (order == 1) return std::vector<int64_t>(steps, 1);
+  if (order == 2) {
+    std::vector<int64_t> orders(steps / 2, 2);
+    if (steps % 2 == 1) orders.push_back(1);
+    return orders;
+  }
+  const int64_t k = steps / 3 + 1;
+  if (steps % 3 == 0) {
+    std::vector<int64_t> orders(k - 2, 3);
+    orders.insert(orders.end(), {2, 1});
+    return orders;
+  }
+  std::vector<int64_t> orders(k - 1, 3);
+  orders.push_back(steps % 3 == 1 ? 1 : 2);
+  return orders;
+}
+
+namespace {
+
+// a·x + b·m (+ c·d), tensor by tensor.
+DpmTensors combine(double a, const DpmTensors& x, double b, const DpmTensors& m, double c = 0,
+                   const DpmTensors& d = {}) {
+  DpmTensors out;
+  for (size_t i = 0; i < x.size(); ++i) out.push_back(c == 0 ? a * x[i] + b * m[i] : a * x[i] + b * m[i] + c * d[i]);
+  return out;
+}
+
+DpmTensors difference(const DpmTensors& a, const DpmTensors& b) {
+  DpmTensors out;
+  for (size_t i = 0; i < a.size(); ++i) out.push_back(a[i] - b[i]);
+  return out;
+}
+
+}  // namespace
+
+DpmTensors dpm_singlestep_update(const ContinuousVpSchedule& schedule, const DpmDataModel& model, const DpmTensors& x,
+                                 double s, double t, int64_t order, double r1, double r2) {
+  if (order < 1 || order > 3) throw ConfigError("order", "must be 1, 2 or 3");
+  const double lambda_s = schedule.lambda(s), h = schedule.lambda(t) - lambda_s;
+  const double sigma_s = schedule.sigma(s), sigma_t = schedule.sigma(t), alpha_t = schedule.alpha(t);
   const double phi_1 = std::expm1(-h);
-  const auto& m0 = previous_x0[last];
-  auto x_t = (schedule.sigma(t) / schedule.sigma(previous_times[last])) * x - (alpha_t * phi_1) * m0;
-  if (order == 1) return x_t;
-  const auto& m1 = previous_x0[last - 1];
-  const double h_0 = lambda_0 - schedule.lambda(previous_times[last - 1]);
-  const double r0 = h_0 / h;
-  const auto d1_0 = (m0 - m1) / r0;
-  if (order == 2) return x_t - (0.5 * alpha_t * phi_1) * d1_0;
-  const auto& m2 = previous_x0[last - 2];
-  const double h_1 = schedule.lambda(previous_times[last - 1]) - schedule.lambda(previous_times[last - 2]);
-  const double r1 = h_1 / h;
-  const auto d1_1 = (m1 - m2) / r1;
-  const auto d1 = d1_0 + (r0 / (r0 + r1)) * (d1_0 - d1_1);
-  const auto d2 = (d1_0 - d1_1) / (r0 + r1);
-  const double phi_2 = phi_1 / h + 1.0;
-  const double phi_3 = phi_2 / h - 0.5;
-  return x_t + (alpha_t * phi_2) * d1 - (alpha_t * phi_3) * d2;
+  const DpmTensors m_s = model(x, s);
+  if (order == 1) return combine(sigma_t / sigma_s, x, -alpha_t * phi_1, m_s);
+  // The first intermediate point, by a first-order step from s.
+  const double s1 = schedule.inverse_lambda(lambda_s + r1 * h);
+  const DpmTensors x_s1 = combine(schedule.sigma(s1) / sigma_s, x, -schedule.alpha(s1) * std::expm1(-r1 * h), m_s);
+  const DpmTensors m_s1 = model(x_s1, s1);
+  if (order == 2)
+    return combine(sigma_t / sigma_s, x, -alpha_t * phi_1, m_s, -(0.5 / r1) * alpha_t * phi_1, difference(m_s1, m_s));
+  const double s2 = schedule.inverse_lambda(lambda_s + r2 * h);
+  const double alpha_s2 = schedule.alpha(s2);
+  const double phi_12 = std::expm1(-r2 * h), phi_22 = phi_12 / (r2 * h) + 1.0, phi_2 = phi_1 / h + 1.0;
+  const DpmTensors x_s2 = combine(schedule.sigma(s2) / sigma_s, x, -alpha_s2 * phi_12, m_s, (r2 / r1) * alpha_s2 * phi_22,
+                                  difference(m_s1, m_s));
+  const DpmTensors m_s2 = model(x_s2, s2);
+  return combine(sigma_t / sigma_s, x, -alpha_t * phi_1, m_s, (1.0 / r2) * alpha_t * phi_2, difference(m_s2, m_s));
+}
+
+DpmTensors dpm_singlestep_sample(const ContinuousVpSchedule& schedule, const DpmDataModel& model, DpmTensors x,
+                                 DpmSkipType skip, int64_t steps, int64_t order) {
+  const auto times = dpm_time_steps(schedule, skip, steps);
+  size_t i = 0;
+  for (const int64_t o : dpm_singlestep_orders(steps, order)) {
+    const double lambda_0 = schedule.lambda(times[i]), h = schedule.lambda(times[i + o]) - lambda_0;
+    const double r1 = o > 1 ? (schedule.lambda(times[i + 1]) - lambda_0) / h : 0;
+    const double r2 = o > 2 ? (schedule.lambda(times[i + 2]) - lambda_0) / h : 0;
+    x = dpm_singlestep_update(schedule, model, x, times[i], times[i + o], o, r1, r2);
+    i += o;
+  }
+  return x;
 }
 
 }  // namespace mmdisco

@@ -4,6 +4,7 @@
 // interpolation of log α_t, and the solver steps in λ_t = log(α_t / σ_t) on data predictions x̂0.
 #include <torch/torch.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,8 @@ DpmSkipType parse_dpm_skip_type(const std::string& name, const std::string& fiel
 class ContinuousVpSchedule {
  public:
   explicit ContinuousVpSchedule(const NoiseSchedule& schedule);
+  // From a table of ᾱ at the discrete steps 0 … N−1 (any floating dtype; read as float64).
+  explicit ContinuousVpSchedule(const torch::Tensor& alpha_bar);
 
   double t_start() const { return 1.0; }                              // t_T
   double t_end() const { return 1.0 / static_cast<double>(steps_); }  // t_0 (the first discrete step)
@@ -30,6 +33,8 @@ class ContinuousVpSchedule {
   double inverse_lambda(double lambda) const;
   // The discrete model's time input for continuous t: (t − 1/N)·N, a real number in [0, N − 1].
   double model_time(double t) const;
+  // The integer step a discrete model is called at: model_time truncated toward zero, as the official wrapper does.
+  int64_t model_step(double t) const;
 
  private:
   int64_t steps_;
@@ -51,10 +56,25 @@ struct DpmThresholding {
 torch::Tensor dpm_data_prediction(const torch::Tensor& x, const torch::Tensor& eps, double alpha, double sigma,
                                   const DpmThresholding& thresholding);
 
-// One multistep DPM-Solver++ update from the last `order` (1–3) stored points to time t. `previous_times` and
-// `previous_x0` hold the newest point last; x is the sample at previous_times.back().
-torch::Tensor dpm_multistep_update(const ContinuousVpSchedule& schedule, const torch::Tensor& x,
-                                   const std::vector<double>& previous_times,
-                                   const std::vector<torch::Tensor>& previous_x0, double t, int64_t order);
+// ---- singlestep DPM-Solver++ on several tensors at once (the modalities of a joint sample) --------------------
+
+// The tensors a solver steps together (e.g. {video, audio}); every coefficient is shared between them.
+using DpmTensors = std::vector<torch::Tensor>;
+// The data prediction x̂0 of each tensor of x at continuous time t (e.g. dpm_data_prediction of a guided ε).
+using DpmDataModel = std::function<DpmTensors(const DpmTensors& x, double t)>;
+
+// The order of each step of the singlestep solver that spends exactly `steps` model calls with orders up to
+// `order` (official get_orders_for_singlestep_solver, "DPM-Solver-fast"): 6 steps at order 3 → {3, 2, 1}.
+std::vector<int64_t> dpm_singlestep_orders(int64_t steps, int64_t order);
+
+// One singlestep DPM-Solver++ update of order 1–3 from time s to time t (order model calls): the intermediate
+// points sit at the λ fractions r1 (orders 2 and 3) and r2 (order 3) of [λ_s, λ_t].
+DpmTensors dpm_singlestep_update(const ContinuousVpSchedule& schedule, const DpmDataModel& model, const DpmTensors& x,
+                                 double s, double t, int64_t order, double r1, double r2);
+
+// The official singlestep sampler (method "singlestep", no final denoising step): `steps` model calls on the
+// grid dpm_time_steps(skip, steps), the grid points inside each update giving its r1 and r2.
+DpmTensors dpm_singlestep_sample(const ContinuousVpSchedule& schedule, const DpmDataModel& model, DpmTensors x,
+                                 DpmSkipType skip, int64_t steps, int64_t order);
 
 }  // namespace mmdisco

@@ -14,7 +14,8 @@
 
 namespace mmdisco {
 
-enum class SamplerKind { Ddpm, Ddim };
+// dpm-solver++: singlestep DPM-Solver++ of order 3 on the logSNR grid (dpm_solver.h), `steps` model calls.
+enum class SamplerKind { Ddpm, Ddim, DpmSolverPp };
 SamplerKind parse_sampler(const std::string& name);
 
 // `steps` descending timesteps with "leading" spacing: (steps−1)·T/steps, …, T/steps, 0.

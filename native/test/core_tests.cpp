@@ -166,13 +166,13 @@ void sampling_tests() {
   guidance.critic = discriminator_critic(toy_discriminator(3));
   guidance.lambda_audio = 1.5;
   guidance.lambda_video = 0.5;
-  for (const auto kind : {SamplerKind::Ddpm, SamplerKind::Ddim}) {
+  for (const auto kind : {SamplerKind::Ddpm, SamplerKind::Ddim, SamplerKind::DpmSolverPp}) {
     const SamplerConfig config{kind, 10};
     const auto a = sample_sources(sources, shapes, config, 7, guidance);
     const auto b = sample_sources(sources, shapes, config, 7, guidance);
     const auto c = sample_sources(sources, shapes, config, 8, guidance);
     const auto unguided = sample_sources(sources, shapes, config, 7);
-    const std::string name = kind == SamplerKind::Ddpm ? "ddpm" : "ddim";
+    const std::string name = kind == SamplerKind::Ddpm ? "ddpm" : kind == SamplerKind::Ddim ? "ddim" : "dpm-solver++";
     check(torch::equal(a[0], b[0]) && torch::equal(a[1], b[1]), name + ": the same seed gives the same samples");
     check(!torch::equal(a[0], c[0]), name + ": another seed gives other samples");
     check(!torch::equal(a[0], unguided[0]), name + ": guidance changes the samples");
@@ -300,7 +300,7 @@ std::map<std::string, torch::Tensor> read_safetensors(const std::string& path) {
   std::memcpy(&header_size, bytes.data(), 8);
   const Json header = Json::parse(bytes.substr(8, header_size));
   const std::map<std::string, torch::ScalarType> dtypes = {
-      {"F32", torch::kFloat32}, {"F64", torch::kFloat64}, {"I32", torch::kInt32}, {"I64", torch::kInt64}};
+      {"F32", torch::kFloat32}, {"F64", torch::kFloat64}, {"I32", torch::kInt32}, {"I64", torch::kInt64}, {"U8", torch::kUInt8}};
   std::map<std::string, torch::Tensor> out;
   for (size_t i = 0; i < header.keys().size(); ++i) {
     const auto& name = header.keys()[i];
@@ -338,6 +338,15 @@ void report(const std::string& arch, const std::string& what, double error, doub
 // residuals score_factor·∇ℓ (ℓ the smoothed logit, as mm_block L1342-1373), the residual CFG of the official
 // sampler (guidance.py L15-42, through CfgCritic), and the double-backward parameter gradients of
 // Σ pred_video² + Σ pred_audio².
+// A released discriminator (<stem>.pt with its official config <stem>.config.json) through the importer.
+std::shared_ptr<DiscriminatorCritic> released_critic(const std::string& stem) {
+  const auto network = parse_discriminator_network(official_network(read_json(stem + ".config.json")));
+  auto critic = make_mmdisco_discriminator(network, {}, {}, 0, torch::kCPU, torch::kFloat32);
+  load_named_parameters(critic->module(),
+                        match_state_dict(read_official_state_dict(stem + ".pt"), critic->module(), stem + ".pt"));
+  return critic;
+}
+
 void official_parity_tests(const std::string& dir) {
   struct Arch {
     const char* name;
@@ -346,10 +355,7 @@ void official_parity_tests(const std::string& dir) {
   for (const Arch arch : {Arch{"mmdiffusion_landscape", 0, 0}, Arch{"audioldm_animediff_vggsound", 2.5, 7.5},
                           Arch{"auffusion_videocrafter2_vggsound", 8, 8}}) {
     const std::string stem = dir + "/disc_" + arch.name;
-    const auto network = parse_discriminator_network(official_network(read_json(stem + ".config.json")));
-    auto critic = make_mmdisco_discriminator(network, {}, {}, 0, torch::kCPU, torch::kFloat32);
-    load_named_parameters(critic->module(),
-                          match_state_dict(read_official_state_dict(stem + ".pt"), critic->module(), stem + ".pt"));
+    auto critic = released_critic(stem);
     auto fx = read_safetensors(stem + ".fixture.safetensors");
     const bool text = arch.cfg_audio > 0;
     const std::string cond = text ? "out.cond." : "out.";
@@ -475,21 +481,16 @@ void official_checkpoint_error_tests(const std::string& dir) {
   }
 }
 
-// DPM-Solver++ multistep on data x0 ~ N(0, s²), whose exact ε(x, t) = σ x / (α² s² + σ²) makes the probability-flow
+// Singlestep DPM-Solver++ on data x0 ~ N(0, s²), whose exact ε(x, t) = σ x / (α² s² + σ²) makes the probability-flow
 // ODE linear: x_t = x_T · sqrt(α_t² s² + σ_t²) / sqrt(α_T² s² + σ_T²). The error must fall with steps and with order.
 double dpm_gaussian_error(const ContinuousVpSchedule& schedule, const torch::Tensor& x_T, int64_t order, int64_t steps) {
   const double s = 0.5;
+  const DpmDataModel exact = [&](const DpmTensors& x, double t) {
+    const double alpha = schedule.alpha(t), sigma = schedule.sigma(t);
+    return DpmTensors{dpm_data_prediction(x[0], sigma * x[0] / (alpha * alpha * s * s + sigma * sigma), alpha, sigma, {})};
+  };
+  const auto x = dpm_singlestep_sample(schedule, exact, {x_T}, DpmSkipType::LogSnr, steps, order)[0];
   const auto times = dpm_time_steps(schedule, DpmSkipType::LogSnr, steps);
-  auto x = x_T.clone();
-  std::vector<double> stored_times;
-  std::vector<torch::Tensor> stored_x0;
-  for (int64_t i = 0; i < steps; ++i) {
-    const double alpha = schedule.alpha(times[i]), sigma = schedule.sigma(times[i]);
-    const auto eps = sigma * x / (alpha * alpha * s * s + sigma * sigma);
-    stored_times.push_back(times[i]);
-    stored_x0.push_back(dpm_data_prediction(x, eps, alpha, sigma, {}));
-    x = dpm_multistep_update(schedule, x, stored_times, stored_x0, times[i + 1], std::min(order, i + 1));
-  }
   const auto scale = [&](double t) {
     const double alpha = schedule.alpha(t), sigma = schedule.sigma(t);
     return std::sqrt(alpha * alpha * s * s + sigma * sigma);
@@ -511,10 +512,74 @@ void dpm_solver_tests() {
                e3 = dpm_gaussian_error(schedule, x_T, 3, 20);
   check(e3 < e2 && e2 < e1 && e3 < 0.05, "dpm-solver++ 20-step error falls with order (" + std::to_string(e1) + ", " +
                                              std::to_string(e2) + ", " + std::to_string(e3) + ")");
+  check(dpm_singlestep_orders(7, 3) == std::vector<int64_t>{3, 3, 1} && dpm_singlestep_orders(8, 3) == std::vector<int64_t>{3, 3, 2} &&
+            dpm_singlestep_orders(5, 2) == std::vector<int64_t>{2, 2, 1},
+        "singlestep orders spend exactly the given model calls");
   const auto thresholded = dpm_data_prediction(torch::full({2, 3}, 4.0, torch::kFloat64),
                                                torch::zeros({2, 3}, torch::kFloat64), 1.0, 0.0, {true, 0.995, 1.0});
   check(std::abs(thresholded.max().item<double>() - 1.0) < 1e-12, "dynamic thresholding rescales by the quantile");
   check(config_error_field([] { parse_dpm_skip_type("cosine", "skip"); }) == "skip", "bad skip type names its field");
+}
+
+// The official guided DPM-Solver++ runs of the MM-Diffusion case (singlestep, order 3, logSNR grid, dynamic
+// thresholding; traj_guided at joint scales 1/1, traj_scale0 at 0/0), replayed: each model call of this solver
+// returns the official U-Net ε of that call plus the residual that the released discriminator gives on this
+// solver's own input, so the grid, the orders, the integer model times, the residuals, the thresholded data
+// predictions and the updates are all this code's, compared call by call.
+void official_trajectory_tests(const std::string& dir) {
+  auto critic = released_critic(dir + "/disc_mmdiffusion_landscape");
+  const auto official20 = read_safetensors(dir + "/traj_guided20.safetensors");
+  const auto orders20 = dpm_singlestep_orders(20, 3);
+  check(torch::equal(torch::tensor(orders20).to(torch::kInt32), official20.at("orders")), "20 steps at order 3: orders {3,3,3,3,3,3,2}");
+  for (const std::string run : {"traj_guided", "traj_scale0"}) {
+    const auto fx = read_safetensors(dir + "/" + run + ".safetensors");
+    const double scale = run == "traj_guided" ? 1.0 : 0.0;
+    const ContinuousVpSchedule schedule(fx.at("alphas_cumprod_f32"));
+    report(run, "time grid", relative_error(torch::tensor(dpm_time_steps(schedule, DpmSkipType::LogSnr, 6)),
+                                            fx.at("timesteps_continuous")), 1e-6);
+    check(torch::equal(torch::tensor(dpm_singlestep_orders(6, 3)).to(torch::kInt32), fx.at("orders")),
+          run + ": 6 steps at order 3: orders {3, 2, 1}");
+    int64_t call = 0;
+    bool same_steps = true;
+    double x_error = 0, x0_error = 0, logit_error = 0, residual_error = 0;
+    const DpmDataModel model = [&](const DpmTensors& x, double t) {
+      const std::string key = "nfe" + std::to_string(call++) + ".";
+      const int64_t step = schedule.model_step(t);
+      same_steps = same_steps && step == fx.at(key + "t_int")[0].item<int64_t>();
+      if (fx.count(key + "x.video"))
+        x_error = std::max({x_error, relative_error(x[0], fx.at(key + "x.video")), relative_error(x[1], fx.at(key + "x.audio"))});
+      DpmTensors eps = {fx.at(key + "eps.video"), fx.at(key + "eps.audio")};
+      if (scale > 0) {
+        auto v = x[0].detach().requires_grad_(true), a = x[1].detach().requires_grad_(true);
+        const auto t_int = torch::full({v.size(0)}, step, torch::kInt64);
+        const auto h = critic->pre_sigmoid(a, v, t_int, {});
+        const auto grads = torch::autograd::grad({smoothed_logit(h)}, {v, a}, {torch::ones_like(h)});
+        // The official score factor: −sqrt(1 − ᾱ) of the float64 table at the integer step.
+        const auto res_v = -grads[0] * critic->video_schedule().sigma(t_int, v);
+        const auto res_a = -grads[1] * critic->audio_schedule().sigma(t_int, a);
+        logit_error = std::max(logit_error, relative_error(h.detach(), fx.at(key + "disc.logit")));
+        residual_error = std::max({residual_error, relative_error(res_v, fx.at(key + "res.video")),
+                                   relative_error(res_a, fx.at(key + "res.audio"))});
+        eps = {eps[0] + scale * res_v.detach(), eps[1] + scale * res_a.detach()};
+      }
+      const DpmThresholding thresholding{true, 0.995, 1.0};
+      DpmTensors x0;
+      for (size_t i = 0; i < x.size(); ++i) x0.push_back(dpm_data_prediction(x[i], eps[i], schedule.alpha(t), schedule.sigma(t), thresholding));
+      if (fx.count(key + "x0.video"))
+        x0_error = std::max({x0_error, relative_error(x0[0], fx.at(key + "x0.video")), relative_error(x0[1], fx.at(key + "x0.audio"))});
+      return x0;
+    };
+    const auto final = dpm_singlestep_sample(schedule, model, {fx.at("x_T.video"), fx.at("x_T.audio")}, DpmSkipType::LogSnr, 6, 3);
+    check(call == 6 && same_steps, run + ": six model calls at the official integer steps 999, 824, 602, 302, 72, 10");
+    if (scale > 0) {
+      report(run, "model inputs of every call", x_error, 1e-4);
+      report(run, "discriminator logits of every call", logit_error, 1e-4);
+      report(run, "residuals of every call", residual_error, 1e-4);
+      report(run, "thresholded data predictions of every call", x0_error, 1e-4);
+    }
+    report(run, "final video", relative_error(final[0], fx.at("final.video")), 1e-4);
+    report(run, "final audio", relative_error(final[1], fx.at("final.audio")), 1e-4);
+  }
 }
 
 }  // namespace
@@ -533,6 +598,7 @@ int main(int argc, char** argv) {
   } else {
     official_parity_tests(argv[1]);
     official_checkpoint_error_tests(argv[1]);
+    official_trajectory_tests(argv[1]);
   }
   std::cout << (failures == 0 ? "all core tests passed" : std::to_string(failures) + " core test(s) failed") << "\n";
   return failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;

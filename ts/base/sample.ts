@@ -21,7 +21,7 @@ import { native, type PlacementOptions } from '../native';
 import { denormalise } from '../core/normalisation';
 import { type Modality, modalityTensor } from '../core/modality';
 
-export const SAMPLERS = ['ddpm', 'ddim'] as const;
+export const SAMPLERS = ['ddpm', 'ddim', 'dpm-solver++'] as const;
 export type Sampler = (typeof SAMPLERS)[number];
 /** Ancestral DDPM: with DDIM, the small pixel-space base models keep grey backgrounds or pixel noise far more often. */
 export const DEFAULT_SAMPLER: Sampler = 'ddpm';
@@ -30,7 +30,9 @@ export const DEFAULT_SAMPLER: Sampler = 'ddpm';
 export const SAMPLER_OPTION = {
   choices: SAMPLERS,
   default: DEFAULT_SAMPLER,
-  describe: 'ancestral DDPM (default: the small pixel-space base models sample far cleaner with it) or deterministic DDIM',
+  describe:
+    'ancestral DDPM (default: the small pixel-space base models sample far cleaner with it), deterministic DDIM, or ' +
+    'DPM-Solver++ (singlestep, order 3, logSNR steps; --steps counts model calls)',
 } as const;
 
 /** Media files are written for at most this many samples (the arrays hold all of them). */
