@@ -44,6 +44,8 @@ function pngSize(file: string): { width: number; height: number } {
 }
 
 describe('results report in a browser', function () {
+  // Starting the browser takes seconds, more than mocha's default allows.
+  this.timeout(60_000);
   let dir: string;
   let browser: Browser;
   const rows = [

@@ -2,7 +2,7 @@
  * `results run` and `results report`: the results tables of MMDisCo on a paired dataset (ts/pipeline/results.ts).
  * `run` executes the pipeline's stages into --work (each skipped when complete there, so an interrupted run
  * continues) and writes the tables into it; `report` writes the tables found in --work into --out with the report page
- * (ts/report/resultsReport.ts) and names what is missing.
+ * (ts/pipeline/resultsReport.ts) and names what is missing.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { loadConfig } from '../config/load';
 import { writeJsonAtomic } from '../core/atomicWrite';
 import { resolveUnit } from '../core/unit';
 import { ResultsConfigSchema, runResults, type ResultsTable } from '../pipeline/results';
-import { resultsReportPage } from '../report/resultsReport';
+import { resultsReportPage } from '../pipeline/resultsReport';
 import { outputDirectory } from './paths';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');

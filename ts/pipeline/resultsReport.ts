@@ -9,9 +9,9 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { GUIDANCE_FILES } from '../guidance/train';
-import type { ResultsTable, Row } from '../pipeline/results';
-import { html, type Html, page, table } from './html';
-import { type LineSeries, writeLineChart } from './lineChart';
+import type { ResultsTable, Row } from './results';
+import { html, type Html, page, table } from '../report/html';
+import { type LineSeries, writeLineChart } from '../report/lineChart';
 
 export interface ResultsReportInput {
   work: string;
