@@ -77,9 +77,14 @@ async function sweepPlots(results: ResultsTable, out: string): Promise<Plot[]> {
 /** The train entries of a train-guidance log, the last one of each step (a resumed run repeats steps). */
 function trainingLog(file: string): { step: number; bce: number; denoising: number; dReal: number; dFake: number }[] {
   const byStep = new Map<number, { step: number; bce: number; denoising: number; dReal: number; dFake: number }>();
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
+  for (const [index, line] of readFileSync(file, 'utf8').split('\n').entries()) {
     if (!line.trim()) continue;
-    const entry = JSON.parse(line) as { event: string; step: number; bce: number; denoising: number; dReal: number; dFake: number };
+    let entry: { event: string; step: number; bce: number; denoising: number; dReal: number; dFake: number };
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      throw new Error(`${file}: line ${index + 1} is not JSON`);
+    }
     if (entry.event === 'train') byStep.set(entry.step, entry);
   }
   return [...byStep.values()].sort((a, b) => a.step - b.step);
@@ -212,6 +217,8 @@ export async function resultsReportPage(input: ResultsReportInput): Promise<{ pa
     : html``;
   const sweep = results ? await sweepPlots(results, out) : [];
   if (results && sweep.length === 0) missing.push('guided rows with one λ for both modalities (the λ sweep plots are left out)');
+  const perModality = rows.filter((row) => row.lambda !== null && typeof row.lambda !== 'number').map((row) => row.name);
+  if (perModality.length > 0) missing.push(`the λ sweep plots leave out the rows with a λ per modality: ${perModality.join(', ')}`);
   const training = await trainingPlots(work, results, out, missing);
   const media = copyMedia(work, out, rows);
   const body = html`${missing.length > 0 ? html`<h2>Missing</h2><ul>${missing.map((m) => html`<li>${m}</li>`)}</ul>` : ''}
