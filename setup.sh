@@ -26,9 +26,10 @@ log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 # --- system packages -------------------------------------------------------------------------------
 # build tools; media tools for the datasets and previews; real speech; gloo headers for c10d; a font for the
-# contact sheets' row labels (a canvas without one draws no text).
+# contact sheets' row labels (a canvas without one draws no text); a browser that the report's test opens the page in
+# (test/report/reportBrowser.test.ts, through playwright-core, which downloads none).
 apt_packages=(build-essential cmake python3-venv ffmpeg sox libsox-fmt-all espeak-ng flite
-  asterisk-core-sounds-en-wav libgloo-dev fonts-dejavu-core)
+  asterisk-core-sounds-en-wav libgloo-dev fonts-dejavu-core chromium)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,11 +1,11 @@
 /**
  * `results run` and `results report`: the results tables of MMDisCo on a paired dataset (ts/pipeline/results.ts).
  * `run` executes the pipeline's stages into --work (each skipped when complete there, so an interrupted run
- * continues) and writes the tables into it; `report` writes the tables found in --work into --out and names what is
- * missing.
+ * continues) and writes the tables into it; `report` writes the tables found in --work into --out with the report page
+ * (ts/pipeline/resultsReport.ts) and names what is missing.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
@@ -14,7 +14,7 @@ import { loadConfig } from '../config/load';
 import { writeJsonAtomic } from '../core/atomicWrite';
 import { resolveUnit } from '../core/unit';
 import { ResultsConfigSchema, runResults, type ResultsTable } from '../pipeline/results';
-import { html, type Html, page, table } from '../report/html';
+import { resultsReportPage } from '../pipeline/resultsReport';
 import { outputDirectory } from './paths';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -93,7 +93,7 @@ export function missingFromWork(work: string): string[] {
 
 export const resultsReportCommand: CommandModule<object, ResultsReportArgs> = {
   command: 'report',
-  describe: `Write the tables of a results run (--work) into --out (${TABLE_FILES.json}, ${TABLE_FILES.markdown}), naming what is missing.`,
+  describe: `Write the report of a results run (--work) into --out: index.html (tables, plots of the λ sweep and of the discriminators' training, each sample set's contact sheets and mp4s, provenance; self-contained, opens from file://) and ${TABLE_FILES.json}, ${TABLE_FILES.markdown}, naming what is missing.`,
   builder: (y: Argv) =>
     y
       .option('work', { type: 'string', demandOption: true, describe: 'working directory of `results run`' })
@@ -110,38 +110,24 @@ export const resultsReportCommand: CommandModule<object, ResultsReportArgs> = {
       writeFileSync(path.join(args.out, TABLE_FILES.markdown), `Missing from ${args.work}:\n\n${missing.map((m) => `- ${m}`).join('\n')}\n`);
     }
     await writeJsonAtomic(path.join(args.out, TABLE_FILES.json), tables);
-    writeFileSync(path.join(args.out, 'index.html'), reportPage(args.work, args.out, tables.table, missing).text);
-    for (const line of missing) console.error(`missing: ${line}`);
+    const report = await resultsReportPage({
+      work: args.work,
+      out: args.out,
+      results: tables.table,
+      missing,
+      provenance: [
+        ['commit', commit()],
+        ['config', tables.table?.config ?? '—'],
+        ['work', path.resolve(args.work)],
+        ['machine', `${os.hostname()}: ${os.cpus()[0]?.model ?? 'unknown'} × ${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`],
+        ['command', `mmdisco results report --work ${args.work} --out ${args.out}`],
+      ],
+    });
+    writeFileSync(path.join(args.out, 'index.html'), report.page.text);
+    for (const line of report.missing) console.error(`missing: ${line}`);
     console.log(`report: ${args.out}`);
   },
 };
-
-/** Numeric leaves of a metrics object under dotted keys (nested per modality). */
-function flatten(value: unknown, prefix = ''): Record<string, number | null> {
-  if (value === null || typeof value !== 'object') return { [prefix]: typeof value === 'number' ? value : null };
-  return Object.assign({}, ...Object.entries(value).map(([key, inner]) => flatten(inner, prefix ? `${prefix}.${key}` : key)));
-}
-
-const cell = (value: number | null | undefined): string => (typeof value === 'number' ? value.toPrecision(4) : '—');
-
-/** Copies the contact sheets (*.png) of every directory under work but out into out/assets/<its path under work>/. */
-function contactSheets(work: string, out: string): { stage: string; files: string[] }[] {
-  const sheets: { stage: string; files: string[] }[] = [];
-  const visit = (stage: string): void => {
-    const dir = path.join(work, stage);
-    if (path.resolve(dir) === path.resolve(out)) return;
-    const entries = readdirSync(dir, { withFileTypes: true });
-    const files = entries.filter((e) => e.isFile() && e.name.endsWith('.png')).map((e) => e.name).sort();
-    if (files.length > 0) {
-      mkdirSync(path.join(out, 'assets', stage), { recursive: true });
-      for (const file of files) copyFileSync(path.join(dir, file), path.join(out, 'assets', stage, file));
-      sheets.push({ stage: stage || '.', files });
-    }
-    for (const e of entries.filter((e) => e.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) visit(path.join(stage, e.name));
-  };
-  visit('');
-  return sheets;
-}
 
 function commit(): string {
   try {
@@ -149,51 +135,4 @@ function commit(): string {
   } catch {
     return 'unknown (not a git checkout)';
   }
-}
-
-/** index.html of the report: the tables, what is missing, contact sheets and provenance; assets are relative paths. */
-function reportPage(work: string, out: string, results: ResultsTable | null, missing: string[]): Html {
-  const rows = results?.rows ?? [];
-  const metrics = rows.map((row) => flatten(row.metrics));
-  const columns = [...new Set(metrics.flatMap((m) => Object.keys(m)))];
-  const main = table(
-    ['set', 'variant', 'λ', ...columns, 'onset F1 vs independent', 'seconds'],
-    rows.map((row, i) => [
-      row.name,
-      row.variant ?? '—',
-      row.lambda === null ? '—' : JSON.stringify(row.lambda),
-      ...columns.map((column) => cell(metrics[i][column])),
-      row.onsetF1VsIndependent ? `${cell(row.onsetF1VsIndependent.mean)} ± ${cell(row.onsetF1VsIndependent.stdErr)}` : '—',
-      cell(row.seconds),
-    ]),
-  );
-  const cost = results
-    ? table(
-        ['model', 'parameters', 'fraction of the base models'],
-        [
-          ['base models (audio + video)', results.baseParameters, '1'],
-          ...Object.entries(results.discriminators).map(([name, d]) => [`discriminator ${name}`, d.parameters, cell(d.fractionOfBases)]),
-          ...Object.entries(results.timings).map(([stage, seconds]) => [`stage ${stage} (s)`, cell(seconds), '—']),
-        ],
-      )
-    : html``;
-  const sheets = contactSheets(work, out);
-  return page(
-    'MMDisCo results',
-    html`${missing.length > 0 ? html`<h2>Missing</h2><ul>${missing.map((m) => html`<li>${m}</li>`)}</ul>` : ''}
-${results ? html`<h2>Main table</h2>${main}<h2>Cost</h2>${cost}` : ''}
-<h2>Contact sheets</h2>${sheets.map(
-      (sheet) => html`<h3>${sheet.stage}</h3>${sheet.files.map((file) => html`<img src="${path.posix.join('assets', sheet.stage, file)}" alt="${`${sheet.stage} ${file}`}">`)}`,
-    )}
-<h2>Provenance</h2>${table(
-      ['what', 'value'],
-      [
-        ['commit', commit()],
-        ['config', results?.config ?? '—'],
-        ['work', path.resolve(work)],
-        ['machine', `${os.hostname()}: ${os.cpus()[0]?.model ?? 'unknown'} × ${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`],
-        ['command', `mmdisco results report --work ${work} --out ${out}`],
-      ],
-    )}`,
-  );
 }

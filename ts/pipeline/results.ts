@@ -57,7 +57,11 @@ export const ResultsConfigSchema = z
     /** The fake-pair bank the discriminators train against. */
     fakes: DrawSchema,
     /** Independent and guided sets are drawn with the same seeds, so they start from the same noise. */
-    evaluation: DrawSchema.extend({ lambdas: z.array(LambdaSchema).min(1) }),
+    evaluation: DrawSchema.extend({
+      lambdas: z.array(LambdaSchema).min(1),
+      /** Media of each set's first pairs: contact sheets ('images'), or with them wavs and mp4s with sound ('all', for the report's gallery). */
+      media: z.enum(['images', 'all']).default('images'),
+    }),
     variants: z
       .array(
         z
@@ -118,6 +122,8 @@ export interface Row {
   onsetF1VsIndependent: { mean: number; stdErr: number } | null;
   /** Wall time of drawing the set (null for real data, or when it was drawn by an earlier invocation and not timed). */
   seconds: number | null;
+  /** The directory under the work directory holding the set's media (contact sheets, mp4s), null for real data. */
+  media: string | null;
 }
 
 function lambdaSetting(lambda: Lambda): { label: string; dir: string; options: Pick<GuidedSampleOptions, 'lambdaAudio' | 'lambdaVideo'> } {
@@ -217,16 +223,17 @@ export async function runResults(opts: RunResultsOptions): Promise<{ result: Res
   const fakes = path.join(work, 'fakes');
   await timed('fakes', complete(fakes), () => drawPairs({ ...bases, ...config.fakes, out: fakes, placement }));
   const independent = path.join(work, 'independent');
-  const { lambdas, ...draw } = config.evaluation;
+  const independentMedia = 'independent-media';
+  const { lambdas, media, ...draw } = config.evaluation;
   const pair = await loadBasePair(bases.audioBase, bases.videoBase, placement);
   await timed('independent', complete(independent), async () => {
     await drawPairs({ ...bases, ...draw, out: independent, placement });
-    await writePairMedia(pair, independent, path.join(work, 'independent-media'), Math.min(draw.n, 8), draw.seed, false);
+    await writePairMedia(pair, independent, path.join(work, independentMedia), Math.min(draw.n, 8), draw.seed, media === 'all');
   });
 
   const sets: Omit<Row, 'metrics' | 'shuffledOnsetF1' | 'onsetF1VsIndependent'>[] = [
-    { name: 'real test', variant: null, lambda: null, seconds: null },
-    { name: 'independent', variant: null, lambda: null, seconds: timings.independent ?? null },
+    { name: 'real test', variant: null, lambda: null, seconds: null, media: null },
+    { name: 'independent', variant: null, lambda: null, seconds: timings.independent ?? null, media: independentMedia },
   ];
   const dirs: Record<string, string> = { 'real test': real.test, independent };
   const parameterCounts: Record<string, number> = {};
@@ -255,11 +262,11 @@ export async function runResults(opts: RunResultsOptions): Promise<{ result: Res
           const out = path.join(work, `sample-${variant.name}-${strength.dir}${cfg.dir}${within.dir}`);
           await timed(name, complete(path.join(out, 'pairs')), () =>
             sampleGuided({
-              ...bases, ...draw, guidance: run, ...strength.options, out, placement, media: 'images',
+              ...bases, ...draw, guidance: run, ...strength.options, out, placement, media,
               classes: variant.classes, ...cfg.options, ...within.options,
             }),
           );
-          sets.push({ name, variant: variant.name, lambda, seconds: timings[name] ?? null });
+          sets.push({ name, variant: variant.name, lambda, seconds: timings[name] ?? null, media: path.basename(out) });
           dirs[name] = path.join(out, 'pairs');
         }
       }

@@ -40,7 +40,7 @@ export function table(header: string[], rows: Interpolated[][]): Html {
 export function page(title: string, body: Html): Html {
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${title}</title>
-<style>body{font-family:sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #999;padding:2px 6px;text-align:right}img{max-width:100%}</style>
+<style>body{font-family:sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #999;padding:2px 6px;text-align:right}img,video{max-width:100%}.figures{display:flex;flex-wrap:wrap;gap:8px}figure{margin:0}figcaption{font-size:small}.wide{overflow-x:auto}</style>
 </head><body><h1>${title}</h1>${body}</body></html>
 `;
 }

@@ -8,6 +8,8 @@ export interface LineSeries {
   y: ArrayLike<number>;
   /** x of each point; by default 0, 1, 2, … */
   x?: ArrayLike<number>;
+  /** Drawn dashed (e.g. a reference level), in the legend too. */
+  dashed?: boolean;
 }
 
 export interface LineChartSpec {
@@ -17,12 +19,15 @@ export interface LineChartSpec {
   title?: string;
   /** Logarithmic y axis (base 10); points with y ≤ 0 are left out. */
   logY?: boolean;
+  /** A dot at every point, so that a series of one point shows. */
+  markers?: boolean;
   /** Figure size in pixels (default 720 × 420). */
   width?: number;
   height?: number;
 }
 
 const MARGIN = { left: 72, right: 16, top: 36, bottom: 52 };
+const DASH = [6, 4];
 
 /**
  * A PNG line chart of several series (e.g. loss curves) with a legend. Non-finite points (and, on a log
@@ -46,6 +51,7 @@ export async function writeLineChart(file: string, spec: LineChartSpec): Promise
   // On a log axis everything is drawn in log10(y); ticks sit at whole decades.
   const plotted = spec.series.map((s) => ({
     name: s.name,
+    dashed: s.dashed ?? false,
     x: Array.from({ length: s.y.length }, (_, i) => (s.x ? s.x[i] : i)),
     y: Array.from(s.y, (v) => (spec.logY ? (v > 0 ? Math.log10(v) : NaN) : v)),
   }));
@@ -76,6 +82,7 @@ export async function writeLineChart(file: string, spec: LineChartSpec): Promise
   ctx.lineWidth = 1.5;
   plotted.forEach((s, index) => {
     ctx.strokeStyle = PALETTE[index % PALETTE.length];
+    ctx.setLineDash(s.dashed ? DASH : []);
     ctx.beginPath();
     let drawing = false;
     for (let i = 0; i < s.x.length; i++) {
@@ -89,11 +96,21 @@ export async function writeLineChart(file: string, spec: LineChartSpec): Promise
       drawing = true;
     }
     ctx.stroke();
+    if (spec.markers && !s.dashed) {
+      ctx.fillStyle = PALETTE[index % PALETTE.length];
+      for (let i = 0; i < s.x.length; i++) {
+        if (!Number.isFinite(s.x[i]) || !Number.isFinite(s.y[i])) continue;
+        const [px, py] = toPixel(s.x[i], s.y[i]);
+        ctx.beginPath();
+        ctx.arc(px, py, 3, 0, 2 * Math.PI);
+        ctx.fill();
+      }
+    }
   });
   ctx.restore();
 
   drawAxes(ctx, area, { range: xRange, ticks: niceTicks(xRange, 8), label: spec.xLabel }, yAxis);
-  drawLegend(ctx, area, plotted.map((s) => s.name));
+  drawLegend(ctx, area, plotted);
   await writeCanvasPng(file, canvas);
 }
 
@@ -113,7 +130,8 @@ function decadeTicks(range: Range): number[] {
   return ticks;
 }
 
-function drawLegend(ctx: SKRSContext2D, area: PlotArea, names: string[]): void {
+function drawLegend(ctx: SKRSContext2D, area: PlotArea, series: { name: string; dashed: boolean }[]): void {
+  const names = series.map((s) => s.name);
   ctx.save();
   ctx.font = `12px ${FONT_FAMILY}`;
   const lineHeight = 16;
@@ -136,6 +154,7 @@ function drawLegend(ctx: SKRSContext2D, area: PlotArea, names: string[]): void {
     const y = top + 4 + lineHeight * (index + 0.5);
     ctx.strokeStyle = PALETTE[index % PALETTE.length];
     ctx.lineWidth = 2;
+    ctx.setLineDash(series[index].dashed ? DASH : []);
     ctx.beginPath();
     ctx.moveTo(left + 5, y);
     ctx.lineTo(left + 5 + swatch, y);
