@@ -313,8 +313,11 @@ export interface SampleOptions {
   /** Per-sample shape of each source's output (without the batch dimension). */
   shapes: number[][];
   n: number;
-  sampler?: 'ddpm' | 'ddim' | 'dpm-solver++';
+  /** 'ddpm', 'ddim' or 'dpm-solver++-<order 1–3><s|m>' (the core parses it; ts/base/sample.ts SAMPLERS lists the CLI's). */
+  sampler?: string;
   steps?: number;
+  /** DDPM/DDIM with a critic: each step taken this many times, re-noised back to its t in between (default 1). */
+  guidanceRepeats?: number;
   seed?: number;
   /** Joint guidance: ε_m + λ_m r_m, with sources = [audio, video] and lambdas = [λ_audio, λ_video]. */
   critic?: JointCritic;

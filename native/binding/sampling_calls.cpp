@@ -39,8 +39,9 @@ Napi::Value Sample(const Napi::CallbackInfo& info) {
     shapes.push_back(shape);
   }
   mmdisco::SamplerConfig config;
-  config.kind = mmdisco::parse_sampler(o.string("sampler", "ddpm"));
+  mmdisco::parse_sampler(o.string("sampler", "ddpm"), config);
   config.steps = o.integer("steps", 100);
+  config.guidance_repeats = o.integer("guidanceRepeats", 1);
   const auto seed = static_cast<uint64_t>(o.integer("seed", 0));
   mmdisco::JointGuidanceConfig guidance;
   if (o.has("critic")) {

@@ -130,7 +130,7 @@ namespace {
 DpmTensors combine(double a, const DpmTensors& x, double b, const DpmTensors& m, double c = 0,
                    const DpmTensors& d = {}) {
   DpmTensors out;
-  for (size_t i = 0; i < x.size(); ++i) out.push_back(c == 0 ? a * x[i] + b * m[i] : a * x[i] + b * m[i] + c * d[i]);
+  for (size_t i = 0; i < x.size(); ++i) out.push_back(d.empty() ? a * x[i] + b * m[i] : a * x[i] + b * m[i] + c * d[i]);
   return out;
 }
 
@@ -165,16 +165,58 @@ DpmTensors dpm_singlestep_update(const ContinuousVpSchedule& schedule, const Dpm
   return combine(sigma_t / sigma_s, x, -alpha_t * phi_1, m_s, (1.0 / r2) * alpha_t * phi_2, difference(m_s2, m_s));
 }
 
-DpmTensors dpm_singlestep_sample(const ContinuousVpSchedule& schedule, const DpmDataModel& model, DpmTensors x,
-                                 DpmSkipType skip, int64_t steps, int64_t order) {
+DpmTensors dpm_multistep_update(const ContinuousVpSchedule& schedule, const DpmTensors& x,
+                                const std::vector<double>& times, const std::vector<DpmTensors>& x0, double t,
+                                int64_t order) {
+  if (order < 1 || order > 3) throw ConfigError("order", "must be 1, 2 or 3");
+  if (static_cast<int64_t>(times.size()) < order || static_cast<int64_t>(x0.size()) < order)
+    throw Error(ErrorCode::Argument, "DPM-Solver++ order " + std::to_string(order) + " needs that many stored points");
+  const size_t last = times.size() - 1;
+  const double lambda_0 = schedule.lambda(times[last]), h = schedule.lambda(t) - lambda_0;
+  const double alpha_t = schedule.alpha(t), phi_1 = std::expm1(-h);
+  const DpmTensors& m0 = x0[last];
+  const DpmTensors first = combine(schedule.sigma(t) / schedule.sigma(times[last]), x, -alpha_t * phi_1, m0);
+  if (order == 1) return first;
+  const DpmTensors& m1 = x0[last - 1];
+  const double r0 = (lambda_0 - schedule.lambda(times[last - 1])) / h;
+  const DpmTensors d1_0 = combine(1.0 / r0, m0, -1.0 / r0, m1);
+  if (order == 2) return combine(1.0, first, -0.5 * alpha_t * phi_1, d1_0);
+  const DpmTensors& m2 = x0[last - 2];
+  const double r1 = (schedule.lambda(times[last - 1]) - schedule.lambda(times[last - 2])) / h;
+  const DpmTensors d1_1 = combine(1.0 / r1, m1, -1.0 / r1, m2);
+  const DpmTensors d1 = combine(1.0 + r0 / (r0 + r1), d1_0, -r0 / (r0 + r1), d1_1);
+  const DpmTensors d2 = combine(1.0 / (r0 + r1), d1_0, -1.0 / (r0 + r1), d1_1);
+  const double phi_2 = phi_1 / h + 1.0, phi_3 = phi_2 / h - 0.5;
+  return combine(1.0, first, alpha_t * phi_2, d1, -alpha_t * phi_3, d2);
+}
+
+DpmTensors dpm_solver_sample(const ContinuousVpSchedule& schedule, const DpmDataModel& model, DpmTensors x,
+                             DpmSkipType skip, int64_t steps, int64_t order, DpmMethod method) {
   const auto times = dpm_time_steps(schedule, skip, steps);
-  size_t i = 0;
-  for (const int64_t o : dpm_singlestep_orders(steps, order)) {
-    const double lambda_0 = schedule.lambda(times[i]), h = schedule.lambda(times[i + o]) - lambda_0;
-    const double r1 = o > 1 ? (schedule.lambda(times[i + 1]) - lambda_0) / h : 0;
-    const double r2 = o > 2 ? (schedule.lambda(times[i + 2]) - lambda_0) / h : 0;
-    x = dpm_singlestep_update(schedule, model, x, times[i], times[i + o], o, r1, r2);
-    i += o;
+  if (method == DpmMethod::Singlestep) {
+    size_t i = 0;
+    for (const int64_t o : dpm_singlestep_orders(steps, order)) {
+      const double lambda_0 = schedule.lambda(times[i]), h = schedule.lambda(times[i + o]) - lambda_0;
+      const double r1 = o > 1 ? (schedule.lambda(times[i + 1]) - lambda_0) / h : 0;
+      const double r2 = o > 2 ? (schedule.lambda(times[i + 2]) - lambda_0) / h : 0;
+      x = dpm_singlestep_update(schedule, model, x, times[i], times[i + o], o, r1, r2);
+      i += o;
+    }
+    return x;
+  }
+  if (order < 1 || order > 3) throw ConfigError("order", "must be 1, 2 or 3");
+  if (steps < order) throw ConfigError("steps", "must be at least the multistep order " + std::to_string(order));
+  std::vector<double> stored_times{times[0]};
+  std::vector<DpmTensors> stored_x0{model(x, times[0])};
+  for (int64_t i = 1; i <= steps; ++i) {
+    x = dpm_multistep_update(schedule, x, stored_times, stored_x0, times[i], std::min(order, i));
+    if (i == steps) break;  // the last point needs no model call
+    stored_times.push_back(times[i]);
+    stored_x0.push_back(model(x, times[i]));
+    if (static_cast<int64_t>(stored_times.size()) > order) {
+      stored_times.erase(stored_times.begin());
+      stored_x0.erase(stored_x0.begin());
+    }
   }
   return x;
 }

@@ -72,9 +72,18 @@ std::vector<int64_t> dpm_singlestep_orders(int64_t steps, int64_t order);
 DpmTensors dpm_singlestep_update(const ContinuousVpSchedule& schedule, const DpmDataModel& model, const DpmTensors& x,
                                  double s, double t, int64_t order, double r1, double r2);
 
-// The official singlestep sampler (method "singlestep", no final denoising step): `steps` model calls on the
-// grid dpm_time_steps(skip, steps), the grid points inside each update giving its r1 and r2.
-DpmTensors dpm_singlestep_sample(const ContinuousVpSchedule& schedule, const DpmDataModel& model, DpmTensors x,
-                                 DpmSkipType skip, int64_t steps, int64_t order);
+// One multistep DPM-Solver++ update of order 1–3 from the newest stored point to time t: `times` and `x0` hold the
+// last `order` points and their data predictions, newest last; x is the sample at times.back().
+DpmTensors dpm_multistep_update(const ContinuousVpSchedule& schedule, const DpmTensors& x,
+                                const std::vector<double>& times, const std::vector<DpmTensors>& x0, double t,
+                                int64_t order);
+
+enum class DpmMethod { Singlestep, Multistep };
+
+// The official sampler (no final denoising step), `steps` model calls on the grid dpm_time_steps(skip, steps).
+// Singlestep: the orders of dpm_singlestep_orders, the grid points inside each update giving its r1 and r2.
+// Multistep: the first order − 1 updates warm up at lower orders, then every update reuses the stored points.
+DpmTensors dpm_solver_sample(const ContinuousVpSchedule& schedule, const DpmDataModel& model, DpmTensors x,
+                             DpmSkipType skip, int64_t steps, int64_t order, DpmMethod method);
 
 }  // namespace mmdisco

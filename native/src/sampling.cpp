@@ -7,11 +7,21 @@
 
 namespace mmdisco {
 
-SamplerKind parse_sampler(const std::string& name) {
-  if (name == "ddpm") return SamplerKind::Ddpm;
-  if (name == "ddim") return SamplerKind::Ddim;
-  if (name == "dpm-solver++") return SamplerKind::DpmSolverPp;
-  throw std::invalid_argument("sampler must be 'ddpm', 'ddim' or 'dpm-solver++', got '" + name + "'");
+void parse_sampler(const std::string& name, SamplerConfig& config, const std::string& field) {
+  const std::string dpm = "dpm-solver++-";
+  if (name == "ddpm" || name == "ddim") {
+    config.kind = name == "ddpm" ? SamplerKind::Ddpm : SamplerKind::Ddim;
+    return;
+  }
+  if (name.size() == dpm.size() + 2 && name.compare(0, dpm.size(), dpm) == 0 && name[dpm.size()] >= '1' &&
+      name[dpm.size()] <= '3' && (name.back() == 's' || name.back() == 'm')) {
+    config.kind = SamplerKind::DpmSolverPp;
+    config.dpm_order = name[dpm.size()] - '0';
+    config.dpm_method = name.back() == 's' ? DpmMethod::Singlestep : DpmMethod::Multistep;
+    return;
+  }
+  throw ConfigError(field, "must be ddpm, ddim or dpm-solver++-<order 1-3><s: singlestep | m: multistep> (e.g. "
+                           "dpm-solver++-3s), got '" + name + "'");
 }
 
 std::vector<int64_t> sampling_timesteps(int64_t timesteps, int64_t steps) {
@@ -49,11 +59,16 @@ torch::Tensor ddim_step(const torch::Tensor& x_t, const torch::Tensor& eps, int6
   return std::sqrt(abar_prev) * predicted_x0(x_t, eps, abar) + std::sqrt(1 - abar_prev) * eps;
 }
 
+torch::Tensor renoise_step(const torch::Tensor& x_prev, int64_t t_prev, int64_t t, const NoiseSchedule& schedule,
+                           const torch::Tensor& noise) {
+  const double a = schedule.alpha_bar_at(t) / schedule.alpha_bar_at(t_prev);
+  return std::sqrt(a) * x_prev + std::sqrt(1 - a) * noise;
+}
+
 namespace {
 
 // DPM-Solver++ from x_T: each model call evaluates every source at the call's integer step, applies the
-// correction and turns ε into x̂0 on the continuous view of the (shared) schedule. No thresholding: the modalities'
-// normalised features are not bounded to [−1, 1] as the official MM-Diffusion pixels are.
+// correction and turns ε into x̂0 on the continuous view of the (shared) schedule.
 std::vector<torch::Tensor> sample_dpm_solver(const std::vector<EpsSource*>& sources, std::vector<torch::Tensor> x,
                                              const SamplerConfig& config, const EpsCorrection& correction,
                                              const ProgressCallback& progress) {
@@ -75,7 +90,8 @@ std::vector<torch::Tensor> sample_dpm_solver(const std::vector<EpsSource*>& sour
     if (progress) progress(++calls, config.steps);
     return x0;
   };
-  return dpm_singlestep_sample(schedule, model, std::move(x), DpmSkipType::LogSnr, config.steps, 3);
+  return dpm_solver_sample(schedule, model, std::move(x), DpmSkipType::LogSnr, config.steps, config.dpm_order,
+                           config.dpm_method);
 }
 
 }  // namespace
@@ -96,19 +112,28 @@ std::vector<torch::Tensor> sample(const std::vector<EpsSource*>& sources,
   for (size_t m = 0; m < sources.size(); ++m) {
     x.push_back(rng.randn(shapes[m], torch::TensorOptions().dtype(sources[m]->dtype()).device(sources[m]->device())));
   }
+  if (config.guidance_repeats < 1) throw ConfigError("guidanceRepeats", "must be at least 1");
+  if (config.guidance_repeats > 1 && config.kind == SamplerKind::DpmSolverPp)
+    throw ConfigError("guidanceRepeats", "applies to the ddpm and ddim samplers only");
   if (config.kind == SamplerKind::DpmSolverPp) return sample_dpm_solver(sources, x, config, correction, progress);
   const auto ts = sampling_timesteps(T, config.steps);
+  const int64_t repeats = correction ? config.guidance_repeats : 1;
   for (size_t i = 0; i < ts.size(); ++i) {
     const int64_t t = ts[i], t_prev = i + 1 < ts.size() ? ts[i + 1] : -1;
     auto t_batch = torch::full({batch}, t, torch::TensorOptions().dtype(torch::kInt64).device(x[0].device()));
-    std::vector<torch::Tensor> eps;
-    for (size_t m = 0; m < sources.size(); ++m) eps.push_back(sources[m]->eps(x[m], t_batch));
-    if (correction) correction(eps, x, t_batch);
-    for (size_t m = 0; m < sources.size(); ++m) {
-      const auto& schedule = sources[m]->schedule();
-      x[m] = config.kind == SamplerKind::Ddpm
-                 ? ddpm_step(x[m], eps[m], t, t_prev, schedule, rng.randn(x[m].sizes(), x[m].options()))
-                 : ddim_step(x[m], eps[m], t, t_prev, schedule);
+    for (int64_t repeat = 0; repeat < repeats; ++repeat) {
+      if (repeat > 0)
+        for (size_t m = 0; m < sources.size(); ++m)
+          x[m] = renoise_step(x[m], t_prev, t, sources[m]->schedule(), rng.randn(x[m].sizes(), x[m].options()));
+      std::vector<torch::Tensor> eps;
+      for (size_t m = 0; m < sources.size(); ++m) eps.push_back(sources[m]->eps(x[m], t_batch));
+      if (correction) correction(eps, x, t_batch);
+      for (size_t m = 0; m < sources.size(); ++m) {
+        const auto& schedule = sources[m]->schedule();
+        x[m] = config.kind == SamplerKind::Ddpm
+                   ? ddpm_step(x[m], eps[m], t, t_prev, schedule, rng.randn(x[m].sizes(), x[m].options()))
+                   : ddim_step(x[m], eps[m], t, t_prev, schedule);
+      }
     }
     if (progress) progress(static_cast<int64_t>(i + 1), static_cast<int64_t>(ts.size()));
   }

@@ -8,15 +8,14 @@
 #include <string>
 #include <vector>
 
+#include "dpm_solver.h"
 #include "eps_source.h"
 #include "guidance.h"
 #include "rng.h"
 
 namespace mmdisco {
 
-// dpm-solver++: singlestep DPM-Solver++ of order 3 on the logSNR grid (dpm_solver.h), `steps` model calls.
 enum class SamplerKind { Ddpm, Ddim, DpmSolverPp };
-SamplerKind parse_sampler(const std::string& name);
 
 // `steps` descending timesteps with "leading" spacing: (steps−1)·T/steps, …, T/steps, 0.
 std::vector<int64_t> sampling_timesteps(int64_t timesteps, int64_t steps);
@@ -29,6 +28,9 @@ torch::Tensor ddpm_step(const torch::Tensor& x_t, const torch::Tensor& eps, int6
 torch::Tensor ddim_step(const torch::Tensor& x_t, const torch::Tensor& eps, int64_t t, int64_t t_prev,
                         const NoiseSchedule& schedule);
 
+// Forward process from t_prev back to t (t_prev = −1: from clean data): x_t = sqrt(ᾱ_t/ᾱ_prev) x + sqrt(1 − ᾱ_t/ᾱ_prev) ε.
+torch::Tensor renoise_step(const torch::Tensor& x_prev, int64_t t_prev, int64_t t, const NoiseSchedule& schedule,
+                           const torch::Tensor& noise);
 // Called once per step with every modality's ε (to modify in place), current x_t and t.
 using EpsCorrection =
     std::function<void(std::vector<torch::Tensor>& eps, const std::vector<torch::Tensor>& x, const torch::Tensor& t)>;
@@ -36,8 +38,19 @@ using ProgressCallback = std::function<void(int64_t done, int64_t total)>;
 
 struct SamplerConfig {
   SamplerKind kind = SamplerKind::Ddpm;
-  int64_t steps = 100;
+  int64_t steps = 100;  // DPM-Solver++: model calls
+  // DPM-Solver++ (dpm_solver.h) on the logSNR grid, data prediction, no thresholding (the modalities' normalised
+  // features are not bounded to [−1, 1] as the official MM-Diffusion pixels are).
+  int64_t dpm_order = 3;
+  DpmMethod dpm_method = DpmMethod::Singlestep;
+  // DDPM and DDIM, guided: each step is taken `guidance_repeats` times, x re-noised from t_prev back to t before
+  // each repeat (the official joint_num_steps: more guidance per noise level at the cost of more model calls).
+  int64_t guidance_repeats = 1;
 };
+
+// Sets config's sampler from its name: "ddpm", "ddim", or "dpm-solver++-<order><s|m>" (order 1–3, singlestep or
+// multistep; "dpm-solver++-3s" is the official MM-Diffusion sampler). Throws ConfigError on `field` otherwise.
+void parse_sampler(const std::string& name, SamplerConfig& config, const std::string& field = "sampler");
 
 // Draws x_T ~ N(0, I) of each shape and integrates to x_0.
 std::vector<torch::Tensor> sample(const std::vector<EpsSource*>& sources,

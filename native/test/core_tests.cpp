@@ -166,16 +166,43 @@ void sampling_tests() {
   guidance.critic = discriminator_critic(toy_discriminator(3));
   guidance.lambda_audio = 1.5;
   guidance.lambda_video = 0.5;
-  for (const auto kind : {SamplerKind::Ddpm, SamplerKind::Ddim, SamplerKind::DpmSolverPp}) {
-    const SamplerConfig config{kind, 10};
+  for (const std::string name : {"ddpm", "ddim", "dpm-solver++-3s", "dpm-solver++-2m"}) {
+    SamplerConfig config;
+    parse_sampler(name, config);
+    config.steps = 10;
     const auto a = sample_sources(sources, shapes, config, 7, guidance);
     const auto b = sample_sources(sources, shapes, config, 7, guidance);
     const auto c = sample_sources(sources, shapes, config, 8, guidance);
     const auto unguided = sample_sources(sources, shapes, config, 7);
-    const std::string name = kind == SamplerKind::Ddpm ? "ddpm" : kind == SamplerKind::Ddim ? "ddim" : "dpm-solver++";
     check(torch::equal(a[0], b[0]) && torch::equal(a[1], b[1]), name + ": the same seed gives the same samples");
     check(!torch::equal(a[0], c[0]), name + ": another seed gives other samples");
     check(!torch::equal(a[0], unguided[0]), name + ": guidance changes the samples");
+    if (config.kind == SamplerKind::DpmSolverPp) {
+      config.guidance_repeats = 2;
+      check(config_error_field([&] { sample_sources(sources, shapes, config, 7, guidance); }) == "guidanceRepeats",
+            name + ": guidance repeats are refused");
+      continue;
+    }
+    // Repeated guided steps: one repeat is the plain sampler; two re-noise and guide again, reproducibly.
+    config.guidance_repeats = 2;
+    const auto twice = sample_sources(sources, shapes, config, 7, guidance);
+    check(!torch::equal(twice[0], a[0]) && torch::equal(twice[0], sample_sources(sources, shapes, config, 7, guidance)[0]),
+          name + ": two guided repeats per step change the samples, reproducibly");
+    check(torch::equal(sample_sources(sources, shapes, config, 7)[0], unguided[0]),
+          name + ": repeats apply to guided sampling only");
+  }
+  check(config_error_field([] { SamplerConfig c; parse_sampler("dpm-solver++-4s", c); }) == "sampler",
+        "an unknown sampler names its field");
+  {
+    // Re-noising is the forward process between two steps: x_t = sqrt(ᾱ_t/ᾱ_prev) x_prev + sqrt(1 − ᾱ_t/ᾱ_prev) ε.
+    const NoiseSchedule schedule(ScheduleConfig{});
+    const auto x = torch::randn({5}, torch::kFloat64), noise = torch::randn({5}, torch::kFloat64);
+    const double a = schedule.alpha_bar_at(500) / schedule.alpha_bar_at(400);
+    check(torch::allclose(renoise_step(x, 400, 500, schedule, noise), std::sqrt(a) * x + std::sqrt(1 - a) * noise),
+          "re-noising follows the forward process between the two steps");
+    check(torch::allclose(renoise_step(x, -1, 0, schedule, noise),
+                          std::sqrt(schedule.alpha_bar_at(0)) * x + std::sqrt(1 - schedule.alpha_bar_at(0)) * noise),
+          "re-noising from clean data uses ᾱ_0");
   }
   check(config_error_field([&] {
           sample_sources({sources[0]}, {shapes[0]}, SamplerConfig{}, 7, guidance);
@@ -483,13 +510,14 @@ void official_checkpoint_error_tests(const std::string& dir) {
 
 // Singlestep DPM-Solver++ on data x0 ~ N(0, s²), whose exact ε(x, t) = σ x / (α² s² + σ²) makes the probability-flow
 // ODE linear: x_t = x_T · sqrt(α_t² s² + σ_t²) / sqrt(α_T² s² + σ_T²). The error must fall with steps and with order.
-double dpm_gaussian_error(const ContinuousVpSchedule& schedule, const torch::Tensor& x_T, int64_t order, int64_t steps) {
+double dpm_gaussian_error(const ContinuousVpSchedule& schedule, const torch::Tensor& x_T, int64_t order, int64_t steps,
+                          DpmMethod method) {
   const double s = 0.5;
   const DpmDataModel exact = [&](const DpmTensors& x, double t) {
     const double alpha = schedule.alpha(t), sigma = schedule.sigma(t);
     return DpmTensors{dpm_data_prediction(x[0], sigma * x[0] / (alpha * alpha * s * s + sigma * sigma), alpha, sigma, {})};
   };
-  const auto x = dpm_singlestep_sample(schedule, exact, {x_T}, DpmSkipType::LogSnr, steps, order)[0];
+  const auto x = dpm_solver_sample(schedule, exact, {x_T}, DpmSkipType::LogSnr, steps, order, method)[0];
   const auto times = dpm_time_steps(schedule, DpmSkipType::LogSnr, steps);
   const auto scale = [&](double t) {
     const double alpha = schedule.alpha(t), sigma = schedule.sigma(t);
@@ -502,16 +530,20 @@ void dpm_solver_tests() {
   torch::manual_seed(0);
   const ContinuousVpSchedule schedule{NoiseSchedule(ScheduleConfig{})};
   const auto x_T = torch::randn({4096}, torch::kFloat64);
-  for (int64_t order = 1; order <= 3; ++order) {
-    const double e5 = dpm_gaussian_error(schedule, x_T, order, 5), e10 = dpm_gaussian_error(schedule, x_T, order, 10),
-                 e20 = dpm_gaussian_error(schedule, x_T, order, 20);
-    check(e20 < e10 && e10 < e5, "dpm-solver++ order " + std::to_string(order) + " error falls with steps (" +
-                                     std::to_string(e5) + ", " + std::to_string(e10) + ", " + std::to_string(e20) + ")");
+  for (const auto method : {DpmMethod::Singlestep, DpmMethod::Multistep}) {
+    const std::string name = method == DpmMethod::Singlestep ? "singlestep" : "multistep";
+    for (int64_t order = 1; order <= 3; ++order) {
+      const double e5 = dpm_gaussian_error(schedule, x_T, order, 5, method),
+                   e10 = dpm_gaussian_error(schedule, x_T, order, 10, method),
+                   e20 = dpm_gaussian_error(schedule, x_T, order, 20, method);
+      check(e20 < e10 && e10 < e5, "dpm-solver++ " + name + " order " + std::to_string(order) + " error falls with steps (" +
+                                       std::to_string(e5) + ", " + std::to_string(e10) + ", " + std::to_string(e20) + ")");
+    }
+    const double e1 = dpm_gaussian_error(schedule, x_T, 1, 20, method), e2 = dpm_gaussian_error(schedule, x_T, 2, 20, method),
+                 e3 = dpm_gaussian_error(schedule, x_T, 3, 20, method);
+    check(e3 < e2 && e2 < e1 && e3 < 0.05, "dpm-solver++ " + name + " 20-step error falls with order (" + std::to_string(e1) +
+                                               ", " + std::to_string(e2) + ", " + std::to_string(e3) + ")");
   }
-  const double e1 = dpm_gaussian_error(schedule, x_T, 1, 20), e2 = dpm_gaussian_error(schedule, x_T, 2, 20),
-               e3 = dpm_gaussian_error(schedule, x_T, 3, 20);
-  check(e3 < e2 && e2 < e1 && e3 < 0.05, "dpm-solver++ 20-step error falls with order (" + std::to_string(e1) + ", " +
-                                             std::to_string(e2) + ", " + std::to_string(e3) + ")");
   check(dpm_singlestep_orders(7, 3) == std::vector<int64_t>{3, 3, 1} && dpm_singlestep_orders(8, 3) == std::vector<int64_t>{3, 3, 2} &&
             dpm_singlestep_orders(5, 2) == std::vector<int64_t>{2, 2, 1},
         "singlestep orders spend exactly the given model calls");
@@ -569,7 +601,8 @@ void official_trajectory_tests(const std::string& dir) {
         x0_error = std::max({x0_error, relative_error(x0[0], fx.at(key + "x0.video")), relative_error(x0[1], fx.at(key + "x0.audio"))});
       return x0;
     };
-    const auto final = dpm_singlestep_sample(schedule, model, {fx.at("x_T.video"), fx.at("x_T.audio")}, DpmSkipType::LogSnr, 6, 3);
+    const auto final = dpm_solver_sample(schedule, model, {fx.at("x_T.video"), fx.at("x_T.audio")}, DpmSkipType::LogSnr, 6, 3,
+                                         DpmMethod::Singlestep);
     check(call == 6 && same_steps, run + ": six model calls at the official integer steps 999, 824, 602, 302, 72, 10");
     if (scale > 0) {
       report(run, "model inputs of every call", x_error, 1e-4);

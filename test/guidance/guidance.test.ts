@@ -197,6 +197,17 @@ describe('guidance: fakes generate, train-guidance, sample', function () {
       guidedSample({ ...draw, guidanceInterval: [10, 100], out: path.join(root, 'bad-interval') }),
       /^ConfigError: --guidance-interval 10 100: must be two integer timesteps tMin ≤ tMax in \[0, 99\]/
     );
+    // Repeated guided steps are recorded and change the pairs; DPM-Solver++ samples with guidance and refuses repeats.
+    const pairs = async (dir: string) =>
+      Array.from((await new ShardReader(path.join(root, dir, 'pairs'), { batchSize: 1, seed: 0, shuffle: false }).epoch(0).next()).value!.tensors.audio_mel as Float32Array);
+    const repeated = (await guidedSample({ ...draw, guidanceRepeats: 2, out: path.join(root, 'guided-repeats') })).index;
+    assert.equal((repeated.dataset.provenance.generator as Record<string, unknown>).guidanceRepeats, 2);
+    await guidedSample({ ...draw, out: path.join(root, 'guided-once') });
+    assert.notDeepEqual(await pairs('guided-repeats'), await pairs('guided-once'));
+    const dpm = { ...draw, sampler: 'dpm-solver++-3s' as const, steps: 6 };
+    await guidedSample({ ...dpm, out: path.join(root, 'guided-dpm') });
+    assert.notDeepEqual(await pairs('guided-dpm'), await pairs('guided-once'));
+    await assert.rejects(guidedSample({ ...dpm, guidanceRepeats: 2, out: path.join(root, 'dpm-repeats') }), /guidanceRepeats.*ddpm and ddim samplers only/);
   });
 
   it('sample with a class-conditioned discriminator guides toward --class (CFG scale recorded, class column written)', async () => {

@@ -21,7 +21,8 @@ import { native, type PlacementOptions } from '../native';
 import { denormalise } from '../core/normalisation';
 import { type Modality, modalityTensor } from '../core/modality';
 
-export const SAMPLERS = ['ddpm', 'ddim', 'dpm-solver++'] as const;
+/** DPM-Solver++ by order (1–3) and method (s: singlestep, m: multistep); dpm-solver++-3s is the official MM-Diffusion sampler. */
+export const SAMPLERS = ['ddpm', 'ddim', 'dpm-solver++-2s', 'dpm-solver++-3s', 'dpm-solver++-2m', 'dpm-solver++-3m'] as const;
 export type Sampler = (typeof SAMPLERS)[number];
 /** Ancestral DDPM: with DDIM, the small pixel-space base models keep grey backgrounds or pixel noise far more often. */
 export const DEFAULT_SAMPLER: Sampler = 'ddpm';
@@ -32,7 +33,7 @@ export const SAMPLER_OPTION = {
   default: DEFAULT_SAMPLER,
   describe:
     'ancestral DDPM (default: the small pixel-space base models sample far cleaner with it), deterministic DDIM, or ' +
-    'DPM-Solver++ (singlestep, order 3, logSNR steps; --steps counts model calls)',
+    'DPM-Solver++ of order 2 or 3, singlestep (s) or multistep (m), on logSNR steps (--steps counts model calls)',
 } as const;
 
 /** Media files are written for at most this many samples (the arrays hold all of them). */

@@ -153,6 +153,7 @@ interface GuidedArgs extends SamplingArgs {
   'lambda-audio': number;
   'lambda-video': number;
   'guidance-interval'?: number[];
+  'guidance-repeats'?: number;
   class?: number[];
   'cfg-scale'?: number;
   'cfg-scale-audio'?: number;
@@ -179,6 +180,12 @@ export const sampleCommand: CommandModule<object, GuidedArgs> = {
         describe:
           'TMIN TMAX: guide only at the sampling steps with TMIN ≤ t ≤ TMAX (of the base models\' 0 … T−1); elsewhere the ' +
           'base models sample alone and the discriminator is not evaluated (default: every step)',
+      })
+      .option('guidance-repeats', {
+        type: 'number',
+        describe:
+          'J: take each guided step J times, re-noising x from the next step back to this one in between (the official ' +
+          'joint_num_steps; J times the model calls; ddpm and ddim only; default 1)',
       })
       .option('class', {
         type: 'number',
@@ -212,6 +219,7 @@ export const sampleCommand: CommandModule<object, GuidedArgs> = {
       lambdaAudio: args['lambda-audio'],
       lambdaVideo: args['lambda-video'],
       guidanceInterval: args['guidance-interval'] as [number, number] | undefined,
+      guidanceRepeats: args['guidance-repeats'],
       classes: args.class,
       cfgScale: args['cfg-scale'],
       cfgScaleAudio: args['cfg-scale-audio'],

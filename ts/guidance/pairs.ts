@@ -45,6 +45,8 @@ export interface Guidance {
   lambdas: [number, number];
   /** The timesteps [tMin, tMax] where the critic guides (default: all). */
   interval?: [number, number];
+  /** Each guided step taken this many times, re-noised back to its t in between (default 1; ddpm and ddim). */
+  repeats?: number;
   /** For a class-conditioned discriminator (then `critic` is that Discriminator): what to condition it on. */
   classes?: ClassGuidance;
   /** For a text-conditioned discriminator: the prompts' embeddings to condition it on. */
@@ -72,6 +74,7 @@ export async function drawPairs(bases: BasePair, first: number, n: number, opts:
     seed: opts.seed,
     ...(guidance ? { critic: guidance.critic, lambdas: guidance.lambdas } : {}),
     ...(guidance?.interval ? { guidanceInterval: guidance.interval } : {}),
+    ...(guidance?.repeats ? { guidanceRepeats: guidance.repeats } : {}),
     ...(guidance?.classes ? samplingConditions(guidance.classes, first, n) : {}),
     ...(guidance?.prompts ? promptSamplingConditions(guidance.prompts, first, n) : {}),
   });

@@ -40,6 +40,8 @@ export interface GuidedSampleOptions extends DrawOptions {
   lambdaVideo: number;
   /** Guide only at the sampling steps with tMin ≤ t ≤ tMax (default: every step). */
   guidanceInterval?: [number, number];
+  /** Each guided step taken this many times, re-noised back to its t in between (default 1; ddpm and ddim). */
+  guidanceRepeats?: number;
   out: string;
   placement?: PlacementOptions;
   /** Guide with a module or base models of different datasets (recorded in the pairs' provenance). */
@@ -157,12 +159,13 @@ export async function guidedSample(opts: GuidedSampleOptions): Promise<{ index: 
       guidance: path.resolve(file),
       lambdas,
       ...(interval ? { guidanceInterval: interval } : {}),
+      ...(opts.guidanceRepeats && opts.guidanceRepeats > 1 ? { guidanceRepeats: opts.guidanceRepeats } : {}),
       ...(check.allowed.length ? { allowedMismatches: check.allowed } : {}),
       // classes [] (no --class): the null condition, where no CFG scale applies.
       ...(classes ? { conditioning: { column: classes.conditioning.column, classes: classes.targets, cfgScales: classes.targets.length ? classes.cfgScales : null } } : {}),
       ...(prompts ? { prompts: { file: path.resolve(opts.prompts!), names: prompts.prompts.map((p) => p.name), nullPrompt: prompts.nullPrompt.name, cfgScales: prompts.cfgScales } } : {}),
     },
-    guidance: { critic: discriminator, lambdas, interval, classes, prompts },
+    guidance: { critic: discriminator, lambdas, interval, repeats: opts.guidanceRepeats, classes, prompts },
     label: 'sample (guided)',
   });
   const media = opts.media ?? 'all';
