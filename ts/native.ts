@@ -202,6 +202,22 @@ export interface TorchScriptEpsOptions {
   threads?: number;
 }
 
+/** A joint external base model: a TorchScript module with forward(x_a, x_b, t) -> (eps_a, eps_b). */
+export interface TorchScriptJointEpsOptions {
+  path: string;
+  /** arguments[m]: the position of modality m (0 audio, 1 video) among the module's inputs and outputs. */
+  arguments: number[];
+  schedule: ScheduleOptions;
+  device?: string;
+  dtype?: 'float32' | 'float64';
+  threads?: number;
+}
+
+/** Anything that predicts ε of every modality from all of them (in the order audio, video). */
+export interface JointEpsSource {
+  eps(x: Tensor[], t: Timesteps): Promise<Record<string, Tensor>>;
+}
+
 /** Anything that predicts ε for one modality. */
 export interface EpsSource {
   eps(x: Tensor, t: Timesteps): Promise<{ eps: Tensor }>;
@@ -309,7 +325,10 @@ export interface DiscriminatorTrainer extends ResumableTrainer {
 }
 
 export interface SampleOptions {
-  sources: EpsSource[];
+  /** One ε-source per modality, or `joint`. */
+  sources?: EpsSource[];
+  /** A joint base model of [audio, video]. */
+  joint?: JointEpsSource;
   /** Per-sample shape of each source's output (without the batch dimension). */
   shapes: number[][];
   n: number;
@@ -318,6 +337,8 @@ export interface SampleOptions {
   steps?: number;
   /** DDPM/DDIM with a critic: each step taken this many times, re-noised back to its t in between (default 1). */
   guidanceRepeats?: number;
+  /** DPM-Solver++: the official dynamic thresholding of x̂0 (for data in [−1, 1]). */
+  dpmThresholding?: boolean;
   seed?: number;
   /** Joint guidance: ε_m + λ_m r_m, with sources = [audio, video] and lambdas = [λ_audio, λ_video]. */
   critic?: JointCritic;
@@ -386,6 +407,7 @@ interface NativeAddon {
   ) => Classifier;
   EpsModel: new (options: EpsModelOptions) => EpsModel;
   TorchScriptEps: new (options: TorchScriptEpsOptions) => EpsSource;
+  TorchScriptJointEps: new (options: TorchScriptJointEpsOptions) => JointEpsSource;
   AnalyticEps: new (
     options: PlacementOptions & { mixture: CoupledGaussianMixture; modality: 'audio' | 'video'; schedule: ScheduleOptions },
   ) => EpsSource;

@@ -26,6 +26,7 @@ class NativeHandle {
   // 0: idle; n > 0: n operations reading it (inference); −1: one operation writing it (training, loading).
   std::atomic<int>& lease_state() { return lease_state_; }
   virtual std::shared_ptr<mmdisco::EpsSource> eps_source() { return nullptr; }
+  virtual std::shared_ptr<mmdisco::JointEpsSource> joint_eps_source() { return nullptr; }
   virtual std::shared_ptr<mmdisco::JointCritic> critic() { return nullptr; }
 
  protected:

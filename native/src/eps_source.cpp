@@ -14,4 +14,10 @@ torch::Tensor NetworkEps::eps(const torch::Tensor& x_t, const torch::Tensor& t) 
   return forward_(x_t.to(device_, dtype_), t.to(device_));
 }
 
+std::vector<torch::Tensor> IndependentEps::eps(const std::vector<torch::Tensor>& x, const torch::Tensor& t) {
+  std::vector<torch::Tensor> out;
+  for (size_t m = 0; m < sources_.size(); ++m) out.push_back(sources_[m]->eps(x.at(m), t));
+  return out;
+}
+
 }  // namespace mmdisco

@@ -20,8 +20,36 @@ class EpsSource {
 
 #include <functional>
 #include <memory>
+#include <vector>
 
 namespace mmdisco {
+
+// ε of every modality at once, in the sampler's modality order (audio, video where a critic guides): a joint model
+// that reads all noisy inputs (as MM-Diffusion's U-Net), or independent single-modality sources. No gradients.
+class JointEpsSource {
+ public:
+  virtual ~JointEpsSource() = default;
+  virtual std::vector<torch::Tensor> eps(const std::vector<torch::Tensor>& x, const torch::Tensor& t) = 0;
+  virtual size_t modalities() const = 0;
+  virtual const NoiseSchedule& schedule(size_t modality) const = 0;
+  // The dtype and device of a modality's input.
+  virtual torch::TensorOptions options(size_t modality) const = 0;
+};
+
+// Each modality's ε from its own source.
+class IndependentEps : public JointEpsSource {
+ public:
+  explicit IndependentEps(std::vector<EpsSource*> sources) : sources_(std::move(sources)) {}
+  std::vector<torch::Tensor> eps(const std::vector<torch::Tensor>& x, const torch::Tensor& t) override;
+  size_t modalities() const override { return sources_.size(); }
+  const NoiseSchedule& schedule(size_t modality) const override { return sources_.at(modality)->schedule(); }
+  torch::TensorOptions options(size_t modality) const override {
+    return torch::TensorOptions().dtype(sources_.at(modality)->dtype()).device(sources_.at(modality)->device());
+  }
+
+ private:
+  std::vector<EpsSource*> sources_;
+};
 
 // An ε-source backed by a trainable network (built-in models).
 class NetworkEps : public EpsSource {

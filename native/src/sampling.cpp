@@ -67,55 +67,53 @@ torch::Tensor renoise_step(const torch::Tensor& x_prev, int64_t t_prev, int64_t 
 
 namespace {
 
-// DPM-Solver++ from x_T: each model call evaluates every source at the call's integer step, applies the
-// correction and turns ε into x̂0 on the continuous view of the (shared) schedule.
-std::vector<torch::Tensor> sample_dpm_solver(const std::vector<EpsSource*>& sources, std::vector<torch::Tensor> x,
+// DPM-Solver++ from x_T: each model call evaluates the model at the call's integer step, applies the correction and
+// turns ε into x̂0 on the continuous view of the (shared) schedule.
+std::vector<torch::Tensor> sample_dpm_solver(JointEpsSource& model, std::vector<torch::Tensor> x,
                                              const SamplerConfig& config, const EpsCorrection& correction,
                                              const ProgressCallback& progress) {
-  const auto& table = sources[0]->schedule().alpha_bar();
-  for (auto* s : sources)
-    if (!torch::equal(s->schedule().alpha_bar(), table))
+  const auto& table = model.schedule(0).alpha_bar();
+  for (size_t m = 1; m < model.modalities(); ++m)
+    if (!torch::equal(model.schedule(m).alpha_bar(), table))
       throw std::invalid_argument("sampler 'dpm-solver++' needs one noise schedule shared by all modalities");
   const ContinuousVpSchedule schedule(table);
   int64_t calls = 0;
-  const DpmDataModel model = [&](const DpmTensors& x_t, double t) {
+  const DpmDataModel data_model = [&](const DpmTensors& x_t, double t) {
     const auto t_batch = torch::full({x_t[0].size(0)}, schedule.model_step(t),
                                      torch::TensorOptions().dtype(torch::kInt64).device(x_t[0].device()));
-    std::vector<torch::Tensor> eps;
-    for (size_t m = 0; m < sources.size(); ++m) eps.push_back(sources[m]->eps(x_t[m], t_batch));
+    auto eps = model.eps(x_t, t_batch);
     if (correction) correction(eps, x_t, t_batch);
     DpmTensors x0;
-    for (size_t m = 0; m < sources.size(); ++m)
-      x0.push_back(dpm_data_prediction(x_t[m], eps[m], schedule.alpha(t), schedule.sigma(t), {}));
+    for (size_t m = 0; m < eps.size(); ++m)
+      x0.push_back(dpm_data_prediction(x_t[m], eps[m], schedule.alpha(t), schedule.sigma(t), config.dpm_thresholding));
     if (progress) progress(++calls, config.steps);
     return x0;
   };
-  return dpm_solver_sample(schedule, model, std::move(x), DpmSkipType::LogSnr, config.steps, config.dpm_order,
+  return dpm_solver_sample(schedule, data_model, std::move(x), DpmSkipType::LogSnr, config.steps, config.dpm_order,
                            config.dpm_method);
 }
 
 }  // namespace
 
-std::vector<torch::Tensor> sample(const std::vector<EpsSource*>& sources,
-                                  const std::vector<std::vector<int64_t>>& shapes, const SamplerConfig& config,
-                                  Rng& rng, const EpsCorrection& correction, const ProgressCallback& progress) {
-  if (sources.empty() || sources.size() != shapes.size())
-    throw std::invalid_argument("sample: one shape per ε-source is required");
-  const int64_t T = sources[0]->schedule().timesteps();
+std::vector<torch::Tensor> sample(JointEpsSource& model, const std::vector<std::vector<int64_t>>& shapes,
+                                  const SamplerConfig& config, Rng& rng, const EpsCorrection& correction,
+                                  const ProgressCallback& progress) {
+  const size_t modalities = model.modalities();
+  if (modalities == 0 || modalities != shapes.size())
+    throw std::invalid_argument("sample: one shape per modality is required");
+  const int64_t T = model.schedule(0).timesteps();
   const int64_t batch = shapes[0].at(0);
-  for (auto* s : sources) {
-    if (s->schedule().timesteps() != T)
+  for (size_t m = 0; m < modalities; ++m) {
+    if (model.schedule(m).timesteps() != T)
       throw std::invalid_argument("sample: all modalities must share the number of diffusion timesteps");
   }
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> x;
-  for (size_t m = 0; m < sources.size(); ++m) {
-    x.push_back(rng.randn(shapes[m], torch::TensorOptions().dtype(sources[m]->dtype()).device(sources[m]->device())));
-  }
+  for (size_t m = 0; m < modalities; ++m) x.push_back(rng.randn(shapes[m], model.options(m)));
   if (config.guidance_repeats < 1) throw ConfigError("guidanceRepeats", "must be at least 1");
   if (config.guidance_repeats > 1 && config.kind == SamplerKind::DpmSolverPp)
     throw ConfigError("guidanceRepeats", "applies to the ddpm and ddim samplers only");
-  if (config.kind == SamplerKind::DpmSolverPp) return sample_dpm_solver(sources, x, config, correction, progress);
+  if (config.kind == SamplerKind::DpmSolverPp) return sample_dpm_solver(model, x, config, correction, progress);
   const auto ts = sampling_timesteps(T, config.steps);
   const int64_t repeats = correction ? config.guidance_repeats : 1;
   for (size_t i = 0; i < ts.size(); ++i) {
@@ -123,13 +121,12 @@ std::vector<torch::Tensor> sample(const std::vector<EpsSource*>& sources,
     auto t_batch = torch::full({batch}, t, torch::TensorOptions().dtype(torch::kInt64).device(x[0].device()));
     for (int64_t repeat = 0; repeat < repeats; ++repeat) {
       if (repeat > 0)
-        for (size_t m = 0; m < sources.size(); ++m)
-          x[m] = renoise_step(x[m], t_prev, t, sources[m]->schedule(), rng.randn(x[m].sizes(), x[m].options()));
-      std::vector<torch::Tensor> eps;
-      for (size_t m = 0; m < sources.size(); ++m) eps.push_back(sources[m]->eps(x[m], t_batch));
+        for (size_t m = 0; m < modalities; ++m)
+          x[m] = renoise_step(x[m], t_prev, t, model.schedule(m), rng.randn(x[m].sizes(), x[m].options()));
+      auto eps = model.eps(x, t_batch);
       if (correction) correction(eps, x, t_batch);
-      for (size_t m = 0; m < sources.size(); ++m) {
-        const auto& schedule = sources[m]->schedule();
+      for (size_t m = 0; m < modalities; ++m) {
+        const auto& schedule = model.schedule(m);
         x[m] = config.kind == SamplerKind::Ddpm
                    ? ddpm_step(x[m], eps[m], t, t_prev, schedule, rng.randn(x[m].sizes(), x[m].options()))
                    : ddim_step(x[m], eps[m], t, t_prev, schedule);
@@ -157,19 +154,38 @@ EpsCorrection joint_guidance(JointCritic& critic, double lambda_audio, double la
   };
 }
 
+namespace {
+
+// Samples from `model`, guided when `guidance` has a critic; `critic_bases` says whether the model's ε are those of
+// the base models the critic reads (then handed to it).
+std::vector<torch::Tensor> sample_guided(JointEpsSource& model, const std::vector<std::vector<int64_t>>& shapes,
+                                         const SamplerConfig& config, uint64_t seed, const JointGuidanceConfig& guidance,
+                                         bool critic_bases) {
+  EpsCorrection correction;
+  if (guidance.critic) {
+    if (model.modalities() != 2) throw ConfigError("critic", "needs exactly two sources (audio, video)");
+    correction = joint_guidance(*guidance.critic, guidance.lambda_audio, guidance.lambda_video, guidance.interval,
+                                critic_bases);
+  }
+  Rng rng(seed);
+  return sample(model, shapes, config, rng, correction);
+}
+
+}  // namespace
+
 std::vector<torch::Tensor> sample_sources(const std::vector<std::shared_ptr<EpsSource>>& sources,
                                           const std::vector<std::vector<int64_t>>& shapes, const SamplerConfig& config,
                                           uint64_t seed, const JointGuidanceConfig& guidance) {
   std::vector<EpsSource*> raw;
   for (const auto& s : sources) raw.push_back(s.get());
-  EpsCorrection correction;
-  if (guidance.critic) {
-    if (sources.size() != 2) throw ConfigError("critic", "needs exactly two sources (audio, video)");
-    correction = joint_guidance(*guidance.critic, guidance.lambda_audio, guidance.lambda_video, guidance.interval,
-                                guidance.critic->reads_base_models(raw[0], raw[1]));
-  }
-  Rng rng(seed);
-  return sample(raw, shapes, config, rng, correction);
+  IndependentEps model(raw);
+  const bool critic_bases = guidance.critic && raw.size() == 2 && guidance.critic->reads_base_models(raw[0], raw[1]);
+  return sample_guided(model, shapes, config, seed, guidance, critic_bases);
+}
+
+std::vector<torch::Tensor> sample_joint(JointEpsSource& model, const std::vector<std::vector<int64_t>>& shapes,
+                                        const SamplerConfig& config, uint64_t seed, const JointGuidanceConfig& guidance) {
+  return sample_guided(model, shapes, config, seed, guidance, false);
 }
 
 }  // namespace mmdisco

@@ -39,10 +39,11 @@ using ProgressCallback = std::function<void(int64_t done, int64_t total)>;
 struct SamplerConfig {
   SamplerKind kind = SamplerKind::Ddpm;
   int64_t steps = 100;  // DPM-Solver++: model calls
-  // DPM-Solver++ (dpm_solver.h) on the logSNR grid, data prediction, no thresholding (the modalities' normalised
-  // features are not bounded to [−1, 1] as the official MM-Diffusion pixels are).
+  // DPM-Solver++ (dpm_solver.h) on the logSNR grid, data prediction; dynamic thresholding suits data bounded to
+  // [−1, 1] (the official MM-Diffusion pixels), not this project's normalised features.
   int64_t dpm_order = 3;
   DpmMethod dpm_method = DpmMethod::Singlestep;
+  DpmThresholding dpm_thresholding;  // off by default; the official MM-Diffusion sampler uses it
   // DDPM and DDIM, guided: each step is taken `guidance_repeats` times, x re-noised from t_prev back to t before
   // each repeat (the official joint_num_steps: more guidance per noise level at the cost of more model calls).
   int64_t guidance_repeats = 1;
@@ -52,12 +53,10 @@ struct SamplerConfig {
 // multistep; "dpm-solver++-3s" is the official MM-Diffusion sampler). Throws ConfigError on `field` otherwise.
 void parse_sampler(const std::string& name, SamplerConfig& config, const std::string& field = "sampler");
 
-// Draws x_T ~ N(0, I) of each shape and integrates to x_0.
-std::vector<torch::Tensor> sample(const std::vector<EpsSource*>& sources,
-                                  const std::vector<std::vector<int64_t>>& shapes, const SamplerConfig& config,
-                                  Rng& rng, const EpsCorrection& correction = nullptr,
+// Draws x_T ~ N(0, I) of each modality's shape (in the modalities' order) and integrates to x_0.
+std::vector<torch::Tensor> sample(JointEpsSource& model, const std::vector<std::vector<int64_t>>& shapes,
+                                  const SamplerConfig& config, Rng& rng, const EpsCorrection& correction = nullptr,
                                   const ProgressCallback& progress = nullptr);
-
 // ε_m ← ε_m + λ_m · r_m with r from the critic, at the steps whose (shared) t lies in `interval`; sources[0] is
 // audio and sources[1] video. What guidance can change is settled within a band of noise levels
 // (test/toy/oracle.test.ts); outside the interval the base models sample alone and the critic, the costly part of a
@@ -78,5 +77,8 @@ struct JointGuidanceConfig {
 std::vector<torch::Tensor> sample_sources(const std::vector<std::shared_ptr<EpsSource>>& sources,
                                           const std::vector<std::vector<int64_t>>& shapes, const SamplerConfig& config,
                                           uint64_t seed, const JointGuidanceConfig& guidance = {});
+// The same from a joint base model (modalities [audio, video] where a critic guides; the critic reads no base ε).
+std::vector<torch::Tensor> sample_joint(JointEpsSource& model, const std::vector<std::vector<int64_t>>& shapes,
+                                        const SamplerConfig& config, uint64_t seed, const JointGuidanceConfig& guidance = {});
 
 }  // namespace mmdisco

@@ -28,6 +28,7 @@
 #include "module_state.h"
 #include "official_checkpoint.h"
 #include "sampling.h"
+#include "torchscript_eps.h"
 #include "train.h"
 
 using namespace mmdisco;
@@ -615,6 +616,43 @@ void official_trajectory_tests(const std::string& dir) {
   }
 }
 
+// The official MM-Diffusion joint U-Net as TorchScript (forward(video, audio, t) → (ε_video, ε_audio), window
+// shifts baked in by the trace) as a joint base: its outputs exactly; the first call of the official guided run
+// (whose window shifts are the trace's) exactly; and a guided DPM-Solver++ run with the released discriminator.
+void official_joint_model_tests(const std::string& dir) {
+  TorchScriptJointEps unet(dir + "/mmdiff_unet.torchscript.pt", {1, 0}, NoiseSchedule(ScheduleConfig{}), torch::kCPU,
+                           torch::kFloat32);
+  const auto fx = read_safetensors(dir + "/mmdiff_unet.fixture.safetensors");
+  const auto eps = unet.eps({fx.at("in2.audio"), fx.at("in2.video")}, fx.at("in2.timesteps"));
+  check(torch::equal(eps[0], fx.at("out2.eps_audio")) && torch::equal(eps[1], fx.at("out2.eps_video")),
+        "the joint TorchScript U-Net gives the official ε exactly, in the sampler's order (audio, video)");
+  const auto trajectory = read_safetensors(dir + "/traj_guided.safetensors");
+  check(torch::equal(trajectory.at("nfe0.window_shifts"), fx.at("in.window_shifts")), "the first guided call used the trace's window shifts");
+  const auto first = unet.eps({trajectory.at("x_T.audio"), trajectory.at("x_T.video")}, trajectory.at("nfe0.t_int"));
+  check(torch::equal(first[0], trajectory.at("nfe0.eps.audio")) && torch::equal(first[1], trajectory.at("nfe0.eps.video")),
+        "the joint base reproduces the first model call of the official guided run exactly");
+  check(config_error_field([&] { TorchScriptJointEps(dir + "/mmdiff_unet.torchscript.pt", {0, 0}, NoiseSchedule(ScheduleConfig{}),
+                                                     torch::kCPU, torch::kFloat32); }) == "arguments",
+        "a joint base whose modalities share an argument names 'arguments'");
+
+  SamplerConfig config;
+  parse_sampler("dpm-solver++-3s", config);
+  config.steps = 6;
+  config.dpm_thresholding = {true, 0.995, 1.0};
+  JointGuidanceConfig guidance;
+  guidance.critic = released_critic(dir + "/disc_mmdiffusion_landscape");
+  guidance.lambda_audio = guidance.lambda_video = 1;
+  const std::vector<std::vector<int64_t>> shapes{{2, 1, 1600}, {2, 8, 3, 8, 8}};
+  const auto guided = sample_joint(unet, shapes, config, 803, guidance);
+  const auto unguided = sample_joint(unet, shapes, config, 803);
+  const double change = (guided[1] - unguided[1]).abs().max().item<double>();
+  // The official runs move the final video by at most 1.8e-3 with the same discriminator (fixture README).
+  check(torch::isfinite(guided[0]).all().item<bool>() && torch::isfinite(guided[1]).all().item<bool>() && change > 0 &&
+            change < 1e-2,
+        "guided joint DPM-Solver++ with thresholding: finite, moved a little by the guidance (max |Δ video| " +
+            std::to_string(change) + ")");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -632,6 +670,7 @@ int main(int argc, char** argv) {
     official_parity_tests(argv[1]);
     official_checkpoint_error_tests(argv[1]);
     official_trajectory_tests(argv[1]);
+    official_joint_model_tests(argv[1]);
   }
   std::cout << (failures == 0 ? "all core tests passed" : std::to_string(failures) + " core test(s) failed") << "\n";
   return failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;

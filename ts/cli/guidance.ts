@@ -7,6 +7,7 @@ import { SAMPLER_OPTION, type Sampler } from '../base/sample';
 import { GuidanceConfigSchema } from '../config/guidance';
 import { ConfigError, loadConfig } from '../config/load';
 import { generateFakes } from '../guidance/fakes';
+import { sampleJoint } from '../guidance/jointSample';
 import { guidedSample } from '../guidance/sample';
 import { trainGuidance } from '../guidance/train';
 import { isMainRank } from '../util/ranks';
@@ -227,6 +228,66 @@ export const sampleCommand: CommandModule<object, GuidedArgs> = {
       prompts: args.prompts,
       prompt: args.prompt,
       nullPrompt: args['null-prompt'],
+    });
+    process.stderr.write(`wrote ${written.join(', ')}\n`);
+  },
+};
+
+interface JointArgs {
+  'joint-base': string;
+  guidance?: string;
+  'lambda-audio'?: number;
+  'lambda-video'?: number;
+  n: number;
+  sampler: Sampler;
+  steps: number;
+  seed: number;
+  batch?: number;
+  thresholding: boolean;
+  out: string;
+  device?: string;
+  threads?: number;
+}
+
+export const sampleJointCommand: CommandModule<object, JointArgs> = {
+  command: 'sample-joint',
+  describe:
+    'Samples of a joint base model (a directory with joint.json and its TorchScript module, e.g. MM-Diffusion\'s ' +
+    'U-Net), unguided or guided by a discriminator (--guidance, e.g. from `import official`): OUT/samples.safetensors, ' +
+    'sample.json, and wavs, mp4s with sound and contact.png for the first pairs',
+  builder: (y: Argv) =>
+    y
+      .option('joint-base', { type: 'string', demandOption: true, describe: 'joint base model directory (joint.json: module, arguments, shapes, schedule, media)' })
+      .option('guidance', { type: 'string', describe: 'discriminator weights or a directory holding discriminator.safetensors (unguided without)' })
+      .option('lambda-audio', { type: 'number', describe: 'with --guidance: scale λ of the audio residual' })
+      .option('lambda-video', { type: 'number', describe: 'with --guidance: scale λ of the video residual' })
+      .option('n', { type: 'number', demandOption: true, describe: 'number of pairs' })
+      .option('sampler', { ...SAMPLER_OPTION, default: 'dpm-solver++-3s' })
+      .option('steps', { type: 'number', default: 20, describe: 'sampling steps (DPM-Solver++: model calls)' })
+      .option('seed', { type: 'number', default: 0, describe: 'seed of chunk 0; chunk k uses seed + k' })
+      .option('batch', { type: 'number', describe: "pairs per sampler call (default: joint.json's batch, else --n)" })
+      .option('thresholding', {
+        type: 'boolean',
+        default: true,
+        describe: "DPM-Solver++'s dynamic thresholding of x̂0 (quantile 0.995, as the official MM-Diffusion sampler; data in [−1, 1])",
+      })
+      .option('out', { type: 'string', demandOption: true, describe: 'output directory', coerce: outputDirectory('--out') })
+      .option('device', { type: 'string', describe: 'device (cpu, cuda[:N])' })
+      .option('threads', { type: 'number', describe: 'intra-op threads' }) as unknown as Argv<JointArgs>,
+  handler: async (args) => {
+    const { written } = await sampleJoint({
+      jointBase: args['joint-base'],
+      guidance: args.guidance,
+      lambdaAudio: args['lambda-audio'],
+      lambdaVideo: args['lambda-video'],
+      n: args.n,
+      sampler: args.sampler,
+      steps: args.steps,
+      seed: args.seed,
+      batch: args.batch,
+      thresholding: args.thresholding,
+      out: args.out,
+      placement: { device: args.device, threads: args.threads },
     });
     process.stderr.write(`wrote ${written.join(', ')}\n`);
   },

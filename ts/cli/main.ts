@@ -14,7 +14,7 @@ import { launchCommand } from './launch';
 import { evalCalibrateCommand, evalDiscriminatorCommand, evalPairsCommand, evalTrainEvaluatorsCommand } from './eval';
 import { resultsReportCommand, resultsRunCommand } from './results';
 import { toyRunCommand } from './toy';
-import { fakesGenerateCommand, sampleCommand, trainGuidanceCommand } from './guidance';
+import { fakesGenerateCommand, sampleCommand, sampleJointCommand, trainGuidanceCommand } from './guidance';
 import { importOfficialCommand } from './import';
 
 async function main(): Promise<void> {
@@ -52,6 +52,7 @@ async function main(): Promise<void> {
     )
     .command(trainGuidanceCommand)
     .command(sampleCommand)
+    .command(sampleJointCommand)
     .command('import', 'Released models from elsewhere as this project\'s modules', (y) =>
       y.command(importOfficialCommand).demandCommand(1, 'choose an import command'),
     )
