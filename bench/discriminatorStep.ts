@@ -2,12 +2,16 @@
  * MMDisCo discriminator throughput, native vs a plain PyTorch reference of the same module and loss
  * (bench/reference/discriminator_step.py) on the same torch build and thread count, side by side; the reference runs
  * every eager mode a user would pick (fp32, bf16 autocast, channels-last; TF32 on CUDA) and the ratios are taken
- * against the fastest, with each mode's step phases and the best mode's top ops in the results file:
- * the training step (BCE + λ_den · denoising loss with double backward, AdamW) in pairs/s, the guidance call
- * (forward + input gradient), the forward pass, and one guided vs unguided sampling step.
+ * against the fastest (AdamW's per-parameter loop, foreach and fused among them), with each mode's step phases, the
+ * native step's phases cut at the same points, and the best mode's top ops in the results file: the training step
+ * (BCE + λ_den · denoising loss with double backward, AdamW) in pairs/s, the guidance call (forward + input
+ * gradient), the forward pass, and one guided vs unguided sampling step. With --rounds N native and reference take
+ * turns N times and the ratios are the medians of the rounds' ratios, so that load from other processes on a shared
+ * machine falls on both sides alike.
  *
  *   node dist/bench/discriminatorStep.js [--preset mmdiffusion] [--frames 4] [--size 16] [--audio-samples 1600]
- *       [--mel-frames 16] [--batch 1] [--threads N] [--repeats 5] [--device cpu|cuda] [--python .venv/bin/python3]
+ *       [--mel-frames 16] [--batch 1] [--threads N] [--repeats 5] [--rounds 1] [--modes fp32,fp32+fused-adamw,…]
+ *       [--device cpu|cuda] [--python .venv/bin/python3]
  *
  * The default shape is the reduced MM-Diffusion shape of spec/performance-anchors.md (4 frames of 16×16,
  * 1,600 audio samples, batch 1). Writes bench/results/discriminator-step-<host>.json (see machine.ts).
@@ -48,10 +52,18 @@ async function main(): Promise<void> {
     .option('batch', { type: 'number', default: 1 })
     .option('threads', { type: 'number', default: os.cpus().length })
     .option('repeats', { type: 'number', default: 5 })
+    .option('rounds', { type: 'number', default: 1, describe: 'native and reference take turns this many times' })
+    .option('modes', { type: 'string', describe: 'comma-separated reference modes (default: every mode of the device)' })
     .option('sampling-steps', { type: 'number', default: 4 })
     .option('device', { type: 'string', default: 'cpu' })
     .option('python', { type: 'string', default: path.resolve('.venv/bin/python3') })
     .strict()
+    .check((a) => {
+      for (const key of ['repeats', 'rounds'] as const) {
+        if (!Number.isInteger(a[key]) || a[key] < 1) throw new Error(`--${key} must be a positive integer, got ${a[key]}`);
+      }
+      return true;
+    })
     .parse();
   const shape = PRESET_SHAPES[args.preset];
   const b = args.batch;
@@ -75,38 +87,94 @@ async function main(): Promise<void> {
   const a = gaussian([b, ...audio]);
   const v = gaussian([b, ...video]);
 
-  const nativeResult = {
+  const phaseTrainer = new native.DiscriminatorTrainer(disc, bases[0], bases[1], {
+    lambdaDenoising,
+    optimizer: { lr: 1e-4 },
+    seed: 1,
+    timePhases: true,
+  });
+  const PHASES = ['forward', 'inputGradient', 'backward', 'optimizer'] as const;
+  // Median milliseconds per phase over `repeats` steps, as the reference's phasesMs.
+  const nativePhases = async (): Promise<Record<(typeof PHASES)[number], number>> => {
+    await phaseTrainer.trainSteps(batch, b); // warm-up
+    const rows: number[][] = [];
+    for (let i = 0; i < args.repeats; i++) rows.push(Array.from((await phaseTrainer.trainSteps(batch, b)).phasesMs!.data));
+    return Object.fromEntries(PHASES.map((name, j) => [name, median(rows.map((row) => row[j]))])) as Record<
+      (typeof PHASES)[number],
+      number
+    >;
+  };
+  const measureNative = async () => ({
     parameterCount: disc.parameterCount,
     trainStepMs: await timed(() => trainer.trainSteps(batch, b), args.repeats),
+    phasesMs: await nativePhases(),
     guidanceMs: await timed(() => disc.residuals(a, v, 500), args.repeats),
     forwardMs: await timed(() => disc.logit(a, v, 500), args.repeats),
+  });
+  type ReferenceResult = {
+    parameterCount: number;
+    bestMode: string;
+    trainStepMs: number;
+    guidanceMs: number;
+    forwardMs: number;
+    modes: { mode: string; trainStepMs: number; phasesMs: Record<string, number> }[];
+    torchVersion: string;
+    threads: number;
+  };
+  const measureReference = (profile: boolean): ReferenceResult =>
+    JSON.parse(
+      execFileSync(args.python, [path.join('bench', 'reference', 'discriminator_step.py'), '--json', JSON.stringify({
+        preset: args.preset, frames: args.frames, size: args.size, audioSamples: args['audio-samples'], melFrames: args['mel-frames'],
+        batch: b, threads: args.threads, repeats: args.repeats, device: args.device, baseHidden, lambdaDenoising, profile,
+        modes: args.modes?.split(','),
+      })], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }),
+    ) as ReferenceResult;
+
+  const rounds: { native: Awaited<ReturnType<typeof measureNative>>; reference: ReferenceResult }[] = [];
+  for (let round = 0; round < args.rounds; round++) {
+    const nativeRound = await measureNative();
+    rounds.push({ native: nativeRound, reference: measureReference(round === args.rounds - 1) });
+  }
+  const last = rounds[rounds.length - 1];
+  const reference = last.reference;
+  if (reference.parameterCount !== last.native.parameterCount) {
+    throw new Error(`parameter counts differ: native ${last.native.parameterCount}, reference ${reference.parameterCount}`);
+  }
+  const medianOf = (pick: (r: (typeof rounds)[number]) => number) => median(rounds.map(pick));
+  const nativeResult = {
+    ...last.native,
+    trainStepMs: medianOf((r) => r.native.trainStepMs),
+    guidanceMs: medianOf((r) => r.native.guidanceMs),
+    forwardMs: medianOf((r) => r.native.forwardMs),
   };
   const sampleOptions = { sources: bases, shapes: [audio, video], n: b, steps: args['sampling-steps'], sampler: 'ddim' as const, seed: 0 };
   const sampling = {
     unguidedStepMs: (await timed(() => native.sample(sampleOptions), args.repeats)) / args['sampling-steps'],
     guidedStepMs: (await timed(() => native.sample({ ...sampleOptions, critic: disc, lambdas: [1, 1] }), args.repeats)) / args['sampling-steps'],
   };
-
-  const reference = JSON.parse(
-    execFileSync(args.python, [path.join('bench', 'reference', 'discriminator_step.py'), '--json', JSON.stringify({
-      preset: args.preset, frames: args.frames, size: args.size, audioSamples: args['audio-samples'], melFrames: args['mel-frames'],
-      batch: b, threads: args.threads, repeats: args.repeats, device: args.device, baseHidden, lambdaDenoising, profile: true,
-    })], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }),
-  ) as { parameterCount: number; trainStepMs: number; guidanceMs: number; forwardMs: number; torchVersion: string; threads: number };
-  if (reference.parameterCount !== nativeResult.parameterCount) {
-    throw new Error(`parameter counts differ: native ${nativeResult.parameterCount}, reference ${reference.parameterCount}`);
-  }
+  const bestModePhases = (r: ReferenceResult) => r.modes.find((m) => m.mode === r.bestMode)!.phasesMs;
 
   const result = {
     shape: { preset: args.preset, video, audio, batch: b, device: args.device, threads: args.threads },
     native: { ...nativeResult, pairsPerSecond: (1000 * b) / nativeResult.trainStepMs },
     reference: { ...reference, pairsPerSecond: (1000 * b) / reference.trainStepMs },
+    // The native step's phases next to the fastest reference mode's (the last round's), cut at the same points.
+    phasesMs: Object.fromEntries(
+      PHASES.map((name) => [name, { native: last.native.phasesMs[name], reference: bestModePhases(reference)[name] }]),
+    ),
     ratios: {
-      trainStepSpeedup: reference.trainStepMs / nativeResult.trainStepMs,
-      guidanceSpeedup: reference.guidanceMs / nativeResult.guidanceMs,
-      forwardSpeedup: reference.forwardMs / nativeResult.forwardMs,
+      // Each the median over the rounds of reference / native (> 1: native is faster).
+      trainStepSpeedup: medianOf((r) => r.reference.trainStepMs / r.native.trainStepMs),
+      guidanceSpeedup: medianOf((r) => r.reference.guidanceMs / r.native.guidanceMs),
+      forwardSpeedup: medianOf((r) => r.reference.forwardMs / r.native.forwardMs),
       guidedOverUnguidedStep: sampling.guidedStepMs / sampling.unguidedStepMs,
     },
+    rounds: rounds.map((r) => ({
+      nativeTrainStepMs: r.native.trainStepMs,
+      referenceTrainStepMs: r.reference.trainStepMs,
+      referenceBestMode: r.reference.bestMode,
+      trainStepSpeedup: r.reference.trainStepMs / r.native.trainStepMs,
+    })),
     sampling,
     command: `node dist/bench/discriminatorStep.js ${process.argv.slice(2).join(' ')}`.trim(),
   };

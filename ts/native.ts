@@ -313,6 +313,8 @@ export interface DiscriminatorStepLog {
   pFake: Tensor<Float64Array>;
   tReal: Tensor<Int32Array>;
   tFake: Tensor<Int32Array>;
+  /** With timePhases: per step (steps, 4) the milliseconds of its forward passes, input gradient, backward, optimiser step. */
+  phasesMs?: Tensor<Float64Array>;
 }
 
 export interface DiscriminatorTrainer extends ResumableTrainer {
@@ -435,7 +437,15 @@ interface NativeAddon {
      * realClasses): a direct signal for each tower to learn the class (0: off).
      */
     /** timestepRange [tMin, tMax]: train at these steps only (inclusive; default the whole schedule). */
-    options: { lambdaDenoising: number; lambdaClass?: number; optimizer?: OptimizerOptions; seed?: number; timestepRange?: [number, number] },
+    /** timePhases: time each step's phases (trainSteps' phasesMs; on CUDA each phase boundary synchronises). */
+    options: {
+      lambdaDenoising: number;
+      lambdaClass?: number;
+      optimizer?: OptimizerOptions;
+      seed?: number;
+      timestepRange?: [number, number];
+      timePhases?: boolean;
+    },
   ) => DiscriminatorTrainer;
   sample(options: SampleOptions): Promise<Record<string, Tensor>>;
   /** Waveforms (N, frames·hop) from log-mels (N, frames, M) with the mel filterbank (M, nFft/2+1); synchronous. */

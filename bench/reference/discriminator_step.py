@@ -6,7 +6,8 @@ sampling step (forward + input gradient), for side-by-side timing with bench/dis
 
   python3 bench/reference/discriminator_step.py --json '{"preset": "mmdiffusion", "frames": 4, ...}'
 
-prints one JSON object: per eager mode (fp32, bf16 autocast, channels-last; TF32 on CUDA, cudnn.benchmark on)
+prints one JSON object: per eager mode (fp32, bf16 autocast, channels-last; TF32 on CUDA, cudnn.benchmark on;
+AdamW's per-parameter loop, foreach or fused)
 the median milliseconds per training step and its phases, guidance call and forward, peak memory on CUDA; the
 best of them; and, with "profile": true, the top ops of the best mode's training step.
 """
@@ -356,22 +357,28 @@ def export(o):
     print(json.dumps({"parameterCount": sum(p.numel() for p in disc.parameters())}))
 
 
-# The eager modes a user would pick on each device; the benchmark compares native against the fastest.
-MODES = {"cpu": ("fp32", "bf16-autocast", "channels-last"),
-         "cuda": ("fp32", "tf32", "bf16-autocast", "channels-last-tf32")}
+# The eager modes a user would pick on each device; the benchmark compares native against the fastest. A mode is
+# "<precision>" or "<precision>+<optimiser>": AdamW's per-parameter loop (torch's default on CPU) unless it names
+# the multi-tensor (foreach) or the fused AdamW.
+MODES = {"cpu": ("fp32", "bf16-autocast", "channels-last", "fp32+foreach-adamw", "fp32+fused-adamw",
+                 "channels-last+fused-adamw"),
+         "cuda": ("fp32", "tf32", "bf16-autocast", "channels-last-tf32", "tf32+fused-adamw")}
+ADAMW_IMPLEMENTATIONS = {"adamw": dict(foreach=False), "foreach-adamw": dict(foreach=True),
+                         "fused-adamw": dict(fused=True)}
 
 
 def run_mode(o, mode, device):
     """Times one eager mode (the training step with its phases, the guidance call, the forward pass); returns the
     timings and the mode's training step, for profiling."""
-    tf32 = device.type == "cuda" and mode != "fp32"
+    precision, _, adamw = mode.partition("+")
+    tf32 = device.type == "cuda" and precision != "fp32"
     torch.backends.cuda.matmul.allow_tf32 = tf32
     torch.backends.cudnn.allow_tf32 = tf32
     torch.backends.cudnn.benchmark = device.type == "cuda"
     torch.manual_seed(0)
     cfg = PRESETS[o["preset"]]
     disc = Discriminator(cfg).to(device)
-    if mode.startswith("channels-last"):
+    if precision.startswith("channels-last"):
         for module in disc.modules():  # the 4-D (per-frame) convolution weights; other ranks have no such format
             if isinstance(module, nn.Conv2d):
                 module.weight.data = module.weight.data.contiguous(memory_format=torch.channels_last)
@@ -380,10 +387,10 @@ def run_mode(o, mode, device):
     audio_shape = (b, cfg["audio_channels"], n) if cfg["audio_conv"] == "1d" else (b, cfg["audio_channels"], o["melFrames"], n)
     audio_base = MlpEps(math.prod(audio_shape[1:]), o["baseHidden"]).to(device).requires_grad_(False)
     video_base = MlpEps(math.prod(video_shape[1:]), o["baseHidden"]).to(device).requires_grad_(False)
-    opt = torch.optim.AdamW(disc.parameters(), lr=1e-4, weight_decay=0.0)
+    opt = torch.optim.AdamW(disc.parameters(), lr=1e-4, weight_decay=0.0, **ADAMW_IMPLEMENTATIONS[adamw or "adamw"])
     alpha_bar = linear_alpha_bar(device)
     lam = o["lambdaDenoising"]
-    cast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=mode == "bf16-autocast")
+    cast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16-autocast")
 
     def sync():
         if device.type == "cuda":

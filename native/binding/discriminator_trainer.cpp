@@ -32,6 +32,7 @@ DiscriminatorTrainerHandle::DiscriminatorTrainerHandle(const Napi::CallbackInfo&
         mmdisco::DiscriminatorLossWeights{o.number("lambdaDenoising"), o.number("lambdaClass", 0)},
         o.has("optimizer") ? parse_optimizer(o.object("optimizer")) : mmdisco::OptimizerConfig{},
         static_cast<uint64_t>(o.integer("seed", 0)), timesteps);
+    trainer_->set_phase_timing(o.boolean("timePhases", false));
     set_worker(disc->worker());
   });
 }
@@ -64,9 +65,11 @@ Napi::Value DiscriminatorTrainerHandle::TrainSteps(const Napi::CallbackInfo& inf
   return run_async(info.Env(), *this, trainer_uses(), {info.This(), info[0]}, [trainer, data, batch]() -> NamedTensors {
     auto log = trainer->train_steps(data, batch);
     // Per-sample outputs, (steps, batchSize), for per-timestep summaries.
-    return {{"total", log.total},   {"bce", log.bce},       {"denoising", log.denoising}, {"dReal", log.d_real},
-            {"dFake", log.d_fake},  {"classLoss", log.classes}, {"pReal", log.p_real},  {"pFake", log.p_fake},
-            {"tReal", log.t_real},  {"tFake", log.t_fake}};
+    NamedTensors out{{"total", log.total},   {"bce", log.bce},       {"denoising", log.denoising}, {"dReal", log.d_real},
+                     {"dFake", log.d_fake},  {"classLoss", log.classes}, {"pReal", log.p_real},  {"pFake", log.p_fake},
+                     {"tReal", log.t_real},  {"tFake", log.t_fake}};
+    if (log.phases_ms.defined()) out.emplace_back("phasesMs", log.phases_ms);
+    return out;
   });
 }
 

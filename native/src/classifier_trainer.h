@@ -33,7 +33,7 @@ class ClassifierTrainer {
  private:
   std::shared_ptr<ClassifierNet> net_;
   OptimizerConfig config_;
-  torch::optim::AdamW optimizer_;
+  FusedAdamW optimizer_;
   MelAugmentation augmentation_;
   Rng rng_;
 };

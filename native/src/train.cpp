@@ -4,16 +4,68 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "errors.h"
 #include "module_state.h"
 
 namespace mmdisco {
 
-torch::optim::AdamW make_optimizer(torch::nn::Module& module, const OptimizerConfig& c) {
-  return torch::optim::AdamW(module.parameters(), torch::optim::AdamWOptions(c.lr)
-                                                       .betas({c.beta1, c.beta2})
-                                                       .weight_decay(c.weight_decay));
+torch::Tensor FusedAdamW::step(LossClosure closure) {
+  torch::NoGradGuard no_grad;
+  torch::Tensor loss;
+  if (closure) {
+    torch::AutoGradMode grad_on(true);
+    loss = closure();
+  }
+  for (auto& group : param_groups()) {
+    const auto& options = static_cast<const torch::optim::AdamWOptions&>(group.options());
+    TORCH_CHECK(!options.amsgrad(), "FusedAdamW: amsgrad is not supported");
+    std::vector<torch::Tensor> params, grads, exp_avgs, exp_avg_sqs;
+    std::vector<float> steps;
+    for (auto& p : group.params()) {
+      if (!p.grad().defined()) continue;
+      TORCH_CHECK(!p.grad().is_sparse(), "AdamW does not support sparse gradients");
+      // The state torch::optim::AdamW keeps (and saves), created and counted the same way.
+      auto& slot = state()[p.unsafeGetTensorImpl()];
+      if (!slot) {
+        auto fresh = std::make_unique<torch::optim::AdamWParamState>();
+        fresh->exp_avg(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+        fresh->exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+        slot = std::move(fresh);
+      }
+      auto& s = static_cast<torch::optim::AdamWParamState&>(*slot);
+      s.step(s.step() + 1);
+      params.push_back(p);
+      grads.push_back(p.grad());
+      exp_avgs.push_back(s.exp_avg());
+      exp_avg_sqs.push_back(s.exp_avg_sq());
+      steps.push_back(static_cast<float>(s.step()));
+    }
+    if (params.empty()) continue;
+    // The kernel reads each parameter's step count from a float tensor on the parameter's device.
+    auto state_steps = torch::tensor(steps).to(params.front().device()).unbind(0);
+    const auto [beta1, beta2] = options.betas();
+    at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, /*max_exp_avg_sqs=*/{}, state_steps, options.lr(), beta1,
+                      beta2, options.weight_decay(), options.eps(), /*amsgrad=*/false, /*maximize=*/false);
+  }
+  return loss;
+}
+
+FusedAdamW make_optimizer(torch::nn::Module& module, const OptimizerConfig& c) {
+  return FusedAdamW(module.parameters(), torch::optim::AdamWOptions(c.lr)
+                                             .betas({c.beta1, c.beta2})
+                                             .weight_decay(c.weight_decay));
+}
+
+PhaseTimer::PhaseTimer(StepPhases& phases, torch::Device device)
+    : phases_(phases), device_(device), last_(std::chrono::steady_clock::now()) {}
+
+void PhaseTimer::cut(double StepPhases::*phase) {
+  if (device_.is_cuda()) torch::cuda::synchronize(device_.index());
+  const auto now = std::chrono::steady_clock::now();
+  phases_.*phase += std::chrono::duration<double, std::milli>(now - last_).count();
+  last_ = now;
 }
 
 namespace {
@@ -278,8 +330,11 @@ torch::Tensor class_loss(const DiscriminatorOutput& out, const torch::Tensor& cl
 
 DiscriminatorLoss discriminator_loss(DiscriminatorCritic& disc, EpsSource& audio_base, EpsSource& video_base,
                                      const DiscriminatorBatch& batch, const DiscriminatorDraw& draw,
-                                     const DiscriminatorLossWeights& weights) {
+                                     const DiscriminatorLossWeights& weights, PhaseTimer* timer) {
   torch::AutoGradMode grad_on(true);
+  auto cut = [timer](double StepPhases::*phase) {
+    if (timer) timer->cut(phase);
+  };
   const auto& sa = disc.audio_schedule();
   const auto& sv = disc.video_schedule();
   auto a_real = sa.q_sample(batch.real_audio, draw.t_real, draw.noise_real_audio);
@@ -304,8 +359,10 @@ DiscriminatorLoss discriminator_loss(DiscriminatorCritic& disc, EpsSource& audio
     auto a = a_real.detach().requires_grad_(true);
     auto v = v_real.detach().requires_grad_(true);
     h_real = disc.pre_sigmoid(a, v, draw.t_real, batch.real_condition, real_eps_for_disc);
+    cut(&StepPhases::forward);
     auto grads = torch::autograd::grad({smoothed_logit(h_real).sum()}, {a, v}, {}, /*retain_graph=*/true,
                                        /*create_graph=*/true);
+    cut(&StepPhases::input_gradient);
     auto r_audio = -sa.sigma(draw.t_real, a) * grads[0];
     auto r_video = -sv.sigma(draw.t_real, v) * grads[1];
     out.denoising = torch::mse_loss(real_eps.audio + r_audio, draw.noise_real_audio) +
@@ -329,6 +386,7 @@ DiscriminatorLoss discriminator_loss(DiscriminatorCritic& disc, EpsSource& audio
   out.d_fake = out.p_fake.mean().item<double>();
   out.t_real = draw.t_real;
   out.t_fake = draw.t_fake;
+  cut(&StepPhases::forward);
   return out;
 }
 
@@ -363,13 +421,18 @@ DiscriminatorDraw DiscriminatorTrainer::draw(const DiscriminatorBatch& batch) {
   return d;
 }
 
-DiscriminatorLoss DiscriminatorTrainer::step(const DiscriminatorBatch& batch) {
+DiscriminatorLoss DiscriminatorTrainer::step(const DiscriminatorBatch& batch, StepPhases* phases) {
+  std::optional<PhaseTimer> timer;
+  if (phases) timer.emplace(*phases, batch.real_audio.device());
   disc_->module().train();
-  auto loss = discriminator_loss(*disc_, *audio_base_, *video_base_, batch, draw(batch), weights_);
+  auto loss = discriminator_loss(*disc_, *audio_base_, *video_base_, batch, draw(batch), weights_,
+                                 timer ? &*timer : nullptr);
   optimizer_.zero_grad();
   backward(loss.total, sync_.get());
+  if (timer) timer->cut(&StepPhases::backward);
   clip_and_step(disc_->module(), optimizer_, config_.grad_clip, steps_ + 1,
                 {{"bce", loss.bce}, {"denoising loss", loss.denoising}, {"class loss", loss.classes}, {"loss", loss.total}});
+  if (timer) timer->cut(&StepPhases::optimizer);
   ++steps_;
   return loss;
 }
@@ -387,15 +450,24 @@ DiscriminatorTrainLog DiscriminatorTrainer::train_steps(const DiscriminatorBatch
   check_train_rows(data, batch_size);
   const int64_t steps = data.real_audio.size(0) / batch_size;
   auto log = torch::empty({6, steps}, torch::kFloat64);
+  auto phases_ms = time_phases_ ? torch::empty({steps, 4}, torch::kFloat64) : torch::Tensor();
   std::vector<torch::Tensor> p_real, p_fake, t_real, t_fake;
   for (int64_t s = 0; s < steps; ++s) {
     auto slice = [&](const torch::Tensor& x) {
       return x.defined() ? x.slice(0, s * batch_size, (s + 1) * batch_size) : x;
     };
     auto slice_condition = [&](const Conditioning& c) { return Conditioning{slice(c.audio), slice(c.video)}; };
+    StepPhases phases;
     auto loss = step({slice(data.real_audio), slice(data.real_video), slice(data.fake_audio), slice(data.fake_video),
                       slice_condition(data.real_condition), slice_condition(data.fake_condition),
-                      slice(data.real_classes)});
+                      slice(data.real_classes)},
+                     time_phases_ ? &phases : nullptr);
+    if (time_phases_) {
+      phases_ms[s][0] = phases.forward;
+      phases_ms[s][1] = phases.input_gradient;
+      phases_ms[s][2] = phases.backward;
+      phases_ms[s][3] = phases.optimizer;
+    }
     log[0][s] = loss.total.item<double>();
     log[1][s] = loss.bce.item<double>();
     log[2][s] = loss.denoising.item<double>();
@@ -408,7 +480,7 @@ DiscriminatorTrainLog DiscriminatorTrainer::train_steps(const DiscriminatorBatch
     t_fake.push_back(loss.t_fake.to(torch::kCPU));
   }
   return {log[0], log[1], log[2], log[3], log[4], log[5],
-          torch::stack(p_real), torch::stack(p_fake), torch::stack(t_real), torch::stack(t_fake)};
+          torch::stack(p_real), torch::stack(p_fake), torch::stack(t_real), torch::stack(t_fake), phases_ms};
 }
 
 std::string DiscriminatorTrainer::save_state() {

@@ -3,6 +3,7 @@
 // discriminator trainer (BCE real vs fake + λ_den · denoising loss through the input gradient).
 #include <torch/torch.h>
 
+#include <chrono>
 #include <memory>
 
 #include "eps_source.h"
@@ -28,7 +29,16 @@ struct OptimizerConfig {
   double grad_clip = 0.0;  // max global grad norm; 0 disables clipping
 };
 
-torch::optim::AdamW make_optimizer(torch::nn::Module& module, const OptimizerConfig& config);
+// torch::optim::AdamW (same options, per-parameter state and saved format, so a resume is exact either way) whose
+// step updates every parameter in one fused pass (aten's _fused_adamw_) instead of AdamW's ~8 element-wise ops per
+// parameter: within float rounding of the per-parameter loop (native/test/core_tests.cpp).
+class FusedAdamW : public torch::optim::AdamW {
+ public:
+  using torch::optim::AdamW::AdamW;
+  torch::Tensor step(LossClosure closure = nullptr) override;
+};
+
+FusedAdamW make_optimizer(torch::nn::Module& module, const OptimizerConfig& config);
 // The loss terms of a step, by name ("bce", "denoising", …), as clip_and_step checks them.
 using NamedLosses = std::vector<std::pair<std::string, torch::Tensor>>;
 // Clips the global gradient norm to grad_clip (when > 0), then steps. Before it moves a weight it throws
@@ -65,7 +75,7 @@ class EpsTrainer {
   std::shared_ptr<NetworkEps> model_;
   OptimizerConfig config_;
   EpsTrainingConfig training_;
-  torch::optim::AdamW optimizer_;
+  FusedAdamW optimizer_;
   Rng rng_;
   std::shared_ptr<GradientSync> sync_;
   int64_t steps_ = 0;
@@ -90,6 +100,25 @@ struct DiscriminatorDraw {
   torch::Tensor noise_fake_audio, noise_fake_video;
 };
 
+// Wall-clock milliseconds of one training step's phases, cut where bench/reference/discriminator_step.py cuts its
+// step: the forward passes (with the draws and the base models' ε̂), the input gradient, the backward pass (with the
+// double backward) and the optimiser step (with the finiteness checks). On CUDA each cut synchronises the device.
+struct StepPhases {
+  double forward = 0, input_gradient = 0, backward = 0, optimizer = 0;
+};
+
+// Adds the time since the previous cut (or its construction) to one phase of `phases`.
+class PhaseTimer {
+ public:
+  PhaseTimer(StepPhases& phases, torch::Device device);
+  void cut(double StepPhases::*phase);
+
+ private:
+  StepPhases& phases_;
+  torch::Device device_;
+  std::chrono::steady_clock::time_point last_;
+};
+
 struct DiscriminatorLoss {
   torch::Tensor total, bce, denoising, classes;  // scalars; total is differentiable
   double d_real = 0, d_fake = 0;        // mean sigmoid output on real / fake
@@ -105,13 +134,14 @@ struct DiscriminatorLoss {
 // the condition itself.
 DiscriminatorLoss discriminator_loss(DiscriminatorCritic& disc, EpsSource& audio_base, EpsSource& video_base,
                                      const DiscriminatorBatch& batch, const DiscriminatorDraw& draw,
-                                     const DiscriminatorLossWeights& weights);
+                                     const DiscriminatorLossWeights& weights, PhaseTimer* timer = nullptr);
 
 // What DiscriminatorTrainer::train_steps did, one entry per step: the loss terms and mean sigmoid outputs (steps,)
 // float64, and the per-sample sigmoid outputs and timesteps (steps, batch size).
 struct DiscriminatorTrainLog {
   torch::Tensor total, bce, denoising, d_real, d_fake, classes;
   torch::Tensor p_real, p_fake, t_real, t_fake;
+  torch::Tensor phases_ms;  // (steps, 4) float64: forward, input gradient, backward, optimiser; with phase timing only
 };
 
 class DiscriminatorTrainer {
@@ -122,7 +152,10 @@ class DiscriminatorTrainer {
                        std::shared_ptr<EpsSource> video_base, const DiscriminatorLossWeights& weights,
                        const OptimizerConfig& optimizer, uint64_t seed, TimestepRange timesteps = {});
   DiscriminatorDraw draw(const DiscriminatorBatch& batch);
-  DiscriminatorLoss step(const DiscriminatorBatch& batch);
+  // One optimiser step; with `phases`, adds the step's phase times to it.
+  DiscriminatorLoss step(const DiscriminatorBatch& batch, StepPhases* phases = nullptr);
+  // Whether train_steps times each step's phases (DiscriminatorTrainLog::phases_ms).
+  void set_phase_timing(bool on) { time_phases_ = on; }
   // A ShapeError unless the four arrays have the same rows, a positive multiple of batch_size, and realClasses (when
   // given) one class per real row.
   static void check_train_rows(const DiscriminatorBatch& data, int64_t batch_size);
@@ -145,12 +178,13 @@ class DiscriminatorTrainer {
   std::shared_ptr<EpsSource> audio_base_, video_base_;
   DiscriminatorLossWeights weights_;
   OptimizerConfig config_;
-  torch::optim::AdamW optimizer_;
+  FusedAdamW optimizer_;
   uint64_t seed_;
   TimestepRange timesteps_;
   Rng rng_;
   std::shared_ptr<GradientSync> sync_;
   int64_t steps_ = 0;
+  bool time_phases_ = false;
 };
 
 }  // namespace mmdisco

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iomanip>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -158,6 +159,100 @@ std::shared_ptr<DiscriminatorCritic> toy_discriminator(uint64_t seed) {
   return make_discriminator(parse_discriminator_network_of_any_kind(
                                 Json::parse(R"({"kind":"toy-mlp","audioDim":2,"videoDim":3,"hidden":16,"blocks":1})")),
                             linear_schedule(100), linear_schedule(100), float64(seed));
+}
+
+// The largest |a − b| over two modules' parameters.
+double max_parameter_difference(const torch::nn::Module& a, const torch::nn::Module& b) {
+  return (flat_parameters(a) - flat_parameters(b)).abs().max().item<double>();
+}
+
+std::string scientific(double value) {
+  std::ostringstream out;
+  out << std::scientific << std::setprecision(1) << value;
+  return out.str();
+}
+
+void optimizer_tests() {
+  // FusedAdamW against torch::optim::AdamW's per-parameter loop on the same gradients: 6 steps with weight decay
+  // and clipping off, in float64 and float32, then the moments one saved continued by the other.
+  for (const auto dtype : {torch::kFloat64, torch::kFloat32}) {
+    const std::string name = dtype == torch::kFloat64 ? "float64" : "float32";
+    torch::manual_seed(0);
+    auto net = [&] {
+      torch::nn::Sequential s(torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 8, 3)), torch::nn::Linear(6, 5));
+      s->to(dtype);
+      return s;
+    };
+    auto fused_net = net(), plain_net = net();
+    {
+      torch::NoGradGuard no_grad;
+      assign_flat_parameters(*plain_net, flat_parameters(*fused_net));
+    }
+    const auto options = torch::optim::AdamWOptions(1e-2).betas({0.8, 0.99}).weight_decay(0.05);
+    FusedAdamW fused(fused_net->parameters(), options);
+    torch::optim::AdamW plain(plain_net->parameters(), options);
+    auto steps = [&](int n) {
+      for (int i = 0; i < n; ++i) {
+        const auto f = fused_net->parameters(), p = plain_net->parameters();
+        for (size_t k = 0; k < f.size(); ++k) {
+          auto g = torch::randn_like(f[k]);
+          f[k].mutable_grad() = g.clone();
+          p[k].mutable_grad() = g.clone();
+        }
+        fused.step();
+        plain.step();
+      }
+    };
+    steps(6);
+    const double tolerance = dtype == torch::kFloat64 ? 1e-14 : 2e-7;  // lr = 1e-2: a few ulps of the update
+    const double difference = max_parameter_difference(*fused_net, *plain_net);
+    check(difference < tolerance && max_parameter_difference(*fused_net, *net()) > 1e-3,
+          name + ": FusedAdamW's parameters after 6 steps equal AdamW's within " + scientific(tolerance) + " (" +
+              scientific(difference) + ")");
+    // Saved by FusedAdamW, loaded into a fresh AdamW (and the reverse): the same moments and step counts.
+    std::stringstream saved;
+    {
+      torch::serialize::OutputArchive archive;
+      fused.save(archive);
+      archive.save_to(saved);
+    }
+    torch::optim::AdamW resumed(fused_net->parameters(), options);
+    {
+      torch::serialize::InputArchive archive;
+      archive.load_from(saved);
+      resumed.load(archive);
+    }
+    bool same_state = true;
+    for (const auto& p : fused_net->parameters()) {
+      const auto& a = static_cast<torch::optim::AdamWParamState&>(*fused.state().at(p.unsafeGetTensorImpl()));
+      const auto& b = static_cast<torch::optim::AdamWParamState&>(*resumed.state().at(p.unsafeGetTensorImpl()));
+      same_state = same_state && a.step() == 6 && b.step() == 6 && torch::equal(a.exp_avg(), b.exp_avg()) &&
+                   torch::equal(a.exp_avg_sq(), b.exp_avg_sq());
+    }
+    check(same_state, name + ": FusedAdamW's saved state loads into AdamW with the same moments and step counts");
+  }
+
+  // The discriminator trainer (FusedAdamW) against the same loss stepped by AdamW: parameters after 4 steps.
+  torch::manual_seed(0);
+  auto disc = toy_discriminator(4), plain_disc = toy_discriminator(4);
+  auto audio = mlp(2, 5), video = mlp(3, 6);
+  auto opts = torch::TensorOptions().dtype(torch::kFloat64);
+  DiscriminatorBatch batch{torch::randn({6, 2}, opts), torch::randn({6, 3}, opts), torch::randn({6, 2}, opts),
+                           torch::randn({6, 3}, opts), {}, {}, {}};
+  const OptimizerConfig config{1e-2, 0.01};
+  DiscriminatorTrainer trainer(disc, audio, video, {0.7, 0}, config, 9), draws(plain_disc, audio, video, {0.7, 0}, config, 9);
+  torch::optim::AdamW plain(plain_disc->module().parameters(),
+                            torch::optim::AdamWOptions(config.lr).betas({config.beta1, config.beta2}).weight_decay(config.weight_decay));
+  for (int i = 0; i < 4; ++i) {
+    trainer.step(batch);
+    auto loss = discriminator_loss(*plain_disc, *audio, *video, batch, draws.draw(batch), {0.7, 0});
+    plain.zero_grad();
+    loss.total.backward();
+    plain.step();
+  }
+  const double difference = max_parameter_difference(disc->module(), plain_disc->module());
+  check(difference < 1e-13, "DiscriminatorTrainer's parameters after 4 steps equal those of AdamW's loop within 1e-13 (" +
+                                scientific(difference) + ")");
 }
 
 void sampling_tests() {
@@ -661,6 +756,7 @@ int main(int argc, char** argv) {
   config_tests();
   sampling_tests();
   loss_tests();
+  optimizer_tests();
   eps_model_tests();
   gradient_check_tests();
   dpm_solver_tests();

@@ -104,10 +104,11 @@ TORCH_MODULE(VideoConv2d1d);
 class NamedConvImpl : public torch::nn::Module {
  public:
   NamedConvImpl(const std::string& name, torch::nn::AnyModule conv);
-  torch::Tensor forward(const torch::Tensor& x) { return conv_.forward(x); }
+  torch::Tensor forward(const torch::Tensor& x);
 
  private:
   torch::nn::AnyModule conv_;
+  torch::nn::Conv1dImpl* conv1d_ = nullptr;  // conv_ when it is a 1-D conv
 };
 TORCH_MODULE(NamedConv);
 
