@@ -4,21 +4,13 @@
  * flag, before any work.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../../ts/config/load';
 import { toyConfigSchema } from '../../ts/config/toy';
 import { ShardWriter } from '../../ts/data';
-
-const repo = path.resolve(__dirname, '..', '..', '..');
-const cli = path.join(repo, 'dist', 'ts', 'cli', 'main.js');
-
-function mmdisco(...args: string[]): { status: number | null; stderr: string } {
-  const result = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60_000 });
-  return { status: result.status, stderr: result.stderr };
-}
+import { mmdisco, repo } from '../fixtures/cli';
 
 describe('command-line edges', () => {
   let dir: string;

@@ -3,17 +3,10 @@
  * tables; a --work that does not exist fails naming the flag.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-
-const repo = path.resolve(__dirname, '..', '..', '..');
-const cli = path.join(repo, 'dist', 'ts', 'cli', 'main.js');
-
-function run(...args: string[]) {
-  return spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60_000 });
-}
+import { mmdisco } from '../fixtures/cli';
 
 describe('results report', () => {
   let dir: string;
@@ -28,7 +21,7 @@ describe('results report', () => {
     // The report copies sheets byte for byte; the bytes need not decode.
     writeFileSync(path.join(work, 'independent-media', 'contact.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]));
     const out = path.join(dir, 'report');
-    const result = run('results', 'report', '--work', work, '--out', out);
+    const result = mmdisco('results', 'report', '--work', work, '--out', out);
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stderr, /missing: results\.json .*stages present: independent-media/);
     const index = readFileSync(path.join(out, 'index.html'), 'utf8');
@@ -39,7 +32,7 @@ describe('results report', () => {
   });
 
   it('fails naming --work when it does not exist', () => {
-    const result = run('results', 'report', '--work', path.join(dir, 'absent'), '--out', path.join(dir, 'r2'));
+    const result = mmdisco('results', 'report', '--work', path.join(dir, 'absent'), '--out', path.join(dir, 'r2'));
     assert.equal(result.status, 1);
     assert.match(result.stderr, /--work: .*absent does not exist/);
   });

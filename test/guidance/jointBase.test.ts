@@ -5,22 +5,15 @@
  * naming the file and the field.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { readSafetensors } from '../../ts/checkpoint/safetensors';
 import { JOINT_BASE_FILE } from '../../ts/config/jointBase';
 import { sampleJoint } from '../../ts/guidance/jointSample';
+import { mmdisco, repo } from '../fixtures/cli';
 
-const repo = path.resolve(__dirname, '..', '..', '..');
-const cli = path.join(repo, 'dist', 'ts', 'cli', 'main.js');
 const fixtures = path.join(repo, 'test', 'fixtures', 'official-mmdisco');
-
-function mmdisco(...args: string[]): { status: number | null; stderr: string } {
-  const result = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 300_000 });
-  return { status: result.status, stderr: result.stderr };
-}
 
 const JOINT = {
   module: path.join(fixtures, 'mmdiff_unet.torchscript.pt'),

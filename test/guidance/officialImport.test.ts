@@ -6,7 +6,6 @@
  * the core equal the official YAMLs read by the YAML subset reader.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,15 +13,9 @@ import zlib from 'node:zlib';
 import { loadDiscriminatorWeights, readDiscriminatorWeights } from '../../ts/checkpoint/discriminatorWeights';
 import { native, tensor, type Conditioning, type Tensor } from '../../ts/native';
 import { parseYaml } from '../../ts/util/yaml';
+import { mmdisco, repo } from '../fixtures/cli';
 
-const repo = path.resolve(__dirname, '..', '..', '..');
-const cli = path.join(repo, 'dist', 'ts', 'cli', 'main.js');
 const fixtures = path.join(repo, 'test', 'fixtures', 'official-mmdisco');
-
-function mmdisco(...args: string[]): { status: number | null; stderr: string } {
-  const result = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { status: result.status, stderr: result.stderr };
-}
 
 /** Float tensors by name; `in.timesteps` holds an Int32Array (read it through `timesteps`). */
 type Fixture = Record<string, Tensor<Float32Array>>;

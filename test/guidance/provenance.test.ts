@@ -3,20 +3,13 @@
  * datasets' small presets share every tensor shape); --allow-mismatch lets them through and records it.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { readIndex } from '../../ts/data';
+import { mmdisco, repo } from '../fixtures/cli';
 
-const repo = path.resolve(__dirname, '..', '..', '..');
-const cli = path.join(repo, 'dist', 'ts', 'cli', 'main.js');
 const base = (name: string) => path.join(repo, 'models', 'base', name);
-
-function mmdisco(...args: string[]): { status: number | null; stderr: string } {
-  const result = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', cwd: repo, timeout: 300_000 });
-  return { status: result.status, stderr: result.stderr };
-}
 
 describe('data and models that do not belong together', function () {
   this.timeout(600_000);

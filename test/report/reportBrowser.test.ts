@@ -15,9 +15,8 @@ import { type Browser, chromium } from 'playwright-core';
 import { contactSheetPng } from '../../ts/media/png';
 import type { PairSetMetrics } from '../../ts/eval/pairMetrics';
 import type { ResultsTable, Row } from '../../ts/pipeline/results';
+import { mmdisco } from '../fixtures/cli';
 
-const repo = path.resolve(__dirname, '..', '..', '..');
-const cli = path.join(repo, 'dist', 'ts', 'cli', 'main.js');
 const CHROMIUM = '/usr/bin/chromium';
 
 function metrics(frechet: number): PairSetMetrics {
@@ -90,7 +89,7 @@ describe('results report in a browser', function () {
     ], { encoding: 'utf8' });
     assert.equal(ffmpeg.status, 0, `ffmpeg (./setup.sh --install-only installs it): ${ffmpeg.error ?? ffmpeg.stderr}`);
 
-    const report = spawnSync(process.execPath, [cli, 'results', 'report', '--work', work, '--out', path.join(dir, 'report')], { encoding: 'utf8', timeout: 60_000 });
+    const report = mmdisco('results', 'report', '--work', work, '--out', path.join(dir, 'report'));
     assert.equal(report.status, 0, report.stderr);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   });

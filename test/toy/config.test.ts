@@ -2,16 +2,14 @@
  * Bad toy configs fail before any work, with a message naming the field.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../../ts/config/load';
 import { toyConfigSchema } from '../../ts/config/toy';
+import { mmdisco, repo } from '../fixtures/cli';
 
-const repo = path.resolve(__dirname, '..', '..', '..');
 const defaultConfig = path.join(repo, 'configs', 'toy', 'gmm.json');
-const cli = path.join(repo, 'dist', 'ts', 'cli', 'main.js');
 
 function withEdit(edit: (c: any) => void): string {
   const config = JSON.parse(readFileSync(defaultConfig, 'utf8'));
@@ -56,9 +54,7 @@ describe('toy config validation', () => {
 
   it('the CLI exits with the error before creating any output', () => {
     const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'mmdisco-toy-')), 'run');
-    const result = spawnSync(process.execPath, [cli, 'toy', 'run', '--config', defaultConfig, '--out', out, '--set', 'base.steps=-3'], {
-      encoding: 'utf8',
-    });
+    const result = mmdisco('toy', 'run', '--config', defaultConfig, '--out', out, '--set', 'base.steps=-3');
     assert.equal(result.status, 1);
     assert.match(result.stderr, /gmm\.json: base\.steps: Number must be greater than 0/);
     assert.equal(existsSync(out), false, 'no output directory is created for a bad config');
