@@ -313,7 +313,7 @@ export interface DiscriminatorStepLog {
   pFake: Tensor<Float64Array>;
   tReal: Tensor<Int32Array>;
   tFake: Tensor<Int32Array>;
-  /** With timePhases: per step (steps, 4) the milliseconds of its forward passes, input gradient, backward, optimiser step. */
+  /** With timePhases: per step (steps, 5) the milliseconds of its forward passes, input gradient, backward, optimiser step and finiteness checks. */
   phasesMs?: Tensor<Float64Array>;
 }
 
@@ -438,6 +438,10 @@ interface NativeAddon {
      */
     /** timestepRange [tMin, tMax]: train at these steps only (inclusive; default the whole schedule). */
     /** timePhases: time each step's phases (trainSteps' phasesMs; on CUDA each phase boundary synchronises). */
+    /**
+     * precision 'bf16': the discriminator's forward passes in bf16 autocast, on CPU and CUDA alike (the weights,
+     * gradients and optimiser stay in the model's dtype); default 'fp32'.
+     */
     options: {
       lambdaDenoising: number;
       lambdaClass?: number;
@@ -445,6 +449,7 @@ interface NativeAddon {
       seed?: number;
       timestepRange?: [number, number];
       timePhases?: boolean;
+      precision?: 'fp32' | 'bf16';
     },
   ) => DiscriminatorTrainer;
   sample(options: SampleOptions): Promise<Record<string, Tensor>>;

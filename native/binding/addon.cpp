@@ -38,6 +38,9 @@ Napi::Value RuntimeInfo(const Napi::CallbackInfo& info) {
 
 Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   use_one_thread_here();  // a second OpenMP team on the JS thread would slow the workers' (worker.h)
+  // NNPACK refuses to initialise on some CPUs ("Unsupported hardware") and then warns once per process; the
+  // convolutions it would take run on oneDNN or ATen's own kernels either way.
+  at::globalContext().setUserEnabledNNPACK(false);
   EpsModelHandle::define(env, exports);
   AnalyticEpsHandle::define(env, exports);
   OracleCriticHandle::define(env, exports);

@@ -33,6 +33,9 @@ DiscriminatorTrainerHandle::DiscriminatorTrainerHandle(const Napi::CallbackInfo&
         o.has("optimizer") ? parse_optimizer(o.object("optimizer")) : mmdisco::OptimizerConfig{},
         static_cast<uint64_t>(o.integer("seed", 0)), timesteps);
     trainer_->set_phase_timing(o.boolean("timePhases", false));
+    const auto precision = o.string("precision", "fp32");
+    if (precision != "fp32" && precision != "bf16") o.fail("precision", "must be 'fp32' or 'bf16'");
+    trainer_->set_bf16_autocast(precision == "bf16");
     set_worker(disc->worker());
   });
 }

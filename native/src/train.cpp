@@ -99,7 +99,7 @@ std::string first_non_finite_gradient(torch::nn::Module& module) {
 }  // namespace
 
 void clip_and_step(torch::nn::Module& module, torch::optim::Optimizer& optimizer, double grad_clip, int64_t step,
-                   const NamedLosses& losses) {
+                   const NamedLosses& losses, PhaseTimer* timer) {
   for (const auto& [name, loss] : losses) {
     if (!loss.defined()) continue;
     const double value = loss.item<double>();
@@ -117,6 +117,7 @@ void clip_and_step(torch::nn::Module& module, torch::optim::Optimizer& optimizer
       throw NonFiniteError(step_prefix(step) + "the gradient of '" + name +
                            "' is not finite; stopped before the optimiser step, the weights are as they were");
   }
+  if (timer) timer->cut(&StepPhases::finite_check);
   if (grad_clip > 0) torch::nn::utils::clip_grad_norm_(parameters, grad_clip);
   optimizer.step();
 }
@@ -131,27 +132,29 @@ void backward(const torch::Tensor& loss, GradientSync* sync) {
   }
 }
 
-// bf16 autocast on CUDA for the scope of one forward pass (the loss is then taken in the model's dtype).
-class CudaBf16Autocast {
+// bf16 autocast on `device`'s type for the scope of one forward pass (the loss is then taken in the model's dtype);
+// the weights, their gradients and the optimiser stay in the model's dtype.
+class Bf16Autocast {
  public:
-  explicit CudaBf16Autocast(bool enabled) : enabled_(enabled) {
+  Bf16Autocast(torch::Device device, bool enabled) : device_type_(device.type()), enabled_(enabled) {
     if (!enabled_) return;
-    previous_enabled_ = at::autocast::is_autocast_enabled(at::kCUDA);
-    previous_dtype_ = at::autocast::get_autocast_dtype(at::kCUDA);
-    at::autocast::set_autocast_enabled(at::kCUDA, true);
-    at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+    previous_enabled_ = at::autocast::is_autocast_enabled(device_type_);
+    previous_dtype_ = at::autocast::get_autocast_dtype(device_type_);
+    at::autocast::set_autocast_enabled(device_type_, true);
+    at::autocast::set_autocast_dtype(device_type_, at::kBFloat16);
     at::autocast::increment_nesting();
   }
-  ~CudaBf16Autocast() {
+  ~Bf16Autocast() {
     if (!enabled_) return;
     if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-    at::autocast::set_autocast_enabled(at::kCUDA, previous_enabled_);
-    at::autocast::set_autocast_dtype(at::kCUDA, previous_dtype_);
+    at::autocast::set_autocast_enabled(device_type_, previous_enabled_);
+    at::autocast::set_autocast_dtype(device_type_, previous_dtype_);
   }
-  CudaBf16Autocast(const CudaBf16Autocast&) = delete;
-  CudaBf16Autocast& operator=(const CudaBf16Autocast&) = delete;
+  Bf16Autocast(const Bf16Autocast&) = delete;
+  Bf16Autocast& operator=(const Bf16Autocast&) = delete;
 
  private:
+  c10::DeviceType device_type_;
   bool enabled_;
   bool previous_enabled_ = false;
   at::ScalarType previous_dtype_ = at::kBFloat16;
@@ -272,7 +275,7 @@ double EpsTrainer::step(const torch::Tensor& x0_in) {
   auto x_t = model_->schedule().q_sample(x0, t, noise);
   torch::Tensor prediction;
   {
-    CudaBf16Autocast autocast(training_.cuda_bf16_autocast && x0.is_cuda());
+    Bf16Autocast autocast(x0.device(), training_.cuda_bf16_autocast && x0.is_cuda());
     prediction = model_->forward(x_t, t);
   }
   auto loss = torch::mse_loss(prediction.to(noise.scalar_type()), noise);
@@ -330,8 +333,15 @@ torch::Tensor class_loss(const DiscriminatorOutput& out, const torch::Tensor& cl
 
 DiscriminatorLoss discriminator_loss(DiscriminatorCritic& disc, EpsSource& audio_base, EpsSource& video_base,
                                      const DiscriminatorBatch& batch, const DiscriminatorDraw& draw,
-                                     const DiscriminatorLossWeights& weights, PhaseTimer* timer) {
+                                     const DiscriminatorLossWeights& weights, bool bf16_autocast, PhaseTimer* timer) {
   torch::AutoGradMode grad_on(true);
+  // The discriminator's logits, in bf16 autocast when asked, then all that follows in the model's dtype. The base
+  // models' ε̂ (a frozen target) and the class term's pass stay in the model's dtype.
+  const auto dtype = batch.real_audio.scalar_type();
+  auto logit = [&](const auto& forward) {
+    Bf16Autocast autocast(batch.real_audio.device(), bf16_autocast);
+    return forward().to(dtype);
+  };
   auto cut = [timer](double StepPhases::*phase) {
     if (timer) timer->cut(phase);
   };
@@ -358,7 +368,7 @@ DiscriminatorLoss discriminator_loss(DiscriminatorCritic& disc, EpsSource& audio
     // One forward pass serves both the BCE term and the input gradient of the denoising term.
     auto a = a_real.detach().requires_grad_(true);
     auto v = v_real.detach().requires_grad_(true);
-    h_real = disc.pre_sigmoid(a, v, draw.t_real, batch.real_condition, real_eps_for_disc);
+    h_real = logit([&] { return disc.pre_sigmoid(a, v, draw.t_real, batch.real_condition, real_eps_for_disc); });
     cut(&StepPhases::forward);
     auto grads = torch::autograd::grad({smoothed_logit(h_real).sum()}, {a, v}, {}, /*retain_graph=*/true,
                                        /*create_graph=*/true);
@@ -368,10 +378,10 @@ DiscriminatorLoss discriminator_loss(DiscriminatorCritic& disc, EpsSource& audio
     out.denoising = torch::mse_loss(real_eps.audio + r_audio, draw.noise_real_audio) +
                     torch::mse_loss(real_eps.video + r_video, draw.noise_real_video);
   } else {
-    h_real = disc.pre_sigmoid(a_real, v_real, draw.t_real, batch.real_condition, real_eps_for_disc);
+    h_real = logit([&] { return disc.pre_sigmoid(a_real, v_real, draw.t_real, batch.real_condition, real_eps_for_disc); });
     out.denoising = torch::zeros({}, h_real.options());
   }
-  auto h_fake = disc.pre_sigmoid(a_fake, v_fake, draw.t_fake, batch.fake_condition);
+  auto h_fake = logit([&] { return disc.pre_sigmoid(a_fake, v_fake, draw.t_fake, batch.fake_condition); });
   // BCE with logits: −log σ(h) = softplus(−h) for real, −log(1 − σ(h)) = softplus(h) for fake.
   out.bce = torch::softplus(-h_real).mean() + torch::softplus(h_fake).mean();
   out.classes = weights.classes != 0
@@ -425,13 +435,14 @@ DiscriminatorLoss DiscriminatorTrainer::step(const DiscriminatorBatch& batch, St
   std::optional<PhaseTimer> timer;
   if (phases) timer.emplace(*phases, batch.real_audio.device());
   disc_->module().train();
-  auto loss = discriminator_loss(*disc_, *audio_base_, *video_base_, batch, draw(batch), weights_,
+  auto loss = discriminator_loss(*disc_, *audio_base_, *video_base_, batch, draw(batch), weights_, bf16_autocast_,
                                  timer ? &*timer : nullptr);
   optimizer_.zero_grad();
   backward(loss.total, sync_.get());
   if (timer) timer->cut(&StepPhases::backward);
   clip_and_step(disc_->module(), optimizer_, config_.grad_clip, steps_ + 1,
-                {{"bce", loss.bce}, {"denoising loss", loss.denoising}, {"class loss", loss.classes}, {"loss", loss.total}});
+                {{"bce", loss.bce}, {"denoising loss", loss.denoising}, {"class loss", loss.classes}, {"loss", loss.total}},
+                timer ? &*timer : nullptr);
   if (timer) timer->cut(&StepPhases::optimizer);
   ++steps_;
   return loss;
@@ -450,7 +461,7 @@ DiscriminatorTrainLog DiscriminatorTrainer::train_steps(const DiscriminatorBatch
   check_train_rows(data, batch_size);
   const int64_t steps = data.real_audio.size(0) / batch_size;
   auto log = torch::empty({6, steps}, torch::kFloat64);
-  auto phases_ms = time_phases_ ? torch::empty({steps, 4}, torch::kFloat64) : torch::Tensor();
+  auto phases_ms = time_phases_ ? torch::empty({steps, 5}, torch::kFloat64) : torch::Tensor();
   std::vector<torch::Tensor> p_real, p_fake, t_real, t_fake;
   for (int64_t s = 0; s < steps; ++s) {
     auto slice = [&](const torch::Tensor& x) {
@@ -467,6 +478,7 @@ DiscriminatorTrainLog DiscriminatorTrainer::train_steps(const DiscriminatorBatch
       phases_ms[s][1] = phases.input_gradient;
       phases_ms[s][2] = phases.backward;
       phases_ms[s][3] = phases.optimizer;
+      phases_ms[s][4] = phases.finite_check;
     }
     log[0][s] = loss.total.item<double>();
     log[1][s] = loss.bce.item<double>();
@@ -493,7 +505,7 @@ void DiscriminatorTrainer::load_state(const std::string& bytes) {
 
 std::pair<DiscriminatorLoss, torch::Tensor> DiscriminatorTrainer::loss_and_gradient(const DiscriminatorBatch& batch,
                                                                                      const DiscriminatorDraw& draw) {
-  auto loss = discriminator_loss(*disc_, *audio_base_, *video_base_, batch, draw, weights_);
+  auto loss = discriminator_loss(*disc_, *audio_base_, *video_base_, batch, draw, weights_, bf16_autocast_);
   optimizer_.zero_grad();
   loss.total.backward();
   auto grad = flat_gradient(disc_->module()).clone();

@@ -44,8 +44,10 @@ using NamedLosses = std::vector<std::pair<std::string, torch::Tensor>>;
 // Clips the global gradient norm to grad_clip (when > 0), then steps. Before it moves a weight it throws
 // NonFiniteError, naming `step` (when > 0), at the first non-finite term of `losses` (this rank's, so the message
 // names the cause where it arose), then at a non-finite gradient (which, summed over ranks, stops every rank).
+// With `timer`, the checks are cut as their own phase (StepPhases::finite_check).
+class PhaseTimer;
 void clip_and_step(torch::nn::Module& module, torch::optim::Optimizer& optimizer, double grad_clip, int64_t step = 0,
-                   const NamedLosses& losses = {});
+                   const NamedLosses& losses = {}, PhaseTimer* timer = nullptr);
 
 // What the ε-trainer adds to the optimiser: an exponential moving average of the weights, which is the copy that
 // samples and evaluations use, and the precision on CUDA.
@@ -102,9 +104,10 @@ struct DiscriminatorDraw {
 
 // Wall-clock milliseconds of one training step's phases, cut where bench/reference/discriminator_step.py cuts its
 // step: the forward passes (with the draws and the base models' ε̂), the input gradient, the backward pass (with the
-// double backward) and the optimiser step (with the finiteness checks). On CUDA each cut synchronises the device.
+// double backward) and the optimiser step; then, native only, the finiteness checks of clip_and_step (which the
+// reference does not make). On CUDA each cut synchronises the device.
 struct StepPhases {
-  double forward = 0, input_gradient = 0, backward = 0, optimizer = 0;
+  double forward = 0, input_gradient = 0, backward = 0, optimizer = 0, finite_check = 0;
 };
 
 // Adds the time since the previous cut (or its construction) to one phase of `phases`.
@@ -131,17 +134,19 @@ struct DiscriminatorLoss {
 // create_graph (double backward); λ_den = 0 skips the input gradient entirely. The class term is a dense signal
 // for each tower to learn the class, where the BCE only says whether a pair and its condition agree; it needs the
 // projection heads' class scores, taken under the null condition so that the towers cannot read the class from
-// the condition itself.
+// the condition itself. `bf16_autocast`: the discriminator's logits in bf16 autocast on the batch's device (the
+// weights, the gradients and the optimiser stay in the model's dtype).
 DiscriminatorLoss discriminator_loss(DiscriminatorCritic& disc, EpsSource& audio_base, EpsSource& video_base,
                                      const DiscriminatorBatch& batch, const DiscriminatorDraw& draw,
-                                     const DiscriminatorLossWeights& weights, PhaseTimer* timer = nullptr);
+                                     const DiscriminatorLossWeights& weights, bool bf16_autocast = false,
+                                     PhaseTimer* timer = nullptr);
 
 // What DiscriminatorTrainer::train_steps did, one entry per step: the loss terms and mean sigmoid outputs (steps,)
 // float64, and the per-sample sigmoid outputs and timesteps (steps, batch size).
 struct DiscriminatorTrainLog {
   torch::Tensor total, bce, denoising, d_real, d_fake, classes;
   torch::Tensor p_real, p_fake, t_real, t_fake;
-  torch::Tensor phases_ms;  // (steps, 4) float64: forward, input gradient, backward, optimiser; with phase timing only
+  torch::Tensor phases_ms;  // (steps, 5) float64: forward, input gradient, backward, optimiser, finite check; with phase timing only
 };
 
 class DiscriminatorTrainer {
@@ -156,6 +161,8 @@ class DiscriminatorTrainer {
   DiscriminatorLoss step(const DiscriminatorBatch& batch, StepPhases* phases = nullptr);
   // Whether train_steps times each step's phases (DiscriminatorTrainLog::phases_ms).
   void set_phase_timing(bool on) { time_phases_ = on; }
+  // Whether the discriminator's forward passes run in bf16 autocast (discriminator_loss).
+  void set_bf16_autocast(bool on) { bf16_autocast_ = on; }
   // A ShapeError unless the four arrays have the same rows, a positive multiple of batch_size, and realClasses (when
   // given) one class per real row.
   static void check_train_rows(const DiscriminatorBatch& data, int64_t batch_size);
@@ -185,6 +192,7 @@ class DiscriminatorTrainer {
   std::shared_ptr<GradientSync> sync_;
   int64_t steps_ = 0;
   bool time_phases_ = false;
+  bool bf16_autocast_ = false;
 };
 
 }  // namespace mmdisco

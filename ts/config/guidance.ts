@@ -75,6 +75,12 @@ export const GuidanceConfigSchema = z
         timestepRange: timestepRange.optional(),
         /** Timestep buckets of the mean D(real) / D(fake) log. */
         timestepBuckets: positiveInt.default(4),
+        /**
+         * 'bf16': the discriminator's forward passes in bf16 autocast (CPUs with AVX512-BF16 and CUDA run them
+         * faster; weights, gradients and the optimiser stay fp32). The step's gradients then agree with fp32 to about
+         * 1e-2 (test/guidance/precision.test.ts).
+         */
+        precision: z.enum(['fp32', 'bf16']).default('fp32'),
         seed: z.number().int(),
       })
       .strict()

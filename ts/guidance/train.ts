@@ -267,6 +267,7 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
     optimizer: { lr: t.lr, weightDecay: t.weightDecay, beta1: t.beta1, beta2: t.beta2, gradClip: t.gradClip },
     seed: t.seed,
     ...(t.timestepRange ? { timestepRange: t.timestepRange } : {}),
+    precision: t.precision,
   });
   await ranks.attach(trainer);
   if (trainerState) await loadTrainingStateFrom(trainerStateFile, trainer, trainerState);
