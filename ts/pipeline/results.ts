@@ -285,7 +285,7 @@ export async function runResults(opts: RunResultsOptions): Promise<{ result: Res
     await timed(`probe ${variant.name}`, existsSync(probed), async () => {
       const probe = await probeDiscriminator({
         discriminator: guidance.discriminator, conditioning: guidance.conditioning, bases: pair, data: real.test,
-        column: guidance.conditioning?.column ?? CLASS_SPECS[config.dataset].column, within: config.probe.within,
+        column: guidance.conditioning?.column ?? CLASS_SPECS[config.dataset].column, within: guidance.conditioning ? undefined : config.probe.within,
         pairs: probePairs, timesteps: config.probe.timesteps, seed: config.probe.seed,
       });
       const record: ProbeRecord = { guidance: run, data: real.test, ...probe };
