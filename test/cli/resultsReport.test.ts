@@ -62,9 +62,9 @@ describe('results report', () => {
     assert.match(partial.index, /<img src="plots\/per-pair-classAgreement\.png"/);
   });
 
-  it('draws the empirical CDF of scores in [0, 1] as its steps', () => {
-    assert.deepEqual(empiricalCdf([1, 0, 1, 1]), { x: [0, 0, 0, 1, 1, 1], y: [0, 0, 0.25, 0.25, 1, 1] });
-    assert.deepEqual(empiricalCdf([0.5, 0.25]), { x: [0, 0.25, 0.25, 0.5, 0.5, 1], y: [0, 0, 0.5, 0.5, 1, 1] });
+  it('draws the empirical CDF of scores in [0, 1] as its steps, from 0 below them to 1 above', () => {
+    assert.deepEqual(empiricalCdf([1, 0, 1, 1]), { x: [-0.05, 0, 0, 1, 1, 1.05], y: [0, 0, 0.25, 0.25, 1, 1] });
+    assert.deepEqual(empiricalCdf([0.5, 0.25]), { x: [-0.05, 0.25, 0.25, 0.5, 0.5, 1.05], y: [0, 0, 0.5, 0.5, 1, 1] });
   });
 
   it('fails naming --work when it does not exist', () => {

@@ -9,8 +9,8 @@
  * logit on noised real test pairs as they are vs with one part swapped, per timestep) into probe-<variant>.json.
  *
  * Every stage writes into the work directory and is skipped when its output is complete there (fakes, each
- * training run, each probe, each sample set), so an interrupted run continues where it stopped, and processes given different
- * variants can share one. The config (configs/results/*.json) is ResultsConfigSchema; its paths are relative to
+ * training run, each probe, each sample set), so an interrupted run continues where it stopped, and processes given
+ * different variants can share one. The config (configs/results/*.json) is ResultsConfigSchema; its paths are relative to
  * `root`. `mmdisco results run` (ts/cli/results.ts) is the command line of it.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -216,11 +216,11 @@ export async function runResults(opts: RunResultsOptions): Promise<{ result: Res
   }
   const deviceSet = opts.device ? [`runtime.device=${opts.device}`] : [];
   const fromRoot = (p: string) => (path.isAbsolute(p) ? p : path.join(opts.root, p));
-  // Validate every variant's config before any work starts.
   const probePairs = config.probe.pairs ?? config.real.test.pairs;
   if (probePairs > config.real.test.pairs) {
     throw new Error(`${opts.configFile}: probe.pairs ${probePairs} exceeds real.test.pairs ${config.real.test.pairs} (the probe uses real test pairs)`);
   }
+  // Validate every variant's config before any work starts.
   const variants = config.variants.filter((v) => !opts.variants || opts.variants.includes(v.name)).map((v) => ({
     ...v,
     config: loadConfig(GuidanceConfigSchema, fromRoot(v.config), [...v.set, ...(opts.guidanceSet ?? []), ...deviceSet]),
@@ -285,7 +285,8 @@ export async function runResults(opts: RunResultsOptions): Promise<{ result: Res
     await timed(`probe ${variant.name}`, existsSync(probed), async () => {
       const probe = await probeDiscriminator({
         discriminator: guidance.discriminator, conditioning: guidance.conditioning, bases: pair, data: real.test,
-        column: guidance.conditioning?.column ?? CLASS_SPECS[config.dataset].column, within: guidance.conditioning ? undefined : config.probe.within,
+        column: guidance.conditioning?.column ?? CLASS_SPECS[config.dataset].column,
+        within: guidance.conditioning ? undefined : config.probe.within,
         pairs: probePairs, timesteps: config.probe.timesteps, seed: config.probe.seed,
       });
       const record: ProbeRecord = { guidance: run, data: real.test, ...probe };

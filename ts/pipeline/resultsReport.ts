@@ -42,6 +42,8 @@ interface Plot {
   /** Path relative to the report directory. */
   src: string;
   title: string;
+  /** Under the figure, when it needs more than its title. */
+  caption?: string;
 }
 
 /**
@@ -81,13 +83,16 @@ const PER_PAIR_LABELS: Record<NonNullable<Row['alignmentPerPair']>['metric'], st
   classAgreement: 'class agreement per pair',
 };
 
+/** How far the CDF's line runs beyond [0, 1], so that jumps at 0 and 1 (all of a 0/1 score's) show clear of the axes. */
+const CDF_MARGIN = 0.05;
+
 /**
- * The empirical CDF of scores in [0, 1] as the corners of its step line: the fraction of values ≤ x, from (0, 0)
- * (or a jump at 0) to (1, 1).
+ * The empirical CDF of scores in [0, 1] as the corners of its step line: the fraction of values ≤ x, from 0 below
+ * the scores to 1 above them.
  */
 export function empiricalCdf(values: readonly number[]): { x: number[]; y: number[] } {
   const sorted = [...values].sort((a, b) => a - b);
-  const x = [0];
+  const x = [-CDF_MARGIN];
   const y = [0];
   let below = 0;
   for (let i = 0; i < sorted.length; i++) {
@@ -96,7 +101,7 @@ export function empiricalCdf(values: readonly number[]): { x: number[]; y: numbe
     y.push(below / sorted.length, (i + 1) / sorted.length);
     below = i + 1;
   }
-  x.push(1);
+  x.push(1 + CDF_MARGIN);
   y.push(1);
   return { x, y };
 }
@@ -125,7 +130,7 @@ async function alignmentPlots(results: ResultsTable, out: string, missing: strin
   for (const metric of [...new Set(shown.map((row) => row.alignmentPerPair.metric))]) {
     const label = PER_PAIR_LABELS[metric];
     const src = path.posix.join('plots', `per-pair-${metric}.png`);
-    const title = `${label}: empirical CDF (each variant at its λ of highest mean)`;
+    const title = `empirical CDF of ${label}`;
     await writeLineChart(path.join(out, src), {
       series: shown.filter((row) => row.alignmentPerPair.metric === metric).map((row) => ({ name: row.name, ...empiricalCdf(row.alignmentPerPair.values) })),
       xLabel: label,
@@ -133,7 +138,7 @@ async function alignmentPlots(results: ResultsTable, out: string, missing: strin
       title,
       ...PLOT_SIZE,
     });
-    plots.push({ src, title });
+    plots.push({ src, title, caption: `${title}: real test, independent and each variant at its recommended setting (that of its highest mean)` });
   }
   return plots;
 }
@@ -164,7 +169,7 @@ async function probePlots(variants: string[], work: string, out: string, missing
   }
   if (series.length === 0) return [];
   const src = path.posix.join('plots', 'probe-logit-drop.png');
-  const title = 'mean logit of matched real pairs minus that of changed ones, against t';
+  const title = 'logit drop (matched − changed) against t';
   await writeLineChart(path.join(out, src), { series, xLabel: 't', yLabel: 'logit drop', title, markers: true, ...PLOT_SIZE });
   return [{ src, title }];
 }
@@ -274,7 +279,7 @@ ${set.videos.length > 0
 }
 
 const plotFigures = (plots: Plot[]): Html =>
-  html`<div class="figures">${plots.map((plot) => html`<figure><img src="${plot.src}" alt="${plot.title}"><figcaption>${plot.title}</figcaption></figure>`)}</div>`;
+  html`<div class="figures">${plots.map((plot) => html`<figure><img src="${plot.src}" alt="${plot.title}"><figcaption>${plot.caption ?? plot.title}</figcaption></figure>`)}</div>`;
 
 /**
  * Writes the plots and copies the media under `out`, and returns index.html; `missing` is extended by what the
