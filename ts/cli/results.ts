@@ -36,7 +36,8 @@ export const resultsRunCommand: CommandModule<object, ResultsRunArgs> = {
   command: 'run',
   describe:
     'Independent sampling vs each discriminator variant over a λ sweep, scored by the evaluators. Every stage ' +
-    '(real data, fakes, each training run, each discriminator probe, each sample set) writes into --work and is skipped when complete there; ' +
+    '(real data, fakes, each training run, each discriminator probe, each sample set) writes into --work and is ' +
+    'skipped when complete there; ' +
     `the tables go to --work/${TABLE_FILES.json} and ${TABLE_FILES.markdown}.`,
   builder: (y: Argv) =>
     y
