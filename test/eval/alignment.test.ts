@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { resolveUnit } from '../../ts/core/unit';
-import { accuracy, classAgreement } from '../../ts/eval/classAgreement';
+import { accuracy, classAgreement, pairClassAgreements } from '../../ts/eval/classAgreement';
 import type { CoupledGaussianMixture } from '../../ts/core/mixture';
 import { componentPosterior, sampleMixture } from '../../ts/eval/mixture';
 import { mixtureCoupling } from '../../ts/eval/mixtureCoupling';
@@ -21,8 +21,10 @@ const squareMixture: CoupledGaussianMixture = {
 describe('class agreement and accuracy', () => {
   it('count equal entries', () => {
     assert.equal(classAgreement(Int32Array.from([1, 2, 3, 4]), Int32Array.from([1, 0, 3, 0])), 0.5);
+    assert.deepEqual(pairClassAgreements(Int32Array.from([1, 2, 3, 4]), Int32Array.from([1, 0, 3, 0])), [1, 0, 1, 0]);
     assert.equal(accuracy(Int32Array.from([7, 7]), Int32Array.from([7, 7])), 1);
     assert.throws(() => classAgreement(Int32Array.from([1]), Int32Array.from([1, 2])), /length/);
+    assert.throws(() => pairClassAgreements(new Int32Array(0), new Int32Array(0)), /no predictions/);
   });
 });
 

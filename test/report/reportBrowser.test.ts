@@ -1,7 +1,7 @@
 /**
  * The page of `results report` opened from file:// in a headless browser (Debian's chromium driven by playwright-core,
- * which downloads no browser): on a synthetic work directory (a results table, one variant's training log, contact
- * sheets, an H.264/AAC mp4), its tables hold the table's rows, every image decodes, every video loads its metadata,
+ * which downloads no browser): on a synthetic work directory (a results table with each pair's class agreement, one
+ * variant's training log and probe, contact sheets, an H.264/AAC mp4), its tables hold the table's rows, every image decodes, every video loads its metadata,
  * no request leaves file:// and nothing is logged as an error. Debian's chromium decodes H.264/AAC (with its bundled
  * ffmpeg), so the videos are loaded, not only asked canPlayType.
  */
@@ -13,20 +13,11 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
 import { contactSheetPng } from '../../ts/media/png';
-import type { PairSetMetrics } from '../../ts/eval/pairMetrics';
-import type { ResultsTable, Row } from '../../ts/pipeline/results';
+import type { ProbeRecord, ResultsTable } from '../../ts/pipeline/results';
 import { mmdisco } from '../fixtures/cli';
+import { resultsRow as row } from '../fixtures/resultsTable';
 
 const CHROMIUM = '/usr/bin/chromium';
-
-function metrics(frechet: number): PairSetMetrics {
-  const modality = { accuracy: null, recognisable: 0.75, meanConfidence: 0.8, frechet, kid: { mean: frechet / 10, std: 1 } };
-  return { pairs: 4, audio: modality, video: { ...modality, frechet: frechet + 1 }, classAgreement: 0.5, onsetF1: null };
-}
-
-function row(name: string, variant: string | null, lambda: number | null, frechet: number, media: string | null): Row {
-  return { name, variant, lambda, metrics: metrics(frechet), shuffledOnsetF1: null, onsetF1VsIndependent: null, seconds: 1, media };
-}
 
 /** A clip of `frames` grey ramps as a contact sheet PNG. */
 function sheet(frames: number): Buffer {
@@ -48,11 +39,11 @@ describe('results report in a browser', function () {
   let dir: string;
   let browser: Browser;
   const rows = [
-    row('real test', null, null, 10, null),
-    row('independent', null, null, 60, 'independent-media'),
-    row('B λ=1', 'B', 1, 55, 'sample-B-1'),
-    row('B λ=4', 'B', 4, 50, 'sample-B-4'),
-    row('B-bce λ=1', 'B-bce', 1, 57, 'sample-B-bce-1'),
+    row('real test', null, null, 10, null, [1, 1, 1, 0]),
+    row('independent', null, null, 60, 'independent-media', [0, 0, 1, 0]),
+    row('B λ=1', 'B', 1, 55, 'sample-B-1', [1, 0, 1, 0]),
+    row('B λ=4', 'B', 4, 50, 'sample-B-4', [1, 1, 1, 0]),
+    row('B-bce λ=1', 'B-bce', 1, 57, 'sample-B-bce-1', [0, 1, 0, 0]),
   ];
 
   before(async () => {
@@ -78,6 +69,9 @@ describe('results report in a browser', function () {
         .map((entry) => JSON.stringify(entry))
         .join('\n') + '\n',
     );
+    // B is probed; B-bce is not, which the page names as missing.
+    const probe: ProbeRecord = { guidance: 'guidance-B', data: 'real-test', pairs: 4, timesteps: [50, 300, 600], meanLogit: { matched: [2, 1, 0.5], shuffled: [-1, 0, 0.4] } };
+    writeFileSync(path.join(work, 'probe-B.json'), JSON.stringify(probe));
     for (const media of ['independent-media', 'sample-B-1', 'sample-B-4', 'sample-B-bce-1']) {
       mkdirSync(path.join(work, media));
       writeFileSync(path.join(work, media, 'contact.png'), sheet(3));
@@ -112,6 +106,8 @@ describe('results report in a browser', function () {
     assert.deepEqual(tableSets, rows.map((r) => r.name));
     const missing = await page.$$eval('h2 + ul li', (lis) => lis.map((li) => li.textContent ?? ''));
     assert.ok(missing.some((m) => m.startsWith('guidance-B-bce/log.jsonl')), `missing: ${JSON.stringify(missing)}`);
+    assert.ok(missing.some((m) => m.startsWith('probe-B-bce.json')), `missing: ${JSON.stringify(missing)}`);
+    assert.ok(!missing.some((m) => m.startsWith('probe-B.json') || m.startsWith('per-pair')), `missing: ${JSON.stringify(missing)}`);
 
     const images = await page.$$eval('img', (imgs) => imgs.map((img) => ({ src: img.getAttribute('src') ?? '', width: img.naturalWidth })));
     for (const image of images) assert.ok(image.width > 0, `${image.src} does not decode`);
@@ -120,6 +116,8 @@ describe('results report in a browser', function () {
     assert.equal(sources.filter((src) => src.startsWith('plots/sweep-')).length, 11);
     assert.deepEqual(sources.filter((src) => src.startsWith('plots/training-')).sort(), ['bce', 'dFake', 'dReal', 'denoising'].map((k) => `plots/training-${k}.png`));
     assert.equal(sources.filter((src) => src.endsWith('/contact.png')).length, 4);
+    // The per-pair distribution of the real, independent and each variant's best set, and the probe of B.
+    assert.deepEqual(sources.filter((src) => src.startsWith('plots/per-pair-') || src.startsWith('plots/probe-')), ['plots/per-pair-classAgreement.png', 'plots/probe-logit-drop.png']);
 
     // A string: it runs in the page, and the tests compile without the DOM's types.
     await page.waitForFunction("[...document.querySelectorAll('video')].every((video) => video.readyState >= 1 || video.error)", null, { timeout: 20_000 });

@@ -36,7 +36,8 @@ export const resultsRunCommand: CommandModule<object, ResultsRunArgs> = {
   command: 'run',
   describe:
     'Independent sampling vs each discriminator variant over a λ sweep, scored by the evaluators. Every stage ' +
-    '(real data, fakes, each training run, each sample set) writes into --work and is skipped when complete there; ' +
+    '(real data, fakes, each training run, each discriminator probe, each sample set) writes into --work and is ' +
+    'skipped when complete there; ' +
     `the tables go to --work/${TABLE_FILES.json} and ${TABLE_FILES.markdown}.`,
   builder: (y: Argv) =>
     y
@@ -93,7 +94,7 @@ export function missingFromWork(work: string): string[] {
 
 export const resultsReportCommand: CommandModule<object, ResultsReportArgs> = {
   command: 'report',
-  describe: `Write the report of a results run (--work) into --out: index.html (tables, plots of the λ sweep and of the discriminators' training, each sample set's contact sheets and mp4s, provenance; self-contained, opens from file://) and ${TABLE_FILES.json}, ${TABLE_FILES.markdown}, naming what is missing.`,
+  describe: `Write the report of a results run (--work) into --out: index.html (tables, plots of the λ sweep, of each set's per-pair alignment scores, of the discriminators' training and of their probe's logit drop against t, each sample set's contact sheets and mp4s, provenance; self-contained, opens from file://) and ${TABLE_FILES.json}, ${TABLE_FILES.markdown}, naming what is missing.`,
   builder: (y: Argv) =>
     y
       .option('work', { type: 'string', demandOption: true, describe: 'working directory of `results run`' })

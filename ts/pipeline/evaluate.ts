@@ -6,6 +6,7 @@
  */
 import type { CoupledGaussianMixture } from '../core/mixture';
 import type { Modality } from '../core/modality';
+import { pairClassAgreements } from '../eval/classAgreement';
 import { evaluateDataset, type EvaluatorSet } from '../eval/evaluators';
 import { mixtureCoupling } from '../eval/mixtureCoupling';
 import { avOnsetF1s, calibrate, type PairSetMetrics, pairSetMetrics } from '../eval/pairMetrics';
@@ -28,6 +29,17 @@ export interface ShardEvaluation {
   onsetF1s: number[] | null;
   /** Onset F1 of the set with each video given the audio of another of its pairs: the F1 of chance (null without events). */
   shuffledOnsetF1: number | null;
+  alignmentPerPair: PairAlignment;
+}
+
+/**
+ * Each pair's alignment score, in pair order: its AV onset F1 where the dataset has sound events at contacts, else its
+ * class agreement (1 where the two evaluators' classes agree, 0 where not). The metric names the PairSetMetrics field
+ * that is their mean.
+ */
+export interface PairAlignment {
+  metric: 'onsetF1' | 'classAgreement';
+  values: number[];
 }
 
 /** Pairs of a known mixture, compared with fresh real pairs of it. */
@@ -57,10 +69,14 @@ export function evaluate(opts: EvaluateOnShards | EvaluateInMemory): Promise<Sha
 async function evaluateOnShards(opts: EvaluateOnShards): Promise<ShardEvaluation> {
   const { evaluators } = opts;
   const outputs = await evaluateDataset(evaluators, opts.pairs.dir, opts.onBatch);
+  const onsetF1s = outputs.events ? avOnsetF1s(outputs.events.audio, outputs.events.video, evaluators.info.dataset.unit) : null;
   return {
     metrics: pairSetMetrics(outputs, evaluators),
-    onsetF1s: outputs.events ? avOnsetF1s(outputs.events.audio, outputs.events.video, evaluators.info.dataset.unit) : null,
+    onsetF1s,
     shuffledOnsetF1: outputs.events ? calibrate(outputs, evaluators).onsetF1!.shuffled : null,
+    alignmentPerPair: onsetF1s
+      ? { metric: 'onsetF1', values: onsetF1s }
+      : { metric: 'classAgreement', values: pairClassAgreements(outputs.audio.predictions, outputs.video.predictions) },
   };
 }
 

@@ -4,11 +4,13 @@
  * denoising loss) over a sweep of λ, one for both modalities or one per modality (and, for a class-conditioned one
  * guiding toward given classes, of the residual CFG scale, likewise), scored by the dataset's evaluators
  * (recognisable fraction, accuracy to the guided class, Fréchet distance and KID per modality, class agreement, AV
- * onset F1), with the discriminator's size next to the base models' and the wall time of guided vs unguided sampling.
+ * onset F1, and each pair's alignment score), with the discriminator's size next to the base models' and the wall
+ * time of guided vs unguided sampling. Each trained discriminator is probed as `eval discriminator` does (its mean
+ * logit on noised real test pairs as they are vs with one part swapped, per timestep) into probe-<variant>.json.
  *
  * Every stage writes into the work directory and is skipped when its output is complete there (fakes, each
- * training run, each sample set), so an interrupted run continues where it stopped, and processes given different
- * variants can share one. The config (configs/results/*.json) is ResultsConfigSchema; its paths are relative to
+ * training run, each probe, each sample set), so an interrupted run continues where it stopped, and processes given
+ * different variants can share one. The config (configs/results/*.json) is ResultsConfigSchema; its paths are relative to
  * `root`. `mmdisco results run` (ts/cli/results.ts) is the command line of it.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -18,13 +20,14 @@ import { DEFAULT_SAMPLER, SAMPLERS } from '../base/sample';
 import { GuidanceConfigSchema } from '../config/guidance';
 import { loadConfig, positiveInt, timestepRange } from '../config/load';
 import { writeJsonAtomic } from '../core/atomicWrite';
-import { DATASET_NAMES, type DatasetName } from '../core/datasets';
+import { CLASS_SPECS, DATASET_NAMES, type DatasetName } from '../core/datasets';
 import { loadEvaluators } from '../eval/evaluators';
 import { type PairSetMetrics, pairedDifference } from '../eval/pairMetrics';
 import { loadBasePair } from '../guidance/basePair';
+import { type DiscriminatorProbe, probeDiscriminator } from '../guidance/discriminatorProbe';
 import { type GuidedSampleOptions, loadGuidance, writePairMedia } from '../guidance/sample';
 import { GUIDANCE_FILES } from '../guidance/train';
-import { evaluate } from './evaluate';
+import { evaluate, type PairAlignment } from './evaluate';
 import { shardSource } from './source';
 import { drawPairs, sampleGuided, trainDiscriminator } from './stages';
 
@@ -100,6 +103,18 @@ export const ResultsConfigSchema = z
           }
         });
       }),
+    /** The probe of each trained discriminator on the real test pairs (`eval discriminator`'s cases and flags). */
+    probe: z
+      .object({
+        /** The first pairs of the real test set (default: all of them). */
+        pairs: z.number().int().min(2).optional(),
+        timesteps: z.array(z.number().int().nonnegative()).min(1).default([50, 200, 400, 600]),
+        seed: z.number().int().default(0),
+        /** Unconditioned: meta column of the "shuffled within" case (eval discriminator --within). */
+        within: z.string().optional(),
+      })
+      .strict()
+      .default({}),
     threads: z.number().int().nonnegative().default(1),
   })
   .strict();
@@ -124,6 +139,17 @@ export interface Row {
   seconds: number | null;
   /** The directory under the work directory holding the set's media (contact sheets, mp4s), null for real data. */
   media: string | null;
+  /** Each pair's alignment score (absent from tables written before they were kept). */
+  alignmentPerPair?: PairAlignment;
+}
+
+/** The probe of a variant's discriminator under the work directory (written by runResults, read by the report). */
+export const probeFile = (variant: string): string => `probe-${variant}.json`;
+
+/** What probeFile holds. */
+export interface ProbeRecord extends DiscriminatorProbe {
+  guidance: string;
+  data: string;
 }
 
 function lambdaSetting(lambda: Lambda): { label: string; dir: string; options: Pick<GuidedSampleOptions, 'lambdaAudio' | 'lambdaVideo'> } {
@@ -190,6 +216,10 @@ export async function runResults(opts: RunResultsOptions): Promise<{ result: Res
   }
   const deviceSet = opts.device ? [`runtime.device=${opts.device}`] : [];
   const fromRoot = (p: string) => (path.isAbsolute(p) ? p : path.join(opts.root, p));
+  const probePairs = config.probe.pairs ?? config.real.test.pairs;
+  if (probePairs > config.real.test.pairs) {
+    throw new Error(`${opts.configFile}: probe.pairs ${probePairs} exceeds real.test.pairs ${config.real.test.pairs} (the probe uses real test pairs)`);
+  }
   // Validate every variant's config before any work starts.
   const variants = config.variants.filter((v) => !opts.variants || opts.variants.includes(v.name)).map((v) => ({
     ...v,
@@ -250,6 +280,18 @@ export async function runResults(opts: RunResultsOptions): Promise<{ result: Res
       );
     }
     if (opts.trainOnly) continue;
+    const guidance = await loadGuidance(run, pair, placement);
+    const probed = path.join(work, probeFile(variant.name));
+    await timed(`probe ${variant.name}`, existsSync(probed), async () => {
+      const probe = await probeDiscriminator({
+        discriminator: guidance.discriminator, conditioning: guidance.conditioning, bases: pair, data: real.test,
+        column: guidance.conditioning?.column ?? CLASS_SPECS[config.dataset].column,
+        within: guidance.conditioning ? undefined : config.probe.within,
+        pairs: probePairs, timesteps: config.probe.timesteps, seed: config.probe.seed,
+      });
+      const record: ProbeRecord = { guidance: run, data: real.test, ...probe };
+      await writeJsonAtomic(probed, record);
+    });
     // Unconditioned variants sweep λ; class-conditioned ones λ × the CFG scale S.
     const scales = variant.classes ? (variant.cfgScales ?? [1]) : [undefined];
     for (const lambda of variant.lambdas ?? lambdas) {
@@ -271,7 +313,7 @@ export async function runResults(opts: RunResultsOptions): Promise<{ result: Res
         }
       }
     }
-    parameterCounts[variant.name] = (await loadGuidance(run, pair, placement)).discriminator.parameterCount;
+    parameterCounts[variant.name] = guidance.discriminator.parameterCount;
   }
 
   if (opts.trainOnly) return null;
@@ -279,13 +321,14 @@ export async function runResults(opts: RunResultsOptions): Promise<{ result: Res
   const rows: Row[] = [];
   let independentOnsetF1s: number[] | null = null;
   for (const set of sets) {
-    const { metrics, onsetF1s, shuffledOnsetF1 } = await evaluate({ pairs: shardSource(dirs[set.name]), evaluators });
+    const { metrics, onsetF1s, shuffledOnsetF1, alignmentPerPair } = await evaluate({ pairs: shardSource(dirs[set.name]), evaluators });
     if (set.name === 'independent') independentOnsetF1s = onsetF1s;
     rows.push({
       ...set,
       metrics,
       shuffledOnsetF1,
       onsetF1VsIndependent: set.variant && onsetF1s && independentOnsetF1s ? pairedDifference(onsetF1s, independentOnsetF1s) : null,
+      alignmentPerPair,
     });
   }
   const baseParameters = pair.audio.model.parameterCount + pair.video.model.parameterCount;

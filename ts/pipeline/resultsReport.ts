@@ -1,6 +1,7 @@
 /**
- * The page of `mmdisco results report` (index.html): the tables, plots of the λ sweep and of each discriminator's
- * training, a gallery per sample set (its contact sheets and, where it has them, its mp4s) and provenance.
+ * The page of `mmdisco results report` (index.html): the tables, plots of the λ sweep, of the distribution of the
+ * per-pair alignment score of each set, of each discriminator's training and of its probe (the logit drop against
+ * t), a gallery per sample set (its contact sheets and, where it has them, its mp4s) and provenance.
  *
  * The plots are PNGs drawn here on the server side by ts/report (lineChart.ts on @napi-rs/canvas), and every asset is
  * copied under the report directory and linked by a relative path: the page runs no script, loads nothing from the
@@ -9,7 +10,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { GUIDANCE_FILES } from '../guidance/train';
-import type { ResultsTable, Row } from './results';
+import { probeFile, type ProbeRecord, type ResultsTable, type Row } from './results';
 import { html, type Html, page, table } from '../report/html';
 import { type LineSeries, writeLineChart } from '../report/lineChart';
 
@@ -41,6 +42,8 @@ interface Plot {
   /** Path relative to the report directory. */
   src: string;
   title: string;
+  /** Under the figure, when it needs more than its title. */
+  caption?: string;
 }
 
 /**
@@ -74,6 +77,103 @@ async function sweepPlots(results: ResultsTable, out: string): Promise<Plot[]> {
   return plots;
 }
 
+/** The per-pair scores' names in the plots, by the metric whose mean they are. */
+const PER_PAIR_LABELS: Record<NonNullable<Row['alignmentPerPair']>['metric'], string> = {
+  onsetF1: 'onset F1 per pair',
+  classAgreement: 'class agreement per pair',
+};
+
+/** How far the CDF's line runs beyond [0, 1], so that jumps at 0 and 1 (all of a 0/1 score's) show clear of the axes. */
+const CDF_MARGIN = 0.05;
+
+/**
+ * The empirical CDF of scores in [0, 1] as the corners of its step line: the fraction of values ≤ x, from 0 below
+ * the scores to 1 above them.
+ */
+export function empiricalCdf(values: readonly number[]): { x: number[]; y: number[] } {
+  const sorted = [...values].sort((a, b) => a - b);
+  const x = [-CDF_MARGIN];
+  const y = [0];
+  let below = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    if (i + 1 < sorted.length && sorted[i + 1] === sorted[i]) continue;
+    x.push(sorted[i], sorted[i]);
+    y.push(below / sorted.length, (i + 1) / sorted.length);
+    below = i + 1;
+  }
+  x.push(1 + CDF_MARGIN);
+  y.push(1);
+  return { x, y };
+}
+
+const meanOf = (values: readonly number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
+
+/**
+ * The empirical CDF of each set's per-pair alignment score: the real test set, the independent one and each variant
+ * at its recommended setting (the guided row of the variant with the highest mean score). Rows of a table written
+ * before the scores were kept are named in `missing`.
+ */
+async function alignmentPlots(results: ResultsTable, out: string, missing: string[]): Promise<Plot[]> {
+  const scored = results.rows.filter((row): row is Row & { alignmentPerPair: NonNullable<Row['alignmentPerPair']> } => row.alignmentPerPair !== undefined);
+  const unscored = results.rows.filter((row) => row.alignmentPerPair === undefined).map((row) => row.name);
+  if (unscored.length > 0) {
+    const effect = scored.length === 0 ? 'the per-pair distribution plot is left out' : 'they are left out of the per-pair distribution plot';
+    missing.push(`per-pair alignment scores of ${unscored.join(', ')} (the table was written before the evaluation kept them: ${effect})`);
+  }
+  const best = new Map<string, (typeof scored)[number]>();
+  for (const row of scored.filter((row) => row.variant !== null)) {
+    const current = best.get(row.variant!);
+    if (!current || meanOf(row.alignmentPerPair.values) > meanOf(current.alignmentPerPair.values)) best.set(row.variant!, row);
+  }
+  const shown = [...scored.filter((row) => row.variant === null), ...best.values()];
+  const plots: Plot[] = [];
+  for (const metric of [...new Set(shown.map((row) => row.alignmentPerPair.metric))]) {
+    const label = PER_PAIR_LABELS[metric];
+    const src = path.posix.join('plots', `per-pair-${metric}.png`);
+    const title = `empirical CDF of ${label}`;
+    await writeLineChart(path.join(out, src), {
+      series: shown.filter((row) => row.alignmentPerPair.metric === metric).map((row) => ({ name: row.name, ...empiricalCdf(row.alignmentPerPair.values) })),
+      xLabel: label,
+      yLabel: 'fraction of pairs ≤ x',
+      title,
+      ...PLOT_SIZE,
+    });
+    plots.push({ src, title, caption: `${title}: real test, independent and each variant at its recommended setting (that of its highest mean)` });
+  }
+  return plots;
+}
+
+/** Variants trained in the work directory: those of the table and those with a run directory. */
+function trainedVariants(work: string, results: ResultsTable | null): string[] {
+  const dirs = readdirSync(work, { withFileTypes: true }).filter((e) => e.isDirectory() && e.name.startsWith(GUIDANCE_RUN_PREFIX)).map((e) => e.name);
+  return [...new Set([...Object.keys(results?.discriminators ?? {}), ...dirs.map((d) => d.slice(GUIDANCE_RUN_PREFIX.length))])].sort();
+}
+
+/**
+ * The drop of each discriminator's mean logit from matched real pairs to each changed case of its probe, against t:
+ * a line per variant and case. A variant without its probe file is named in `missing`.
+ */
+async function probePlots(variants: string[], work: string, out: string, missing: string[]): Promise<Plot[]> {
+  const series: LineSeries[] = [];
+  for (const variant of variants) {
+    const file = path.join(work, probeFile(variant));
+    if (!existsSync(file)) {
+      missing.push(`${probeFile(variant)} (variant ${variant} not probed: its logit drop against t is left out)`);
+      continue;
+    }
+    const probe = JSON.parse(readFileSync(file, 'utf8')) as ProbeRecord;
+    const matched = probe.meanLogit.matched;
+    for (const [name, logits] of Object.entries(probe.meanLogit).filter(([name]) => name !== 'matched')) {
+      series.push({ name: `${variant}: ${name}`, x: probe.timesteps, y: logits.map((logit, i) => matched[i] - logit) });
+    }
+  }
+  if (series.length === 0) return [];
+  const src = path.posix.join('plots', 'probe-logit-drop.png');
+  const title = 'logit drop (matched − changed) against t';
+  await writeLineChart(path.join(out, src), { series, xLabel: 't', yLabel: 'logit drop', title, markers: true, ...PLOT_SIZE });
+  return [{ src, title }];
+}
+
 /** The train entries of a train-guidance log, the last one of each step (a resumed run repeats steps). */
 function trainingLog(file: string): { step: number; bce: number; denoising: number; dReal: number; dFake: number }[] {
   const byStep = new Map<number, { step: number; bce: number; denoising: number; dReal: number; dFake: number }>();
@@ -101,9 +201,7 @@ const TRAINING_CURVES = [
  * One chart per quantity of the discriminators' training logs against step, a line per variant; a variant of the
  * table (or a run directory) without logged training steps is named in `missing`.
  */
-async function trainingPlots(work: string, results: ResultsTable | null, out: string, missing: string[]): Promise<Plot[]> {
-  const dirs = readdirSync(work, { withFileTypes: true }).filter((e) => e.isDirectory() && e.name.startsWith(GUIDANCE_RUN_PREFIX)).map((e) => e.name);
-  const variants = [...new Set([...Object.keys(results?.discriminators ?? {}), ...dirs.map((d) => d.slice(GUIDANCE_RUN_PREFIX.length))])].sort();
+async function trainingPlots(variants: string[], work: string, out: string, missing: string[]): Promise<Plot[]> {
   const logs: { variant: string; entries: ReturnType<typeof trainingLog> }[] = [];
   for (const variant of variants) {
     const file = path.join(GUIDANCE_RUN_PREFIX + variant, GUIDANCE_FILES.log);
@@ -181,7 +279,7 @@ ${set.videos.length > 0
 }
 
 const plotFigures = (plots: Plot[]): Html =>
-  html`<div class="figures">${plots.map((plot) => html`<figure><img src="${plot.src}" alt="${plot.title}"><figcaption>${plot.title}</figcaption></figure>`)}</div>`;
+  html`<div class="figures">${plots.map((plot) => html`<figure><img src="${plot.src}" alt="${plot.title}"><figcaption>${plot.caption ?? plot.title}</figcaption></figure>`)}</div>`;
 
 /**
  * Writes the plots and copies the media under `out`, and returns index.html; `missing` is extended by what the
@@ -219,12 +317,17 @@ export async function resultsReportPage(input: ResultsReportInput): Promise<{ pa
   if (results && sweep.length === 0) missing.push('guided rows with one λ for both modalities (the λ sweep plots are left out)');
   const perModality = rows.filter((row) => row.lambda !== null && typeof row.lambda !== 'number').map((row) => row.name);
   if (perModality.length > 0) missing.push(`the λ sweep plots leave out the rows with a λ per modality: ${perModality.join(', ')}`);
-  const training = await trainingPlots(work, results, out, missing);
+  const alignment = results ? await alignmentPlots(results, out, missing) : [];
+  const variants = trainedVariants(work, results);
+  const training = await trainingPlots(variants, work, out, missing);
+  const probes = await probePlots(variants, work, out, missing);
   const media = copyMedia(work, out, rows);
   const body = html`${missing.length > 0 ? html`<h2>Missing</h2><ul>${missing.map((m) => html`<li>${m}</li>`)}</ul>` : ''}
 ${results ? html`<h2>Main table</h2><div class="wide">${main}</div><h2>Cost</h2>${cost}` : ''}
 ${sweep.length > 0 ? html`<h2>λ sweep</h2>${plotFigures(sweep)}` : ''}
+${alignment.length > 0 ? html`<h2>Per-pair alignment</h2>${plotFigures(alignment)}` : ''}
 ${training.length > 0 ? html`<h2>Discriminator training</h2>${plotFigures(training)}` : ''}
+${probes.length > 0 ? html`<h2>Discriminator probe</h2>${plotFigures(probes)}` : ''}
 <h2>Sample sets</h2>${gallery(media)}
 <h2>Provenance</h2>${table(['what', 'value'], input.provenance)}`;
   return { page: page('MMDisCo results', body), missing };
