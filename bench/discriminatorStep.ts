@@ -2,8 +2,9 @@
  * MMDisCo discriminator throughput, native vs a plain PyTorch reference of the same module and loss
  * (bench/reference/discriminator_step.py) on the same torch build and thread count, side by side; the reference runs
  * every eager mode a user would pick (fp32, bf16 autocast, channels-last; TF32 on CUDA) and the ratios are taken
- * against the fastest (AdamW's per-parameter loop, foreach and fused among them), with each mode's step phases, the
- * native step's phases cut at the same points, and the best mode's top ops in the results file: the training step
+ * against the fastest (AdamW's per-parameter loop, foreach and fused among them); native runs its own modes (fp32, and
+ * the discriminator's forward passes in bf16 autocast) and counts its fastest. With each mode's step phases, the
+ * best native mode's phases cut at the same points, and the best mode's top ops in the results file: the training step
  * (BCE + λ_den · denoising loss with double backward, AdamW) in pairs/s, the guidance call (forward + input
  * gradient), the forward pass, and one guided vs unguided sampling step. With --rounds N native and reference take
  * turns N times and the ratios are the medians of the rounds' ratios, so that load from other processes on a shared
@@ -80,22 +81,21 @@ async function main(): Promise<void> {
   const bases = [audio, video].map(
     (s, i) => new native.EpsModel({ ...placement, seed: i + 1, network: { kind: 'mlp', dim: numel(s), hidden: baseHidden, blocks: 1 }, schedule }),
   );
-  const trainer = new native.DiscriminatorTrainer(disc, bases[0], bases[1], { lambdaDenoising, optimizer: { lr: 1e-4 }, seed: 1 });
   const rng = new Rng(0);
   const gaussian = (s: number[]): Tensor<Float32Array> => tensor(rng.fillGaussian(new Float32Array(numel(s))), s);
   const batch = { realAudio: gaussian([b, ...audio]), realVideo: gaussian([b, ...video]), fakeAudio: gaussian([b, ...audio]), fakeVideo: gaussian([b, ...video]) };
   const a = gaussian([b, ...audio]);
   const v = gaussian([b, ...video]);
 
-  const phaseTrainer = new native.DiscriminatorTrainer(disc, bases[0], bases[1], {
-    lambdaDenoising,
-    optimizer: { lr: 1e-4 },
-    seed: 1,
-    timePhases: true,
-  });
-  const PHASES = ['forward', 'inputGradient', 'backward', 'optimizer'] as const;
+  // The native modes: the training step in fp32, and with the discriminator's forward passes in bf16 autocast.
+  const NATIVE_MODES = ['fp32', 'bf16'] as const;
+  const trainerOf = (precision: (typeof NATIVE_MODES)[number], timePhases = false) =>
+    new native.DiscriminatorTrainer(disc, bases[0], bases[1], { lambdaDenoising, optimizer: { lr: 1e-4 }, seed: 1, precision, timePhases });
+  // The reference cuts its step at the first four; the finiteness checks that stop training at a NaN are native only.
+  const PHASES = ['forward', 'inputGradient', 'backward', 'optimizer', 'finiteCheck'] as const;
   // Median milliseconds per phase over `repeats` steps, as the reference's phasesMs.
-  const nativePhases = async (): Promise<Record<(typeof PHASES)[number], number>> => {
+  const nativePhases = async (precision: (typeof NATIVE_MODES)[number]): Promise<Record<(typeof PHASES)[number], number>> => {
+    const phaseTrainer = trainerOf(precision, true);
     await phaseTrainer.trainSteps(batch, b); // warm-up
     const rows: number[][] = [];
     for (let i = 0; i < args.repeats; i++) rows.push(Array.from((await phaseTrainer.trainSteps(batch, b)).phasesMs!.data));
@@ -104,13 +104,23 @@ async function main(): Promise<void> {
       number
     >;
   };
-  const measureNative = async () => ({
-    parameterCount: disc.parameterCount,
-    trainStepMs: await timed(() => trainer.trainSteps(batch, b), args.repeats),
-    phasesMs: await nativePhases(),
-    guidanceMs: await timed(() => disc.residuals(a, v, 500), args.repeats),
-    forwardMs: await timed(() => disc.logit(a, v, 500), args.repeats),
-  });
+  const measureNative = async () => {
+    const modes = [];
+    for (const precision of NATIVE_MODES) {
+      const trainer = trainerOf(precision);
+      modes.push({ mode: precision, trainStepMs: await timed(() => trainer.trainSteps(batch, b), args.repeats) });
+    }
+    const best = modes.reduce((x, y) => (y.trainStepMs < x.trainStepMs ? y : x));
+    return {
+      parameterCount: disc.parameterCount,
+      bestMode: best.mode,
+      trainStepMs: best.trainStepMs,
+      modes,
+      phasesMs: await nativePhases(best.mode),
+      guidanceMs: await timed(() => disc.residuals(a, v, 500), args.repeats),
+      forwardMs: await timed(() => disc.logit(a, v, 500), args.repeats),
+    };
+  };
   type ReferenceResult = {
     parameterCount: number;
     bestMode: string;
@@ -160,8 +170,10 @@ async function main(): Promise<void> {
     reference: { ...reference, pairsPerSecond: (1000 * b) / reference.trainStepMs },
     // The native step's phases next to the fastest reference mode's (the last round's), cut at the same points.
     phasesMs: Object.fromEntries(
-      PHASES.map((name) => [name, { native: last.native.phasesMs[name], reference: bestModePhases(reference)[name] }]),
+      PHASES.map((name) => [name, { native: last.native.phasesMs[name], reference: bestModePhases(reference)[name] ?? null }]),
     ),
+    // What the non-finite checks cost: their share of the native step (the sum of its phases).
+    finiteCheckShareOfStep: last.native.phasesMs.finiteCheck / PHASES.reduce((sum, name) => sum + last.native.phasesMs[name], 0),
     ratios: {
       // Each the median over the rounds of reference / native (> 1: native is faster).
       trainStepSpeedup: medianOf((r) => r.reference.trainStepMs / r.native.trainStepMs),
@@ -171,6 +183,7 @@ async function main(): Promise<void> {
     },
     rounds: rounds.map((r) => ({
       nativeTrainStepMs: r.native.trainStepMs,
+      nativeBestMode: r.native.bestMode,
       referenceTrainStepMs: r.reference.trainStepMs,
       referenceBestMode: r.reference.bestMode,
       trainStepSpeedup: r.reference.trainStepMs / r.native.trainStepMs,
