@@ -189,6 +189,8 @@ export interface EpsModelOptions extends PlacementOptions {
   ema?: { decay: number };
   /** Forward-pass precision when training on CUDA (default 'bf16' autocast). CPU trains in `dtype`. */
   cudaPrecision?: 'bf16' | 'fp32';
+  /** Forward-pass precision when training on a CPU (default 'fp32'; 'bf16' autocast pays on CPUs with AVX512-BF16 or AMX). */
+  cpuPrecision?: 'bf16' | 'fp32';
   /** Range of clean samples: eps() and sampling clip the implied x̂0 to it (native/src/clipped_eps.h). */
   x0Range?: [number, number];
 }

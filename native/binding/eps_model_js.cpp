@@ -23,9 +23,13 @@ EpsModelHandle::EpsModelHandle(const Napi::CallbackInfo& info)
     c.placement = place.core;
     if (o.has("optimizer")) c.optimizer = parse_optimizer(o.object("optimizer"));
     if (o.has("ema")) c.ema_decay = o.object("ema").number("decay");
-    const auto precision = o.string("cudaPrecision", "bf16");
-    if (precision != "bf16" && precision != "fp32") o.fail("cudaPrecision", "must be 'bf16' or 'fp32'");
-    c.cuda_bf16_autocast = precision == "bf16";
+    // The training forward's precision is chosen per device kind (bf16 is the usual choice on CUDA; on a CPU it
+    // pays only with native bf16 instructions).
+    const bool cuda = place.core.device.is_cuda();
+    const char* precision_key = cuda ? "cudaPrecision" : "cpuPrecision";
+    const auto precision = o.string(precision_key, cuda ? "bf16" : "fp32");
+    if (precision != "bf16" && precision != "fp32") o.fail(precision_key, "must be 'bf16' or 'fp32'");
+    c.bf16_autocast = precision == "bf16";
     if (o.has("x0Range")) {
       const auto range = o.numbers("x0Range");
       if (range.size() != 2) o.fail("x0Range", "must be [low, high] with low < high");

@@ -21,7 +21,7 @@ const std::shared_ptr<EpsTrainer>& EpsModel::trainer() {
     EpsTrainingConfig training;
     training.ema = ema_;
     if (config_.ema_decay) training.ema_decay = *config_.ema_decay;
-    training.cuda_bf16_autocast = config_.cuda_bf16_autocast;
+    training.bf16_autocast = config_.bf16_autocast;
     trainer_ = std::make_shared<EpsTrainer>(model_, config_.optimizer, config_.placement.seed + 1, training);
   }
   return trainer_;

@@ -20,7 +20,7 @@ struct EpsModelConfig {
   Placement placement;
   OptimizerConfig optimizer;
   std::optional<double> ema_decay;                  // none: no EMA
-  bool cuda_bf16_autocast = true;                   // forward in bf16 autocast when training on CUDA
+  bool bf16_autocast = false;                       // forward in bf16 autocast when training
   std::optional<std::pair<double, double>> x0_range;  // [low, high], low < high
 };
 

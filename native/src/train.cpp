@@ -275,7 +275,7 @@ double EpsTrainer::step(const torch::Tensor& x0_in) {
   auto x_t = model_->schedule().q_sample(x0, t, noise);
   torch::Tensor prediction;
   {
-    Bf16Autocast autocast(x0.device(), training_.cuda_bf16_autocast && x0.is_cuda());
+    Bf16Autocast autocast(x0.device(), training_.bf16_autocast);
     prediction = model_->forward(x_t, t);
   }
   auto loss = torch::mse_loss(prediction.to(noise.scalar_type()), noise);

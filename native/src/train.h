@@ -54,7 +54,7 @@ void clip_and_step(torch::nn::Module& module, torch::optim::Optimizer& optimizer
 struct EpsTrainingConfig {
   std::shared_ptr<NetworkEps> ema;  // a second instance of the trained network; null: no EMA
   double ema_decay = 0.999;         // warmed up as min(decay, (1 + n) / (10 + n)) after n updates
-  bool cuda_bf16_autocast = true;   // forward in bf16 autocast on CUDA; CPU always trains in the model's dtype
+  bool bf16_autocast = false;       // forward in bf16 autocast (weights, gradients and optimiser stay in the model's dtype)
 };
 
 class EpsTrainer {

@@ -23,7 +23,7 @@ function config(modality: 'audio' | 'video'): BaseModelConfig {
       steps: 8, batchSize: 4, lr: 1e-3, weightDecay: 0.01, beta1: 0.9, beta2: 0.999, gradClip: 1,
       emaDecay: 0.9, checkpointEvery: 2, logEvery: 1, seed: 3,
     },
-    runtime: { device: 'cpu', threads: 1, cudaPrecision: 'bf16' },
+    runtime: { device: 'cpu', threads: 1, cudaPrecision: 'bf16', cpuPrecision: 'fp32' },
   };
 }
 

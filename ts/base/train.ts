@@ -127,6 +127,7 @@ export async function trainBase(opts: TrainBaseOptions): Promise<TrainBaseResult
     optimizer: { lr: t.lr, weightDecay: t.weightDecay, beta1: t.beta1, beta2: t.beta2, gradClip: t.gradClip },
     ema: { decay: t.emaDecay },
     cudaPrecision: config.runtime.cudaPrecision,
+    cpuPrecision: config.runtime.cpuPrecision,
   });
   if (stateToLoad) await loadTrainingStateFrom(path.join(opts.out, BASE_CHECKPOINT_FILES.state), model, stateToLoad);
   await ranks.attach(model);

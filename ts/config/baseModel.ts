@@ -65,7 +65,9 @@ export const BaseModelConfigSchema = z
         threads: nonNegativeInt.default(0),
         /** Seconds a collective of a data-parallel group waits for a rank that stopped answering (default: the launcher's, else 300). */
         collectiveTimeoutS: positiveNumber.optional(),
+        /** The training forward pass's precision on CUDA and on a CPU: bf16 autocast or fp32 (weights stay fp32). */
         cudaPrecision: z.enum(['bf16', 'fp32']).default('bf16'),
+        cpuPrecision: z.enum(['bf16', 'fp32']).default('fp32'),
       })
       .strict()
       .default({}),
