@@ -56,7 +56,7 @@ const CheckpointConfigSchema = z
 
 export type BaseCheckpointConfig = z.infer<typeof CheckpointConfigSchema>;
 
-const NormalisationSchema = z.discriminatedUnion('kind', [
+export const NormalisationSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('uint8-symmetric') }).strict(),
   z
     .object({

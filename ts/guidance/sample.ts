@@ -145,7 +145,7 @@ export async function guidedSample(opts: GuidedSampleOptions): Promise<{ index: 
   const check = new ProvenanceCheck(opts.allowMismatch);
   checkBasesBelong(bases, check);
   checkGuidanceBelongs('--guidance', opts.guidance, bases, check);
-  const interval = opts.guidanceInterval && checkedInterval(opts.guidanceInterval, bases.audio.checkpoint.config.model.schedule.timesteps);
+  const interval = opts.guidanceInterval && checkedInterval(opts.guidanceInterval, bases.audio.schedule.timesteps);
   const { discriminator, file, conditioning } = await loadGuidance(opts.guidance, bases, opts.placement);
   const prompts = promptGuidance(opts, discriminator, conditioning, file);
   const classes = prompts ? undefined : classGuidance(opts, conditioning, file);
