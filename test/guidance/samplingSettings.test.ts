@@ -10,6 +10,7 @@ import path from 'node:path';
 import { readSafetensors } from '../../ts/checkpoint/safetensors';
 import { JOINT_BASE_FILE } from '../../ts/config/jointBase';
 import { loadConfig } from '../../ts/config/load';
+import { readIndex } from '../../ts/data';
 import { type SamplingSettings, SamplingSettingsSchema } from '../../ts/config/samplingSettings';
 import { mmdisco, repo } from '../fixtures/cli';
 
@@ -99,6 +100,25 @@ describe('sampling settings files (--settings)', function () {
     assert.equal(provenance('flags').settings, null);
     const [a, b] = [samples('overridden'), samples('flags')];
     for (const name of ['audio', 'video']) assert.deepEqual(a[name].data, b[name].data, name);
+  });
+
+  it('a settings file drives sample, a flag overrides it, and the pair dataset records both', () => {
+    const file = path.join(root, 'ddim.json');
+    const cite = 'a test setup';
+    writeFileSync(file, JSON.stringify({
+      description: 'DDIM with repeated guided steps',
+      sampler: 'ddim', steps: 2, lambdaAudio: 0.5, lambdaVideo: 2, thresholding: false, guidanceRepeats: 2,
+      source: { repository: 'test', commit: '0'.repeat(40), fields: Object.fromEntries(['sampler', 'steps', 'lambdaAudio', 'lambdaVideo', 'thresholding', 'guidanceRepeats'].map((k) => [k, cite])) },
+    }));
+    const base = (name: string) => path.join(repo, 'models', 'base', name);
+    const run = mmdisco('sample', '--audio-base', base('spoken-mnist-audio'), '--video-base', base('spoken-mnist-video'), '--guidance', path.join(repo, 'models', 'guidance', 'spoken-mnist'),
+      '--settings', file, '--steps', '3', '-n', '2', '--batch', '2', '--out', path.join(root, 'sampled'));
+    assert.equal(run.status, 0, run.stderr);
+    const provenance = readIndex(path.join(root, 'sampled', 'pairs')).dataset.provenance as { sampler: string; steps: number; generator: { settings: string; lambdas: number[]; guidanceRepeats: number } };
+    assert.deepEqual(
+      [provenance.sampler, provenance.steps, provenance.generator.lambdas, provenance.generator.guidanceRepeats, provenance.generator.settings],
+      ['ddim', 3, [0.5, 2], 2, file],
+    );
   });
 
   it('a bad settings field, or settings for another command, fail naming the file and the field', () => {

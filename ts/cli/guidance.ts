@@ -47,8 +47,8 @@ const loadSettings = (file: string | undefined): SamplingSettings | undefined =>
 
 function samplingOptions(y: Argv, what: string): Argv {
   return y
-    .option('audio-base', { type: 'string', demandOption: true, describe: 'audio base-model checkpoint directory (train-base)' })
-    .option('video-base', { type: 'string', demandOption: true, describe: 'video base-model checkpoint directory (train-base)' })
+    .option('audio-base', { type: 'string', demandOption: true, describe: 'audio base model: a train-base checkpoint directory, or a directory with torchscript.json' })
+    .option('video-base', { type: 'string', demandOption: true, describe: 'video base model: a train-base checkpoint directory, or a directory with torchscript.json' })
     .option('n', { type: 'number', demandOption: true, describe: `number of ${what}` })
     .option('sampler', { ...SAMPLER_CHOICE, defaultDescription: SAMPLING_DEFAULTS.sampler })
     .option('steps', { type: 'number', defaultDescription: String(SAMPLING_DEFAULTS.steps), describe: 'sampling steps' })
@@ -123,8 +123,8 @@ export const trainGuidanceCommand: CommandModule<object, TrainArgs> = {
     y
       .option('real', { type: 'string', describe: 'real pair dataset (Arrow shards); required unless resuming' })
       .option('fake', { type: 'string', describe: 'fake pair dataset from `fakes generate`; required unless resuming' })
-      .option('audio-base', { type: 'string', describe: 'audio base-model checkpoint; required unless resuming' })
-      .option('video-base', { type: 'string', describe: 'video base-model checkpoint; required unless resuming' })
+      .option('audio-base', { type: 'string', describe: 'audio base model (checkpoint or torchscript.json directory); required unless resuming' })
+      .option('video-base', { type: 'string', describe: 'video base model (checkpoint or torchscript.json directory); required unless resuming' })
       .option('config', { type: 'string', describe: 'guidance config (configs/guidance/*.json); required unless resuming' })
       .option('out', { type: 'string', demandOption: true, describe: 'run directory', coerce: outputDirectory('--out') })
       .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --out from its last checkpoint' })
