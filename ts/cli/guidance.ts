@@ -3,7 +3,8 @@
  * discriminator) and `sample` (guided joint sampling).
  */
 import type { Argv, CommandModule } from 'yargs';
-import { DEFAULT_SAMPLER, SAMPLER_OPTION, type Sampler } from '../base/sample';
+import { SAMPLER_OPTION } from '../base/sample';
+import { DEFAULT_SAMPLER, type Sampler } from '../core/samplers';
 import { GuidanceConfigSchema } from '../config/guidance';
 import { ConfigError, loadConfig } from '../config/load';
 import { type SamplingSettings, SamplingSettingsSchema, settledValues } from '../config/samplingSettings';

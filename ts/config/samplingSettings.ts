@@ -5,7 +5,7 @@
  * repeats; a flag given on the command line overrides the file's value. `source` says where each value comes from.
  */
 import { z } from 'zod';
-import { SAMPLERS } from '../base/sample';
+import { SAMPLERS } from '../core/samplers';
 import { positiveInt } from './load';
 
 /** The settings a file may give, by field; the flag that overrides each. */

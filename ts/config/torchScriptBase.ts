@@ -6,7 +6,7 @@
  * between stored values and model space, and the schedule it was trained with.
  */
 import { z } from 'zod';
-import { NormalisationSchema } from '../checkpoint/baseCheckpoint';
+import { NormalisationSchema } from '../core/normalisation';
 import { UnitSpecSchema } from '../core/unit';
 import { ScheduleSchema } from './baseModel';
 import { positiveInt } from './load';

@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { type JointBase, loadJointBase } from '../base/jointBase';
-import type { Sampler } from '../base/sample';
+import type { Sampler } from '../core/samplers';
 import { readDiscriminatorWeights } from '../checkpoint/discriminatorWeights';
 import { writeSafetensors } from '../checkpoint/safetensors';
 import { ConfigError } from '../config/load';

@@ -16,7 +16,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { denormalise } from '../core/normalisation';
-import type { Sampler } from '../base/sample';
+import type { Sampler } from '../core/samplers';
 import { readSafetensors, writeSafetensors } from '../checkpoint/safetensors';
 import { ConfigError } from '../config/load';
 import { type DatasetIndex, readIndex, ShardWriter } from '../data';

@@ -16,7 +16,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_SAMPLER, SAMPLERS } from '../base/sample';
+import { DEFAULT_SAMPLER, SAMPLERS } from '../core/samplers';
 import { GuidanceConfigSchema } from '../config/guidance';
 import { ConfigError, loadConfig, positiveInt, timestepRange } from '../config/load';
 import { writeJsonAtomic } from '../core/atomicWrite';
