@@ -41,7 +41,7 @@ interface Row {
 
 /** x̂0 of `x` (model scale, n rows) at timestep t from the base model's ε̂, in chunks of `chunk` rows. */
 async function oneStepEstimate(bases: BasePair, m: Modality, x0: Float32Array, n: number, t: number, rng: Rng, chunk = 64): Promise<Float32Array> {
-  const alphaBar = native.scheduleAlphaBar(bases[m].checkpoint.config.model.schedule).data[t];
+  const alphaBar = native.scheduleAlphaBar(bases[m].schedule).data[t];
   const [alpha, sigma] = [Math.sqrt(alphaBar), Math.sqrt(1 - alphaBar)];
   const size = x0.length / n;
   const out = new Float32Array(x0.length);
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
     .strict()
     .parse();
   const bases = await loadBasePair(args['audio-base'], args['video-base'], { threads: args.threads });
-  const steps = bases.audio.checkpoint.config.model.schedule.timesteps;
+  const steps = bases.audio.schedule.timesteps;
   const bad = args.t.find((t) => !Number.isInteger(t) || t < 0 || t >= steps);
   if (bad !== undefined) throw new ConfigError(`-t ${bad}: the base models' timesteps are the integers 0 … ${steps - 1}`);
   const reader = new ShardReader(args.data, { batchSize: args.pairs, seed: 0, shuffle: false, dropLast: true });
@@ -92,7 +92,7 @@ async function main(): Promise<void> {
     await score(args.data, null, null);
     progress.update(1);
     for (const m of ['audio', 'video'] as const) {
-      const norm = bases[m].checkpoint.normalisation;
+      const norm = bases[m].normalisation;
       const x0 = normalise(norm, batch.tensors[MODALITY_TENSORS[m]]);
       for (const t of args.t) {
         const estimate = denormalise(norm, await oneStepEstimate(bases, m, x0, n, t, rng));

@@ -45,5 +45,5 @@ export { loadEvaluators, type EvaluatorSet } from './eval/evaluators';
 export { type PairSetMetrics } from './eval/pairMetrics';
 export { toyMixture } from './toy/mixture';
 export { runToy, type ToyReport } from './toy/run';
-export { type Sampler, SAMPLERS } from './base/sample';
+export { type Sampler, SAMPLERS } from './core/samplers';
 export { Rng } from './util/random';

@@ -62,9 +62,9 @@ describe('eval discriminator: what a trained discriminator tells apart', functio
     const n = rows.length;
     const batch = (await new ShardReader(real, { batchSize: n, seed: 0, shuffle: false }).epoch(0).next()).value!;
     const noised = (m: 'audio' | 'video', from: (i: number) => number) => {
-      const x0 = normalise(bases[m].checkpoint.normalisation, batch.tensors[MODALITY_TENSORS[m]]);
+      const x0 = normalise(bases[m].normalisation, batch.tensors[MODALITY_TENSORS[m]]);
       const size = x0.length / n;
-      const alphaBar = native.scheduleAlphaBar(bases[m].checkpoint.config.model.schedule).data[t];
+      const alphaBar = native.scheduleAlphaBar(bases[m].schedule).data[t];
       const eps = Array.from({ length: x0.length }, () => rng.gaussian());
       return tensor(x0.map((_, k) => Math.sqrt(alphaBar) * x0[from(Math.floor(k / size)) * size + (k % size)] + Math.sqrt(1 - alphaBar) * eps[k]), [n, ...bases[m].inputShape]);
     };

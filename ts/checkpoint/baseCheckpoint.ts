@@ -15,7 +15,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { UnitSpecSchema } from '../core/unit';
 import { type Modality } from '../core/modality';
-import { modelRange, type Normalisation } from '../core/normalisation';
+import { modelRange, type Normalisation, NormalisationSchema } from '../core/normalisation';
 import { BaseModelConfigSchema, type BaseModelConfig } from '../config/baseModel';
 import { validateConfig } from '../config/load';
 import type { ReaderPosition } from '../data';
@@ -56,17 +56,6 @@ const CheckpointConfigSchema = z
 
 export type BaseCheckpointConfig = z.infer<typeof CheckpointConfigSchema>;
 
-const NormalisationSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('uint8-symmetric') }).strict(),
-  z
-    .object({
-      kind: z.literal('per-bin-standardise'),
-      mean: z.array(z.number()),
-      std: z.array(z.number().positive()),
-      range: z.tuple([z.number(), z.number()]),
-    })
-    .strict(),
-]);
 
 export interface TrainingProgress {
   step: number;

@@ -3,7 +3,8 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { type Modality, MODALITIES } from '../core/modality';
-import { sampleBase, SAMPLER_OPTION, type Sampler } from '../base/sample';
+import { sampleBase, SAMPLER_OPTION } from '../base/sample';
+import type { Sampler } from '../core/samplers';
 import { trainBase } from '../base/train';
 import { hasTrainingState, readBaseCheckpoint } from '../checkpoint/baseCheckpoint';
 import { BaseModelConfigSchema } from '../config/baseModel';

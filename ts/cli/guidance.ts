@@ -3,9 +3,11 @@
  * discriminator) and `sample` (guided joint sampling).
  */
 import type { Argv, CommandModule } from 'yargs';
-import { SAMPLER_OPTION, type Sampler } from '../base/sample';
+import { SAMPLER_OPTION } from '../base/sample';
+import { DEFAULT_SAMPLER, type Sampler } from '../core/samplers';
 import { GuidanceConfigSchema } from '../config/guidance';
 import { ConfigError, loadConfig } from '../config/load';
+import { type SamplingSettings, SamplingSettingsSchema, settledValues } from '../config/samplingSettings';
 import { generateFakes } from '../guidance/fakes';
 import { sampleJoint } from '../guidance/jointSample';
 import { guidedSample } from '../guidance/sample';
@@ -17,8 +19,9 @@ interface SamplingArgs {
   'audio-base': string;
   'video-base': string;
   n: number;
-  sampler: Sampler;
-  steps: number;
+  /** Absent where not given: a --settings file or the default fills it. */
+  sampler?: Sampler;
+  steps?: number;
   seed: number;
   batch: number;
   out: string;
@@ -27,13 +30,29 @@ interface SamplingArgs {
   'allow-mismatch': boolean;
 }
 
+/** Sampler and steps where neither a flag nor a settings file gives them. */
+const SAMPLING_DEFAULTS = { sampler: DEFAULT_SAMPLER, steps: 50 } as const;
+
+/** The --sampler flag without a yargs default, so that a --settings file can fill it where the flag is not given. */
+const { default: _samplerDefault, ...SAMPLER_CHOICE } = SAMPLER_OPTION;
+
+/** --settings: a sampling settings file (configs/released/), its values under the flags given. */
+const SETTINGS_OPTION = {
+  type: 'string',
+  describe:
+    'sampling settings file (e.g. configs/released/*.json: sampler, steps, λ per modality, CFG scales, thresholding, ' +
+    'guidance repeats); flags given on the command line override its values; recorded in the output\'s provenance',
+} as const;
+
+const loadSettings = (file: string | undefined): SamplingSettings | undefined => (file === undefined ? undefined : loadConfig(SamplingSettingsSchema, file));
+
 function samplingOptions(y: Argv, what: string): Argv {
   return y
-    .option('audio-base', { type: 'string', demandOption: true, describe: 'audio base-model checkpoint directory (train-base)' })
-    .option('video-base', { type: 'string', demandOption: true, describe: 'video base-model checkpoint directory (train-base)' })
+    .option('audio-base', { type: 'string', demandOption: true, describe: 'audio base model: a train-base checkpoint directory, or a directory with torchscript.json' })
+    .option('video-base', { type: 'string', demandOption: true, describe: 'video base model: a train-base checkpoint directory, or a directory with torchscript.json' })
     .option('n', { type: 'number', demandOption: true, describe: `number of ${what}` })
-    .option('sampler', SAMPLER_OPTION)
-    .option('steps', { type: 'number', default: 50, describe: 'sampling steps' })
+    .option('sampler', { ...SAMPLER_CHOICE, defaultDescription: SAMPLING_DEFAULTS.sampler })
+    .option('steps', { type: 'number', defaultDescription: String(SAMPLING_DEFAULTS.steps), describe: 'sampling steps' })
     .option('seed', { type: 'number', default: 0, describe: 'seed of chunk 0; chunk k uses seed + k' })
     .option('batch', { type: 'number', default: 64, describe: 'pairs per sampler run (the unit a restart skips)' })
     .option('out', { type: 'string', demandOption: true, describe: 'output directory', coerce: outputDirectory('--out') })
@@ -46,6 +65,7 @@ function samplingOptions(y: Argv, what: string): Argv {
       })
     .check((a) => {
       for (const key of ['n', 'steps', 'batch'] as const) {
+        if (a[key] === undefined) continue;
         if (!Number.isInteger(a[key]) || (a[key] as number) < 1) throw new Error(`--${key} must be a positive integer, got ${a[key]}`);
       }
       if (!Number.isInteger(a.seed)) throw new Error(`--seed must be an integer, got ${a.seed}`);
@@ -57,8 +77,8 @@ const drawOptions = (args: SamplingArgs) => ({
   audioBase: args['audio-base'],
   videoBase: args['video-base'],
   n: args.n,
-  sampler: args.sampler,
-  steps: args.steps,
+  sampler: args.sampler ?? SAMPLING_DEFAULTS.sampler,
+  steps: args.steps ?? SAMPLING_DEFAULTS.steps,
   seed: args.seed,
   batch: args.batch,
   out: args.out,
@@ -104,8 +124,8 @@ export const trainGuidanceCommand: CommandModule<object, TrainArgs> = {
     y
       .option('real', { type: 'string', describe: 'real pair dataset (Arrow shards); required unless resuming' })
       .option('fake', { type: 'string', describe: 'fake pair dataset from `fakes generate`; required unless resuming' })
-      .option('audio-base', { type: 'string', describe: 'audio base-model checkpoint; required unless resuming' })
-      .option('video-base', { type: 'string', describe: 'video base-model checkpoint; required unless resuming' })
+      .option('audio-base', { type: 'string', describe: 'audio base model (checkpoint or torchscript.json directory); required unless resuming' })
+      .option('video-base', { type: 'string', describe: 'video base model (checkpoint or torchscript.json directory); required unless resuming' })
       .option('config', { type: 'string', describe: 'guidance config (configs/guidance/*.json); required unless resuming' })
       .option('out', { type: 'string', demandOption: true, describe: 'run directory', coerce: outputDirectory('--out') })
       .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --out from its last checkpoint' })
@@ -151,8 +171,9 @@ export const trainGuidanceCommand: CommandModule<object, TrainArgs> = {
 
 interface GuidedArgs extends SamplingArgs {
   guidance: string;
-  'lambda-audio': number;
-  'lambda-video': number;
+  settings?: string;
+  'lambda-audio'?: number;
+  'lambda-video'?: number;
   'guidance-interval'?: number[];
   'guidance-repeats'?: number;
   class?: number[];
@@ -173,8 +194,9 @@ export const sampleCommand: CommandModule<object, GuidedArgs> = {
   builder: (y: Argv) =>
     samplingOptions(y, 'pairs')
       .option('guidance', { type: 'string', demandOption: true, describe: 'train-guidance directory or discriminator weight file' })
-      .option('lambda-audio', { type: 'number', demandOption: true, describe: 'guidance scale λ of the audio model' })
-      .option('lambda-video', { type: 'number', demandOption: true, describe: 'guidance scale λ of the video model' })
+      .option('settings', SETTINGS_OPTION)
+      .option('lambda-audio', { type: 'number', describe: 'guidance scale λ of the audio model (required unless --settings gives it)' })
+      .option('lambda-video', { type: 'number', describe: 'guidance scale λ of the video model (required unless --settings gives it)' })
       .option('guidance-interval', {
         type: 'number',
         array: true,
@@ -214,17 +236,35 @@ export const sampleCommand: CommandModule<object, GuidedArgs> = {
         describe: "with --prompts: the unconditional branch of the residual CFG (default '': the empty prompt, audio/ and video/)",
       }) as unknown as Argv<GuidedArgs>,
   handler: async (args) => {
+    const settings = loadSettings(args.settings);
+    if (settings?.thresholding) {
+      throw new ConfigError(`${args.settings}: thresholding: sample does not threshold (its base models' data are not all in [−1, 1]); these settings are for sample-joint`);
+    }
+    // --cfg-scale sets both modalities, so it overrides the file's scales as the per-modality flags do.
+    const values = settledValues(
+      {
+        sampler: args.sampler,
+        steps: args.steps,
+        lambdaAudio: args['lambda-audio'],
+        lambdaVideo: args['lambda-video'],
+        cfgScaleAudio: args['cfg-scale-audio'] ?? args['cfg-scale'],
+        cfgScaleVideo: args['cfg-scale-video'] ?? args['cfg-scale'],
+        guidanceRepeats: args['guidance-repeats'],
+      },
+      settings,
+    );
     const { written } = await guidedSample({
-      ...drawOptions(args),
+      ...drawOptions({ ...args, sampler: values.sampler, steps: values.steps }),
       guidance: args.guidance,
-      lambdaAudio: args['lambda-audio'],
-      lambdaVideo: args['lambda-video'],
+      settings: args.settings,
+      lambdaAudio: values.lambdaAudio!,
+      lambdaVideo: values.lambdaVideo!,
       guidanceInterval: args['guidance-interval'] as [number, number] | undefined,
-      guidanceRepeats: args['guidance-repeats'],
+      guidanceRepeats: values.guidanceRepeats,
       classes: args.class,
       cfgScale: args['cfg-scale'],
-      cfgScaleAudio: args['cfg-scale-audio'],
-      cfgScaleVideo: args['cfg-scale-video'],
+      cfgScaleAudio: values.cfgScaleAudio,
+      cfgScaleVideo: values.cfgScaleVideo,
       prompts: args.prompts,
       prompt: args.prompt,
       nullPrompt: args['null-prompt'],
@@ -236,18 +276,24 @@ export const sampleCommand: CommandModule<object, GuidedArgs> = {
 interface JointArgs {
   'joint-base': string;
   guidance?: string;
+  settings?: string;
   'lambda-audio'?: number;
   'lambda-video'?: number;
+  'guidance-repeats'?: number;
   n: number;
-  sampler: Sampler;
-  steps: number;
+  /** Absent where not given: a --settings file or the default fills it. */
+  sampler?: Sampler;
+  steps?: number;
   seed: number;
   batch?: number;
-  thresholding: boolean;
+  thresholding?: boolean;
   out: string;
   device?: string;
   threads?: number;
 }
+
+/** sample-joint's sampler setup where neither a flag nor a settings file gives it: the official MM-Diffusion one. */
+const JOINT_DEFAULTS = { sampler: 'dpm-solver++-3s', steps: 20, thresholding: true } as const;
 
 export const sampleJointCommand: CommandModule<object, JointArgs> = {
   command: 'sample-joint',
@@ -261,31 +307,53 @@ export const sampleJointCommand: CommandModule<object, JointArgs> = {
       .option('guidance', { type: 'string', describe: 'discriminator weights or a directory holding discriminator.safetensors (unguided without)' })
       .option('lambda-audio', { type: 'number', describe: 'with --guidance: scale λ of the audio residual' })
       .option('lambda-video', { type: 'number', describe: 'with --guidance: scale λ of the video residual' })
+      .option('guidance-repeats', {
+        type: 'number',
+        describe: 'with --guidance: take each guided step J times, re-noising back to its level in between (ddpm and ddim; default 1)',
+      })
+      .option('settings', SETTINGS_OPTION)
       .option('n', { type: 'number', demandOption: true, describe: 'number of pairs' })
-      .option('sampler', { ...SAMPLER_OPTION, default: 'dpm-solver++-3s' })
-      .option('steps', { type: 'number', default: 20, describe: 'sampling steps (DPM-Solver++: model calls)' })
+      .option('sampler', { ...SAMPLER_CHOICE, defaultDescription: JOINT_DEFAULTS.sampler })
+      .option('steps', { type: 'number', defaultDescription: String(JOINT_DEFAULTS.steps), describe: 'sampling steps (DPM-Solver++: model calls)' })
       .option('seed', { type: 'number', default: 0, describe: 'seed of chunk 0; chunk k uses seed + k' })
       .option('batch', { type: 'number', describe: "pairs per sampler call (default: joint.json's batch, else --n)" })
       .option('thresholding', {
         type: 'boolean',
-        default: true,
+        defaultDescription: String(JOINT_DEFAULTS.thresholding),
         describe: "DPM-Solver++'s dynamic thresholding of x̂0 (quantile 0.995, as the official MM-Diffusion sampler; data in [−1, 1])",
       })
       .option('out', { type: 'string', demandOption: true, describe: 'output directory', coerce: outputDirectory('--out') })
       .option('device', { type: 'string', describe: 'device (cpu, cuda[:N])' })
       .option('threads', { type: 'number', describe: 'intra-op threads' }) as unknown as Argv<JointArgs>,
   handler: async (args) => {
+    const settings = loadSettings(args.settings);
+    if (settings?.cfgScaleAudio !== undefined) {
+      throw new ConfigError(`${args.settings}: cfgScaleAudio: sample-joint guides with unconditioned discriminators, which have no CFG; these settings are for sample --prompts`);
+    }
+    const values = settledValues(
+      {
+        sampler: args.sampler,
+        steps: args.steps,
+        lambdaAudio: args['lambda-audio'],
+        lambdaVideo: args['lambda-video'],
+        thresholding: args.thresholding,
+        guidanceRepeats: args['guidance-repeats'],
+      },
+      settings,
+    );
     const { written } = await sampleJoint({
       jointBase: args['joint-base'],
       guidance: args.guidance,
-      lambdaAudio: args['lambda-audio'],
-      lambdaVideo: args['lambda-video'],
+      settings: args.settings,
+      lambdaAudio: values.lambdaAudio,
+      lambdaVideo: values.lambdaVideo,
+      guidanceRepeats: values.guidanceRepeats,
       n: args.n,
-      sampler: args.sampler,
-      steps: args.steps,
+      sampler: values.sampler ?? JOINT_DEFAULTS.sampler,
+      steps: values.steps ?? JOINT_DEFAULTS.steps,
       seed: args.seed,
       batch: args.batch,
-      thresholding: args.thresholding,
+      thresholding: values.thresholding ?? JOINT_DEFAULTS.thresholding,
       out: args.out,
       placement: { device: args.device, threads: args.threads },
     });

@@ -5,10 +5,25 @@
  * - video (`uint8-symmetric`): uint8 → x / 127.5 − 1; back by rounding (x + 1) · 127.5 and clamping to 0..255.
  * - audio (`per-bin-standardise`): float32 log-mel → (x − mean_m) / std_m per mel bin.
  */
+import { z } from 'zod';
+
 export type Normalisation =
   | { kind: 'uint8-symmetric' }
   /** `range`: the smallest and largest standardised value in the training data. */
   | { kind: 'per-bin-standardise'; mean: number[]; std: number[]; range: [number, number] };
+
+/** A normalisation as checkpoints (normalisation.json) and TorchScript base directories (torchscript.json) record it. */
+export const NormalisationSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('uint8-symmetric') }).strict(),
+  z
+    .object({
+      kind: z.literal('per-bin-standardise'),
+      mean: z.array(z.number()),
+      std: z.array(z.number().positive()),
+      range: z.tuple([z.number(), z.number()]),
+    })
+    .strict(),
+]);
 
 /** The range of clean model inputs, which sampling keeps its predicted clean samples in. */
 export function modelRange(norm: Normalisation): [number, number] {

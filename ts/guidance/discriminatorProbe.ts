@@ -50,7 +50,7 @@ type Rows = number[];
 
 export async function probeDiscriminator(opts: DiscriminatorProbeOptions): Promise<DiscriminatorProbe> {
   const { bases, discriminator, conditioning, timesteps } = opts;
-  const steps = Math.min(bases.audio.checkpoint.config.model.schedule.timesteps, bases.video.checkpoint.config.model.schedule.timesteps);
+  const steps = Math.min(bases.audio.schedule.timesteps, bases.video.schedule.timesteps);
   const late = timesteps.find((t) => !Number.isInteger(t) || t < 0 || t >= steps);
   if (late !== undefined) throw new ConfigError(`--t ${late}: the base models' timesteps are the integers 0 … ${steps - 1}`);
   const reader = new ShardReader(opts.data, { batchSize: opts.pairs, seed: 0, shuffle: false, dropLast: true });
@@ -82,7 +82,7 @@ export async function probeDiscriminator(opts: DiscriminatorProbeOptions): Promi
       (i, j) => groups[j] === groups[i],
       (i) => `pair ${i} is the only one of the first ${n} with ${opts.within} = ${String(groups[i])} (--within)`,
     );
-  const stored = (m: 'audio' | 'video') => normalise(bases[m].checkpoint.normalisation, batch.tensors[MODALITY_TENSORS[m]]);
+  const stored = (m: 'audio' | 'video') => normalise(bases[m].normalisation, batch.tensors[MODALITY_TENSORS[m]]);
   const x0 = { audio: stored('audio'), video: stored('video') };
 
   // [audio rows, video rows, condition per pair] of each case.
@@ -106,7 +106,7 @@ export async function probeDiscriminator(opts: DiscriminatorProbeOptions): Promi
   for (const t of timesteps) {
     // One draw of noise per modality and timestep, shared by every case.
     const noised = (m: 'audio' | 'video') => {
-      const alphaBar = native.scheduleAlphaBar(bases[m].checkpoint.config.model.schedule).data[t];
+      const alphaBar = native.scheduleAlphaBar(bases[m].schedule).data[t];
       const size = x0[m].length / n;
       const eps = Float64Array.from({ length: x0[m].length }, () => rng.gaussian());
       return (rows: Rows) => {

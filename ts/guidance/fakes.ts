@@ -34,6 +34,6 @@ export async function generateFakes(opts: GenerateFakesOptions): Promise<Dataset
       ...(check.allowed.length ? { allowedMismatches: check.allowed } : {}),
     },
     label: 'fakes generate',
-    ranks: await joinRanks(opts.placement?.device ?? bases.video.checkpoint.config.model.runtime.device),
+    ranks: await joinRanks(opts.placement?.device ?? bases.video.device),
   });
 }

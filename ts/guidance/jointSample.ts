@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { type JointBase, loadJointBase } from '../base/jointBase';
-import type { Sampler } from '../base/sample';
+import type { Sampler } from '../core/samplers';
 import { readDiscriminatorWeights } from '../checkpoint/discriminatorWeights';
 import { writeSafetensors } from '../checkpoint/safetensors';
 import { ConfigError } from '../config/load';
@@ -35,6 +35,10 @@ export interface JointSampleOptions {
   guidance?: string;
   lambdaAudio?: number;
   lambdaVideo?: number;
+  /** With guidance: each guided step taken this many times, re-noised back to its level in between (default 1; ddpm and ddim). */
+  guidanceRepeats?: number;
+  /** The sampling settings file the values came from, where one did (recorded in sample.json). */
+  settings?: string;
   n: number;
   sampler: Sampler;
   steps: number;
@@ -67,6 +71,7 @@ export async function sampleJoint(opts: JointSampleOptions): Promise<{ written: 
       seed: opts.seed + k,
       ...(opts.thresholding ? { dpmThresholding: true } : {}),
       ...(guidance ? { critic: guidance.discriminator, lambdas: guidance.lambdas } : {}),
+      ...(guidance && guidance.repeats > 1 ? { guidanceRepeats: guidance.repeats } : {}),
     });
     requireFiniteTensors(`sample-joint: pairs ${k * batch} … ${(k + 1) * batch - 1} (${opts.sampler}, ${opts.steps} steps, seed ${opts.seed + k})`, {
       audio: result.x0,
@@ -83,7 +88,8 @@ export async function sampleJoint(opts: JointSampleOptions): Promise<{ written: 
   const provenance = {
     jointBase: path.resolve(opts.jointBase),
     module: base.config.module,
-    guidance: guidance ? { file: path.resolve(guidance.file), lambdas: guidance.lambdas } : null,
+    settings: opts.settings ? path.resolve(opts.settings) : null,
+    guidance: guidance ? { file: path.resolve(guidance.file), lambdas: guidance.lambdas, repeats: guidance.repeats } : null,
     sampler: opts.sampler,
     steps: opts.steps,
     seed: opts.seed,
@@ -107,13 +113,18 @@ function chunkBatch(opts: JointSampleOptions, base: JointBase): number {
 }
 
 /** The discriminator of --guidance on the joint base's schedule, with its λ per modality. */
-async function loadJointGuidance(opts: JointSampleOptions, base: JointBase): Promise<{ discriminator: Discriminator; file: string; lambdas: [number, number] }> {
+async function loadJointGuidance(
+  opts: JointSampleOptions,
+  base: JointBase,
+): Promise<{ discriminator: Discriminator; file: string; lambdas: [number, number]; repeats: number }> {
   const given = opts.guidance!;
   const file = existsSync(given) && statSync(given).isDirectory() ? path.join(given, GUIDANCE_FILES.weights) : given;
   if (!existsSync(file)) throw new ConfigError(`--guidance ${given}: no discriminator weights at ${file}`);
   for (const [flag, value] of [['--lambda-audio', opts.lambdaAudio], ['--lambda-video', opts.lambdaVideo]] as const) {
-    if (!Number.isFinite(value)) throw new ConfigError(`${flag} must be a number with --guidance`);
+    if (!Number.isFinite(value)) throw new ConfigError(`${flag} must be a number with --guidance (given, or from --settings)`);
   }
+  const repeats = opts.guidanceRepeats ?? 1;
+  if (!Number.isInteger(repeats) || repeats < 1) throw new ConfigError(`--guidance-repeats must be a positive integer, got ${repeats}`);
   const { tensors, network, conditioning } = readDiscriminatorWeights(file);
   if (!network || network.kind !== 'mmdisco') throw new ConfigError(`--guidance ${file}: records no MMDisCo discriminator network`);
   if (conditioning || (network.videoTextDim ?? 0) > 0 || (network.audioTextDim ?? 0) > 0) {
@@ -132,7 +143,7 @@ async function loadJointGuidance(opts: JointSampleOptions, base: JointBase): Pro
   } catch (error) {
     throw new ConfigError(`--guidance ${file}: ${(error as Error).message}`);
   }
-  return { discriminator, file, lambdas: [opts.lambdaAudio!, opts.lambdaVideo!] };
+  return { discriminator, file, lambdas: [opts.lambdaAudio!, opts.lambdaVideo!], repeats };
 }
 
 /** wavs and mp4s with sound of the first pairs and a contact sheet, from data in [−1, 1]. */

@@ -16,7 +16,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { denormalise } from '../core/normalisation';
-import type { Sampler } from '../base/sample';
+import type { Sampler } from '../core/samplers';
 import { readSafetensors, writeSafetensors } from '../checkpoint/safetensors';
 import { ConfigError } from '../config/load';
 import { type DatasetIndex, readIndex, ShardWriter } from '../data';
@@ -84,8 +84,8 @@ export async function drawPairs(bases: BasePair, first: number, n: number, opts:
     [`video (${bases.video.dir})`]: result.x1,
   });
   return {
-    audio: denormalise(bases.audio.checkpoint.normalisation, result.x0.data as Float32Array) as Float32Array,
-    video: denormalise(bases.video.checkpoint.normalisation, result.x1.data as Float32Array) as Uint8Array,
+    audio: denormalise(bases.audio.normalisation, result.x0.data as Float32Array) as Float32Array,
+    video: denormalise(bases.video.normalisation, result.x1.data as Float32Array) as Uint8Array,
     n,
   };
 }
@@ -173,7 +173,7 @@ async function writeDataset(bases: BasePair, opts: GeneratePairsOptions, plan: R
       ...(classes ? [{ name: classes.conditioning.column, type: 'int32' as const }] : []),
     ],
     dataset: {
-      name: bases.video.checkpoint.config.data.dataset,
+      name: bases.video.dataset,
       split: opts.split,
       preset: 'generated',
       seed: opts.seed,

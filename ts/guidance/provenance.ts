@@ -28,12 +28,12 @@ export class ProvenanceCheck {
 
 /** The dataset both base models were trained on. */
 export function basesDataset(bases: BasePair): string {
-  return bases.video.checkpoint.config.data.dataset;
+  return bases.video.dataset;
 }
 
 /** The audio and the video base model were trained on the same dataset. */
 export function checkBasesBelong(bases: BasePair, check: ProvenanceCheck): void {
-  const [audio, video] = [bases.audio.checkpoint.config.data.dataset, bases.video.checkpoint.config.data.dataset];
+  const [audio, video] = [bases.audio.dataset, bases.video.dataset];
   check.require(audio === video, () => `--audio-base ${bases.audio.dir} was trained on '${audio}' but --video-base ${bases.video.dir} on '${video}'`);
 }
 

@@ -36,6 +36,8 @@ export interface GuidedSampleOptions extends DrawOptions {
   videoBase: string;
   /** A train-guidance directory or a discriminator weight file. */
   guidance: string;
+  /** The sampling settings file the values came from, where one did (recorded in the pairs' provenance). */
+  settings?: string;
   lambdaAudio: number;
   lambdaVideo: number;
   /** Guide only at the sampling steps with tMin ≤ t ≤ tMax (default: every step). */
@@ -137,13 +139,13 @@ function promptGuidance(opts: GuidedSampleOptions, discriminator: Discriminator,
 
 export async function guidedSample(opts: GuidedSampleOptions): Promise<{ index: DatasetIndex; written: string[] }> {
   for (const flag of ['lambdaAudio', 'lambdaVideo'] as const) {
-    if (!Number.isFinite(opts[flag])) throw new ConfigError(`--${flag === 'lambdaAudio' ? 'lambda-audio' : 'lambda-video'} must be a number`);
+    if (!Number.isFinite(opts[flag])) throw new ConfigError(`--${flag === 'lambdaAudio' ? 'lambda-audio' : 'lambda-video'} must be a number (given, or from --settings)`);
   }
   const bases = await loadBasePair(opts.audioBase, opts.videoBase, opts.placement);
   const check = new ProvenanceCheck(opts.allowMismatch);
   checkBasesBelong(bases, check);
   checkGuidanceBelongs('--guidance', opts.guidance, bases, check);
-  const interval = opts.guidanceInterval && checkedInterval(opts.guidanceInterval, bases.audio.checkpoint.config.model.schedule.timesteps);
+  const interval = opts.guidanceInterval && checkedInterval(opts.guidanceInterval, bases.audio.schedule.timesteps);
   const { discriminator, file, conditioning } = await loadGuidance(opts.guidance, bases, opts.placement);
   const prompts = promptGuidance(opts, discriminator, conditioning, file);
   const classes = prompts ? undefined : classGuidance(opts, conditioning, file);
@@ -157,6 +159,7 @@ export async function guidedSample(opts: GuidedSampleOptions): Promise<{ index: 
     generator: {
       kind: 'guided',
       guidance: path.resolve(file),
+      ...(opts.settings ? { settings: path.resolve(opts.settings) } : {}),
       lambdas,
       ...(interval ? { guidanceInterval: interval } : {}),
       ...(opts.guidanceRepeats && opts.guidanceRepeats > 1 ? { guidanceRepeats: opts.guidanceRepeats } : {}),

@@ -140,8 +140,8 @@ export function discriminatorNetwork(config: GuidanceConfig, bases: BasePair): M
 export function buildDiscriminator(network: MmdiscoDiscriminatorNetwork, bases: BasePair, runtime: GuidanceConfig['runtime'], seed: number): Discriminator {
   return new native.Discriminator({
     network,
-    audioSchedule: bases.audio.checkpoint.config.model.schedule,
-    videoSchedule: bases.video.checkpoint.config.model.schedule,
+    audioSchedule: bases.audio.schedule,
+    videoSchedule: bases.video.schedule,
     device: rankDevice(runtime.device),
     threads: runtime.threads,
     seed,
@@ -251,7 +251,7 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
   }
 
   const network = discriminatorNetwork(config, bases);
-  const schedule = bases.audio.checkpoint.config.model.schedule;
+  const schedule = bases.audio.schedule;
   if (t.timestepRange && t.timestepRange[1] >= schedule.timesteps) {
     throw new ConfigError(`training.timestepRange [${t.timestepRange.join(', ')}] must lie within the base models' timesteps 0 … ${schedule.timesteps - 1}`);
   }
@@ -287,7 +287,7 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
     process.stderr.write(`train-guidance: resuming a run of ${trainedBy} rank(s) with ${ranks.worldSize}; it no longer replays the uninterrupted run\n`);
   }
   const progress = startProgress('train-guidance', stopAt - start.step, 'steps', ['bce', 'D(real)', 'D(fake)', 'pairs/s']);
-  const timesteps = bases.video.checkpoint.config.model.schedule.timesteps;
+  const timesteps = bases.video.schedule.timesteps;
   const window = new LogWindow(t.timestepBuckets, timesteps);
   const shapes = { audio: bases.audio.inputShape, video: bases.video.inputShape };
   const real = endless(readers.real, start.real);
@@ -299,7 +299,7 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
     while (state.step < stopAt) {
       const [r, f] = [(await real.next()).value as Batch, (await fake.next()).value as Batch];
       const input = (batch: Batch, modality: 'audio' | 'video') => {
-        const data = normalise(bases[modality].checkpoint.normalisation, batch.tensors[MODALITY_TENSORS[modality]]);
+        const data = normalise(bases[modality].normalisation, batch.tensors[MODALITY_TENSORS[modality]]);
         return tensor(data, [share.batchSize, ...shapes[modality]]);
       };
       const batch: DiscriminatorBatch = { realAudio: input(r, 'audio'), realVideo: input(r, 'video'), fakeAudio: input(f, 'audio'), fakeVideo: input(f, 'video') };

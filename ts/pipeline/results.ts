@@ -16,9 +16,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_SAMPLER, SAMPLERS } from '../base/sample';
+import { DEFAULT_SAMPLER, SAMPLERS } from '../core/samplers';
 import { GuidanceConfigSchema } from '../config/guidance';
-import { loadConfig, positiveInt, timestepRange } from '../config/load';
+import { ConfigError, loadConfig, positiveInt, timestepRange } from '../config/load';
 import { writeJsonAtomic } from '../core/atomicWrite';
 import { CLASS_SPECS, DATASET_NAMES, type DatasetName } from '../core/datasets';
 import { loadEvaluators } from '../eval/evaluators';
@@ -331,7 +331,10 @@ export async function runResults(opts: RunResultsOptions): Promise<{ result: Res
       alignmentPerPair,
     });
   }
-  const baseParameters = pair.audio.model.parameterCount + pair.video.model.parameterCount;
+  const baseParameters = [pair.audio, pair.video].reduce((sum, base) => {
+    if (base.parameterCount === undefined) throw new ConfigError(`${base.dir}: a TorchScript base model does not tell its parameter count, which the results table reports`);
+    return sum + base.parameterCount;
+  }, 0);
   const discriminators = Object.fromEntries(
     Object.entries(parameterCounts).map(([name, count]) => [name, { parameters: count, fractionOfBases: count / baseParameters }]),
   );

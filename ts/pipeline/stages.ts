@@ -11,7 +11,7 @@
 import path from 'node:path';
 import type { Modality } from '../core/modality';
 import { type TrainBaseOptions as ShardTrainBaseOptions, type TrainBaseResult, trainBase as trainBaseOnShards } from '../base/train';
-import type { Sampler } from '../base/sample';
+import type { Sampler } from '../core/samplers';
 import type { DatasetIndex } from '../data';
 import { generateFakes, type GenerateFakesOptions } from '../guidance/fakes';
 import { guidedSample, type GuidedSampleOptions } from '../guidance/sample';
