@@ -77,8 +77,10 @@ describe('data-parallel commands under mmdisco launch (c10d, CPU)', function () 
         otherDifference = Math.max(otherDifference, Math.abs(v - z[i]));
       });
     }
-    // Summing the gradient in another order rounds differently, which Adam's normalised steps carry into the weights.
-    assert.ok(difference < 1e-4, `2 ranks vs 1 rank: EMA weights differ by ${difference}`);
+    // Summing the gradient in another order rounds differently, which Adam's normalised steps carry into the weights:
+    // where a gradient is near zero, g/√v turns a rounding of the sum into a step of up to lr. With the fused AdamW
+    // update the largest such difference here is 1.9e-4 (max abs), 50× below the distance to another run.
+    assert.ok(difference < 5e-4, `2 ranks vs 1 rank: EMA weights differ by ${difference}`);
     assert.ok(otherDifference > 1e-2, `another run ends ${otherDifference} away: the tolerance above is a real test`);
   });
 
