@@ -3,7 +3,8 @@
  * configs/guidance/. The discriminator is the paper's ('mmdisco' network) with a 2-D mel audio tower, or a 1-D one
  * over the mel bins (discriminator.audioConv); its input channels come from the base models' data.
  *
- * Optional class conditioning (spec §2.3 text-dropout, §4.1 c residual CFG), for datasets with a class per pair:
+ * Optional class conditioning (spec §2.3 text-dropout, §4.1 c residual CFG), for datasets with a class per pair (or
+ * text conditioning on embedding columns, `textConditioning` below):
  *
  *   "conditioning": { "column": "label", "classes": 10, "dropout": 0.1 }
  *
