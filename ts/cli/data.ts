@@ -1,9 +1,12 @@
 /**
- * `data verify` and `data inspect`: check a dataset directory against its index.json, and describe it.
+ * `data verify`, `data inspect` and `data attach-embeddings`: check a dataset directory against its index.json,
+ * describe it, and copy it with each pair's text embeddings as columns.
  */
 import { SingleBar } from 'cli-progress';
 import type { Argv, CommandModule } from 'yargs';
 import { bytesPerPair, type DatasetIndex, DatasetError, readIndex, verifyDataset } from '../data';
+import { attachEmbeddings } from '../guidance/embeddingColumns';
+import { outputDirectory } from './paths';
 
 interface DirArgs {
   dir: string;
@@ -53,6 +56,45 @@ export const dataInspectCommand: CommandModule<object, InspectArgs> = {
     if (!index) return;
     const description = describeDataset(args.dir, index);
     console.log(args.json ? JSON.stringify(description, null, 2) : formatDescription(description));
+  },
+};
+
+interface AttachArgs extends DirArgs {
+  embeddings: string;
+  out: string;
+  'prompt-column'?: string;
+  'audio-column': string;
+  'video-column': string;
+  overwrite: boolean;
+}
+
+export const dataAttachEmbeddingsCommand: CommandModule<object, AttachArgs> = {
+  command: 'attach-embeddings <dir>',
+  describe:
+    'Copy a pair dataset with each pair\'s text embedding per modality as two float32 [d] columns, for a text-conditioned ' +
+    'discriminator (guidance config textConditioning). The embeddings are precomputed (e.g. the token-mean embedding ' +
+    'of each caption by the base models\' text encoders) in a safetensors file: with --prompt-column, audio/<name> and ' +
+    'video/<name> per prompt as sample --prompts reads them, <name> the pair\'s value in that column; without it, ' +
+    'tensors audio and video of shape [pairs, d], row i for pair i',
+  builder: (y: Argv) =>
+    withDir(y)
+      .option('embeddings', { type: 'string', demandOption: true, describe: 'safetensors file of the embeddings' })
+      .option('out', { type: 'string', demandOption: true, describe: 'directory of the new dataset', coerce: outputDirectory('--out') })
+      .option('prompt-column', { type: 'string', describe: 'meta column naming each pair\'s prompt in the embeddings file (per-prompt form)' })
+      .option('audio-column', { type: 'string', default: 'text_audio', describe: 'name of the new audio-embedding column' })
+      .option('video-column', { type: 'string', default: 'text_video', describe: 'name of the new video-embedding column' })
+      .option('overwrite', { type: 'boolean', default: false, describe: 'replace a dataset already in --out' }) as unknown as Argv<AttachArgs>,
+  handler: async (args) => {
+    const index = await attachEmbeddings({
+      data: args.dir,
+      embeddings: args.embeddings,
+      out: args.out,
+      promptColumn: args['prompt-column'],
+      columns: { audio: args['audio-column'], video: args['video-column'] },
+      overwrite: args.overwrite,
+    });
+    const columns = index.tensors.slice(-2).map((t) => `${t.name} [${t.shape}]`).join(', ');
+    console.log(`wrote ${index.pairs} pairs with ${columns} to ${args.out}`);
   },
 };
 

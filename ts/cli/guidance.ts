@@ -119,7 +119,9 @@ export const trainGuidanceCommand: CommandModule<object, TrainArgs> = {
     'Train the MMDisCo discriminator on real pairs vs the fake-pair bank (BCE + λ_den · denoising loss through ' +
     'the frozen base models); writes discriminator.safetensors, state.bin, state.json and log.jsonl to --out, and ' +
     'resumes exactly with --resume. Data-parallel under `mmdisco launch --nproc N`: training.batchSize is the ' +
-    'global batch (a multiple of N) and rank 0 writes',
+    'global batch (a multiple of N) and rank 0 writes. Conditions (config): conditioning, a class per pair (a meta ' +
+    'column); textConditioning, text embeddings per pair (tensor columns, see data attach-embeddings), the module ' +
+    'then guiding with sample --prompts',
   builder: (y: Argv) =>
     y
       .option('real', { type: 'string', describe: 'real pair dataset (Arrow shards); required unless resuming' })
@@ -227,7 +229,7 @@ export const sampleCommand: CommandModule<object, GuidedArgs> = {
       .option('prompts', {
         type: 'string',
         describe:
-          'text-conditioned discriminator (e.g. an imported released one): safetensors of prompt embeddings, one tensor per ' +
+          'text-conditioned discriminator (an imported released one, or one trained with textConditioning): safetensors of prompt embeddings, one tensor per ' +
           'modality and prompt named audio/<prompt> and video/<prompt>, each (d) or (tokens, d) (tokens are averaged)',
       })
       .option('prompt', { type: 'string', array: true, describe: 'with --prompts: prompt(s) to guide toward, pair i taking the (i mod count)-th' })

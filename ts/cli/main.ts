@@ -9,7 +9,7 @@ import type { NativeError } from '../native';
 import { exitWithLauncher } from '../util/ranks';
 import { sampleBaseCommand, trainBaseCommand } from './base';
 import { dataBuildCommand, dataPreviewCommand } from './dataBuild';
-import { dataInspectCommand, dataVerifyCommand } from './data';
+import { dataAttachEmbeddingsCommand, dataInspectCommand, dataVerifyCommand } from './data';
 import { launchCommand } from './launch';
 import { evalCalibrateCommand, evalDiscriminatorCommand, evalPairsCommand, evalTrainEvaluatorsCommand } from './eval';
 import { resultsReportCommand, resultsRunCommand } from './results';
@@ -28,12 +28,13 @@ async function main(): Promise<void> {
     .command('toy', 'The method end to end on a Gaussian-mixture audio-video pair with a closed-form answer', (y) =>
       y.command(toyRunCommand).demandCommand(1, 'choose a toy command'),
     )
-    .command('data', 'Paired audio-video datasets as Arrow shards: build, verify, inspect, preview', (y) =>
+    .command('data', 'Paired audio-video datasets as Arrow shards: build, verify, inspect, preview, attach embeddings', (y) =>
       y
         .command(dataBuildCommand)
         .command(dataVerifyCommand)
         .command(dataInspectCommand)
         .command(dataPreviewCommand)
+        .command(dataAttachEmbeddingsCommand)
         .demandCommand(1, 'choose a data command'),
     )
     .command(launchCommand)

@@ -3,7 +3,8 @@
  * configs/guidance/. The discriminator is the paper's ('mmdisco' network) with a 2-D mel audio tower, or a 1-D one
  * over the mel bins (discriminator.audioConv); its input channels come from the base models' data.
  *
- * Optional class conditioning (spec §2.3 text-dropout, §4.1 c residual CFG), for datasets with a class per pair:
+ * Optional class conditioning (spec §2.3 text-dropout, §4.1 c residual CFG), for datasets with a class per pair (or
+ * text conditioning on embedding columns, `textConditioning` below):
  *
  *   "conditioning": { "column": "label", "classes": 10, "dropout": 0.1 }
  *
@@ -119,6 +120,31 @@ export const GuidanceConfigSchema = z
       .strict()
       .refine((c) => c.classLoss === 0 || c.projection, { message: 'classLoss needs projection: true', path: ['classLoss'] })
       .optional(),
+    /**
+     * Text conditioning on embeddings (the released modules' kind of condition), for pair datasets whose pairs carry
+     * embedding columns: float32 tensors of shape [d] (e.g. the token-mean embedding of each pair's caption by the
+     * base models' text encoders, attached with `mmdisco data attach-embeddings`), one column per modality, since
+     * the two text encoders may differ in width; the discriminator's audio / video text widths are those columns'.
+     *
+     *   "textConditioning": { "columns": { "audio": "text_audio", "video": "text_video" },
+     *                         "nullPrompt": { "file": "prompts.safetensors", "name": "" }, "dropout": 0.1 }
+     *
+     * Each condition is replaced by the null (empty-prompt) embedding `audio/<name>` / `video/<name>` of the
+     * prompts file (the format `mmdisco sample --prompts` reads; a relative path is taken from the working
+     * directory) with probability `dropout`, so the same network gives the unconditional branch that `mmdisco
+     * sample --prompts F --prompt NAME --cfg-scale S` combines with the conditional one. Fake pairs take the
+     * embeddings of the fake dataset's same columns where it has them, else those of a drawn real pair
+     * (ts/guidance/textConditioning.ts).
+     */
+    textConditioning: z
+      .object({
+        columns: z.object({ audio: z.string().min(1), video: z.string().min(1) }).strict(),
+        nullPrompt: z.object({ file: z.string().min(1), name: z.string().default('') }).strict(),
+        /** Probability of replacing a pair's embedding by the null embedding; in [0, 1). */
+        dropout: z.number().min(0).lt(1),
+      })
+      .strict()
+      .optional(),
     runtime: z
       .object({
         device: z.string().default('cpu'),
@@ -129,6 +155,10 @@ export const GuidanceConfigSchema = z
       .strict()
       .default({}),
   })
-  .strict();
+  .strict()
+  .refine((c) => !(c.conditioning && c.textConditioning), {
+    message: 'a discriminator takes class or text conditions, not both: keep one of conditioning and textConditioning',
+    path: ['textConditioning'],
+  });
 
 export type GuidanceConfig = z.infer<typeof GuidanceConfigSchema>;

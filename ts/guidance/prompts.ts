@@ -24,15 +24,19 @@ export interface PromptGuidance {
   cfgScales: CfgScales;
 }
 
-/** The named prompts' embeddings in `file`, checked against the discriminator's text widths; errors name the prompt. */
-export function readPrompts(file: string, names: string[], nullName: string, dims: { audio: number; video: number }): { prompts: PromptEmbedding[]; nullPrompt: PromptEmbedding } {
+/**
+ * The reader of the prompt embeddings in `file` (`label` names it in errors: the flag or the config field that gave
+ * it): each prompt's per-modality vector, checked against the discriminator's text widths, errors naming the prompt
+ * as `flag` does.
+ */
+export function promptEmbeddings(file: string, label: string, dims: { audio: number; video: number }): (name: string, flag: string) => PromptEmbedding {
   let tensors: ReturnType<typeof readSafetensors>['tensors'];
   try {
     ({ tensors } = readSafetensors(file));
   } catch (error) {
-    throw new ConfigError(`--prompts ${file}: ${(error as Error).message}`);
+    throw new ConfigError(`${label} ${file}: ${(error as Error).message}`);
   }
-  const embedding = (name: string, flag: string): PromptEmbedding => {
+  return (name, flag) => {
     const vector = (modality: 'audio' | 'video'): Float32Array => {
       const key = `${modality}/${name}`;
       const t = tensors[key];
@@ -49,6 +53,11 @@ export function readPrompts(file: string, names: string[], nullName: string, dim
     };
     return { name, audio: vector('audio'), video: vector('video') };
   };
+}
+
+/** The named prompts' embeddings in `file`, checked against the discriminator's text widths; errors name the prompt. */
+export function readPrompts(file: string, names: string[], nullName: string, dims: { audio: number; video: number }): { prompts: PromptEmbedding[]; nullPrompt: PromptEmbedding } {
+  const embedding = promptEmbeddings(file, '--prompts', dims);
   if (names.length === 0) throw new ConfigError(`--prompts ${file}: give at least one --prompt`);
   return { prompts: names.map((name) => embedding(name, '--prompt')), nullPrompt: embedding(nullName, '--null-prompt') };
 }

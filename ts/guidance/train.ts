@@ -1,7 +1,8 @@
 /**
  * Training the guidance discriminator: BCE of real pairs against the fake-pair bank plus λ_den · the denoising
  * loss (double backward through the frozen base models), timesteps uniform (drawn by the native trainer). With
- * `conditioning`, the discriminator is class-conditioned with condition dropout (ts/guidance/conditioning.ts).
+ * `conditioning`, the discriminator is class-conditioned with condition dropout (ts/guidance/conditioning.ts); with
+ * `textConditioning`, text-conditioned on the datasets' embedding columns (ts/guidance/textConditioning.ts).
  *
  * OUT/config.json           the validated config, the base checkpoints and the data it trains on
  * OUT/discriminator.safetensors  the weights (ts/checkpoint/discriminatorWeights.ts, network and class
@@ -39,6 +40,7 @@ import { nativeTrainingStep, requireFiniteStep } from '../util/finite';
 import { basesDataset, checkBasesBelong, checkPairsBelong, ProvenanceCheck } from './provenance';
 import { classConditions, pairClasses, requireClassColumn, trainingConditions } from './conditioning';
 import { shuffledNegatives, useRealNegatives } from './negatives';
+import { embeddingConditions, embeddingDraws, type TextColumns, textColumns } from './textConditioning';
 
 export const GUIDANCE_FILES = {
   config: 'config.json',
@@ -96,8 +98,8 @@ export interface TrainGuidanceResult {
   finalBce: number;
 }
 
-/** The 'mmdisco' discriminator network a config describes, for the base models' input channels. */
-export function discriminatorNetwork(config: GuidanceConfig, bases: BasePair): MmdiscoDiscriminatorNetwork {
+/** The 'mmdisco' discriminator network a config describes, for the base models' input channels (and the embedding columns' widths). */
+export function discriminatorNetwork(config: GuidanceConfig, bases: BasePair, text?: TextColumns): MmdiscoDiscriminatorNetwork {
   const { videoPatch } = config.discriminator;
   const [height, width] = bases.video.inputShape.slice(2);
   if (height % videoPatch !== 0 || width % videoPatch !== 0) {
@@ -129,9 +131,9 @@ export function discriminatorNetwork(config: GuidanceConfig, bases: BasePair): M
     videoChannels: bases.video.inputShape[1] * videoPatch ** 2,
     // The 1-D tower takes the log-mel's bins as channels (native/src/models/mmdisco_discriminator.cpp).
     audioChannels: config.discriminator.audioConv === '1d' ? bases.audio.inputShape[0] * (bases.audio.inputShape[2] ?? 1) : bases.audio.inputShape[0],
-    // One-hot class conditions in both towers (ts/guidance/conditioning.ts).
-    videoTextDim: config.conditioning?.classes ?? 0,
-    audioTextDim: config.conditioning?.classes ?? 0,
+    // One-hot class conditions in both towers (ts/guidance/conditioning.ts), or each tower its column's embeddings.
+    videoTextDim: config.conditioning?.classes ?? text?.dims.video ?? 0,
+    audioTextDim: config.conditioning?.classes ?? text?.dims.audio ?? 0,
     textProjection: config.conditioning?.projection ?? false,
   };
 }
@@ -190,9 +192,13 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
   } else {
     const missing = (['config', 'real', 'fake', 'audioBase', 'videoBase'] as const).filter((key) => !opts[key]);
     if (missing.length > 0) throw new ConfigError(`a fresh train-guidance run needs ${missing.map((m) => `--${flagOf(m)}`).join(', ')}`);
+    const { textConditioning } = opts.config!;
     run = {
       format: 'mmdisco-guidance/1',
-      config: opts.config!,
+      // The null prompt's file resolved, so that a resume finds it from anywhere.
+      config: textConditioning
+        ? { ...opts.config!, textConditioning: { ...textConditioning, nullPrompt: { ...textConditioning.nullPrompt, file: path.resolve(textConditioning.nullPrompt.file) } } }
+        : opts.config!,
       audioBase: path.resolve(opts.audioBase!),
       videoBase: path.resolve(opts.videoBase!),
       real: path.resolve(opts.real!),
@@ -246,11 +252,14 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
   }
   const { conditioning } = config;
   if (conditioning) requireClassColumn(readers.real.index, conditioning.column, `--real ${run.real}`, 'conditioning.column');
+  const text = config.textConditioning
+    ? textColumns(config.textConditioning, { flag: '--real', dir: run.real, index: readers.real.index }, { flag: '--fake', dir: run.fake, index: readers.fake.index })
+    : undefined;
   if (t.shuffledNegativesWithin) {
     requireClassColumn(readers.real.index, t.shuffledNegativesWithin, `--real ${run.real}`, 'training.shuffledNegativesWithin');
   }
 
-  const network = discriminatorNetwork(config, bases);
+  const network = discriminatorNetwork(config, bases, text);
   const schedule = bases.audio.schedule;
   if (t.timestepRange && t.timestepRange[1] >= schedule.timesteps) {
     throw new ConfigError(`training.timestepRange [${t.timestepRange.join(', ')}] must lie within the base models' timesteps 0 … ${schedule.timesteps - 1}`);
@@ -280,6 +289,7 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
     parameters: discriminator.parameterCount,
     network,
     conditioning,
+    ...(text ? { textConditioning: { ...config.textConditioning, dims: text.dims, fakesCarryEmbeddings: text.fakesCarryEmbeddings } } : {}),
     worldSize: ranks.worldSize,
     ...(worldSizeChanged ? { trainedByWorldSize: trainedBy } : {}),
   });
@@ -311,6 +321,13 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
         batch.fakeCondition = classConditions(rows.fake, conditioning.classes);
         batch.realClasses = tensor(Int32Array.from(classes), [classes.length]);
         useRealNegatives(batch, rows.negatives, share.batchSize);
+      }
+      if (text) {
+        // The same stream as the class conditions (the two never go together).
+        const draws = embeddingDraws(config.textConditioning!.dropout, t.seed + 2, state.step, share);
+        const conditions = embeddingConditions(text, draws, r, f);
+        batch.realCondition = conditions.real;
+        batch.fakeCondition = conditions.fake;
       }
       // Each rank shuffles within its own rows; the readers use seed and seed + 1, the conditions seed + 2.
       const groups = t.shuffledNegativesWithin ? r.meta[t.shuffledNegativesWithin] : undefined;
