@@ -319,6 +319,26 @@ export interface DiscriminatorStepLog {
   phasesMs?: Tensor<Float64Array>;
 }
 
+export interface DiscriminatorTrainerOptions {
+  lambdaDenoising: number;
+  /**
+   * Weighs the cross-entropy of the projection heads' class scores on the real pairs (their realClasses): a direct
+   * signal for each tower to learn the class (0: off).
+   */
+  lambdaClass?: number;
+  optimizer?: OptimizerOptions;
+  seed?: number;
+  /** Train at these steps [tMin, tMax] only (inclusive; default the whole schedule). */
+  timestepRange?: [number, number];
+  /** Time each step's phases (trainSteps' phasesMs; on CUDA each phase boundary synchronises). */
+  timePhases?: boolean;
+  /**
+   * 'bf16': the discriminator's forward passes in bf16 autocast, on CPU and CUDA alike (the weights, gradients and
+   * optimiser stay in the model's dtype); default 'fp32'.
+   */
+  precision?: 'fp32' | 'bf16';
+}
+
 export interface DiscriminatorTrainer extends ResumableTrainer {
   /** One optimiser step per consecutive batchSize rows of the four arrays. */
   trainSteps(batch: DiscriminatorBatch, batchSize: number): Promise<DiscriminatorStepLog>;
@@ -430,30 +450,11 @@ interface NativeAddon {
       denoisers?: { audio: EpsSource; video: EpsSource };
     },
   ) => Discriminator;
-  DiscriminatorTrainer: new (
-    discriminator: Discriminator,
-    audioBase: EpsSource,
-    videoBase: EpsSource,
-    /**
-     * lambdaClass weighs the cross-entropy of the projection heads' class scores on the real pairs (their
-     * realClasses): a direct signal for each tower to learn the class (0: off).
-     */
-    /** timestepRange [tMin, tMax]: train at these steps only (inclusive; default the whole schedule). */
-    /** timePhases: time each step's phases (trainSteps' phasesMs; on CUDA each phase boundary synchronises). */
-    /**
-     * precision 'bf16': the discriminator's forward passes in bf16 autocast, on CPU and CUDA alike (the weights,
-     * gradients and optimiser stay in the model's dtype); default 'fp32'.
-     */
-    options: {
-      lambdaDenoising: number;
-      lambdaClass?: number;
-      optimizer?: OptimizerOptions;
-      seed?: number;
-      timestepRange?: [number, number];
-      timePhases?: boolean;
-      precision?: 'fp32' | 'bf16';
-    },
-  ) => DiscriminatorTrainer;
+  /** The base models' ε̂ of the denoising loss: an audio and a video ε-source, or a joint one (one call on both inputs). */
+  DiscriminatorTrainer: {
+    new (discriminator: Discriminator, audioBase: EpsSource, videoBase: EpsSource, options: DiscriminatorTrainerOptions): DiscriminatorTrainer;
+    new (discriminator: Discriminator, jointBase: JointEpsSource, options: DiscriminatorTrainerOptions): DiscriminatorTrainer;
+  };
   sample(options: SampleOptions): Promise<Record<string, Tensor>>;
   /** Waveforms (N, frames·hop) from log-mels (N, frames, M) with the mel filterbank (M, nFft/2+1); synchronous. */
   griffinLim(options: {

@@ -13,23 +13,33 @@ DiscriminatorTrainerHandle::DiscriminatorTrainerHandle(const Napi::CallbackInfo&
   guarded(info.Env(), "", [&] {
     auto* disc = dynamic_cast<DiscriminatorHandle*>(unwrap_handle(info[0], "discriminator"));
     if (!disc) throw mmdisco::Error(mmdisco::ErrorCode::Argument, "discriminator must be a Discriminator");
-    audio_base_ = unwrap_handle(info[1], "audioBase");
-    video_base_ = unwrap_handle(info[2], "videoBase");
-    if (!audio_base_->eps_source() || !video_base_->eps_source())
-      throw mmdisco::Error(mmdisco::ErrorCode::Argument,
-                           "audioBase and videoBase must be ε-sources (EpsModel or AnalyticEps)");
-    Options o(info[3], "DiscriminatorTrainer");
+    // (discriminator, jointBase, options) or (discriminator, audioBase, videoBase, options).
+    auto* first = unwrap_handle(info[1], "base");
+    std::shared_ptr<mmdisco::JointEpsSource> base = first->joint_eps_source();
+    const bool joint = base != nullptr;
+    if (joint) {
+      bases_ = {first};
+    } else {
+      bases_ = {first, unwrap_handle(info[2], "videoBase")};
+      if (!bases_[0]->eps_source() || !bases_[1]->eps_source())
+        throw mmdisco::Error(mmdisco::ErrorCode::Argument,
+                             "the base must be a joint ε-source (TorchScriptJointEps), or audioBase and videoBase "
+                             "ε-sources (EpsModel, AnalyticEps or TorchScriptEps)");
+      base = std::make_shared<mmdisco::IndependentEps>(
+          std::vector<std::shared_ptr<mmdisco::EpsSource>>{bases_[0]->eps_source(), bases_[1]->eps_source()});
+    }
+    const size_t options_at = joint ? 2 : 3;
+    Options o(info[options_at], "DiscriminatorTrainer");
     disc_handle_ = disc;
     place_ = disc->placement();
-    for (int i = 0; i < 3; ++i) refs_.emplace_back(Napi::Persistent(info[i].As<Napi::Object>()));
+    for (size_t i = 0; i < options_at; ++i) refs_.emplace_back(Napi::Persistent(info[i].As<Napi::Object>()));
     mmdisco::TimestepRange timesteps;
     if (o.has("timestepRange")) {
       const auto [lo, hi] = o.timestep_range("timestepRange", disc->discriminator()->audio_schedule().timesteps() - 1);
       timesteps = {lo, hi};
     }
     trainer_ = std::make_shared<mmdisco::DiscriminatorTrainer>(
-        disc->discriminator(), audio_base_->eps_source(), video_base_->eps_source(),
-        mmdisco::DiscriminatorLossWeights{o.number("lambdaDenoising"), o.number("lambdaClass", 0)},
+        disc->discriminator(), base, mmdisco::DiscriminatorLossWeights{o.number("lambdaDenoising"), o.number("lambdaClass", 0)},
         o.has("optimizer") ? parse_optimizer(o.object("optimizer")) : mmdisco::OptimizerConfig{},
         static_cast<uint64_t>(o.integer("seed", 0)), timesteps);
     trainer_->set_phase_timing(o.boolean("timePhases", false));
@@ -41,7 +51,8 @@ DiscriminatorTrainerHandle::DiscriminatorTrainerHandle(const Napi::CallbackInfo&
 }
 
 std::vector<Use> DiscriminatorTrainerHandle::trainer_uses() {
-  std::vector<Use> uses{{this, Access::Write}, {audio_base_, Access::Read}, {video_base_, Access::Read}};
+  std::vector<Use> uses{{this, Access::Write}};
+  for (auto* base : bases_) uses.push_back({base, Access::Read});
   for (const auto& use : disc_handle_->reads()) {
     uses.push_back({use.handle, use.handle == disc_handle_ ? Access::Write : Access::Read});
   }

@@ -1,6 +1,6 @@
 #pragma once
 // The JS class DiscriminatorTrainer: a discriminator's trainer (mmdisco::DiscriminatorTrainer) on the
-// discriminator's worker thread; it keeps the discriminator and both base models alive and leased while it works.
+// discriminator's worker thread; it keeps the discriminator and the base model(s) alive and leased while it works.
 #include <napi.h>
 
 #include <memory>
@@ -27,8 +27,7 @@ class DiscriminatorTrainerHandle : public JsClass<DiscriminatorTrainerHandle>, p
   std::vector<Use> trainer_uses();
   mmdisco::Placement place_;
   DiscriminatorHandle* disc_handle_ = nullptr;
-  NativeHandle* audio_base_ = nullptr;
-  NativeHandle* video_base_ = nullptr;
+  std::vector<NativeHandle*> bases_;  // the joint base model, or the audio and the video one
   std::vector<Napi::ObjectReference> refs_;  // keeps the handles above alive as long as this trainer
   std::shared_ptr<mmdisco::DiscriminatorTrainer> trainer_;
 };

@@ -14,6 +14,10 @@ torch::Tensor NetworkEps::eps(const torch::Tensor& x_t, const torch::Tensor& t) 
   return forward_(x_t.to(device_, dtype_), t.to(device_));
 }
 
+IndependentEps::IndependentEps(std::vector<std::shared_ptr<EpsSource>> sources) : owned_(std::move(sources)) {
+  for (const auto& source : owned_) sources_.push_back(source.get());
+}
+
 std::vector<torch::Tensor> IndependentEps::eps(const std::vector<torch::Tensor>& x, const torch::Tensor& t) {
   std::vector<torch::Tensor> out;
   for (size_t m = 0; m < sources_.size(); ++m) out.push_back(sources_[m]->eps(x.at(m), t));

@@ -40,15 +40,19 @@ class JointEpsSource {
 class IndependentEps : public JointEpsSource {
  public:
   explicit IndependentEps(std::vector<EpsSource*> sources) : sources_(std::move(sources)) {}
+  // Shares ownership of the sources, for holders that outlive the caller's references.
+  explicit IndependentEps(std::vector<std::shared_ptr<EpsSource>> sources);
   std::vector<torch::Tensor> eps(const std::vector<torch::Tensor>& x, const torch::Tensor& t) override;
   size_t modalities() const override { return sources_.size(); }
   const NoiseSchedule& schedule(size_t modality) const override { return sources_.at(modality)->schedule(); }
   torch::TensorOptions options(size_t modality) const override {
     return torch::TensorOptions().dtype(sources_.at(modality)->dtype()).device(sources_.at(modality)->device());
   }
+  EpsSource* source(size_t modality) const { return sources_.at(modality); }
 
  private:
   std::vector<EpsSource*> sources_;
+  std::vector<std::shared_ptr<EpsSource>> owned_;
 };
 
 // An ε-source backed by a trainable network (built-in models).

@@ -331,8 +331,7 @@ torch::Tensor class_loss(const DiscriminatorOutput& out, const torch::Tensor& cl
 
 }  // namespace
 
-DiscriminatorLoss discriminator_loss(DiscriminatorCritic& disc, EpsSource& audio_base, EpsSource& video_base,
-                                     const DiscriminatorBatch& batch, const DiscriminatorDraw& draw,
+DiscriminatorLoss discriminator_loss(DiscriminatorCritic& disc, JointEpsSource& base, const DiscriminatorBatch& batch, const DiscriminatorDraw& draw,
                                      const DiscriminatorLossWeights& weights, bool bf16_autocast, PhaseTimer* timer) {
   torch::AutoGradMode grad_on(true);
   // The discriminator's logits, in bf16 autocast when asked, then all that follows in the model's dtype. The base
@@ -354,11 +353,13 @@ DiscriminatorLoss discriminator_loss(DiscriminatorCritic& disc, EpsSource& audio
 
   // The base models' ε̂ of the real pair, computed once: the denoising loss needs it, and a discriminator that
   // denoises with these bases reads it (in the BCE and the class term alike).
-  const bool shares_bases = disc.denoises_with(&audio_base, &video_base);
+  // Only single-modality models can be a discriminator's denoisers.
+  const auto* independent = dynamic_cast<const IndependentEps*>(&base);
+  const bool shares_bases = independent && disc.denoises_with(independent->source(0), independent->source(1));
   BaseEps real_eps;
   if (weights.denoising != 0 || shares_bases) {
-    real_eps = {audio_base.eps(a_real, draw.t_real).to(a_real.scalar_type()),
-                video_base.eps(v_real, draw.t_real).to(v_real.scalar_type())};
+    const auto eps = base.eps({a_real, v_real}, draw.t_real);
+    real_eps = {eps.at(0).to(a_real.scalar_type()), eps.at(1).to(v_real.scalar_type())};
   }
   const BaseEps real_eps_for_disc = shares_bases ? real_eps : BaseEps{};
 
@@ -400,12 +401,14 @@ DiscriminatorLoss discriminator_loss(DiscriminatorCritic& disc, EpsSource& audio
   return out;
 }
 
-DiscriminatorTrainer::DiscriminatorTrainer(std::shared_ptr<DiscriminatorCritic> disc, std::shared_ptr<EpsSource> audio_base,
-                                           std::shared_ptr<EpsSource> video_base, const DiscriminatorLossWeights& weights,
-                                           const OptimizerConfig& optimizer, uint64_t seed, TimestepRange timesteps)
-    : disc_(std::move(disc)), audio_base_(std::move(audio_base)), video_base_(std::move(video_base)),
-      weights_(weights), config_(optimizer),
+DiscriminatorTrainer::DiscriminatorTrainer(std::shared_ptr<DiscriminatorCritic> disc, std::shared_ptr<JointEpsSource> base,
+                                           const DiscriminatorLossWeights& weights, const OptimizerConfig& optimizer,
+                                           uint64_t seed, TimestepRange timesteps)
+    : disc_(std::move(disc)), base_(std::move(base)), weights_(weights), config_(optimizer),
       optimizer_(make_optimizer(disc_->module(), optimizer)), seed_(seed), timesteps_(timesteps), rng_(seed) {
+  if (base_->modalities() != 2)
+    throw std::invalid_argument("the discriminator's base models must give the ε of audio and video, not of " +
+                                std::to_string(base_->modalities()) + " modalities");
   const int64_t T = disc_->audio_schedule().timesteps();
   const bool to_last = timesteps_.max == TimestepRange{}.max;  // the default: up to the schedule's last step
   if (timesteps_.min < 0 || timesteps_.min >= T || (!to_last && (timesteps_.max >= T || timesteps_.max < timesteps_.min)))
@@ -435,8 +438,7 @@ DiscriminatorLoss DiscriminatorTrainer::step(const DiscriminatorBatch& batch, St
   std::optional<PhaseTimer> timer;
   if (phases) timer.emplace(*phases, batch.real_audio.device());
   disc_->module().train();
-  auto loss = discriminator_loss(*disc_, *audio_base_, *video_base_, batch, draw(batch), weights_, bf16_autocast_,
-                                 timer ? &*timer : nullptr);
+  auto loss = discriminator_loss(*disc_, *base_, batch, draw(batch), weights_, bf16_autocast_, timer ? &*timer : nullptr);
   optimizer_.zero_grad();
   backward(loss.total, sync_.get());
   if (timer) timer->cut(&StepPhases::backward);
@@ -505,7 +507,7 @@ void DiscriminatorTrainer::load_state(const std::string& bytes) {
 
 std::pair<DiscriminatorLoss, torch::Tensor> DiscriminatorTrainer::loss_and_gradient(const DiscriminatorBatch& batch,
                                                                                      const DiscriminatorDraw& draw) {
-  auto loss = discriminator_loss(*disc_, *audio_base_, *video_base_, batch, draw, weights_, bf16_autocast_);
+  auto loss = discriminator_loss(*disc_, *base_, batch, draw, weights_, bf16_autocast_);
   optimizer_.zero_grad();
   loss.total.backward();
   auto grad = flat_gradient(disc_->module()).clone();

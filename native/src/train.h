@@ -129,6 +129,8 @@ struct DiscriminatorLoss {
   torch::Tensor t_real, t_fake;         // the timesteps they were taken at
 };
 
+// `base`: the frozen base models' ε̂ of (audio, video), one call on both noisy inputs: independent single-modality
+// models (IndependentEps) or a joint model that reads both (MM-Diffusion's U-Net).
 // L = BCE(h_real, 1) + BCE(h_fake, 0) + λ_den · Σ_m mean‖ε_m − sg(ε̂_m(x_t)) − r_m‖² + λ_cls · Σ_m CE(class
 // scores_m, class) over the real pairs that have a class. r is from the smoothed logit of the real pair with
 // create_graph (double backward); λ_den = 0 skips the input gradient entirely. The class term is a dense signal
@@ -136,7 +138,7 @@ struct DiscriminatorLoss {
 // projection heads' class scores, taken under the null condition so that the towers cannot read the class from
 // the condition itself. `bf16_autocast`: the discriminator's logits in bf16 autocast on the batch's device (the
 // weights, the gradients and the optimiser stay in the model's dtype).
-DiscriminatorLoss discriminator_loss(DiscriminatorCritic& disc, EpsSource& audio_base, EpsSource& video_base,
+DiscriminatorLoss discriminator_loss(DiscriminatorCritic& disc, JointEpsSource& base,
                                      const DiscriminatorBatch& batch, const DiscriminatorDraw& draw,
                                      const DiscriminatorLossWeights& weights, bool bf16_autocast = false,
                                      PhaseTimer* timer = nullptr);
@@ -153,8 +155,9 @@ class DiscriminatorTrainer {
  public:
   // `timesteps`: the steps the real and fake pairs are noised to, drawn uniformly (the method draws over the whole
   // schedule; a narrower range spends the training where a guidance interval applies it).
-  DiscriminatorTrainer(std::shared_ptr<DiscriminatorCritic> disc, std::shared_ptr<EpsSource> audio_base,
-                       std::shared_ptr<EpsSource> video_base, const DiscriminatorLossWeights& weights,
+  // `base`: the ε̂ of (audio, video), as discriminator_loss takes it.
+  DiscriminatorTrainer(std::shared_ptr<DiscriminatorCritic> disc, std::shared_ptr<JointEpsSource> base,
+                       const DiscriminatorLossWeights& weights,
                        const OptimizerConfig& optimizer, uint64_t seed, TimestepRange timesteps = {});
   DiscriminatorDraw draw(const DiscriminatorBatch& batch);
   // One optimiser step; with `phases`, adds the step's phase times to it.
@@ -182,7 +185,7 @@ class DiscriminatorTrainer {
 
  private:
   std::shared_ptr<DiscriminatorCritic> disc_;
-  std::shared_ptr<EpsSource> audio_base_, video_base_;
+  std::shared_ptr<JointEpsSource> base_;
   DiscriminatorLossWeights weights_;
   OptimizerConfig config_;
   FusedAdamW optimizer_;

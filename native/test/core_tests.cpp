@@ -240,12 +240,13 @@ void optimizer_tests() {
   DiscriminatorBatch batch{torch::randn({6, 2}, opts), torch::randn({6, 3}, opts), torch::randn({6, 2}, opts),
                            torch::randn({6, 3}, opts), {}, {}, {}};
   const OptimizerConfig config{1e-2, 0.01};
-  DiscriminatorTrainer trainer(disc, audio, video, {0.7, 0}, config, 9), draws(plain_disc, audio, video, {0.7, 0}, config, 9);
+  auto bases = std::make_shared<IndependentEps>(std::vector<std::shared_ptr<EpsSource>>{audio, video});
+  DiscriminatorTrainer trainer(disc, bases, {0.7, 0}, config, 9), draws(plain_disc, bases, {0.7, 0}, config, 9);
   torch::optim::AdamW plain(plain_disc->module().parameters(),
                             torch::optim::AdamWOptions(config.lr).betas({config.beta1, config.beta2}).weight_decay(config.weight_decay));
   for (int i = 0; i < 4; ++i) {
     trainer.step(batch);
-    auto loss = discriminator_loss(*plain_disc, *audio, *video, batch, draws.draw(batch), {0.7, 0});
+    auto loss = discriminator_loss(*plain_disc, *bases, batch, draws.draw(batch), {0.7, 0});
     plain.zero_grad();
     loss.total.backward();
     plain.step();
@@ -315,7 +316,8 @@ void loss_tests() {
   DiscriminatorBatch batch{torch::randn({B, 2}, opts), torch::randn({B, 3}, opts), torch::randn({B, 2}, opts),
                            torch::randn({B, 3}, opts), {}, {}, {}};
   const double lambda = 0.7;
-  DiscriminatorTrainer trainer(disc, audio, video, {lambda, 0}, OptimizerConfig{}, 9);
+  DiscriminatorTrainer trainer(disc, std::make_shared<IndependentEps>(std::vector<std::shared_ptr<EpsSource>>{audio, video}),
+                               {lambda, 0}, OptimizerConfig{}, 9);
   const auto draw = trainer.draw(batch);
   auto [loss, gradient] = trainer.loss_and_gradient(batch, draw);
 

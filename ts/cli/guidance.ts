@@ -1,6 +1,6 @@
 /**
- * MMDisCo proper: `fakes generate` (the fake-pair bank of independent base-model samples), `train-guidance` (the
- * discriminator) and `sample` (guided joint sampling).
+ * MMDisCo proper: `fakes generate` (the fake-pair bank of independent base-model samples, or of a joint base
+ * model's), `train-guidance` (the discriminator) and `sample` / `sample-joint` (guided joint sampling).
  */
 import type { Argv, CommandModule } from 'yargs';
 import { SAMPLER_OPTION } from '../base/sample';
@@ -8,7 +8,7 @@ import { DEFAULT_SAMPLER, type Sampler } from '../core/samplers';
 import { GuidanceConfigSchema } from '../config/guidance';
 import { ConfigError, loadConfig } from '../config/load';
 import { type SamplingSettings, SamplingSettingsSchema, settledValues } from '../config/samplingSettings';
-import { generateFakes } from '../guidance/fakes';
+import { DEFAULT_FAKE_BATCH, generateFakes } from '../guidance/fakes';
 import { sampleJoint } from '../guidance/jointSample';
 import { guidedSample } from '../guidance/sample';
 import { trainGuidance } from '../guidance/train';
@@ -18,12 +18,16 @@ import { outputDirectory } from './paths';
 interface SamplingArgs {
   'audio-base': string;
   'video-base': string;
+  /** Only for fakes generate: replaces the two bases. */
+  'joint-base'?: string;
+  thresholding?: boolean;
   n: number;
   /** Absent where not given: a --settings file or the default fills it. */
   sampler?: Sampler;
   steps?: number;
   seed: number;
-  batch: number;
+  /** Absent where not given: fakes generate takes a joint base's batch size, else the default. */
+  batch?: number;
   out: string;
   device?: string;
   threads?: number;
@@ -32,6 +36,9 @@ interface SamplingArgs {
 
 /** Sampler and steps where neither a flag nor a settings file gives them. */
 const SAMPLING_DEFAULTS = { sampler: DEFAULT_SAMPLER, steps: 50 } as const;
+
+/** The sampler setup of a joint base model (sample-joint, fakes generate --joint-base) where neither a flag nor a settings file gives it: the official MM-Diffusion one. */
+const JOINT_DEFAULTS = { sampler: 'dpm-solver++-3s', steps: 20, thresholding: true } as const;
 
 /** The --sampler flag without a yargs default, so that a --settings file can fill it where the flag is not given. */
 const { default: _samplerDefault, ...SAMPLER_CHOICE } = SAMPLER_OPTION;
@@ -46,15 +53,21 @@ const SETTINGS_OPTION = {
 
 const loadSettings = (file: string | undefined): SamplingSettings | undefined => (file === undefined ? undefined : loadConfig(SamplingSettingsSchema, file));
 
-function samplingOptions(y: Argv, what: string): Argv {
+/** `orJoint`: the two base models or --joint-base (fakes generate), else the two base models. */
+function samplingOptions(y: Argv, what: string, orJoint = false): Argv {
+  const either = orJoint ? '; or --joint-base' : '';
   return y
-    .option('audio-base', { type: 'string', demandOption: true, describe: 'audio base model: a train-base checkpoint directory, or a directory with torchscript.json' })
-    .option('video-base', { type: 'string', demandOption: true, describe: 'video base model: a train-base checkpoint directory, or a directory with torchscript.json' })
+    .option('audio-base', { type: 'string', demandOption: !orJoint, describe: `audio base model: a train-base checkpoint directory, or a directory with torchscript.json${either}` })
+    .option('video-base', { type: 'string', demandOption: !orJoint, describe: `video base model: a train-base checkpoint directory, or a directory with torchscript.json${either}` })
     .option('n', { type: 'number', demandOption: true, describe: `number of ${what}` })
     .option('sampler', { ...SAMPLER_CHOICE, defaultDescription: SAMPLING_DEFAULTS.sampler })
     .option('steps', { type: 'number', defaultDescription: String(SAMPLING_DEFAULTS.steps), describe: 'sampling steps' })
     .option('seed', { type: 'number', default: 0, describe: 'seed of chunk 0; chunk k uses seed + k' })
-    .option('batch', { type: 'number', default: 64, describe: 'pairs per sampler run (the unit a restart skips)' })
+    .option('batch', {
+      type: 'number',
+      defaultDescription: orJoint ? `${DEFAULT_FAKE_BATCH}, or joint.json's batch` : String(DEFAULT_FAKE_BATCH),
+      describe: 'pairs per sampler run (the unit a restart skips)',
+    })
     .option('out', { type: 'string', demandOption: true, describe: 'output directory', coerce: outputDirectory('--out') })
     .option('device', { type: 'string', describe: "override the checkpoints' device (cpu, cuda[:N])" })
     .option('threads', { type: 'number', describe: 'intra-op threads per model' })
@@ -80,7 +93,7 @@ const drawOptions = (args: SamplingArgs) => ({
   sampler: args.sampler ?? SAMPLING_DEFAULTS.sampler,
   steps: args.steps ?? SAMPLING_DEFAULTS.steps,
   seed: args.seed,
-  batch: args.batch,
+  batch: args.batch ?? DEFAULT_FAKE_BATCH,
   out: args.out,
   placement: { device: args.device, threads: args.threads },
   allowMismatch: args['allow-mismatch'],
@@ -89,12 +102,46 @@ const drawOptions = (args: SamplingArgs) => ({
 export const fakesGenerateCommand: CommandModule<object, SamplingArgs> = {
   command: 'generate',
   describe:
-    'Independent samples of the two base models as an Arrow pair dataset (same tensors as the real one); ' +
-    're-running the same command after an interruption skips the finished chunks. Under `mmdisco launch --nproc N` ' +
-    'the N ranks share the chunks and write the same dataset as one process',
-  builder: (y: Argv) => samplingOptions(y, 'pairs') as unknown as Argv<SamplingArgs>,
+    'Independent samples of the two base models as an Arrow pair dataset (same tensors as the real one), or with ' +
+    '--joint-base the unguided samples of a joint base model (float32 audio and video at joint.json\'s shapes, the ' +
+    'layout `data import-pairs` writes real pairs in); re-running the same command after an interruption skips the ' +
+    'finished chunks. Under `mmdisco launch --nproc N` the N ranks share the chunks and write the same dataset as one process',
+  builder: (y: Argv) =>
+    samplingOptions(y, 'pairs', true)
+      .option('joint-base', {
+        type: 'string',
+        describe:
+          `joint base model directory (joint.json), in place of --audio-base/--video-base; its defaults: --sampler ${JOINT_DEFAULTS.sampler}, ` +
+          `--steps ${JOINT_DEFAULTS.steps}, thresholding on`,
+      })
+      .option('thresholding', {
+        type: 'boolean',
+        defaultDescription: `${JOINT_DEFAULTS.thresholding} with --joint-base`,
+        describe: "with --joint-base: DPM-Solver++'s dynamic thresholding of x̂0 (as sample-joint)",
+      })
+      .check((a) => {
+        const bases = a['audio-base'] !== undefined || a['video-base'] !== undefined;
+        if (a['joint-base'] !== undefined && bases) throw new Error('--joint-base replaces --audio-base and --video-base; give one or the other');
+        if (a['joint-base'] === undefined && (a['audio-base'] === undefined || a['video-base'] === undefined)) {
+          throw new Error('give --audio-base and --video-base, or --joint-base');
+        }
+        if (a.thresholding !== undefined && a['joint-base'] === undefined) throw new Error('--thresholding applies to --joint-base only');
+        return true;
+      }) as unknown as Argv<SamplingArgs>,
   handler: async (args) => {
-    const index = await generateFakes(drawOptions(args));
+    const joint = args['joint-base'];
+    const index = await generateFakes(
+      joint === undefined
+        ? drawOptions(args)
+        : {
+            ...drawOptions(args),
+            jointBase: joint,
+            sampler: args.sampler ?? JOINT_DEFAULTS.sampler,
+            steps: args.steps ?? JOINT_DEFAULTS.steps,
+            batch: args.batch,
+            thresholding: args.thresholding ?? JOINT_DEFAULTS.thresholding,
+          },
+    );
     if (isMainRank()) process.stderr.write(`wrote ${index.pairs} fake pairs to ${args.out}\n`);
   },
 };
@@ -104,6 +151,7 @@ interface TrainArgs {
   fake?: string;
   'audio-base'?: string;
   'video-base'?: string;
+  'joint-base'?: string;
   config?: string;
   out: string;
   resume: boolean;
@@ -117,7 +165,8 @@ export const trainGuidanceCommand: CommandModule<object, TrainArgs> = {
   command: 'train-guidance',
   describe:
     'Train the MMDisCo discriminator on real pairs vs the fake-pair bank (BCE + λ_den · denoising loss through ' +
-    'the frozen base models); writes discriminator.safetensors, state.bin, state.json and log.jsonl to --out, and ' +
+    'the frozen base models, or through a frozen joint base model with --joint-base: one call on both noisy inputs); ' +
+    'writes discriminator.safetensors, state.bin, state.json and log.jsonl to --out, and ' +
     'resumes exactly with --resume. Data-parallel under `mmdisco launch --nproc N`: training.batchSize is the ' +
     'global batch (a multiple of N) and rank 0 writes. Conditions (config): conditioning, a class per pair (a meta ' +
     'column); textConditioning, text embeddings per pair (tensor columns, see data attach-embeddings), the module ' +
@@ -128,6 +177,12 @@ export const trainGuidanceCommand: CommandModule<object, TrainArgs> = {
       .option('fake', { type: 'string', describe: 'fake pair dataset from `fakes generate`; required unless resuming' })
       .option('audio-base', { type: 'string', describe: 'audio base model (checkpoint or torchscript.json directory); required unless resuming' })
       .option('video-base', { type: 'string', describe: 'video base model (checkpoint or torchscript.json directory); required unless resuming' })
+      .option('joint-base', {
+        type: 'string',
+        describe:
+          'joint base model directory (joint.json), in place of --audio-base/--video-base; --real and --fake then hold its ' +
+          'layout (`data import-pairs`, `fakes generate --joint-base`)',
+      })
       .option('config', { type: 'string', describe: 'guidance config (configs/guidance/*.json); required unless resuming' })
       .option('out', { type: 'string', demandOption: true, describe: 'run directory', coerce: outputDirectory('--out') })
       .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --out from its last checkpoint' })
@@ -153,6 +208,7 @@ export const trainGuidanceCommand: CommandModule<object, TrainArgs> = {
       fake: args.fake,
       audioBase: args['audio-base'],
       videoBase: args['video-base'],
+      jointBase: args['joint-base'],
       resume: args.resume,
       overrides: args.resume ? args.set : [],
       maxStepsThisRun: args['max-steps'],
@@ -294,8 +350,6 @@ interface JointArgs {
   threads?: number;
 }
 
-/** sample-joint's sampler setup where neither a flag nor a settings file gives it: the official MM-Diffusion one. */
-const JOINT_DEFAULTS = { sampler: 'dpm-solver++-3s', steps: 20, thresholding: true } as const;
 
 export const sampleJointCommand: CommandModule<object, JointArgs> = {
   command: 'sample-joint',

@@ -9,6 +9,7 @@ import type { NativeError } from '../native';
 import { exitWithLauncher } from '../util/ranks';
 import { sampleBaseCommand, trainBaseCommand } from './base';
 import { dataBuildCommand, dataPreviewCommand } from './dataBuild';
+import { dataImportPairsCommand } from './dataImport';
 import { dataAttachEmbeddingsCommand, dataInspectCommand, dataVerifyCommand } from './data';
 import { launchCommand } from './launch';
 import { evalCalibrateCommand, evalDiscriminatorCommand, evalPairsCommand, evalTrainEvaluatorsCommand } from './eval';
@@ -28,13 +29,14 @@ async function main(): Promise<void> {
     .command('toy', 'The method end to end on a Gaussian-mixture audio-video pair with a closed-form answer', (y) =>
       y.command(toyRunCommand).demandCommand(1, 'choose a toy command'),
     )
-    .command('data', 'Paired audio-video datasets as Arrow shards: build, verify, inspect, preview, attach embeddings', (y) =>
+    .command('data', 'Paired audio-video datasets as Arrow shards: build, verify, inspect, preview, import, attach embeddings', (y) =>
       y
         .command(dataBuildCommand)
         .command(dataVerifyCommand)
         .command(dataInspectCommand)
         .command(dataPreviewCommand)
         .command(dataAttachEmbeddingsCommand)
+        .command(dataImportPairsCommand)
         .demandCommand(1, 'choose a data command'),
     )
     .command(launchCommand)
@@ -48,7 +50,7 @@ async function main(): Promise<void> {
     )
     .command(trainBaseCommand)
     .command(sampleBaseCommand)
-    .command('fakes', 'The fake-pair bank: independent samples of the two base models', (y) =>
+    .command('fakes', 'The fake-pair bank: independent samples of the two base models, or of a joint base model', (y) =>
       y.command(fakesGenerateCommand).demandCommand(1, 'choose a fakes command'),
     )
     .command(trainGuidanceCommand)

@@ -76,5 +76,3 @@ export function pairTensorSpecs(bases: BasePair): TensorSpec[] {
     { name: MODALITY_TENSORS.audio, dtype: 'float32', shape: bases.audio.storedShape },
   ];
 }
-
-export const elementsOf = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);

@@ -1,6 +1,7 @@
 /**
- * Drawing pairs from the two base models, independently or jointly guided by a discriminator, in chunks that are
- * each stored atomically, and assembling finished chunks into an Arrow pair dataset.
+ * Drawing pairs from the two base models, independently or jointly guided by a discriminator (or from a joint base
+ * model, ts/guidance/jointPairs.ts), in chunks that are each stored atomically, and assembling finished chunks into
+ * an Arrow pair dataset.
  *
  * Restart semantics: a run writes DIR/.chunks/plan.json (what is being generated) and one
  * DIR/.chunks/chunk-NNNNN.safetensors per finished chunk. Re-running the same command skips the chunks on disk;
@@ -19,13 +20,13 @@ import { denormalise } from '../core/normalisation';
 import type { Sampler } from '../core/samplers';
 import { readSafetensors, writeSafetensors } from '../checkpoint/safetensors';
 import { ConfigError } from '../config/load';
-import { type DatasetIndex, readIndex, ShardWriter } from '../data';
+import { type DatasetIndex, elementCount, readIndex, ShardWriter, type TensorArray, type TensorSpec } from '../data';
 import { Ranks } from '../distributed';
 import { type JointCritic, native } from '../native';
 import { writeJsonAtomic } from '../core/atomicWrite';
 import { requireFiniteTensors } from '../util/finite';
 import { startProgress } from '../util/progress';
-import { type BasePair, elementsOf, pairTensorSpecs } from './basePair';
+import { type BasePair, pairTensorSpecs } from './basePair';
 import { MODALITY_TENSORS } from '../core/modality';
 import { type ClassGuidance, samplingConditions, targetClass } from './conditioning';
 import { type PromptGuidance, promptSamplingConditions } from './prompts';
@@ -90,6 +91,32 @@ export async function drawPairs(bases: BasePair, first: number, n: number, opts:
   };
 }
 
+/** What generatePairDataset draws pairs from, and how it stores them. */
+export interface PairSource {
+  /** The models' directories by role (e.g. audioBase, videoBase), recorded in the plan and the index provenance. */
+  models: Record<string, string>;
+  /** The dataset's tensor columns, which `draw` returns (per pair, without the batch axis). */
+  tensors: TensorSpec[];
+  /** index.json's dataset name and its provenance besides the plan. */
+  dataset: string;
+  provenance: Record<string, unknown>;
+  draw(first: number, n: number, opts: Omit<DrawOptions, 'n' | 'batch'>, guidance?: Guidance): Promise<Record<string, TensorArray>>;
+}
+
+/** The two base models' pairs, stored as the real dataset they were trained on stores its pairs. */
+export function basePairSource(bases: BasePair): PairSource {
+  return {
+    models: { audioBase: path.resolve(bases.audio.dir), videoBase: path.resolve(bases.video.dir) },
+    tensors: pairTensorSpecs(bases),
+    dataset: bases.video.dataset,
+    provenance: { unit: bases.unit },
+    draw: async (first, n, opts, guidance) => {
+      const pairs = await drawPairs(bases, first, n, opts, guidance);
+      return { [MODALITY_TENSORS.audio]: pairs.audio, [MODALITY_TENSORS.video]: pairs.video };
+    },
+  };
+}
+
 const CHUNK_DIR = '.chunks';
 const PLAN_FILE = 'plan.json';
 const chunkFile = (dir: string, k: number) => path.join(dir, CHUNK_DIR, `chunk-${String(k).padStart(5, '0')}.safetensors`);
@@ -107,7 +134,7 @@ export interface GeneratePairsOptions extends DrawOptions {
 }
 
 /** Draws `n` pairs chunk by chunk (skipping chunks already on disk) and writes them as an Arrow dataset in `out`. */
-export async function generatePairDataset(bases: BasePair, opts: GeneratePairsOptions): Promise<DatasetIndex> {
+export async function generatePairDataset(source: PairSource, opts: GeneratePairsOptions): Promise<DatasetIndex> {
   const ranks = opts.ranks ?? new Ranks();
   for (const [flag, value] of [['--n', opts.n], ['--steps', opts.steps], ['--batch', opts.batch]] as const) {
     if (!Number.isInteger(value) || value < 1) throw new ConfigError(`${flag} must be a positive integer, got ${value}`);
@@ -116,8 +143,7 @@ export async function generatePairDataset(bases: BasePair, opts: GeneratePairsOp
     throw new ConfigError(`--out ${opts.out}: already holds a complete dataset (index.json); choose another directory`);
   }
   const plan = {
-    n: opts.n, sampler: opts.sampler, steps: opts.steps, seed: opts.seed, batch: opts.batch,
-    audioBase: path.resolve(bases.audio.dir), videoBase: path.resolve(bases.video.dir), generator: opts.generator,
+    n: opts.n, sampler: opts.sampler, steps: opts.steps, seed: opts.seed, batch: opts.batch, ...source.models, generator: opts.generator,
   };
   const planFile = path.join(opts.out, CHUNK_DIR, PLAN_FILE);
   if (existsSync(planFile)) {
@@ -139,60 +165,52 @@ export async function generatePairDataset(bases: BasePair, opts: GeneratePairsOp
   try {
     for (const k of mine) {
       if (done.has(k)) continue;
-      const pairs = await drawPairs(bases, k * opts.batch, chunkSize(opts, k), { ...opts, seed: opts.seed + k }, opts.guidance);
-      await writeSafetensors(
-        chunkFile(opts.out, k),
-        {
-          [MODALITY_TENSORS.audio]: { data: pairs.audio, shape: [pairs.n, ...bases.audio.storedShape] },
-          [MODALITY_TENSORS.video]: { data: pairs.video, shape: [pairs.n, ...bases.video.storedShape] },
-        },
-        { seed: String(opts.seed + k) },
-      );
-      progress.update(pairs.n);
+      const n = chunkSize(opts, k);
+      const pairs = await source.draw(k * opts.batch, n, { ...opts, seed: opts.seed + k }, opts.guidance);
+      const tensors = Object.fromEntries(source.tensors.map((spec) => [spec.name, { data: pairs[spec.name] as Float32Array | Uint8Array, shape: [n, ...spec.shape] }]));
+      await writeSafetensors(chunkFile(opts.out, k), tensors, { seed: String(opts.seed + k) });
+      progress.update(n);
     }
   } finally {
     progress.stop();
   }
 
   await ranks.barrier();
-  if (ranks.isMain) await writeDataset(bases, opts, plan, chunks);
+  if (ranks.isMain) await writeDataset(source, opts, plan, chunks);
   // Every rank returns once the dataset is written.
   await ranks.barrier();
   return readIndex(opts.out);
 }
 
 /** Assembles the finished chunks into the Arrow dataset in `opts.out` and removes them. */
-async function writeDataset(bases: BasePair, opts: GeneratePairsOptions, plan: Record<string, unknown>, chunks: number): Promise<void> {
+async function writeDataset(source: PairSource, opts: GeneratePairsOptions, plan: Record<string, unknown>, chunks: number): Promise<void> {
   // Pairs guided toward a class carry it in the class column of the real data, for `eval pairs` to score.
   const classes = opts.guidance?.classes?.targets.length ? opts.guidance.classes : undefined;
   const writer = await ShardWriter.open(opts.out, {
-    tensors: pairTensorSpecs(bases),
+    tensors: source.tensors,
     meta: [
       { name: 'index', type: 'int32' },
       { name: 'seed', type: 'int32' },
       ...(classes ? [{ name: classes.conditioning.column, type: 'int32' as const }] : []),
     ],
     dataset: {
-      name: bases.video.dataset,
+      name: source.dataset,
       split: opts.split,
       preset: 'generated',
       seed: opts.seed,
-      provenance: { unit: bases.unit, ...plan },
+      provenance: { ...source.provenance, ...plan },
     },
   });
-  const audioSize = elementsOf(bases.audio.storedShape);
-  const videoSize = elementsOf(bases.video.storedShape);
   for (let k = 0; k < chunks; k++) {
     const { tensors } = readSafetensors(chunkFile(opts.out, k));
-    const audio = tensors[MODALITY_TENSORS.audio].data as Float32Array;
-    const video = tensors[MODALITY_TENSORS.video].data as unknown as Uint8Array;
     for (let i = 0; i < chunkSize(opts, k); i++) {
       const index = k * opts.batch + i;
+      const row = (spec: TensorSpec) => {
+        const size = elementCount(spec.shape);
+        return (tensors[spec.name].data as Float32Array | Uint8Array).subarray(i * size, (i + 1) * size);
+      };
       await writer.append({
-        tensors: {
-          [MODALITY_TENSORS.audio]: audio.subarray(i * audioSize, (i + 1) * audioSize),
-          [MODALITY_TENSORS.video]: video.subarray(i * videoSize, (i + 1) * videoSize),
-        },
+        tensors: Object.fromEntries(source.tensors.map((spec) => [spec.name, row(spec)])),
         meta: { index, seed: opts.seed + k, ...(classes ? { [classes.conditioning.column]: targetClass(classes, index) } : {}) },
       });
     }

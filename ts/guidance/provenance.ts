@@ -64,10 +64,15 @@ export function checkGuidanceBelongs(flag: string, guidance: string, bases: Base
   const dir = existsSync(guidance) && statSync(guidance).isDirectory() ? guidance : path.dirname(guidance);
   const recordFile = path.join(dir, 'config.json');
   if (!existsSync(recordFile)) return;
-  let record: { dataset?: string; audioBase?: string; videoBase?: string };
+  let record: { dataset?: string; audioBase?: string; videoBase?: string; jointBase?: string };
   try {
     record = JSON.parse(readFileSync(recordFile, 'utf8')) as typeof record;
   } catch {
+    return;
+  }
+  const { jointBase } = record;
+  if (jointBase !== undefined) {
+    check.require(false, () => `${flag} ${guidance} was trained with the joint base model ${jointBase}, not with single-modality base models as --audio-base/--video-base`);
     return;
   }
   let trainedOn = record.dataset;

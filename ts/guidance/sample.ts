@@ -23,7 +23,7 @@ import { MODALITY_TENSORS } from '../core/modality';
 import type { ClassConditioning } from '../core/conditioning';
 import type { ClassGuidance } from './conditioning';
 import { type PromptGuidance, readPrompts } from './prompts';
-import { type DrawOptions, generatePairDataset } from './pairs';
+import { basePairSource, type DrawOptions, generatePairDataset } from './pairs';
 import { checkBasesBelong, checkGuidanceBelongs, ProvenanceCheck } from './provenance';
 import { buildDiscriminator, GUIDANCE_FILES } from './train';
 
@@ -152,7 +152,7 @@ export async function guidedSample(opts: GuidedSampleOptions): Promise<{ index: 
   await mkdir(opts.out, { recursive: true });
   const pairsDir = path.join(opts.out, 'pairs');
   const lambdas: [number, number] = [opts.lambdaAudio, opts.lambdaVideo];
-  const index = await generatePairDataset(bases, {
+  const index = await generatePairDataset(basePairSource(bases), {
     ...opts,
     out: pairsDir,
     split: 'guided',

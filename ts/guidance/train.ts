@@ -2,7 +2,9 @@
  * Training the guidance discriminator: BCE of real pairs against the fake-pair bank plus λ_den · the denoising
  * loss (double backward through the frozen base models), timesteps uniform (drawn by the native trainer). With
  * `conditioning`, the discriminator is class-conditioned with condition dropout (ts/guidance/conditioning.ts); with
- * `textConditioning`, text-conditioned on the datasets' embedding columns (ts/guidance/textConditioning.ts).
+ * `textConditioning`, text-conditioned on the datasets' embedding columns (ts/guidance/textConditioning.ts). The
+ * base models are an audio and a video model, or one joint model (`jointBase`) whose ε̂ of both noisy inputs the
+ * denoising loss takes from one call; the pair sets then hold its layout (ts/guidance/jointPairs.ts).
  *
  * OUT/config.json           the validated config, the base checkpoints and the data it trains on
  * OUT/discriminator.safetensors  the weights (ts/checkpoint/discriminatorWeights.ts, network and class
@@ -24,18 +26,32 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { normalise } from '../core/normalisation';
+import { loadJointBase } from '../base/jointBase';
+import type { BaseModelConfig } from '../config/baseModel';
 import { loadDiscriminatorWeights, saveDiscriminatorWeights } from '../checkpoint/discriminatorWeights';
 import { loadTrainingStateFrom, readTrainingStateFile, writeTrainingStateFile } from '../checkpoint/trainingState';
 import { type GuidanceConfig, GuidanceConfigSchema } from '../config/guidance';
 import { applyOverrides, ConfigError, validateConfig } from '../config/load';
-import { type Batch, type ReaderPosition, ShardReader } from '../data';
+import { type Batch, type DatasetIndex, type ReaderPosition, ShardReader, type TensorArray } from '../data';
 import { joinRanks, rankDevice, type Ranks } from '../distributed';
-import { type Discriminator, type DiscriminatorBatch, type DiscriminatorStepLog, type MmdiscoDiscriminatorNetwork, native, type Tensor, tensor } from '../native';
+import {
+  type Discriminator,
+  type DiscriminatorBatch,
+  type DiscriminatorStepLog,
+  type DiscriminatorTrainer,
+  type DiscriminatorTrainerOptions,
+  type EpsSource,
+  type MmdiscoDiscriminatorNetwork,
+  native,
+  type Tensor,
+  tensor,
+} from '../native';
 import { writeJsonAtomic } from '../core/atomicWrite';
 import { JsonlLog, startProgress } from '../util/progress';
 import { streamSeed } from '../util/random';
-import { type BasePair, loadBasePair } from './basePair';
-import { MODALITY_TENSORS } from '../core/modality';
+import { loadBasePair } from './basePair';
+import { type Modality, MODALITIES, MODALITY_TENSORS } from '../core/modality';
+import { checkJointPairsBelong, JOINT_TENSORS } from './jointPairs';
 import { nativeTrainingStep, requireFiniteStep } from '../util/finite';
 import { basesDataset, checkBasesBelong, checkPairsBelong, ProvenanceCheck } from './provenance';
 import { classConditions, pairClasses, requireClassColumn, trainingConditions } from './conditioning';
@@ -54,8 +70,10 @@ export const GUIDANCE_FILES = {
 export interface GuidanceRun {
   format: 'mmdisco-guidance/1';
   config: GuidanceConfig;
-  audioBase: string;
-  videoBase: string;
+  /** The two single-modality base models, or the joint one. */
+  audioBase?: string;
+  videoBase?: string;
+  jointBase?: string;
   real: string;
   fake: string;
   /** The dataset of the base models (absent in runs written before it was recorded). */
@@ -80,6 +98,8 @@ export interface TrainGuidanceOptions {
   fake?: string;
   audioBase?: string;
   videoBase?: string;
+  /** A joint base model directory, in place of audioBase and videoBase. */
+  jointBase?: string;
   resume?: boolean;
   /** Overrides applied to the stored config when resuming. */
   overrides?: string[];
@@ -98,8 +118,11 @@ export interface TrainGuidanceResult {
   finalBce: number;
 }
 
+/** The base models' per-sample input shapes: audio (C, L[, M]), video (F, C, H, W). */
+type InputShapes = Record<Modality, { inputShape: number[] }>;
+
 /** The 'mmdisco' discriminator network a config describes, for the base models' input channels (and the embedding columns' widths). */
-export function discriminatorNetwork(config: GuidanceConfig, bases: BasePair, text?: TextColumns): MmdiscoDiscriminatorNetwork {
+export function discriminatorNetwork(config: GuidanceConfig, bases: InputShapes, text?: TextColumns): MmdiscoDiscriminatorNetwork {
   const { videoPatch } = config.discriminator;
   const [height, width] = bases.video.inputShape.slice(2);
   if (height % videoPatch !== 0 || width % videoPatch !== 0) {
@@ -138,8 +161,15 @@ export function discriminatorNetwork(config: GuidanceConfig, bases: BasePair, te
   };
 }
 
+/** The base models' schedules and, for single-modality ones, the ε-sources (a 'denoised' discriminator reads them). */
+type DiscriminatorBases = Record<Modality, { schedule: BaseModelConfig['schedule']; model?: EpsSource }>;
+
 /** A discriminator on the base models' schedules (the ℓ(a_t, v_t, t) it estimates uses their ᾱ_t). */
-export function buildDiscriminator(network: MmdiscoDiscriminatorNetwork, bases: BasePair, runtime: GuidanceConfig['runtime'], seed: number): Discriminator {
+export function buildDiscriminator(network: MmdiscoDiscriminatorNetwork, bases: DiscriminatorBases, runtime: GuidanceConfig['runtime'], seed: number): Discriminator {
+  const { audio, video } = bases;
+  if (network.input === 'denoised' && (!audio.model || !video.model)) {
+    throw new ConfigError("discriminator.input = 'denoised' reads single-modality base models' one-step estimates; a joint base model cannot give them");
+  }
   return new native.Discriminator({
     network,
     audioSchedule: bases.audio.schedule,
@@ -147,8 +177,66 @@ export function buildDiscriminator(network: MmdiscoDiscriminatorNetwork, bases: 
     device: rankDevice(runtime.device),
     threads: runtime.threads,
     seed,
-    ...(network.input === 'denoised' ? { denoisers: { audio: bases.audio.model, video: bases.video.model } } : {}),
+    ...(network.input === 'denoised' ? { denoisers: { audio: audio.model!, video: video.model! } } : {}),
   });
+}
+
+/** What training reads of one modality's base model: its input, the shard tensor that holds it, its schedule. */
+interface TrainedModality {
+  inputShape: number[];
+  tensor: string;
+  storedShape: number[];
+  schedule: BaseModelConfig['schedule'];
+  model?: EpsSource;
+  /** Stored values (batch-major) → model inputs. */
+  toInput(stored: TensorArray): Float32Array;
+}
+
+/** The frozen base models of a run: an audio and a video model, or a joint one. */
+interface TrainingBases extends Record<Modality, TrainedModality> {
+  /** The dataset they were trained on, where they record one. */
+  dataset?: string;
+  /** The batch size a joint model's module is specialised to (joint.json batch), which every trainer call uses. */
+  fixedBatch?: number;
+  /** Checks that they belong together and that each pair set [flag, dir, index] belongs to them. */
+  checkData(check: ProvenanceCheck, sets: [string, string, DatasetIndex][]): void;
+  trainer(discriminator: Discriminator, options: DiscriminatorTrainerOptions): DiscriminatorTrainer;
+}
+
+async function loadTrainingBases(run: GuidanceRun, placement: { device: string; threads: number }): Promise<TrainingBases> {
+  if (run.jointBase !== undefined) {
+    const joint = await loadJointBase(run.jointBase, placement);
+    const modality = (m: Modality): TrainedModality => ({
+      inputShape: joint.config.shapes[m],
+      tensor: JOINT_TENSORS[m],
+      storedShape: joint.config.shapes[m],
+      schedule: joint.config.schedule,
+      toInput: (stored) => Float32Array.from(stored),
+    });
+    return {
+      audio: modality('audio'),
+      video: modality('video'),
+      fixedBatch: joint.config.batch,
+      checkData: (check, sets) => sets.forEach(([flag, dir, index]) => checkJointPairsBelong(flag, dir, index, joint, check)),
+      trainer: (discriminator, options) => new native.DiscriminatorTrainer(discriminator, joint.model, options),
+    };
+  }
+  const bases = await loadBasePair(run.audioBase!, run.videoBase!, placement);
+  const modality = (m: Modality): TrainedModality => ({
+    ...bases[m],
+    tensor: MODALITY_TENSORS[m],
+    toInput: (stored) => normalise(bases[m].normalisation, stored),
+  });
+  return {
+    audio: modality('audio'),
+    video: modality('video'),
+    dataset: basesDataset(bases),
+    checkData: (check, sets) => {
+      checkBasesBelong(bases, check);
+      for (const [flag, dir, index] of sets) checkPairsBelong(flag, dir, index, bases, check);
+    },
+    trainer: (discriminator, options) => new native.DiscriminatorTrainer(discriminator, bases.audio.model, bases.video.model, options),
+  };
 }
 
 /** Batches of a reader from `start` on, epoch after epoch. */
@@ -190,7 +278,11 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
     run = { ...stored, config };
     start = readJsonFile<GuidanceState>(stateFile);
   } else {
-    const missing = (['config', 'real', 'fake', 'audioBase', 'videoBase'] as const).filter((key) => !opts[key]);
+    const joint = opts.jointBase !== undefined;
+    if (joint && (opts.audioBase !== undefined || opts.videoBase !== undefined)) {
+      throw new ConfigError('--joint-base replaces --audio-base and --video-base; give one or the other');
+    }
+    const missing = (['config', 'real', 'fake', ...(joint ? [] : (['audioBase', 'videoBase'] as const))] as const).filter((key) => !opts[key]);
     if (missing.length > 0) throw new ConfigError(`a fresh train-guidance run needs ${missing.map((m) => `--${flagOf(m)}`).join(', ')}`);
     const { textConditioning } = opts.config!;
     run = {
@@ -199,8 +291,7 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
       config: textConditioning
         ? { ...opts.config!, textConditioning: { ...textConditioning, nullPrompt: { ...textConditioning.nullPrompt, file: path.resolve(textConditioning.nullPrompt.file) } } }
         : opts.config!,
-      audioBase: path.resolve(opts.audioBase!),
-      videoBase: path.resolve(opts.videoBase!),
+      ...(joint ? { jointBase: path.resolve(opts.jointBase!) } : { audioBase: path.resolve(opts.audioBase!), videoBase: path.resolve(opts.videoBase!) }),
       real: path.resolve(opts.real!),
       fake: path.resolve(opts.fake!),
     };
@@ -208,7 +299,7 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
   const { config } = run;
   const t = config.training;
   const placement = { device: config.runtime.device, threads: config.runtime.threads };
-  const bases = await loadBasePair(run.audioBase, run.videoBase, placement);
+  const bases = await loadTrainingBases(run, placement);
 
   const ranks = await joinRanks(config.runtime.device, config.runtime.collectiveTimeoutS);
   const trainedBy = start.worldSize;
@@ -232,20 +323,25 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
     trainerState = state;
   }
   const share = ranks.readerShare(t.batchSize, 'training.batchSize');
+  if (bases.fixedBatch !== undefined && share.batchSize !== bases.fixedBatch) {
+    throw new ConfigError(
+      `training.batchSize ${t.batchSize}: each rank's batch (${share.batchSize}) must be the batch size the module of --joint-base ` +
+        `${run.jointBase} is specialised to (joint.json batch ${bases.fixedBatch})`,
+    );
+  }
   const readers = {
     real: new ShardReader(run.real, { ...share, seed: t.seed, dropLast: true, start: start.real }),
     fake: new ShardReader(run.fake, { ...share, seed: t.seed + 1, dropLast: true, start: start.fake }),
   };
   const check = new ProvenanceCheck(opts.allowMismatch || (run.allowedMismatches?.length ?? 0) > 0);
-  checkBasesBelong(bases, check);
-  checkPairsBelong('--real', run.real, readers.real.index, bases, check);
-  checkPairsBelong('--fake', run.fake, readers.fake.index, bases, check);
-  run = { ...run, dataset: basesDataset(bases), ...(check.allowed.length ? { allowedMismatches: check.allowed } : {}) };
+  bases.checkData(check, [['--real', run.real, readers.real.index], ['--fake', run.fake, readers.fake.index]]);
+  run = { ...run, ...(bases.dataset !== undefined ? { dataset: bases.dataset } : {}), ...(check.allowed.length ? { allowedMismatches: check.allowed } : {}) };
   for (const [flag, reader, dir] of [['--real', readers.real, run.real], ['--fake', readers.fake, run.fake]] as const) {
-    for (const [modality, base] of [['audio', bases.audio], ['video', bases.video]] as const) {
-      const spec = reader.index.tensors.find((s) => s.name === MODALITY_TENSORS[modality]);
-      if (!spec || spec.shape.join(',') !== base.storedShape.join(',')) {
-        throw new ConfigError(`${flag} ${dir}: tensor '${MODALITY_TENSORS[modality]}' is [${spec?.shape ?? 'missing'}], the ${modality} base model needs [${base.storedShape}]`);
+    for (const modality of MODALITIES) {
+      const { tensor: name, storedShape } = bases[modality];
+      const spec = reader.index.tensors.find((s) => s.name === name);
+      if (!spec || spec.shape.join(',') !== storedShape.join(',')) {
+        throw new ConfigError(`${flag} ${dir}: tensor '${name}' is [${spec?.shape ?? 'missing'}], the ${modality} base model needs [${storedShape}]`);
       }
     }
     if (reader.index.pairs < t.batchSize) throw new ConfigError(`${flag} ${dir}: holds ${reader.index.pairs} pairs, fewer than training.batchSize ${t.batchSize}`);
@@ -270,7 +366,7 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
   // restores the same weights together with the optimiser and the random stream.
   if (resuming) await loadDiscriminatorWeights(weightsFile, discriminator);
   else if (ranks.isMain) await writeJsonAtomic(configFile, run);
-  const trainer = new native.DiscriminatorTrainer(discriminator, bases.audio.model, bases.video.model, {
+  const trainer = bases.trainer(discriminator, {
     lambdaDenoising: t.lambdaDenoising,
     lambdaClass: conditioning?.classLoss ?? 0,
     optimizer: { lr: t.lr, weightDecay: t.weightDecay, beta1: t.beta1, beta2: t.beta2, gradClip: t.gradClip },
@@ -309,7 +405,7 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
     while (state.step < stopAt) {
       const [r, f] = [(await real.next()).value as Batch, (await fake.next()).value as Batch];
       const input = (batch: Batch, modality: 'audio' | 'video') => {
-        const data = normalise(bases[modality].normalisation, batch.tensors[MODALITY_TENSORS[modality]]);
+        const data = bases[modality].toInput(batch.tensors[bases[modality].tensor]);
         return tensor(data, [share.batchSize, ...shapes[modality]]);
       };
       const batch: DiscriminatorBatch = { realAudio: input(r, 'audio'), realVideo: input(r, 'video'), fakeAudio: input(f, 'audio'), fakeVideo: input(f, 'video') };
