@@ -10,6 +10,9 @@ import path from 'node:path';
 import type { CoupledGaussianMixture } from './core/mixture';
 
 export type FloatArray = Float32Array | Float64Array;
+/** Forward-pass precision: fp32, or bf16 autocast (weights, gradients and optimiser state stay fp32). */
+export type Precision = 'fp32' | 'bf16';
+
 export interface Tensor<A = FloatArray> {
   data: A;
   shape: number[];
@@ -188,9 +191,9 @@ export interface EpsModelOptions extends PlacementOptions {
   /** Keep an exponential moving average of the weights; it becomes what eps(), sampling and parameters() use. */
   ema?: { decay: number };
   /** Forward-pass precision when training on CUDA (default 'bf16' autocast). CPU trains in `dtype`. */
-  cudaPrecision?: 'bf16' | 'fp32';
+  cudaPrecision?: Precision;
   /** Forward-pass precision when training on a CPU (default 'fp32'; 'bf16' autocast pays on CPUs with AVX512-BF16 or AMX). */
-  cpuPrecision?: 'bf16' | 'fp32';
+  cpuPrecision?: Precision;
   /** Range of clean samples: eps() and sampling clip the implied x̂0 to it (native/src/clipped_eps.h). */
   x0Range?: [number, number];
 }
@@ -421,6 +424,8 @@ interface NativeAddon {
   /**
    * With denoisers, the network reads the base models' one-step estimates of the clean pair x̂0 = (x_t − σ_t ε̂) / √ᾱ_t
    * in place of x_t, ε̂ held constant (native/src/guidance.h); every call on the discriminator then also reads them.
+   * `precision` is that of its guidance (logit, residuals, and as a sampler's critic): 'fp32' (default), or 'bf16',
+   * its forward passes in bf16 autocast with ℓ and the residuals returned in fp32. Training has its own (the trainer's).
    */
   Discriminator: new (
     options: PlacementOptions & {
@@ -428,6 +433,7 @@ interface NativeAddon {
       audioSchedule: ScheduleOptions;
       videoSchedule: ScheduleOptions;
       denoisers?: { audio: EpsSource; video: EpsSource };
+      precision?: Precision;
     },
   ) => Discriminator;
   DiscriminatorTrainer: new (
@@ -451,7 +457,7 @@ interface NativeAddon {
       seed?: number;
       timestepRange?: [number, number];
       timePhases?: boolean;
-      precision?: 'fp32' | 'bf16';
+      precision?: Precision;
     },
   ) => DiscriminatorTrainer;
   sample(options: SampleOptions): Promise<Record<string, Tensor>>;
@@ -485,6 +491,11 @@ interface NativeAddon {
    */
   readOfficialCheckpoint(file: string, network: object): NamedTensors;
   runtimeInfo(): RuntimeInfo;
+  /**
+   * The device allocator's high-water mark in bytes since the last reset (CUDA); null on a CPU, whose peak is the
+   * process's resident set (process.resourceUsage().maxRSS). With reset, the mark restarts after it is read.
+   */
+  peakAllocatedBytes(device: string, options?: { reset?: boolean }): number | null;
 }
 
 // ---- Data parallelism (c10d) ---------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ import { type GuidanceConfig, GuidanceConfigSchema } from '../config/guidance';
 import { applyOverrides, ConfigError, validateConfig } from '../config/load';
 import { type Batch, type ReaderPosition, ShardReader } from '../data';
 import { joinRanks, rankDevice, type Ranks } from '../distributed';
-import { type Discriminator, type DiscriminatorBatch, type DiscriminatorStepLog, type MmdiscoDiscriminatorNetwork, native, type Tensor, tensor } from '../native';
+import { type Discriminator, type DiscriminatorBatch, type DiscriminatorStepLog, type MmdiscoDiscriminatorNetwork, native, type Precision, type Tensor, tensor } from '../native';
 import { writeJsonAtomic } from '../core/atomicWrite';
 import { JsonlLog, startProgress } from '../util/progress';
 import { streamSeed } from '../util/random';
@@ -137,7 +137,13 @@ export function discriminatorNetwork(config: GuidanceConfig, bases: BasePair): M
 }
 
 /** A discriminator on the base models' schedules (the ℓ(a_t, v_t, t) it estimates uses their ᾱ_t). */
-export function buildDiscriminator(network: MmdiscoDiscriminatorNetwork, bases: BasePair, runtime: GuidanceConfig['runtime'], seed: number): Discriminator {
+export function buildDiscriminator(
+  network: MmdiscoDiscriminatorNetwork,
+  bases: BasePair,
+  runtime: GuidanceConfig['runtime'],
+  seed: number,
+  precision: Precision = 'fp32',
+): Discriminator {
   return new native.Discriminator({
     network,
     audioSchedule: bases.audio.schedule,
@@ -145,6 +151,7 @@ export function buildDiscriminator(network: MmdiscoDiscriminatorNetwork, bases: 
     device: rankDevice(runtime.device),
     threads: runtime.threads,
     seed,
+    precision,
     ...(network.input === 'denoised' ? { denoisers: { audio: bases.audio.model, video: bases.video.model } } : {}),
   });
 }
