@@ -1,6 +1,7 @@
 /**
  * Data-parallel efficiency on CPU: training pairs/s of 2 ranks × 1 thread (c10d Gloo on loopback, started like
- * `mmdisco launch` does) against 1 rank × 1 thread, for ε-MLPs of two sizes. Weak scaling (each rank keeps the 1-rank
+ * `mmdisco launch` does) against 1 rank × 1 thread, for ε-MLPs of two sizes and the paper's discriminator (12.7M
+ * parameters; its training step with the denoising loss's double backward, at the step benchmark's reduced shape). Weak scaling (each rank keeps the 1-rank
  * batch; ideal: 2×) and strong scaling (the 1-rank batch split in two; ideal: 2× as well, if the split halves
  * still keep the cores busy). Efficiency = (2-rank pairs/s) / (2 × 1-rank pairs/s).
  *
@@ -11,15 +12,15 @@ import * as path from 'node:path';
 import { launchRanks } from '../ts/cli/launch';
 import { writeJsonAtomic } from '../ts/core/atomicWrite';
 
-interface ModelSize {
-  name: string;
-  network: { kind: 'mlp'; dim: number; hidden: number; blocks: number; timeDim: number };
-  batch: number;
-}
+/** An ε-MLP, or the paper's discriminator (the mmdiffusion preset, at the reduced shape of the step benchmark). */
+type ModelSize =
+  | { name: string; kind: 'eps-mlp'; network: { kind: 'mlp'; dim: number; hidden: number; blocks: number; timeDim: number }; batch: number }
+  | { name: string; kind: 'discriminator'; video: number[]; audio: number[]; batch: number };
 
 const MODELS: ModelSize[] = [
-  { name: 'toy-mlp', network: { kind: 'mlp', dim: 4, hidden: 64, blocks: 2, timeDim: 32 }, batch: 256 },
-  { name: 'wide-mlp', network: { kind: 'mlp', dim: 256, hidden: 1024, blocks: 3, timeDim: 128 }, batch: 128 },
+  { name: 'toy-mlp', kind: 'eps-mlp', network: { kind: 'mlp', dim: 4, hidden: 64, blocks: 2, timeDim: 32 }, batch: 256 },
+  { name: 'wide-mlp', kind: 'eps-mlp', network: { kind: 'mlp', dim: 256, hidden: 1024, blocks: 3, timeDim: 128 }, batch: 128 },
+  { name: 'paper-discriminator', kind: 'discriminator', video: [4, 3, 16, 16], audio: [1, 1600], batch: 2 },
 ];
 
 interface WorkerReport {
@@ -29,23 +30,47 @@ interface WorkerReport {
   seconds: number;
 }
 
+/** The model's trainer on one thread, with `steps` training batches of `localBatch` rows ready to train on. */
+async function trainerOf(model: ModelSize, localBatch: number) {
+  const { native, tensor } = await import('../ts/native');
+  const rows = (n: number, shape: number[], phase: number) => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    return (steps: number) => {
+      const data = new Float32Array(steps * n * size).map((_, i) => Math.sin(i % (n * size) + phase));
+      return tensor(data, [steps * n, ...shape]);
+    };
+  };
+  const schedule = { kind: 'linear' as const };
+  if (model.kind === 'eps-mlp') {
+    const eps = new native.EpsModel({ network: model.network, schedule, optimizer: { lr: 1e-4 }, seed: 1, threads: 1 });
+    const x0 = rows(localBatch, [model.network.dim], 0);
+    return { trainable: eps, parameters: eps.parameterCount, train: (steps: number) => eps.trainSteps(x0(steps), localBatch) };
+  }
+  const disc = new native.Discriminator({ network: { kind: 'mmdisco', preset: 'mmdiffusion' }, audioSchedule: schedule, videoSchedule: schedule, seed: 1, threads: 1 });
+  const base = (shape: number[], seed: number) =>
+    new native.EpsModel({ network: { kind: 'mlp', dim: shape.reduce((a, b) => a * b, 1), hidden: 16, blocks: 1 }, schedule, seed, threads: 1 });
+  const trainer = new native.DiscriminatorTrainer(disc, base(model.audio, 2), base(model.video, 3), { lambdaDenoising: 1, optimizer: { lr: 1e-4 }, seed: 1 });
+  const [realAudio, realVideo, fakeAudio, fakeVideo] = [
+    rows(localBatch, model.audio, 0), rows(localBatch, model.video, 1), rows(localBatch, model.audio, 2), rows(localBatch, model.video, 3),
+  ];
+  const train = (steps: number) =>
+    trainer.trainSteps({ realAudio: realAudio(steps), realVideo: realVideo(steps), fakeAudio: fakeAudio(steps), fakeVideo: fakeVideo(steps) }, localBatch);
+  return { trainable: trainer, parameters: disc.parameterCount, train };
+}
+
 /** One rank: joins the group if launched as one, trains `steps` steps, prints a WorkerReport (rank 0). */
 async function worker(model: ModelSize, localBatch: number, steps: number): Promise<void> {
-  const { native, tensor } = await import('../ts/native');
   const { joinProcessGroup, launchedAsGroup } = await import('../ts/distributed');
   const group = launchedAsGroup() ? await joinProcessGroup() : undefined;
-  const eps = new native.EpsModel({ network: model.network, schedule: { kind: 'linear' }, optimizer: { lr: 1e-4 }, seed: 1, threads: 1 });
-  const buckets = group ? (await eps.setDataParallel(group)).buckets : 0;
-  const x0 = tensor(new Float32Array(localBatch * model.network.dim).map((_, i) => Math.sin(i)), [localBatch, model.network.dim]);
-  await eps.trainSteps(x0, localBatch); // warm-up (and, with ranks, the Reducer's one bucket rebuild after step 1)
-  await eps.trainSteps(x0, localBatch);
-  const repeated = new Float32Array(steps * x0.data.length);
-  for (let s = 0; s < steps; s++) repeated.set(x0.data, s * x0.data.length);
+  const { trainable, parameters, train } = await trainerOf(model, localBatch);
+  const buckets = group ? (await trainable.setDataParallel(group)).buckets : 0;
+  await train(1); // warm-up (and, with ranks, the Reducer's one bucket rebuild after step 1)
+  await train(1);
   if (group) await group.barrier();
   const started = performance.now();
-  await eps.trainSteps(tensor(repeated, [steps * localBatch, model.network.dim]), localBatch);
+  await train(steps);
   if (group) await group.barrier();
-  const report: WorkerReport = { parameters: eps.parameterCount, buckets, steps, seconds: (performance.now() - started) / 1000 };
+  const report: WorkerReport = { parameters, buckets, steps, seconds: (performance.now() - started) / 1000 };
   if (!group || group.rank === 0) console.log(JSON.stringify(report));
 }
 
@@ -82,7 +107,7 @@ async function main(): Promise<void> {
     const strong = await measure(model, 2, model.batch / 2, steps);
     const row = {
       model: model.name,
-      network: model.network,
+      ...(model.kind === 'eps-mlp' ? { network: model.network } : { preset: 'mmdiffusion', video: model.video, audio: model.audio }),
       parameters: one.parameters,
       oneRank: one,
       twoRanksSameBatchPerRank: weak,

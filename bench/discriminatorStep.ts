@@ -6,9 +6,12 @@
  * the discriminator's forward passes in bf16 autocast) and counts its fastest. With each mode's step phases, the
  * best native mode's phases cut at the same points, and the best mode's top ops in the results file: the training step
  * (BCE + λ_den · denoising loss with double backward, AdamW) in pairs/s, the guidance call (forward + input
- * gradient), the forward pass, and one guided vs unguided sampling step. With --rounds N native and reference take
- * turns N times and the ratios are the medians of the rounds' ratios, so that load from other processes on a shared
- * machine falls on both sides alike.
+ * gradient, in fp32 and bf16 autocast on both sides), the forward pass, and one guided vs unguided sampling step; peak
+ * memory of both sides (CUDA: the allocator's high-water mark of the training step; CPU: each process's peak resident
+ * set over the whole run). With --rounds N native and reference take turns N times and the ratios are the medians of
+ * the rounds' ratios, so that load from other processes on a shared machine falls on both sides alike. --brief
+ * measures the training step, guidance and forward only (no phases, profile or sampling; bench/stepCurves.ts uses it),
+ * --out FILE writes the results there.
  *
  *   node dist/bench/discriminatorStep.js [--preset mmdiffusion] [--frames 4] [--size 16] [--audio-samples 1600]
  *       [--mel-frames 16] [--batch 1] [--threads N] [--repeats 5] [--rounds 1] [--modes fp32,fp32+fused-adamw,…]
@@ -58,6 +61,8 @@ async function main(): Promise<void> {
     .option('sampling-steps', { type: 'number', default: 4 })
     .option('device', { type: 'string', default: 'cpu' })
     .option('python', { type: 'string', default: path.resolve('.venv/bin/python3') })
+    .option('brief', { type: 'boolean', default: false, describe: 'training step, guidance and forward only' })
+    .option('out', { type: 'string', describe: 'results file (default bench/results/discriminator-step-<host>.json)' })
     .strict()
     .check((a) => {
       for (const key of ['repeats', 'rounds'] as const) {
@@ -77,7 +82,13 @@ async function main(): Promise<void> {
   const schedule = { kind: 'linear' as const };
 
   const network: MmdiscoDiscriminatorNetwork = { kind: 'mmdisco', preset: args.preset };
-  const disc = new native.Discriminator({ ...placement, network, audioSchedule: schedule, videoSchedule: schedule });
+  const discriminatorOf = (precision: (typeof NATIVE_MODES)[number]) =>
+    new native.Discriminator({ ...placement, network, audioSchedule: schedule, videoSchedule: schedule, precision });
+  // The native modes: the training step in fp32, and with the discriminator's forward passes in bf16 autocast; the
+  // same two for guidance (the Discriminator's precision).
+  const NATIVE_MODES = ['fp32', 'bf16'] as const;
+  const disc = discriminatorOf('fp32');
+  const guidanceDiscs = NATIVE_MODES.map((precision) => ({ precision, disc: precision === 'fp32' ? disc : discriminatorOf(precision) }));
   const bases = [audio, video].map(
     (s, i) => new native.EpsModel({ ...placement, seed: i + 1, network: { kind: 'mlp', dim: numel(s), hidden: baseHidden, blocks: 1 }, schedule }),
   );
@@ -87,8 +98,6 @@ async function main(): Promise<void> {
   const a = gaussian([b, ...audio]);
   const v = gaussian([b, ...video]);
 
-  // The native modes: the training step in fp32, and with the discriminator's forward passes in bf16 autocast.
-  const NATIVE_MODES = ['fp32', 'bf16'] as const;
   const trainerOf = (precision: (typeof NATIVE_MODES)[number], timePhases = false) =>
     new native.DiscriminatorTrainer(disc, bases[0], bases[1], { lambdaDenoising, optimizer: { lr: 1e-4 }, seed: 1, precision, timePhases });
   // The reference cuts its step at the first four; the finiteness checks that stop training at a NaN are native only.
@@ -104,21 +113,34 @@ async function main(): Promise<void> {
       number
     >;
   };
+  const cuda = args.device.startsWith('cuda');
   const measureNative = async () => {
     const modes = [];
+    let peakAllocatedBytes = 0;
     for (const precision of NATIVE_MODES) {
       const trainer = trainerOf(precision);
+      if (cuda) native.peakAllocatedBytes(args.device, { reset: true });
       modes.push({ mode: precision, trainStepMs: await timed(() => trainer.trainSteps(batch, b), args.repeats) });
+      if (cuda) peakAllocatedBytes = Math.max(peakAllocatedBytes, native.peakAllocatedBytes(args.device) ?? 0);
     }
     const best = modes.reduce((x, y) => (y.trainStepMs < x.trainStepMs ? y : x));
+    const guidanceModes = [];
+    for (const { precision, disc: d } of guidanceDiscs) {
+      guidanceModes.push({ mode: precision, guidanceMs: await timed(() => d.residuals(a, v, 500), args.repeats) });
+    }
+    const bestGuidance = guidanceModes.reduce((x, y) => (y.guidanceMs < x.guidanceMs ? y : x));
     return {
       parameterCount: disc.parameterCount,
       bestMode: best.mode,
       trainStepMs: best.trainStepMs,
       modes,
-      phasesMs: await nativePhases(best.mode),
-      guidanceMs: await timed(() => disc.residuals(a, v, 500), args.repeats),
+      phasesMs: args.brief ? undefined : await nativePhases(best.mode),
+      guidanceMs: bestGuidance.guidanceMs,
+      guidanceBestMode: bestGuidance.mode,
+      guidanceModes,
       forwardMs: await timed(() => disc.logit(a, v, 500), args.repeats),
+      // CUDA: the allocator's high-water mark over the training steps of every mode; CPU: this process's peak RSS.
+      peakMemoryMiB: cuda ? peakAllocatedBytes / 2 ** 20 : process.resourceUsage().maxRSS / 1024,
     };
   };
   type ReferenceResult = {
@@ -127,7 +149,8 @@ async function main(): Promise<void> {
     trainStepMs: number;
     guidanceMs: number;
     forwardMs: number;
-    modes: { mode: string; trainStepMs: number; phasesMs: Record<string, number> }[];
+    modes: { mode: string; trainStepMs: number; phasesMs: Record<string, number>; peakMemoryMiB?: number }[];
+    peakRssMiB: number;
     torchVersion: string;
     threads: number;
   };
@@ -136,6 +159,7 @@ async function main(): Promise<void> {
       execFileSync(args.python, [path.join('bench', 'reference', 'discriminator_step.py'), '--json', JSON.stringify({
         preset: args.preset, frames: args.frames, size: args.size, audioSamples: args['audio-samples'], melFrames: args['mel-frames'],
         batch: b, threads: args.threads, repeats: args.repeats, device: args.device, baseHidden, lambdaDenoising, profile,
+        phases: !args.brief,
         modes: args.modes?.split(','),
       })], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }),
     ) as ReferenceResult;
@@ -143,7 +167,7 @@ async function main(): Promise<void> {
   const rounds: { native: Awaited<ReturnType<typeof measureNative>>; reference: ReferenceResult }[] = [];
   for (let round = 0; round < args.rounds; round++) {
     const nativeRound = await measureNative();
-    rounds.push({ native: nativeRound, reference: measureReference(round === args.rounds - 1) });
+    rounds.push({ native: nativeRound, reference: measureReference(!args.brief && round === args.rounds - 1) });
   }
   const last = rounds[rounds.length - 1];
   const reference = last.reference;
@@ -158,28 +182,39 @@ async function main(): Promise<void> {
     forwardMs: medianOf((r) => r.native.forwardMs),
   };
   const sampleOptions = { sources: bases, shapes: [audio, video], n: b, steps: args['sampling-steps'], sampler: 'ddim' as const, seed: 0 };
-  const sampling = {
-    unguidedStepMs: (await timed(() => native.sample(sampleOptions), args.repeats)) / args['sampling-steps'],
-    guidedStepMs: (await timed(() => native.sample({ ...sampleOptions, critic: disc, lambdas: [1, 1] }), args.repeats)) / args['sampling-steps'],
-  };
+  const guided = guidanceDiscs.find((g) => g.precision === last.native.guidanceBestMode)!.disc;
+  const sampling = args.brief
+    ? undefined
+    : {
+        unguidedStepMs: (await timed(() => native.sample(sampleOptions), args.repeats)) / args['sampling-steps'],
+        guidedStepMs: (await timed(() => native.sample({ ...sampleOptions, critic: guided, lambdas: [1, 1] }), args.repeats)) / args['sampling-steps'],
+        guidancePrecision: last.native.guidanceBestMode,
+      };
   const bestModePhases = (r: ReferenceResult) => r.modes.find((m) => m.mode === r.bestMode)!.phasesMs;
+  const nativePhasesMs = last.native.phasesMs;
+  // Peak memory: CUDA, the allocator's high-water mark of the training step (the reference's best mode); CPU, the
+  // processes' peak resident sets (each includes its runtime: node and V8, or the Python interpreter).
+  const referencePeakMiB = cuda
+    ? reference.modes.find((m) => m.mode === reference.bestMode)!.peakMemoryMiB ?? null
+    : reference.peakRssMiB;
 
   const result = {
     shape: { preset: args.preset, video, audio, batch: b, device: args.device, threads: args.threads },
     native: { ...nativeResult, pairsPerSecond: (1000 * b) / nativeResult.trainStepMs },
     reference: { ...reference, pairsPerSecond: (1000 * b) / reference.trainStepMs },
+    peakMemoryMiB: { native: last.native.peakMemoryMiB, reference: referencePeakMiB, kind: cuda ? 'allocator high-water mark' : 'process peak RSS' },
     // The native step's phases next to the fastest reference mode's (the last round's), cut at the same points.
-    phasesMs: Object.fromEntries(
-      PHASES.map((name) => [name, { native: last.native.phasesMs[name], reference: bestModePhases(reference)[name] ?? null }]),
-    ),
+    phasesMs: nativePhasesMs
+      ? Object.fromEntries(PHASES.map((name) => [name, { native: nativePhasesMs[name], reference: bestModePhases(reference)[name] ?? null }]))
+      : undefined,
     // What the non-finite checks cost: their share of the native step (the sum of its phases).
-    finiteCheckShareOfStep: last.native.phasesMs.finiteCheck / PHASES.reduce((sum, name) => sum + last.native.phasesMs[name], 0),
+    finiteCheckShareOfStep: nativePhasesMs ? nativePhasesMs.finiteCheck / PHASES.reduce((sum, name) => sum + nativePhasesMs[name], 0) : undefined,
     ratios: {
       // Each the median over the rounds of reference / native (> 1: native is faster).
       trainStepSpeedup: medianOf((r) => r.reference.trainStepMs / r.native.trainStepMs),
       guidanceSpeedup: medianOf((r) => r.reference.guidanceMs / r.native.guidanceMs),
       forwardSpeedup: medianOf((r) => r.reference.forwardMs / r.native.forwardMs),
-      guidedOverUnguidedStep: sampling.guidedStepMs / sampling.unguidedStepMs,
+      guidedOverUnguidedStep: sampling ? sampling.guidedStepMs / sampling.unguidedStepMs : undefined,
     },
     rounds: rounds.map((r) => ({
       nativeTrainStepMs: r.native.trainStepMs,
@@ -192,7 +227,7 @@ async function main(): Promise<void> {
     command: `node dist/bench/discriminatorStep.js ${process.argv.slice(2).join(' ')}`.trim(),
   };
   console.log(JSON.stringify(result, null, 2));
-  const file = await writeBenchResult('discriminator-step', result);
+  const file = await writeBenchResult('discriminator-step', result, args.out);
   console.log(`machine: ${describeMachine().cpu}; results: ${file}`);
 }
 

@@ -44,10 +44,10 @@ export function describeMachine(): MachineDescription {
   };
 }
 
-/** Writes bench/results/<name>-<host>.json (or under $MMDISCO_BENCH_OUT) and returns the path. */
-export async function writeBenchResult(name: string, result: object): Promise<string> {
+/** Writes bench/results/<name>-<host>.json (or under $MMDISCO_BENCH_OUT, or to `file`) and returns the path. */
+export async function writeBenchResult(name: string, result: object, file?: string): Promise<string> {
   const dir = process.env.MMDISCO_BENCH_OUT ?? path.resolve(__dirname, '..', '..', 'bench', 'results');
-  const file = path.join(dir, `${name}-${os.hostname()}.json`);
+  file ??= path.join(dir, `${name}-${os.hostname()}.json`);
   await writeJsonAtomic(file, { machine: describeMachine(), ...result });
   return file;
 }

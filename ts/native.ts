@@ -10,6 +10,9 @@ import path from 'node:path';
 import type { CoupledGaussianMixture } from './core/mixture';
 
 export type FloatArray = Float32Array | Float64Array;
+/** Forward-pass precision: fp32, or bf16 autocast (weights, gradients and optimiser state stay fp32). */
+export type Precision = 'fp32' | 'bf16';
+
 export interface Tensor<A = FloatArray> {
   data: A;
   shape: number[];
@@ -188,9 +191,9 @@ export interface EpsModelOptions extends PlacementOptions {
   /** Keep an exponential moving average of the weights; it becomes what eps(), sampling and parameters() use. */
   ema?: { decay: number };
   /** Forward-pass precision when training on CUDA (default 'bf16' autocast). CPU trains in `dtype`. */
-  cudaPrecision?: 'bf16' | 'fp32';
+  cudaPrecision?: Precision;
   /** Forward-pass precision when training on a CPU (default 'fp32'; 'bf16' autocast pays on CPUs with AVX512-BF16 or AMX). */
-  cpuPrecision?: 'bf16' | 'fp32';
+  cpuPrecision?: Precision;
   /** Range of clean samples: eps() and sampling clip the implied x̂0 to it (native/src/clipped_eps.h). */
   x0Range?: [number, number];
 }
@@ -336,7 +339,7 @@ export interface DiscriminatorTrainerOptions {
    * 'bf16': the discriminator's forward passes in bf16 autocast, on CPU and CUDA alike (the weights, gradients and
    * optimiser stay in the model's dtype); default 'fp32'.
    */
-  precision?: 'fp32' | 'bf16';
+  precision?: Precision;
 }
 
 export interface DiscriminatorTrainer extends ResumableTrainer {
@@ -441,6 +444,8 @@ interface NativeAddon {
   /**
    * With denoisers, the network reads the base models' one-step estimates of the clean pair x̂0 = (x_t − σ_t ε̂) / √ᾱ_t
    * in place of x_t, ε̂ held constant (native/src/guidance.h); every call on the discriminator then also reads them.
+   * `precision` is that of its guidance (logit, residuals, and as a sampler's critic): 'fp32' (default), or 'bf16',
+   * its forward passes in bf16 autocast with ℓ and the residuals returned in fp32. Training has its own (the trainer's).
    */
   Discriminator: new (
     options: PlacementOptions & {
@@ -448,6 +453,7 @@ interface NativeAddon {
       audioSchedule: ScheduleOptions;
       videoSchedule: ScheduleOptions;
       denoisers?: { audio: EpsSource; video: EpsSource };
+      precision?: Precision;
     },
   ) => Discriminator;
   /** The base models' ε̂ of the denoising loss: an audio and a video ε-source, or a joint one (one call on both inputs). */
@@ -486,6 +492,11 @@ interface NativeAddon {
    */
   readOfficialCheckpoint(file: string, network: object): NamedTensors;
   runtimeInfo(): RuntimeInfo;
+  /**
+   * The device allocator's high-water mark in bytes since the last reset (CUDA); null on a CPU, whose peak is the
+   * process's resident set (process.resourceUsage().maxRSS). With reset, the mark restarts after it is read.
+   */
+  peakAllocatedBytes(device: string, options?: { reset?: boolean }): number | null;
 }
 
 // ---- Data parallelism (c10d) ---------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ the median milliseconds per training step and its phases, guidance call and forw
 best of them; and, with "profile": true, the top ops of the best mode's training step.
 """
 import argparse
+import resource
 import json
 import math
 import statistics
@@ -472,7 +473,8 @@ def run_mode(o, mode, device):
     out = {"mode": mode, "trainStepMs": timed(train_step, o["repeats"])}
     if device.type == "cuda":
         out["peakMemoryMiB"] = torch.cuda.max_memory_allocated() / 2 ** 20
-    out["phasesMs"] = phases(o["repeats"])
+    if o.get("phases", True):
+        out["phasesMs"] = phases(o["repeats"])
     out["guidanceMs"] = timed(guidance, o["repeats"])
     out["forwardMs"] = timed(forward, o["repeats"])
     out["parameterCount"] = sum(p.numel() for p in disc.parameters())
@@ -515,6 +517,8 @@ def main():
         "forwardMs": min(m["forwardMs"] for m in modes),
         "modes": modes,
         "topOps": profile,
+        # The process's peak resident set over every mode (ru_maxrss is in KiB on Linux).
+        "peakRssMiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "torchVersion": torch.__version__,
         "threads": torch.get_num_threads(),
     }

@@ -4,6 +4,7 @@
 
 #include "audio.h"
 #include "classifier.h"
+#include "device_memory.h"
 #include "discriminator.h"
 #include "discriminator_trainer.h"
 #include "eps_model_js.h"
@@ -34,6 +35,21 @@ Napi::Value RuntimeInfo(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// peakAllocatedBytes(device, {reset}?): the device allocator's high-water mark in bytes since the last reset (null on
+// a CPU, whose peak is the process's resident set); with reset: true the mark restarts after it is read.
+Napi::Value PeakAllocatedBytes(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), "peakAllocatedBytes", [&]() -> Napi::Value {
+    if (!info[0].IsString())
+      throw mmdisco::Error(mmdisco::ErrorCode::Argument, "peakAllocatedBytes: device must be a string such as 'cuda:0'");
+    const torch::Device device(info[0].As<Napi::String>().Utf8Value());
+    const bool reset = info[1].IsObject() && info[1].As<Napi::Object>().Get("reset").ToBoolean().Value();
+    const auto peak = mmdisco::peak_allocated_bytes(device);
+    if (reset) mmdisco::reset_peak_allocated(device);
+    if (!peak) return info.Env().Null();
+    return Napi::Number::New(info.Env(), static_cast<double>(*peak));
+  });
+}
+
 }  // namespace
 
 Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
@@ -54,6 +70,7 @@ Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   register_sampling(env, exports);
   register_networks(env, exports);
   exports.Set("runtimeInfo", Napi::Function::New(env, RuntimeInfo, "runtimeInfo"));
+  exports.Set("peakAllocatedBytes", Napi::Function::New(env, PeakAllocatedBytes, "peakAllocatedBytes"));
   return exports;
 }
 

@@ -35,6 +35,9 @@ DiscriminatorHandle::DiscriminatorHandle(const Napi::CallbackInfo& info)
       }
       disc_->set_denoisers(sources[0], sources[1]);
     }
+    const auto precision = o.string("precision", "fp32");
+    if (precision != "fp32" && precision != "bf16") o.fail("precision", "must be 'fp32' or 'bf16'");
+    bf16_guidance_ = precision == "bf16";
     set_worker(Worker::for_threads(place.threads));
   });
 }
@@ -45,9 +48,13 @@ std::vector<Use> DiscriminatorHandle::reads() {
   return uses;
 }
 
+std::shared_ptr<mmdisco::JointCritic> DiscriminatorHandle::guidance_critic(
+    const mmdisco::Conditioning& condition, const std::optional<mmdisco::ResidualCfg>& cfg) const {
+  return mmdisco::discriminator_critic(disc_, condition, cfg, bf16_guidance_, place_.device);
+}
+
 std::shared_ptr<mmdisco::JointCritic> DiscriminatorHandle::call_critic(const Napi::CallbackInfo& info) {
-  return mmdisco::discriminator_critic(disc_, conditioning_from_js(info[3], "condition", place_),
-                                       cfg_from_js(info[4], place_));
+  return guidance_critic(conditioning_from_js(info[3], "condition", place_), cfg_from_js(info[4], place_));
 }
 
 Napi::Value DiscriminatorHandle::Logit(const Napi::CallbackInfo& info) {

@@ -17,7 +17,10 @@ namespace mmdisco_binding {
 class DiscriminatorHandle : public JsClass<DiscriminatorHandle>, public NativeHandle {
  public:
   explicit DiscriminatorHandle(const Napi::CallbackInfo& info);
-  std::shared_ptr<mmdisco::JointCritic> critic() override { return disc_; }
+  std::shared_ptr<mmdisco::JointCritic> critic() override { return guidance_critic({}, std::nullopt); }
+  // The network as a critic at its guidance precision, with a condition and a residual CFG bound.
+  std::shared_ptr<mmdisco::JointCritic> guidance_critic(const mmdisco::Conditioning& condition,
+                                                        const std::optional<mmdisco::ResidualCfg>& cfg) const;
   const std::shared_ptr<mmdisco::DiscriminatorCritic>& discriminator() const { return disc_; }
   const mmdisco::Placement& placement() const { return place_; }
   // What reading this discriminator leases: itself and, for a denoising one, its base models.
@@ -38,6 +41,7 @@ class DiscriminatorHandle : public JsClass<DiscriminatorHandle>, public NativeHa
   mmdisco::Placement place_;
   mmdisco::Json network_;  // the complete config, as the core wrote it back
   std::shared_ptr<mmdisco::DiscriminatorCritic> disc_;
+  bool bf16_guidance_ = false;  // the `precision` option: its logit and residuals (sampling too) in bf16 autocast
   std::vector<NativeHandle*> denoisers_;              // the base models a denoising discriminator reads
   std::vector<Napi::ObjectReference> denoiser_refs_;  // keep them alive as long as this discriminator
 };

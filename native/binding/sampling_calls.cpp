@@ -76,8 +76,8 @@ Napi::Value Sample(const Napi::CallbackInfo& info) {
     }
     if (o.has("condition") || o.has("cfg")) {
       if (!disc) o.fail(o.has("condition") ? "condition" : "cfg", "needs a Discriminator as critic");
-      guidance.critic = mmdisco::discriminator_critic(
-          disc->discriminator(), conditioning_from_js(o.has("condition") ? o.value("condition") : Napi::Value(), "condition", disc->placement()),
+      guidance.critic = disc->guidance_critic(
+          conditioning_from_js(o.has("condition") ? o.value("condition") : Napi::Value(), "condition", disc->placement()),
           cfg_from_js(o.has("cfg") ? o.value("cfg") : Napi::Value(), disc->placement()));
     }
   } else if (o.has("guidanceInterval")) {

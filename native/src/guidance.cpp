@@ -1,11 +1,14 @@
 #include "guidance.h"
 
+#include "autocast.h"
+
 #include <stdexcept>
 
 namespace mmdisco {
 
 torch::Tensor smoothed_logit(const torch::Tensor& h) {
-  auto p = torch::sigmoid(h);
+  // From a bf16 forward, in fp32: the 1e-5 would vanish next to p in bf16's 8-bit mantissa.
+  auto p = torch::sigmoid(at::isReducedFloatingType(h.scalar_type()) ? h.to(torch::kFloat32) : h);
   return torch::log(p + 1e-5) - torch::log(1 - p + 1e-5);
 }
 
@@ -98,14 +101,39 @@ void DiscriminatorCritic::set_denoisers(std::shared_ptr<EpsSource> audio_base, s
   video_denoiser_ = std::move(video_base);
 }
 
+torch::Tensor Bf16AutocastCritic::log_ratio(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t,
+                                            const BaseEps& base_eps) {
+  torch::Tensor l;
+  {
+    Bf16Autocast autocast(device_, true);
+    l = critic_->log_ratio(a_t, v_t, t, base_eps);
+  }
+  return l.to(a_t.scalar_type());
+}
+
+Residuals Bf16AutocastCritic::residuals(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t,
+                                        bool create_graph, const BaseEps& base_eps) {
+  // JointCritic::residuals differentiates this critic's log_ratio, so the forward is autocast and the gradients
+  // come back in the inputs' dtype; a critic with its own residuals (CFG) is autocast as a whole.
+  Residuals r;
+  {
+    Bf16Autocast autocast(device_, true);
+    r = critic_->residuals(a_t, v_t, t, create_graph, base_eps);
+  }
+  return {r.audio.to(a_t.scalar_type()), r.video.to(v_t.scalar_type())};
+}
+
 std::shared_ptr<JointCritic> discriminator_critic(const std::shared_ptr<DiscriminatorCritic>& disc,
-                                                  const Conditioning& condition, const std::optional<ResidualCfg>& cfg) {
+                                                  const Conditioning& condition, const std::optional<ResidualCfg>& cfg,
+                                                  bool bf16_autocast, torch::Device device) {
   std::shared_ptr<JointCritic> critic = disc;
   if (condition.audio.defined() || condition.video.defined())
     critic = std::make_shared<ConditionedCritic>(disc, condition);
-  if (!cfg) return critic;
-  auto unconditional = std::make_shared<ConditionedCritic>(disc, cfg->null_condition);
-  return std::make_shared<CfgCritic>(critic, unconditional, cfg->scales);
+  if (cfg) {
+    auto unconditional = std::make_shared<ConditionedCritic>(disc, cfg->null_condition);
+    critic = std::make_shared<CfgCritic>(critic, unconditional, cfg->scales);
+  }
+  return bf16_autocast ? std::make_shared<Bf16AutocastCritic>(critic, device) : critic;
 }
 
 }  // namespace mmdisco

@@ -150,6 +150,28 @@ class CfgCritic : public JointCritic {
   CfgScales scales_;
 };
 
+// Any critic with its forward passes in bf16 autocast on `device` (the backward follows the forward's dtypes): ℓ and
+// the residuals come back in fp32. Guidance then costs what a bf16 forward and backward cost, at a residual error of
+// the order of bf16's 3 significant digits (test/guidance/precision.test.ts measures it).
+class Bf16AutocastCritic : public JointCritic {
+ public:
+  Bf16AutocastCritic(std::shared_ptr<JointCritic> critic, torch::Device device)
+      : critic_(std::move(critic)), device_(device) {}
+  torch::Tensor log_ratio(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t,
+                          const BaseEps& base_eps) override;
+  Residuals residuals(const torch::Tensor& a_t, const torch::Tensor& v_t, const torch::Tensor& t, bool create_graph,
+                      const BaseEps& base_eps) override;
+  const NoiseSchedule& audio_schedule() const override { return critic_->audio_schedule(); }
+  const NoiseSchedule& video_schedule() const override { return critic_->video_schedule(); }
+  bool reads_base_models(const EpsSource* audio, const EpsSource* video) const override {
+    return critic_->reads_base_models(audio, video);
+  }
+
+ private:
+  std::shared_ptr<JointCritic> critic_;
+  torch::Device device_;
+};
+
 // The residual CFG of a condition against the null condition, with one scale per modality.
 struct ResidualCfg {
   Conditioning null_condition;
@@ -157,9 +179,11 @@ struct ResidualCfg {
 };
 
 // A discriminator as a critic: bound to `condition` when it conditions any modality and, with `cfg`, the residual
-// CFG of that branch against the null-condition one.
+// CFG of that branch against the null-condition one; with `bf16_autocast`, all of it in bf16 autocast on `device`.
 std::shared_ptr<JointCritic> discriminator_critic(const std::shared_ptr<DiscriminatorCritic>& disc,
                                                   const Conditioning& condition = {},
-                                                  const std::optional<ResidualCfg>& cfg = std::nullopt);
+                                                  const std::optional<ResidualCfg>& cfg = std::nullopt,
+                                                  bool bf16_autocast = false,
+                                                  torch::Device device = torch::kCPU);
 
 }  // namespace mmdisco

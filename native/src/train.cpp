@@ -1,11 +1,10 @@
 #include "train.h"
 
-#include <ATen/autocast_mode.h>
-
 #include <algorithm>
 #include <cmath>
 #include <optional>
 
+#include "autocast.h"
 #include "errors.h"
 #include "module_state.h"
 
@@ -131,34 +130,6 @@ void backward(const torch::Tensor& loss, GradientSync* sync) {
     loss.backward();
   }
 }
-
-// bf16 autocast on `device`'s type for the scope of one forward pass (the loss is then taken in the model's dtype);
-// the weights, their gradients and the optimiser stay in the model's dtype.
-class Bf16Autocast {
- public:
-  Bf16Autocast(torch::Device device, bool enabled) : device_type_(device.type()), enabled_(enabled) {
-    if (!enabled_) return;
-    previous_enabled_ = at::autocast::is_autocast_enabled(device_type_);
-    previous_dtype_ = at::autocast::get_autocast_dtype(device_type_);
-    at::autocast::set_autocast_enabled(device_type_, true);
-    at::autocast::set_autocast_dtype(device_type_, at::kBFloat16);
-    at::autocast::increment_nesting();
-  }
-  ~Bf16Autocast() {
-    if (!enabled_) return;
-    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-    at::autocast::set_autocast_enabled(device_type_, previous_enabled_);
-    at::autocast::set_autocast_dtype(device_type_, previous_dtype_);
-  }
-  Bf16Autocast(const Bf16Autocast&) = delete;
-  Bf16Autocast& operator=(const Bf16Autocast&) = delete;
-
- private:
-  c10::DeviceType device_type_;
-  bool enabled_;
-  bool previous_enabled_ = false;
-  at::ScalarType previous_dtype_ = at::kBFloat16;
-};
 
 void copy_parameters(torch::nn::Module& from, torch::nn::Module& to) {
   torch::NoGradGuard no_grad;

@@ -1,7 +1,8 @@
 /**
  * The discriminator trainer's bf16 autocast (training.precision 'bf16'): the forward passes run in bf16, the step's
  * loss and parameter gradient (double backward included) stay close to the fp32 step's, and a short training run
- * tracks the fp32 run's losses.
+ * tracks the fp32 run's losses. The discriminator's guidance in bf16 autocast (its `precision`, `sample
+ * --guidance-precision`): logit, residuals (CFG included) and a guided sampling run stay close to fp32's.
  */
 import assert from 'node:assert/strict';
 import {
@@ -91,5 +92,77 @@ describe('discriminator training in bf16 autocast', function () {
 
   it('refuses an unknown precision, naming the option', () => {
     assert.throws(() => trainer('fp16' as 'fp32'), /precision.*must be 'fp32' or 'bf16'/);
+  });
+});
+
+describe('guidance in bf16 autocast', function () {
+  const discriminator = (precision: 'fp32' | 'bf16', textDims = 0) =>
+    new native.Discriminator({
+      network: { ...network, videoTextDim: textDims, audioTextDim: textDims },
+      audioSchedule: schedule, videoSchedule: schedule, seed: 3, threads: 1, precision,
+    });
+  const rng = new Rng(21);
+  const a = gaussian(rng, [B, ...audio]);
+  const v = gaussian(rng, [B, ...video]);
+  const t = tensor(new Int32Array([30, 250, 600, 900]), [B]);
+
+  it('gives the fp32 logit and residuals to bf16 precision, returned in fp32', async () => {
+    const [fp32, bf16] = [discriminator('fp32'), discriminator('bf16')];
+    const logits = [(await fp32.logit(a, v, t)).logit, (await bf16.logit(a, v, t)).logit];
+    assert.ok(logits[1].data instanceof Float32Array);
+    const logitDifference = relativeDifference(logits[1], logits[0]);
+    assert.ok(logitDifference > 0 && logitDifference < 2e-2, `logits differ by ${logitDifference} (relative L2)`);
+    const [r32, r16] = [await fp32.residuals(a, v, t), await bf16.residuals(a, v, t)];
+    for (const m of ['audio', 'video'] as const) {
+      assert.ok(r16[m].data instanceof Float32Array);
+      const difference = relativeDifference(r16[m], r32[m]);
+      assert.ok(difference > 0, `${m}: bf16 autocast changed nothing`);
+      assert.ok(difference < 5e-2, `${m} residuals differ by ${difference} (relative L2)`);
+    }
+  });
+
+  it('keeps the residual CFG of a conditioned discriminator close to fp32', async () => {
+    const [fp32, bf16] = [discriminator('fp32', 4), discriminator('bf16', 4)];
+    const oneHot = (k: number) => tensor(new Float32Array(B * 4).map((_, i) => (i % 4 === k ? 1 : 0)), [B, 4]);
+    const condition = { audio: oneHot(1), video: oneHot(1) };
+    const cfg = { nullCondition: { audio: oneHot(0), video: oneHot(0) }, scales: { audio: 3, video: 2 } };
+    const [r32, r16] = [await fp32.residuals(a, v, t, condition, cfg), await bf16.residuals(a, v, t, condition, cfg)];
+    for (const m of ['audio', 'video'] as const) {
+      const difference = relativeDifference(r16[m], r32[m]);
+      assert.ok(difference > 0 && difference < 5e-2, `${m} CFG residuals differ by ${difference} (relative L2)`);
+    }
+  });
+
+  it('guides a sampling run to within bf16 precision of the fp32 one', async () => {
+    const bases = [audio, video].map(
+      (shape, i) => new native.EpsModel({ network: { kind: 'mlp', dim: numel(shape), hidden: 8, blocks: 1 }, schedule, seed: i + 1, threads: 1 }),
+    );
+    const options = { sources: bases, shapes: [audio, video], n: B, steps: 8, sampler: 'ddim' as const, seed: 4 };
+    const unguided = await native.sample(options);
+    // The random discriminator's video gradient is tiny per element; λ_v = 400 makes its shift measurable.
+    const [g32, g16] = [
+      await native.sample({ ...options, critic: discriminator('fp32'), lambdas: [4, 400] }),
+      await native.sample({ ...options, critic: discriminator('bf16'), lambdas: [4, 400] }),
+    ];
+    for (const key of ['x0', 'x1']) {
+      // The guidance moved the samples, and bf16 moved them by nearly the same amount.
+      const shift = relativeDifference(g32[key], unguided[key]);
+      const precisionError = relativeDifference(g16[key], g32[key]);
+      assert.ok(shift > 1e-3, `${key}: guidance moved the samples by only ${shift}`);
+      assert.ok(precisionError > 0 && precisionError < 0.05 * shift, `${key}: bf16 off by ${precisionError} against a guidance shift of ${shift}`);
+    }
+  });
+
+  it('refuses an unknown precision, naming the option', () => {
+    assert.throws(() => discriminator('fp16' as 'fp32'), /precision.*must be 'fp32' or 'bf16'/);
+  });
+});
+
+describe('peak device memory', function () {
+  it('is the process resident set on a CPU (null from the allocator) and names a bad device', () => {
+    assert.equal(native.peakAllocatedBytes('cpu'), null);
+    assert.equal(native.peakAllocatedBytes('cpu', { reset: true }), null);
+    assert.throws(() => native.peakAllocatedBytes(3 as unknown as string), /peakAllocatedBytes: device must be a string/);
+    assert.throws(() => native.peakAllocatedBytes('gpu:0'), /peakAllocatedBytes/);
   });
 });

@@ -17,7 +17,7 @@ import type { VideoFrames } from '../media/frames';
 import { writeMp4 } from '../media/mp4';
 import { contactSheetPng, writePng } from '../media/png';
 import { writeWav } from '../media/wav';
-import { type Discriminator, native, type PlacementOptions } from '../native';
+import { type Discriminator, native, type PlacementOptions, type Precision } from '../native';
 import { requireFiniteTensors } from '../util/finite';
 import { startProgress } from '../util/progress';
 import { GUIDANCE_FILES } from './train';
@@ -37,6 +37,8 @@ export interface JointSampleOptions {
   lambdaVideo?: number;
   /** With guidance: each guided step taken this many times, re-noised back to its level in between (default 1; ddpm and ddim). */
   guidanceRepeats?: number;
+  /** With guidance: the discriminator's forward passes in fp32 (default) or bf16 autocast. */
+  guidancePrecision?: Precision;
   /** The sampling settings file the values came from, where one did (recorded in sample.json). */
   settings?: string;
   n: number;
@@ -89,7 +91,9 @@ export async function sampleJoint(opts: JointSampleOptions): Promise<{ written: 
     jointBase: path.resolve(opts.jointBase),
     module: base.config.module,
     settings: opts.settings ? path.resolve(opts.settings) : null,
-    guidance: guidance ? { file: path.resolve(guidance.file), lambdas: guidance.lambdas, repeats: guidance.repeats } : null,
+    guidance: guidance
+      ? { file: path.resolve(guidance.file), lambdas: guidance.lambdas, repeats: guidance.repeats, precision: opts.guidancePrecision ?? 'fp32' }
+      : null,
     sampler: opts.sampler,
     steps: opts.steps,
     seed: opts.seed,
@@ -137,6 +141,7 @@ async function loadJointGuidance(
     device: opts.placement?.device ?? 'cpu',
     threads: opts.placement?.threads ?? 0,
     seed: 0,
+    precision: opts.guidancePrecision ?? 'fp32',
   });
   try {
     await discriminator.loadParameters(tensors);

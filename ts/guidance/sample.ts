@@ -17,7 +17,7 @@ import type { VideoFrames } from '../media/frames';
 import { writeMp4 } from '../media/mp4';
 import { contactSheetPng, writePng } from '../media/png';
 import { writeWav } from '../media/wav';
-import type { Discriminator, MmdiscoDiscriminatorNetwork, PlacementOptions } from '../native';
+import type { Discriminator, MmdiscoDiscriminatorNetwork, PlacementOptions, Precision } from '../native';
 import { type BasePair, loadBasePair } from './basePair';
 import { MODALITY_TENSORS } from '../core/modality';
 import type { ClassConditioning } from '../core/conditioning';
@@ -44,6 +44,8 @@ export interface GuidedSampleOptions extends DrawOptions {
   guidanceInterval?: [number, number];
   /** Each guided step taken this many times, re-noised back to its t in between (default 1; ddpm and ddim). */
   guidanceRepeats?: number;
+  /** The discriminator's forward passes while guiding: fp32 (default) or bf16 autocast. */
+  guidancePrecision?: Precision;
   out: string;
   placement?: PlacementOptions;
   /** Guide with a module or base models of different datasets (recorded in the pairs' provenance). */
@@ -72,6 +74,7 @@ export async function loadGuidance(
   guidance: string,
   bases: BasePair,
   placement: PlacementOptions = {},
+  precision: Precision = 'fp32',
 ): Promise<{ discriminator: Discriminator; file: string; conditioning?: ClassConditioning }> {
   const file = existsSync(guidance) && statSync(guidance).isDirectory() ? path.join(guidance, GUIDANCE_FILES.weights) : guidance;
   if (!existsSync(file)) throw new ConfigError(`--guidance ${guidance}: no discriminator weights at ${file}`);
@@ -83,7 +86,7 @@ export async function loadGuidance(
   if (conditioning && textDims.some((d) => d !== conditioning.classes)) {
     throw new ConfigError(`--guidance ${file}: conditioning widths [${textDims}] do not match its recorded class conditioning (${conditioning ? `${conditioning.classes} classes` : 'none'})`);
   }
-  const discriminator = buildDiscriminator(network, bases, { device: placement.device ?? 'cpu', threads: placement.threads ?? 0 }, 0);
+  const discriminator = buildDiscriminator(network, bases, { device: placement.device ?? 'cpu', threads: placement.threads ?? 0 }, 0, precision);
   try {
     await discriminator.loadParameters(tensors);
   } catch (error) {
@@ -146,7 +149,7 @@ export async function guidedSample(opts: GuidedSampleOptions): Promise<{ index: 
   checkBasesBelong(bases, check);
   checkGuidanceBelongs('--guidance', opts.guidance, bases, check);
   const interval = opts.guidanceInterval && checkedInterval(opts.guidanceInterval, bases.audio.schedule.timesteps);
-  const { discriminator, file, conditioning } = await loadGuidance(opts.guidance, bases, opts.placement);
+  const { discriminator, file, conditioning } = await loadGuidance(opts.guidance, bases, opts.placement, opts.guidancePrecision);
   const prompts = promptGuidance(opts, discriminator, conditioning, file);
   const classes = prompts ? undefined : classGuidance(opts, conditioning, file);
   await mkdir(opts.out, { recursive: true });
@@ -163,6 +166,7 @@ export async function guidedSample(opts: GuidedSampleOptions): Promise<{ index: 
       lambdas,
       ...(interval ? { guidanceInterval: interval } : {}),
       ...(opts.guidanceRepeats && opts.guidanceRepeats > 1 ? { guidanceRepeats: opts.guidanceRepeats } : {}),
+      ...(opts.guidancePrecision && opts.guidancePrecision !== 'fp32' ? { guidancePrecision: opts.guidancePrecision } : {}),
       ...(check.allowed.length ? { allowedMismatches: check.allowed } : {}),
       // classes [] (no --class): the null condition, where no CFG scale applies.
       ...(classes ? { conditioning: { column: classes.conditioning.column, classes: classes.targets, cfgScales: classes.targets.length ? classes.cfgScales : null } } : {}),

@@ -43,6 +43,7 @@ import {
   type EpsSource,
   type MmdiscoDiscriminatorNetwork,
   native,
+  type Precision,
   type Tensor,
   tensor,
 } from '../native';
@@ -165,7 +166,13 @@ export function discriminatorNetwork(config: GuidanceConfig, bases: InputShapes,
 type DiscriminatorBases = Record<Modality, { schedule: BaseModelConfig['schedule']; model?: EpsSource }>;
 
 /** A discriminator on the base models' schedules (the ℓ(a_t, v_t, t) it estimates uses their ᾱ_t). */
-export function buildDiscriminator(network: MmdiscoDiscriminatorNetwork, bases: DiscriminatorBases, runtime: GuidanceConfig['runtime'], seed: number): Discriminator {
+export function buildDiscriminator(
+  network: MmdiscoDiscriminatorNetwork,
+  bases: DiscriminatorBases,
+  runtime: GuidanceConfig['runtime'],
+  seed: number,
+  precision: Precision = 'fp32',
+): Discriminator {
   const { audio, video } = bases;
   if (network.input === 'denoised' && (!audio.model || !video.model)) {
     throw new ConfigError("discriminator.input = 'denoised' reads single-modality base models' one-step estimates; a joint base model cannot give them");
@@ -177,6 +184,7 @@ export function buildDiscriminator(network: MmdiscoDiscriminatorNetwork, bases: 
     device: rankDevice(runtime.device),
     threads: runtime.threads,
     seed,
+    precision,
     ...(network.input === 'denoised' ? { denoisers: { audio: audio.model!, video: video.model! } } : {}),
   });
 }
