@@ -11,18 +11,9 @@ import path from 'node:path';
 import { readSafetensors } from '../../ts/checkpoint/safetensors';
 import { JOINT_BASE_FILE } from '../../ts/config/jointBase';
 import { sampleJoint } from '../../ts/guidance/jointSample';
-import { mmdisco, repo } from '../fixtures/cli';
+import { mmdisco } from '../fixtures/cli';
+import { FIXTURE_JOINT_BASE as JOINT, officialFixtures as fixtures } from '../fixtures/jointUnet';
 
-const fixtures = path.join(repo, 'test', 'fixtures', 'official-mmdisco');
-
-const JOINT = {
-  module: path.join(fixtures, 'mmdiff_unet.torchscript.pt'),
-  arguments: ['video', 'audio'],
-  shapes: { audio: [1, 1600], video: [8, 3, 8, 8] },
-  batch: 2,
-  schedule: { kind: 'linear', timesteps: 1000 },
-  media: { sampleRate: 16000, fps: 10 },
-};
 
 describe('joint base models (sample-joint)', function () {
   this.timeout(600_000);

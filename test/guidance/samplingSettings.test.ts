@@ -13,19 +13,10 @@ import { loadConfig } from '../../ts/config/load';
 import { readIndex } from '../../ts/data';
 import { type SamplingSettings, SamplingSettingsSchema } from '../../ts/config/samplingSettings';
 import { mmdisco, repo } from '../fixtures/cli';
+import { FIXTURE_JOINT_BASE as JOINT, officialFixtures as fixtures } from '../fixtures/jointUnet';
 
-const fixtures = path.join(repo, 'test', 'fixtures', 'official-mmdisco');
 const released = (name: string) => path.join(repo, 'configs', 'released', `${name}.json`);
 const RELEASED = ['mmdiffusion-landscape', 'mmdiffusion-aist++', 'audioldm-animatediff', 'auffusion-videocrafter2'];
-
-const JOINT = {
-  module: path.join(fixtures, 'mmdiff_unet.torchscript.pt'),
-  arguments: ['video', 'audio'],
-  shapes: { audio: [1, 1600], video: [8, 3, 8, 8] },
-  batch: 2,
-  schedule: { kind: 'linear', timesteps: 1000 },
-  media: { sampleRate: 16000, fps: 10 },
-};
 
 interface JointProvenance {
   settings: string | null;
