@@ -104,6 +104,21 @@ describe('results report in a browser', function () {
 
     const tableSets = await page.$$eval('.wide table tbody tr', (trs) => trs.map((tr) => tr.querySelector('td')?.textContent));
     assert.deepEqual(tableSets, rows.map((r) => r.name));
+    // The paper's tables (ts/pipeline/resultsTables.ts): each with its rows, none with an empty cell.
+    const paperTables = await page.$$eval('div.paper', (divs) =>
+      divs.map((div) => ({
+        title: div.getAttribute('data-title'),
+        sets: [...div.querySelectorAll('tbody tr')].map((tr) => tr.querySelector('td')?.textContent),
+        emptyCells: [...div.querySelectorAll('td')].filter((td) => !td.textContent?.trim()).length,
+      })),
+    );
+    assert.deepEqual(paperTables.map((t) => [t.title, t.sets]), [
+      ['Main', ['real test', 'independent', 'B λ=1', 'B-bce λ=1']],
+      ['Variants at λ=1', ['independent', 'B λ=1', 'B-bce λ=1']],
+      ['B: λ', ['independent', 'B λ=1', 'B λ=4']],
+      ['Cost', ['base models (audio + video)', 'discriminator B', 'discriminator B-bce']],
+    ]);
+    for (const t of paperTables) assert.equal(t.emptyCells, 0, `${t.title} has empty cells`);
     const missing = await page.$$eval('h2 + ul li', (lis) => lis.map((li) => li.textContent ?? ''));
     assert.ok(missing.some((m) => m.startsWith('guidance-B-bce/log.jsonl')), `missing: ${JSON.stringify(missing)}`);
     assert.ok(missing.some((m) => m.startsWith('probe-B-bce.json')), `missing: ${JSON.stringify(missing)}`);

@@ -29,6 +29,7 @@ import { type GuidedSampleOptions, loadGuidance, writePairMedia } from '../guida
 import { GUIDANCE_FILES } from '../guidance/train';
 import { evaluate, type PairAlignment } from './evaluate';
 import { shardSource } from './source';
+import { paperTables, paperTablesMarkdown, variantTrainings } from './resultsTables';
 import { drawPairs, sampleGuided, trainDiscriminator } from './stages';
 
 const RealSchema = z.object({ pairs: positiveInt, seed: z.number().int() }).strict();
@@ -124,6 +125,10 @@ export interface Row {
   name: string;
   variant: string | null;
   lambda: Lambda | null;
+  /** A class-conditioned row's residual CFG scale (absent from tables written before it was kept). */
+  cfgScale?: CfgScale | null;
+  /** A row's guidance interval [tMin, tMax], null for every step (absent from tables written before it was kept). */
+  interval?: [number, number] | null;
   metrics: PairSetMetrics;
   /**
    * Onset F1 of the set with each video given the audio of another of its pairs (eval calibrate's control): what
@@ -146,6 +151,14 @@ export interface Row {
 /** The probe of a variant's discriminator under the work directory (written by runResults, read by the report). */
 export const probeFile = (variant: string): string => `probe-${variant}.json`;
 
+/** Prefix of a variant's training run directory under the work directory. */
+export const GUIDANCE_RUN_PREFIX = 'guidance-';
+export const guidanceRunDir = (variant: string): string => GUIDANCE_RUN_PREFIX + variant;
+
+/** Each variant's training log under the work directory. */
+export const trainingLogs = (work: string, variants: string[]): Record<string, string> =>
+  Object.fromEntries(variants.map((variant) => [variant, path.join(work, guidanceRunDir(variant), GUIDANCE_FILES.log)]));
+
 /** What probeFile holds. */
 export interface ProbeRecord extends DiscriminatorProbe {
   guidance: string;
@@ -158,7 +171,7 @@ function lambdaSetting(lambda: Lambda): { label: string; dir: string; options: P
 }
 
 /** A variant's residual CFG scale: S for both modalities, or each modality's own. */
-type CfgScale = NonNullable<ResultsConfig['variants'][number]['cfgScales']>[number];
+export type CfgScale = NonNullable<ResultsConfig['variants'][number]['cfgScales']>[number];
 
 /** A CFG scale's row label (S=4, or S=4/1 for audio/video), sample directory suffix and guidedSample options; none without one. */
 function cfgSetting(scale: CfgScale | undefined): { label: string; dir: string; options: Pick<GuidedSampleOptions, 'cfgScale' | 'cfgScaleAudio' | 'cfgScaleVideo'> } {
@@ -268,7 +281,7 @@ export async function runResults(opts: RunResultsOptions): Promise<{ result: Res
   const dirs: Record<string, string> = { 'real test': real.test, independent };
   const parameterCounts: Record<string, number> = {};
   for (const variant of variants) {
-    const run = path.join(work, `guidance-${variant.name}`);
+    const run = path.join(work, guidanceRunDir(variant.name));
     const trained = existsSync(path.join(run, GUIDANCE_FILES.state))
       ? (JSON.parse(readFileSync(path.join(run, GUIDANCE_FILES.state), 'utf8')) as { step: number }).step
       : 0;
@@ -308,7 +321,7 @@ export async function runResults(opts: RunResultsOptions): Promise<{ result: Res
               classes: variant.classes, ...cfg.options, ...within.options,
             }),
           );
-          sets.push({ name, variant: variant.name, lambda, seconds: timings[name] ?? null, media: path.basename(out) });
+          sets.push({ name, variant: variant.name, lambda, cfgScale: cfgScale ?? null, interval, seconds: timings[name] ?? null, media: path.basename(out) });
           dirs[name] = path.join(out, 'pairs');
         }
       }
@@ -339,7 +352,8 @@ export async function runResults(opts: RunResultsOptions): Promise<{ result: Res
     Object.entries(parameterCounts).map(([name, count]) => [name, { parameters: count, fractionOfBases: count / baseParameters }]),
   );
   const result: ResultsTable = { config: opts.configFile, work, baseParameters, discriminators, timings, rows };
-  return { result, markdown: markdownTable(config, rows, discriminators, baseParameters) };
+  const tables = paperTables(result, variantTrainings(trainingLogs(work, Object.keys(discriminators))));
+  return { result, markdown: `${markdownTable(config, rows, discriminators, baseParameters)}\n${paperTablesMarkdown(tables)}` };
 }
 
 export function markdownTable(

@@ -1,5 +1,6 @@
 /**
- * The page of `mmdisco results report` (index.html): the tables, plots of the λ sweep, of the distribution of the
+ * The page of `mmdisco results report` (index.html): the paper's tables (main, ablations, cost:
+ * ts/pipeline/resultsTables.ts) and every set's metrics, plots of the λ sweep, of the distribution of the
  * per-pair alignment score of each set, of each discriminator's training and of its probe (the logit drop against
  * t), a gallery per sample set (its contact sheets and, where it has them, its mp4s) and provenance.
  *
@@ -10,8 +11,10 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { GUIDANCE_FILES } from '../guidance/train';
-import { probeFile, type ProbeRecord, type ResultsTable, type Row } from './results';
+import { GUIDANCE_RUN_PREFIX, guidanceRunDir, probeFile, trainingLogs, type ProbeRecord, type ResultsTable, type Row } from './results';
 import { html, type Html, page, table } from '../report/html';
+import { readJsonlLog } from '../util/progress';
+import { paperTables, recommendedRows, type TableSpec, variantTrainings } from './resultsTables';
 import { type LineSeries, writeLineChart } from '../report/lineChart';
 
 export interface ResultsReportInput {
@@ -25,8 +28,6 @@ export interface ResultsReportInput {
   provenance: [string, string][];
 }
 
-/** Prefix of a variant's training run directory under the work directory (ts/pipeline/results.ts). */
-const GUIDANCE_RUN_PREFIX = 'guidance-';
 const PLOT_SIZE = { width: 480, height: 300 };
 const MARKED_POINTS = 40;
 
@@ -106,8 +107,6 @@ export function empiricalCdf(values: readonly number[]): { x: number[]; y: numbe
   return { x, y };
 }
 
-const meanOf = (values: readonly number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
-
 /**
  * The empirical CDF of each set's per-pair alignment score: the real test set, the independent one and each variant
  * at its recommended setting (the guided row of the variant with the highest mean score). Rows of a table written
@@ -120,12 +119,7 @@ async function alignmentPlots(results: ResultsTable, out: string, missing: strin
     const effect = scored.length === 0 ? 'the per-pair distribution plot is left out' : 'they are left out of the per-pair distribution plot';
     missing.push(`per-pair alignment scores of ${unscored.join(', ')} (the table was written before the evaluation kept them: ${effect})`);
   }
-  const best = new Map<string, (typeof scored)[number]>();
-  for (const row of scored.filter((row) => row.variant !== null)) {
-    const current = best.get(row.variant!);
-    if (!current || meanOf(row.alignmentPerPair.values) > meanOf(current.alignmentPerPair.values)) best.set(row.variant!, row);
-  }
-  const shown = [...scored.filter((row) => row.variant === null), ...best.values()];
+  const shown = [...scored.filter((row) => row.variant === null), ...(recommendedRows(scored) as typeof scored)];
   const plots: Plot[] = [];
   for (const metric of [...new Set(shown.map((row) => row.alignmentPerPair.metric))]) {
     const label = PER_PAIR_LABELS[metric];
@@ -174,19 +168,18 @@ async function probePlots(variants: string[], work: string, out: string, missing
   return [{ src, title }];
 }
 
+interface TrainEntry {
+  step: number;
+  bce: number;
+  denoising: number;
+  dReal: number;
+  dFake: number;
+}
+
 /** The train entries of a train-guidance log, the last one of each step (a resumed run repeats steps). */
-function trainingLog(file: string): { step: number; bce: number; denoising: number; dReal: number; dFake: number }[] {
-  const byStep = new Map<number, { step: number; bce: number; denoising: number; dReal: number; dFake: number }>();
-  for (const [index, line] of readFileSync(file, 'utf8').split('\n').entries()) {
-    if (!line.trim()) continue;
-    let entry: { event: string; step: number; bce: number; denoising: number; dReal: number; dFake: number };
-    try {
-      entry = JSON.parse(line);
-    } catch {
-      throw new Error(`${file}: line ${index + 1} is not JSON`);
-    }
-    if (entry.event === 'train') byStep.set(entry.step, entry);
-  }
+function trainingLog(file: string): TrainEntry[] {
+  const byStep = new Map<number, TrainEntry>();
+  for (const entry of readJsonlLog(file)) if (entry.event === 'train') byStep.set(Number(entry.step), entry as unknown as TrainEntry);
   return [...byStep.values()].sort((a, b) => a.step - b.step);
 }
 
@@ -204,7 +197,7 @@ const TRAINING_CURVES = [
 async function trainingPlots(variants: string[], work: string, out: string, missing: string[]): Promise<Plot[]> {
   const logs: { variant: string; entries: ReturnType<typeof trainingLog> }[] = [];
   for (const variant of variants) {
-    const file = path.join(GUIDANCE_RUN_PREFIX + variant, GUIDANCE_FILES.log);
+    const file = path.join(guidanceRunDir(variant), GUIDANCE_FILES.log);
     const entries = existsSync(path.join(work, file)) ? trainingLog(path.join(work, file)) : [];
     if (entries.length === 0) missing.push(`${file} (no logged training steps of variant ${variant}: its training curves are left out)`);
     else logs.push({ variant, entries });
@@ -278,6 +271,9 @@ ${set.videos.length > 0
   })}`;
 }
 
+/** A paper table: its caption above it. */
+const paperTable = (spec: TableSpec): Html => html`<div class="paper" data-title="${spec.title}"><p>${spec.caption}</p>${table(spec.header, spec.rows)}</div>`;
+
 const plotFigures = (plots: Plot[]): Html =>
   html`<div class="figures">${plots.map((plot) => html`<figure><img src="${plot.src}" alt="${plot.title}"><figcaption>${plot.caption ?? plot.title}</figcaption></figure>`)}</div>`;
 
@@ -303,27 +299,26 @@ export async function resultsReportPage(input: ResultsReportInput): Promise<{ pa
       cell(row.seconds),
     ]),
   );
-  const cost = results
-    ? table(
-        ['model', 'parameters', 'fraction of the base models'],
-        [
-          ['base models (audio + video)', results.baseParameters, '1'],
-          ...Object.entries(results.discriminators).map(([name, d]) => [`discriminator ${name}`, d.parameters, cell(d.fractionOfBases)]),
-          ...Object.entries(results.timings).map(([stage, seconds]) => [`stage ${stage} (s)`, cell(seconds), '—']),
-        ],
-      )
+  const variants = trainedVariants(work, results);
+  const tables = results ? paperTables(results, variantTrainings(trainingLogs(work, variants))) : null;
+  const stages = results
+    ? table(['stage', 'wall s'], Object.entries(results.timings).map(([stage, seconds]) => [stage, cell(seconds)]))
     : html``;
   const sweep = results ? await sweepPlots(results, out) : [];
   if (results && sweep.length === 0) missing.push('guided rows with one λ for both modalities (the λ sweep plots are left out)');
   const perModality = rows.filter((row) => row.lambda !== null && typeof row.lambda !== 'number').map((row) => row.name);
   if (perModality.length > 0) missing.push(`the λ sweep plots leave out the rows with a λ per modality: ${perModality.join(', ')}`);
   const alignment = results ? await alignmentPlots(results, out, missing) : [];
-  const variants = trainedVariants(work, results);
   const training = await trainingPlots(variants, work, out, missing);
   const probes = await probePlots(variants, work, out, missing);
   const media = copyMedia(work, out, rows);
   const body = html`${missing.length > 0 ? html`<h2>Missing</h2><ul>${missing.map((m) => html`<li>${m}</li>`)}</ul>` : ''}
-${results ? html`<h2>Main table</h2><div class="wide">${main}</div><h2>Cost</h2>${cost}` : ''}
+${tables
+  ? html`<h2>Main table</h2>${paperTable(tables.main)}
+${tables.ablations.length > 0 ? html`<h2>Ablations</h2>${tables.ablations.map((spec) => html`<h3>${spec.title}</h3>${paperTable(spec)}`)}` : ''}
+<h2>Cost</h2>${paperTable(tables.cost)}<h3>Stages</h3>${stages}
+<h2>All sets</h2><div class="wide">${main}</div>`
+  : ''}
 ${sweep.length > 0 ? html`<h2>λ sweep</h2>${plotFigures(sweep)}` : ''}
 ${alignment.length > 0 ? html`<h2>Per-pair alignment</h2>${plotFigures(alignment)}` : ''}
 ${training.length > 0 ? html`<h2>Discriminator training</h2>${plotFigures(training)}` : ''}

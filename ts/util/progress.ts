@@ -1,7 +1,7 @@
 /**
  * Progress bars for long phases (on stderr, with rate and ETA) and JSON-lines logs of what they did.
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { isMainRank } from './ranks';
@@ -66,4 +66,18 @@ export class JsonlLog {
   write(event: string, fields: Record<string, unknown>): void {
     appendFileSync(this.file, `${JSON.stringify({ time: new Date().toISOString(), event, ...fields })}\n`);
   }
+}
+
+/** The entries of a JsonlLog file, in order; a line that is not JSON is named by the file and its line number. */
+export function readJsonlLog(file: string): ({ event: string } & Record<string, unknown>)[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .flatMap((line, index) => {
+      if (!line.trim()) return [];
+      try {
+        return [JSON.parse(line)];
+      } catch {
+        throw new Error(`${file}: line ${index + 1} is not JSON`);
+      }
+    });
 }
