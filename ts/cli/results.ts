@@ -15,12 +15,15 @@ import { writeJsonAtomic } from '../core/atomicWrite';
 import { resolveUnit } from '../core/unit';
 import { ResultsConfigSchema, runResults, type ResultsTable } from '../pipeline/results';
 import { resultsReportPage } from '../pipeline/resultsReport';
+import { paperTablesMarkdown } from '../pipeline/resultsTables';
 import { outputDirectory } from './paths';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
 /** The tables a run leaves in its work directory, and the report copies. */
 export const TABLE_FILES = { json: 'results.json', markdown: 'results.md' } as const;
+/** The paper's tables as Markdown (ts/pipeline/resultsTables.ts), written by the run and rewritten by the report from results.json. */
+const PAPER_TABLES_FILE = 'tables.md';
 
 interface ResultsRunArgs {
   config: string;
@@ -38,7 +41,7 @@ export const resultsRunCommand: CommandModule<object, ResultsRunArgs> = {
     'Independent sampling vs each discriminator variant over a λ sweep, scored by the evaluators. Every stage ' +
     '(real data, fakes, each training run, each discriminator probe, each sample set) writes into --work and is ' +
     'skipped when complete there; ' +
-    `the tables go to --work/${TABLE_FILES.json} and ${TABLE_FILES.markdown}.`,
+    `the tables go to --work/${TABLE_FILES.json}, ${TABLE_FILES.markdown} (every set) and ${PAPER_TABLES_FILE} (the paper's main, ablation and cost tables).`,
   builder: (y: Argv) =>
     y
       .option('config', { type: 'string', demandOption: true, describe: 'results config (configs/results/*.json)' })
@@ -74,8 +77,10 @@ export const resultsRunCommand: CommandModule<object, ResultsRunArgs> = {
     if (!table) return;
     await writeJsonAtomic(path.join(work, TABLE_FILES.json), table.result);
     writeFileSync(path.join(work, TABLE_FILES.markdown), table.markdown);
-    console.log(table.markdown);
-    console.log(`tables: ${path.join(work, TABLE_FILES.json)} and ${TABLE_FILES.markdown}`);
+    const paper = paperTablesMarkdown(table.result, work);
+    writeFileSync(path.join(work, PAPER_TABLES_FILE), paper);
+    console.log(paper);
+    console.log(`tables: ${path.join(work, TABLE_FILES.json)}, ${TABLE_FILES.markdown} (every set) and ${PAPER_TABLES_FILE} (main, ablations, cost)`);
   },
 };
 
@@ -94,7 +99,7 @@ export function missingFromWork(work: string): string[] {
 
 export const resultsReportCommand: CommandModule<object, ResultsReportArgs> = {
   command: 'report',
-  describe: `Write the report of a results run (--work) into --out: index.html (tables, plots of the λ sweep, of each set's per-pair alignment scores, of the discriminators' training and of their probe's logit drop against t, each sample set's contact sheets and mp4s, provenance; self-contained, opens from file://) and ${TABLE_FILES.json}, ${TABLE_FILES.markdown}, naming what is missing.`,
+  describe: `Write the report of a results run (--work) into --out: index.html (tables, plots of the λ sweep, of each set's per-pair alignment scores, of the discriminators' training and of their probe's logit drop against t, each sample set's contact sheets and mp4s, provenance; self-contained, opens from file://) and ${TABLE_FILES.json}, ${TABLE_FILES.markdown}, ${PAPER_TABLES_FILE}, naming what is missing.`,
   builder: (y: Argv) =>
     y
       .option('work', { type: 'string', demandOption: true, describe: 'working directory of `results run`' })
@@ -107,6 +112,7 @@ export const resultsReportCommand: CommandModule<object, ResultsReportArgs> = {
     if (missing.length === 0) {
       tables.table = JSON.parse(readFileSync(path.join(args.work, TABLE_FILES.json), 'utf8')) as ResultsTable;
       writeFileSync(path.join(args.out, TABLE_FILES.markdown), readFileSync(path.join(args.work, TABLE_FILES.markdown)));
+      writeFileSync(path.join(args.out, PAPER_TABLES_FILE), paperTablesMarkdown(tables.table, args.work));
     } else {
       writeFileSync(path.join(args.out, TABLE_FILES.markdown), `Missing from ${args.work}:\n\n${missing.map((m) => `- ${m}`).join('\n')}\n`);
     }

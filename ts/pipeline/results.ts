@@ -29,7 +29,6 @@ import { type GuidedSampleOptions, loadGuidance, writePairMedia } from '../guida
 import { GUIDANCE_FILES } from '../guidance/train';
 import { evaluate, type PairAlignment } from './evaluate';
 import { shardSource } from './source';
-import { paperTables, paperTablesMarkdown, variantTrainings } from './resultsTables';
 import { drawPairs, sampleGuided, trainDiscriminator } from './stages';
 
 const RealSchema = z.object({ pairs: positiveInt, seed: z.number().int() }).strict();
@@ -155,9 +154,7 @@ export const probeFile = (variant: string): string => `probe-${variant}.json`;
 export const GUIDANCE_RUN_PREFIX = 'guidance-';
 export const guidanceRunDir = (variant: string): string => GUIDANCE_RUN_PREFIX + variant;
 
-/** Each variant's training log under the work directory. */
-export const trainingLogs = (work: string, variants: string[]): Record<string, string> =>
-  Object.fromEntries(variants.map((variant) => [variant, path.join(work, guidanceRunDir(variant), GUIDANCE_FILES.log)]));
+
 
 /** What probeFile holds. */
 export interface ProbeRecord extends DiscriminatorProbe {
@@ -352,8 +349,7 @@ export async function runResults(opts: RunResultsOptions): Promise<{ result: Res
     Object.entries(parameterCounts).map(([name, count]) => [name, { parameters: count, fractionOfBases: count / baseParameters }]),
   );
   const result: ResultsTable = { config: opts.configFile, work, baseParameters, discriminators, timings, rows };
-  const tables = paperTables(result, variantTrainings(trainingLogs(work, Object.keys(discriminators))));
-  return { result, markdown: `${markdownTable(config, rows, discriminators, baseParameters)}\n${paperTablesMarkdown(tables)}` };
+  return { result, markdown: markdownTable(config, rows, discriminators, baseParameters) };
 }
 
 export function markdownTable(

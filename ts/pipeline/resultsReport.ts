@@ -11,10 +11,10 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { GUIDANCE_FILES } from '../guidance/train';
-import { GUIDANCE_RUN_PREFIX, guidanceRunDir, probeFile, trainingLogs, type ProbeRecord, type ResultsTable, type Row } from './results';
+import { GUIDANCE_RUN_PREFIX, guidanceRunDir, probeFile, type ProbeRecord, type ResultsTable, type Row } from './results';
 import { html, type Html, page, table } from '../report/html';
 import { readJsonlLog } from '../util/progress';
-import { paperTables, recommendedRows, type TableSpec, variantTrainings } from './resultsTables';
+import { paperTables, recommendedRows, type TableSpec, trainingLogs, variantTrainings } from './resultsTables';
 import { type LineSeries, writeLineChart } from '../report/lineChart';
 
 export interface ResultsReportInput {

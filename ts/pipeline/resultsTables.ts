@@ -8,12 +8,15 @@
  *   interval around its recommended setting;
  * - cost: each discriminator's parameters as a share of the base models', its training pairs/s and wall time, and
  *   the sampling time per pair of guided against unguided sets, as the run timed them.
- * `results run` writes them into results.md and `results report` into its page.
+ * `results run` writes them into tables.md, `results report` into its page and, from the run's results.json, into
+ * its own tables.md.
  */
 import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { pairedDifference } from '../eval/pairMetrics';
+import { GUIDANCE_FILES } from '../guidance/train';
 import { readJsonlLog } from '../util/progress';
-import type { ResultsTable, Row } from './results';
+import { guidanceRunDir, type ResultsTable, type Row } from './results';
 
 export interface TableSpec {
   title: string;
@@ -60,13 +63,27 @@ const alignmentOf = (row: Row): number => row.metrics.onsetF1 ?? row.metrics.cla
 /** A guided row's setting as its name gives it (λ=…, S=…, t∈[…]), or '—'. */
 const settingOf = (row: Row): string => (row.variant ? row.name.slice(row.variant.length + 1) : '—');
 
-/** The three settings a guided row is sampled at; rows of tables written before S and t were kept have none. */
-const settingKey = (row: Row, leave?: 'lambda' | 'cfgScale' | 'interval'): string =>
-  JSON.stringify({
+/**
+ * The CFG scale and guidance interval of a guided row as labels: from its fields, or for a table written before they
+ * were kept, from its name (results.ts names a row "<variant> λ=… S=… t∈[…]").
+ */
+function cfgAndInterval(row: Row): { cfgScale: string | null; interval: string | null } {
+  const fromName = (pattern: RegExp) => pattern.exec(row.name)?.[1] ?? null;
+  return {
+    cfgScale: row.cfgScale === undefined ? fromName(/ S=(\S+)/) : row.cfgScale === null ? null : JSON.stringify(row.cfgScale),
+    interval: row.interval === undefined ? fromName(/ t∈\[(\d+,\d+)\]/) : row.interval === null ? null : row.interval.join(','),
+  };
+}
+
+/** The three settings a guided row is sampled at, less `leave` (the one a sweep varies). */
+const settingKey = (row: Row, leave?: 'lambda' | 'cfgScale' | 'interval'): string => {
+  const { cfgScale, interval } = cfgAndInterval(row);
+  return JSON.stringify({
     lambda: leave === 'lambda' ? undefined : row.lambda,
-    cfgScale: leave === 'cfgScale' ? undefined : (row.cfgScale ?? null),
-    interval: leave === 'interval' ? undefined : (row.interval ?? null),
+    cfgScale: leave === 'cfgScale' ? undefined : cfgScale,
+    interval: leave === 'interval' ? undefined : interval,
   });
+};
 
 /**
  * The paired difference of a guided row's per-pair alignment to the independent set's; a table written before the
@@ -192,7 +209,12 @@ export function markdownOf(spec: TableSpec): string {
   return [`### ${spec.title}`, '', spec.caption, '', cells(spec.header), cells(spec.header.map(() => '---')), ...spec.rows.map(cells), ''].join('\n');
 }
 
-/** All the paper's tables as Markdown. */
-export function paperTablesMarkdown(tables: PaperTables): string {
-  return ['## Paper tables', '', ...[tables.main, ...tables.ablations, tables.cost].map(markdownOf)].join('\n');
+/** Each variant's training log under a results run's work directory. */
+export const trainingLogs = (work: string, variants: string[]): Record<string, string> =>
+  Object.fromEntries(variants.map((variant) => [variant, path.join(work, guidanceRunDir(variant), GUIDANCE_FILES.log)]));
+
+/** The paper's tables of a run as Markdown (its training from the logs in `work`). */
+export function paperTablesMarkdown(results: ResultsTable, work: string): string {
+  const tables = paperTables(results, variantTrainings(trainingLogs(work, Object.keys(results.discriminators))));
+  return [`# The paper's tables: ${results.config}`, '', ...[tables.main, ...tables.ablations, tables.cost].map(markdownOf)].join('\n');
 }
