@@ -3,10 +3,11 @@
  * pairs/s (DDIM network evaluations) of the native U-Nets, next to the plain-PyTorch reference of the same
  * network and step (bench/reference/base_step.py) on the same torch build and thread count. The reference runs
  * every eager mode a user would pick and each ratio is taken against its fastest; native trains in fp32 and with its
- * forward pass in bf16 autocast (the config's cpuPrecision / cudaPrecision) and counts its faster.
+ * forward pass in bf16 autocast (the config's cpuPrecision / cudaPrecision), samples in fp32 and in bf16 autocast
+ * (samplingPrecision), and counts its faster of each.
  *
  *   node dist/bench/baseStep.js [--config configs/base/spoken-mnist-audio.json ...] [--threads 2] [--device cuda]
- *        [--train-steps 10] [--sample-n 8] [--sample-steps 10]
+ *        [--train-steps 10] [--sample-n 8] [--sample-steps 10] [--rounds 3]
  *
  * Prints a table with the ratios (native / Python) and writes bench/results/base-step-<host>.json.
  */
@@ -37,7 +38,9 @@ interface Side {
 interface NativeSide extends Side {
   parameters: number;
   bestTrainMode: string;
+  bestSampleMode: string;
   modes: { mode: string; trainPairsPerSecond: number }[];
+  sampleModes: { mode: string; samplePairsPerSecond: number }[];
 }
 
 interface ReferenceSide extends Side {
@@ -69,8 +72,9 @@ async function nativeSide(configFile: string, inputShape: number[], a: Args): Pr
   const batch = t.batchSize;
   const count = batch * inputShape.reduce((x, y) => x * y, 1);
   const x0 = tensor(Float32Array.from({ length: count }, (_, i) => Math.sin(i * 0.37)), [batch, ...inputShape]);
-  const modelIn = (precision: 'fp32' | 'bf16') =>
+  const modelIn = (precision: 'fp32' | 'bf16', samplingPrecision: 'fp32' | 'bf16' = 'fp32') =>
     new native.EpsModel({
+      samplingPrecision,
       network: epsNetworkOf(config, inputShape),
       schedule: config.schedule,
       optimizer: { lr: t.lr, weightDecay: t.weightDecay, gradClip: t.gradClip },
@@ -87,17 +91,24 @@ async function nativeSide(configFile: string, inputShape: number[], a: Args): Pr
     modes.push({ mode: precision, trainPairsPerSecond: batch / (await timed(a['train-steps'], 2, () => model.trainSteps(x0, batch))) });
   }
   const best = modes.reduce((x, y) => (y.trainPairsPerSecond > x.trainPairsPerSecond ? y : x));
-  // Sampling runs in the model's dtype (the precision options apply to training).
-  const model = modelIn('fp32');
-  const sampleSeconds = await timed(3, 1, () =>
-    native.sample({ sources: [model], shapes: [inputShape], n: a['sample-n'], sampler: 'ddim', steps: a['sample-steps'], seed: 0 }),
-  );
+  // Sampling in fp32 and in bf16 autocast (samplingPrecision, `--base-precision` of sample and fakes generate).
+  const sampleModes = [];
+  for (const precision of ['fp32', 'bf16'] as const) {
+    const model = modelIn('fp32', precision);
+    const seconds = await timed(3, 1, () =>
+      native.sample({ sources: [model], shapes: [inputShape], n: a['sample-n'], sampler: 'ddim', steps: a['sample-steps'], seed: 0 }),
+    );
+    sampleModes.push({ mode: precision, samplePairsPerSecond: a['sample-n'] / seconds });
+  }
+  const bestSample = sampleModes.reduce((x, y) => (y.samplePairsPerSecond > x.samplePairsPerSecond ? y : x));
   return {
-    parameters: model.parameterCount,
+    parameters: modelIn('fp32').parameterCount,
     bestTrainMode: best.mode,
     trainPairsPerSecond: best.trainPairsPerSecond,
-    samplePairsPerSecond: a['sample-n'] / sampleSeconds,
+    bestSampleMode: bestSample.mode,
+    samplePairsPerSecond: bestSample.samplePairsPerSecond,
     modes,
+    sampleModes,
   };
 }
 
@@ -126,6 +137,7 @@ interface Args {
   'train-steps': number;
   'sample-n': number;
   'sample-steps': number;
+  rounds: number;
   out?: string;
 }
 
@@ -141,6 +153,7 @@ async function main(): Promise<void> {
     .option('train-steps', { type: 'number', default: 10 })
     .option('sample-n', { type: 'number', default: 8 })
     .option('sample-steps', { type: 'number', default: 10 })
+    .option('rounds', { type: 'number', default: 3, describe: 'native and reference take turns this many times; ratios are the medians of the rounds' })
     .option('out', { type: 'string', describe: 'result file (default bench/results/base-step-<host>.json)' })
     .strict()
     .parse()) as unknown as Args;
@@ -150,28 +163,36 @@ async function main(): Promise<void> {
   for (const configFile of a.config) {
     const config = loadConfig(BaseModelConfigSchema, configFile);
     const inputShape = SMALL_INPUT[config.modality];
-    const mine = await nativeSide(configFile, inputShape, a);
-    const reference = pythonSide(configFile, inputShape, a);
-    if (reference.parameters !== mine.parameters) {
-      throw new Error(`${configFile}: the Python reference has ${reference.parameters} parameters, the native net ${mine.parameters}`);
+    // Native and reference take turns, and each round's ratio compares the two measured minutes apart at most: on a
+    // shared machine the speed of the whole machine drifts more than that between rounds.
+    const rounds = [];
+    for (let round = 0; round < a.rounds; round++) {
+      const mine = await nativeSide(configFile, inputShape, a);
+      const reference = pythonSide(configFile, inputShape, a);
+      if (reference.parameters !== mine.parameters) {
+        throw new Error(`${configFile}: the Python reference has ${reference.parameters} parameters, the native net ${mine.parameters}`);
+      }
+      const trainRatio = mine.trainPairsPerSecond / reference.trainPairsPerSecond;
+      const sampleRatio = mine.samplePairsPerSecond / reference.samplePairsPerSecond;
+      rounds.push({ native: mine, python: reference, trainRatio, sampleRatio });
+      console.log(
+        `${path.basename(configFile).padEnd(28)} round ${round + 1}: train ${mine.trainPairsPerSecond.toFixed(2)} vs ${reference.trainPairsPerSecond.toFixed(2)} pairs/s ` +
+          `(×${trainRatio.toFixed(2)}; ${mine.bestTrainMode} vs ${reference.bestTrainMode}) | sample (${a['sample-steps']} steps) ${mine.samplePairsPerSecond.toFixed(2)} vs ` +
+          `${reference.samplePairsPerSecond.toFixed(2)} pairs/s (×${sampleRatio.toFixed(2)}; ${mine.bestSampleMode} vs ${reference.bestSampleMode})`,
+      );
     }
     const row = {
       config: configFile,
       modality: config.modality,
       inputShape,
       batch: config.training.batchSize,
-      parameters: mine.parameters,
-      native: mine,
-      python: reference,
-      trainRatio: mine.trainPairsPerSecond / reference.trainPairsPerSecond,
-      sampleRatio: mine.samplePairsPerSecond / reference.samplePairsPerSecond,
+      parameters: rounds[0].native.parameters,
+      trainRatio: median(rounds.map((r) => r.trainRatio)),
+      sampleRatio: median(rounds.map((r) => r.sampleRatio)),
+      rounds,
     };
     rows.push(row);
-    console.log(
-      `${path.basename(configFile).padEnd(28)} train ${mine.trainPairsPerSecond.toFixed(2)} vs ${reference.trainPairsPerSecond.toFixed(2)} pairs/s ` +
-        `(×${row.trainRatio.toFixed(2)}; ${mine.bestTrainMode} vs ${reference.bestTrainMode}) | sample (${a['sample-steps']} steps) ${mine.samplePairsPerSecond.toFixed(2)} vs ` +
-        `${reference.samplePairsPerSecond.toFixed(2)} pairs/s (×${row.sampleRatio.toFixed(2)}; vs ${reference.bestSampleMode})`,
-    );
+    console.log(`${path.basename(configFile).padEnd(28)} median over ${a.rounds} rounds: train ×${row.trainRatio.toFixed(2)}, sample ×${row.sampleRatio.toFixed(2)}`);
   }
   const host = os.hostname();
   const result = {
@@ -183,7 +204,8 @@ async function main(): Promise<void> {
     trainSteps: a['train-steps'],
     sampleN: a['sample-n'],
     sampleSteps: a['sample-steps'],
-    note: 'medians; native = mmdisco EpsModel (C++ LibTorch) through Node, its faster training precision; python = bench/reference/base_step.py, same network and step, its fastest eager mode for training and for sampling',
+    rounds: a.rounds,
+    note: 'ratios: medians of the rounds, native and reference taking turns; within a round, medians of repeats; native = mmdisco EpsModel (C++ LibTorch) through Node, its faster training precision and its faster sampling precision; python = bench/reference/base_step.py, same network and step, its fastest eager mode for training and for sampling',
     rows,
   };
   const out = a.out ?? path.join(ROOT, 'bench', 'results', `base-step-${host}.json`);

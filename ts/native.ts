@@ -196,6 +196,8 @@ export interface EpsModelOptions extends PlacementOptions {
   cpuPrecision?: Precision;
   /** Range of clean samples: eps() and sampling clip the implied x̂0 to it (native/src/clipped_eps.h). */
   x0Range?: [number, number];
+  /** Precision of eps() and sampling on any device: 'fp32' (default), or 'bf16' autocast (ε̂ returned in `dtype`). */
+  samplingPrecision?: Precision;
 }
 
 /** An external base model: a TorchScript module with forward(x_t, t) -> eps and the schedule it was trained with. */

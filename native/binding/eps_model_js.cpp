@@ -30,6 +30,9 @@ EpsModelHandle::EpsModelHandle(const Napi::CallbackInfo& info)
     const auto precision = o.string(precision_key, cuda ? "bf16" : "fp32");
     if (precision != "bf16" && precision != "fp32") o.fail(precision_key, "must be 'bf16' or 'fp32'");
     c.bf16_autocast = precision == "bf16";
+    const auto sampling = o.string("samplingPrecision", "fp32");
+    if (sampling != "bf16" && sampling != "fp32") o.fail("samplingPrecision", "must be 'bf16' or 'fp32'");
+    c.sampling_bf16_autocast = sampling == "bf16";
     if (o.has("x0Range")) {
       const auto range = o.numbers("x0Range");
       if (range.size() != 2) o.fail("x0Range", "must be [low, high] with low < high");

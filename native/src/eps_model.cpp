@@ -12,6 +12,8 @@ EpsModel::EpsModel(const EpsModelConfig& config) : config_(config) {
   model_ = make_eps_network(config.network, config.schedule, config.placement);
   if (config.ema_decay) ema_ = make_eps_network(config.network, config.schedule, config.placement);
   sampling_source_ = ema_ ? ema_ : model_;
+  // Clipping (below) reads the fp32 ε̂ that the autocast source returns.
+  if (config.sampling_bf16_autocast) sampling_source_ = std::make_shared<Bf16AutocastEps>(sampling_source_);
   if (config.x0_range)
     sampling_source_ = std::make_shared<X0ClippedEps>(sampling_source_, config.x0_range->first, config.x0_range->second);
 }

@@ -1,7 +1,8 @@
 #pragma once
 // A built-in ε-network (MLP or U-Net, by its config's kind) with its optimiser and, optionally, an EMA copy of its
 // weights. With an EMA, the EMA is the model's face: sampling, eps and parameters() use it; load_parameters() sets
-// both copies. With an x0 range, sampling keeps the implied clean sample in that range (clipped_eps.h).
+// both copies. With an x0 range, sampling keeps the implied clean sample in that range (clipped_eps.h); with
+// sampling_bf16_autocast, sampling's forward passes run in bf16 autocast.
 #include <memory>
 #include <optional>
 #include <utility>
@@ -21,6 +22,7 @@ struct EpsModelConfig {
   OptimizerConfig optimizer;
   std::optional<double> ema_decay;                  // none: no EMA
   bool bf16_autocast = false;                       // forward in bf16 autocast when training
+  bool sampling_bf16_autocast = false;              // sampling and eps() in bf16 autocast (Bf16AutocastEps)
   std::optional<std::pair<double, double>> x0_range;  // [low, high], low < high
 };
 

@@ -1,5 +1,7 @@
 #include "eps_source.h"
 
+#include "autocast.h"
+
 namespace mmdisco {
 
 NetworkEps::NetworkEps(std::shared_ptr<torch::nn::Module> module, Forward forward, NoiseSchedule schedule,
@@ -12,6 +14,15 @@ NetworkEps::NetworkEps(std::shared_ptr<torch::nn::Module> module, Forward forwar
 torch::Tensor NetworkEps::eps(const torch::Tensor& x_t, const torch::Tensor& t) {
   torch::NoGradGuard no_grad;
   return forward_(x_t.to(device_, dtype_), t.to(device_));
+}
+
+torch::Tensor Bf16AutocastEps::eps(const torch::Tensor& x_t, const torch::Tensor& t) {
+  torch::Tensor e;
+  {
+    Bf16Autocast autocast(source_->device(), true);
+    e = source_->eps(x_t, t);
+  }
+  return e.to(source_->dtype());
 }
 
 IndependentEps::IndependentEps(std::vector<std::shared_ptr<EpsSource>> sources) : owned_(std::move(sources)) {

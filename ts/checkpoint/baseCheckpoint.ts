@@ -19,7 +19,7 @@ import { modelRange, type Normalisation, NormalisationSchema } from '../core/nor
 import { BaseModelConfigSchema, type BaseModelConfig } from '../config/baseModel';
 import { validateConfig } from '../config/load';
 import type { ReaderPosition } from '../data';
-import { native, recordedDeviceOrCpu, type EpsModel, type PlacementOptions, type Tensor } from '../native';
+import { native, recordedDeviceOrCpu, type EpsModel, type PlacementOptions, type Precision, type Tensor } from '../native';
 import { writeJsonAtomic } from '../core/atomicWrite';
 import { rankDevice } from '../util/ranks';
 import { readSafetensors, writeSafetensors } from './safetensors';
@@ -153,13 +153,14 @@ export function epsModelOptions(checkpoint: BaseCheckpoint, placement: Placement
 export async function epsModelFromCheckpoint(
   dir: string,
   placement: PlacementOptions = {},
+  samplingPrecision: Precision = 'fp32',
 ): Promise<{ model: EpsModel; checkpoint: BaseCheckpoint; step: number }> {
   const checkpoint = readBaseCheckpoint(dir);
   const weightsFile = file(dir, 'weights');
   if (!existsSync(weightsFile)) throw new Error(`${weightsFile}: missing (has the training run written a checkpoint yet?)`);
   const { tensors, metadata } = readSafetensors(weightsFile);
   requireFiniteTensors(`${weightsFile}: refused`, tensors);
-  const model = new native.EpsModel(epsModelOptions(checkpoint, placement));
+  const model = new native.EpsModel({ ...epsModelOptions(checkpoint, placement), samplingPrecision });
   try {
     await model.loadParameters(tensors as Record<string, Tensor>);
   } catch (error) {

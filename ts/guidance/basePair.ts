@@ -14,7 +14,7 @@ import { TORCHSCRIPT_BASE_FILE } from '../config/torchScriptBase';
 import type { TensorSpec } from '../data';
 import { type Modality, MODALITY_TENSORS } from '../core/modality';
 import type { Normalisation } from '../core/normalisation';
-import type { EpsSource, PlacementOptions } from '../native';
+import type { EpsSource, PlacementOptions, Precision } from '../native';
 import type { BaseModelConfig } from '../config/baseModel';
 
 export interface LoadedBase {
@@ -41,14 +41,18 @@ export interface BasePair {
   unit: UnitSpec;
 }
 
-/** One base model: a TorchScript base directory (torchscript.json) or a train-base checkpoint (its EMA weights). */
-async function loadBase(dir: string, modality: Modality, flag: string, placement: PlacementOptions): Promise<LoadedBase> {
+/**
+ * One base model: a TorchScript base directory (torchscript.json) or a train-base checkpoint (its EMA weights), its
+ * forward passes in `precision` (a TorchScript base runs as it was exported: fp32 only).
+ */
+async function loadBase(dir: string, modality: Modality, flag: string, placement: PlacementOptions, precision: Precision): Promise<LoadedBase> {
   let loaded: Omit<LoadedBase, 'storedShape'> & { modality: Modality };
   if (existsSync(path.join(dir, TORCHSCRIPT_BASE_FILE))) {
+    if (precision !== 'fp32') throw new ConfigError(`--base-precision ${precision}: ${flag} ${dir} is a TorchScript base, which runs as it was exported (give fp32)`);
     const { config, model } = await loadTorchScriptBase(dir, placement);
     loaded = { dir, model, modality: config.modality, dataset: config.dataset, unit: config.unit, schedule: config.schedule, normalisation: config.normalisation, inputShape: config.inputShape };
   } else {
-    const { model, checkpoint } = await epsModelFromCheckpoint(dir, placement);
+    const { model, checkpoint } = await epsModelFromCheckpoint(dir, placement, precision);
     const { data, model: trained } = checkpoint.config;
     loaded = { dir, model, modality: checkpoint.modality, dataset: data.dataset, unit: data.unit, schedule: trained.schedule, normalisation: checkpoint.normalisation, device: trained.runtime.device, parameterCount: model.parameterCount, inputShape: data.inputShape };
   }
@@ -58,9 +62,9 @@ async function loadBase(dir: string, modality: Modality, flag: string, placement
 }
 
 /** Loads both base models and checks they model the two modalities of the same kind of data. */
-export async function loadBasePair(audioDir: string, videoDir: string, placement: PlacementOptions = {}): Promise<BasePair> {
-  const audio = await loadBase(audioDir, 'audio', '--audio-base', placement);
-  const video = await loadBase(videoDir, 'video', '--video-base', placement);
+export async function loadBasePair(audioDir: string, videoDir: string, placement: PlacementOptions = {}, precision: Precision = 'fp32'): Promise<BasePair> {
+  const audio = await loadBase(audioDir, 'audio', '--audio-base', placement, precision);
+  const video = await loadBase(videoDir, 'video', '--video-base', placement, precision);
   for (const key of ['fps', 'sampleRate', 'durationS', 'melBins', 'nFft', 'hop'] as const) {
     if (audio.unit[key] !== video.unit[key]) {
       throw new ConfigError(`--audio-base and --video-base were trained on different data: unit.${key} is ${audio.unit[key]} vs ${video.unit[key]}`);

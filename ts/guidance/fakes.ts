@@ -36,7 +36,7 @@ export const DEFAULT_FAKE_BATCH = 64;
 export async function generateFakes(opts: GenerateFakesOptions): Promise<DatasetIndex> {
   if (opts.jointBase !== undefined) return generateJointFakes(opts, opts.jointBase);
   if (opts.audioBase === undefined || opts.videoBase === undefined) throw new ConfigError('fakes generate needs --audio-base and --video-base, or --joint-base');
-  const bases = await loadBasePair(opts.audioBase, opts.videoBase, opts.placement);
+  const bases = await loadBasePair(opts.audioBase, opts.videoBase, opts.placement, opts.basePrecision);
   const check = new ProvenanceCheck(opts.allowMismatch);
   checkBasesBelong(bases, check);
   return generatePairDataset(basePairSource(bases), {
@@ -47,6 +47,7 @@ export async function generateFakes(opts: GenerateFakesOptions): Promise<Dataset
       kind: 'independent',
       audioBase: path.resolve(opts.audioBase),
       videoBase: path.resolve(opts.videoBase),
+      ...(opts.basePrecision && opts.basePrecision !== 'fp32' ? { basePrecision: opts.basePrecision } : {}),
       ...(check.allowed.length ? { allowedMismatches: check.allowed } : {}),
     },
     label: 'fakes generate',
@@ -56,6 +57,7 @@ export async function generateFakes(opts: GenerateFakesOptions): Promise<Dataset
 
 async function generateJointFakes(opts: GenerateFakesOptions, jointBase: string): Promise<DatasetIndex> {
   if (opts.audioBase !== undefined || opts.videoBase !== undefined) throw new ConfigError('--joint-base replaces --audio-base and --video-base; give one or the other');
+  if (opts.basePrecision && opts.basePrecision !== 'fp32') throw new ConfigError(`--base-precision ${opts.basePrecision}: a joint base runs as it was exported (give fp32)`);
   const base = await loadJointBase(jointBase, opts.placement);
   const fixed = base.config.batch;
   const batch = opts.batch ?? fixed ?? DEFAULT_FAKE_BATCH;

@@ -22,7 +22,7 @@ import { readSafetensors, writeSafetensors } from '../checkpoint/safetensors';
 import { ConfigError } from '../config/load';
 import { type DatasetIndex, elementCount, readIndex, ShardWriter, type TensorArray, type TensorSpec } from '../data';
 import { Ranks } from '../distributed';
-import { type JointCritic, native } from '../native';
+import { type JointCritic, native, type Precision } from '../native';
 import { writeJsonAtomic } from '../core/atomicWrite';
 import { requireFiniteTensors } from '../util/finite';
 import { startProgress } from '../util/progress';
@@ -39,6 +39,8 @@ export interface DrawOptions {
   seed: number;
   /** Pairs per chunk: the unit of sampling and of restart. */
   batch: number;
+  /** Precision of the two base models' forward passes: 'fp32' (default), or 'bf16' autocast (recorded in the provenance). */
+  basePrecision?: Precision;
 }
 
 export interface Guidance {

@@ -144,7 +144,7 @@ export async function guidedSample(opts: GuidedSampleOptions): Promise<{ index: 
   for (const flag of ['lambdaAudio', 'lambdaVideo'] as const) {
     if (!Number.isFinite(opts[flag])) throw new ConfigError(`--${flag === 'lambdaAudio' ? 'lambda-audio' : 'lambda-video'} must be a number (given, or from --settings)`);
   }
-  const bases = await loadBasePair(opts.audioBase, opts.videoBase, opts.placement);
+  const bases = await loadBasePair(opts.audioBase, opts.videoBase, opts.placement, opts.basePrecision);
   const check = new ProvenanceCheck(opts.allowMismatch);
   checkBasesBelong(bases, check);
   checkGuidanceBelongs('--guidance', opts.guidance, bases, check);
@@ -167,6 +167,7 @@ export async function guidedSample(opts: GuidedSampleOptions): Promise<{ index: 
       ...(interval ? { guidanceInterval: interval } : {}),
       ...(opts.guidanceRepeats && opts.guidanceRepeats > 1 ? { guidanceRepeats: opts.guidanceRepeats } : {}),
       ...(opts.guidancePrecision && opts.guidancePrecision !== 'fp32' ? { guidancePrecision: opts.guidancePrecision } : {}),
+      ...(opts.basePrecision && opts.basePrecision !== 'fp32' ? { basePrecision: opts.basePrecision } : {}),
       ...(check.allowed.length ? { allowedMismatches: check.allowed } : {}),
       // classes [] (no --class): the null condition, where no CFG scale applies.
       ...(classes ? { conditioning: { column: classes.conditioning.column, classes: classes.targets, cfgScales: classes.targets.length ? classes.cfgScales : null } } : {}),
