@@ -62,26 +62,35 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 log "building the native addon and the TypeScript"
 npm run --silent build
+# The `mmdisco` command of the README and --help: package.json's bin, linked onto the PATH by npm (its global prefix
+# must be writable; where it is not, `npx mmdisco` in this directory runs the same file).
+chmod +x dist/ts/cli/main.js
+if npm link --ignore-scripts --no-audit --no-fund --silent >/dev/null 2>&1; then
+  log "mmdisco is on the PATH ($(command -v mmdisco))"
+else
+  log "could not link mmdisco onto the PATH (npm's global prefix is not writable): run it as 'npx mmdisco' here"
+fi
+mmdisco() { node dist/ts/cli/main.js "$@"; }
 
 case "$mode" in
   install) log "done" ;;
   test) log "running the tests"; npm test ;;
   run)
     log "main job 1/2: the method on the toy problem with a closed-form answer (runs/main)"
-    node dist/ts/cli/main.js toy run --config configs/toy/gmm.json --out runs/main
+    mmdisco toy run --config configs/toy/gmm.json --out runs/main
     log "main job 2/2: spoken-mnist pairs from the shipped base models, independent vs guided vs class-guided (runs/main/spoken-mnist)"
     sm=runs/main/spoken-mnist
     rm -rf "$sm"
     draw=(--audio-base models/base/spoken-mnist-audio --video-base models/base/spoken-mnist-video -n 60 --steps 50 --seed 7)
-    node dist/ts/cli/main.js fakes generate "${draw[@]}" --out "$sm/independent"
-    node dist/ts/cli/main.js sample "${draw[@]}" --guidance models/guidance/spoken-mnist --lambda-audio 2 --lambda-video 2 \
+    mmdisco fakes generate "${draw[@]}" --out "$sm/independent"
+    mmdisco sample "${draw[@]}" --guidance models/guidance/spoken-mnist --lambda-audio 2 --lambda-video 2 \
       --out "$sm/guided"
-    node dist/ts/cli/main.js sample "${draw[@]}" --guidance models/guidance/spoken-mnist-class --lambda-audio 4 --lambda-video 4 \
+    mmdisco sample "${draw[@]}" --guidance models/guidance/spoken-mnist-class --lambda-audio 4 --lambda-video 4 \
       --class 0 1 2 3 4 5 6 7 8 9 --cfg-scale 4 --out "$sm/class-guided"
     for set in independent guided/pairs class-guided/pairs; do
-      node dist/ts/cli/main.js eval pairs --data "$sm/$set" --evaluators evaluators/spoken-mnist-small --out "$sm/${set%%/*}.json"
+      mmdisco eval pairs --data "$sm/$set" --evaluators evaluators/spoken-mnist-small --out "$sm/${set%%/*}.json"
     done
-    node dist/ts/cli/main.js results report --work runs/main --out runs/main/report
+    mmdisco results report --work runs/main --out runs/main/report
     log "report: $PWD/runs/main/report/index.html"
     ;;
 esac

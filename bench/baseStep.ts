@@ -95,7 +95,7 @@ async function nativeSide(configFile: string, inputShape: number[], a: Args): Pr
   const sampleModes = [];
   for (const precision of ['fp32', 'bf16'] as const) {
     const model = modelIn('fp32', precision);
-    const seconds = await timed(3, 1, () =>
+    const seconds = await timed(5, 2, () =>
       native.sample({ sources: [model], shapes: [inputShape], n: a['sample-n'], sampler: 'ddim', steps: a['sample-steps'], seed: 0 }),
     );
     sampleModes.push({ mode: precision, samplePairsPerSecond: a['sample-n'] / seconds });

@@ -2,6 +2,10 @@
 #include <napi.h>
 #include <torch/torch.h>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "audio.h"
 #include "classifier.h"
 #include "device_memory.h"
@@ -50,6 +54,18 @@ Napi::Value PeakAllocatedBytes(const Napi::CallbackInfo& info) {
   });
 }
 
+// glibc serves allocations above its mmap threshold (128 KiB until a large free raises it) with mmap and returns
+// them at free, so every CPU tensor of that size costs a page fault per page each time it is made again: a U-Net
+// forward pass in a process that has not trained ran ~3× slower than one after training (bench/baseStep.ts). Fix the
+// threshold at glibc's maximum and keep up to 256 MiB of freed memory for reuse, as a process warmed by training
+// would. (Setting one without the other turns off glibc's dynamic threshold and is slower still.)
+void keep_freed_tensor_memory() {
+#if defined(__GLIBC__)
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+#endif
+}
+
 }  // namespace
 
 Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
@@ -57,6 +73,7 @@ Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   // NNPACK refuses to initialise on some CPUs ("Unsupported hardware") and then warns once per process; the
   // convolutions it would take run on oneDNN or ATen's own kernels either way.
   at::globalContext().setUserEnabledNNPACK(false);
+  keep_freed_tensor_memory();
   EpsModelHandle::define(env, exports);
   AnalyticEpsHandle::define(env, exports);
   OracleCriticHandle::define(env, exports);
