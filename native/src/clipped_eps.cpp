@@ -5,7 +5,7 @@
 namespace mmdisco {
 
 X0ClippedEps::X0ClippedEps(std::shared_ptr<EpsSource> inner, double low, double high)
-    : inner_(std::move(inner)), low_(low), high_(high) {
+    : WrappedEps(std::move(inner)), low_(low), high_(high) {
   if (!(low < high)) throw std::invalid_argument("x0 range must have low < high");
 }
 

@@ -9,16 +9,12 @@
 
 namespace mmdisco {
 
-class X0ClippedEps : public EpsSource {
+class X0ClippedEps : public WrappedEps {
  public:
   X0ClippedEps(std::shared_ptr<EpsSource> inner, double low, double high);
   torch::Tensor eps(const torch::Tensor& x_t, const torch::Tensor& t) override;
-  const NoiseSchedule& schedule() const override { return inner_->schedule(); }
-  torch::Device device() const override { return inner_->device(); }
-  torch::ScalarType dtype() const override { return inner_->dtype(); }
 
  private:
-  std::shared_ptr<EpsSource> inner_;
   double low_, high_;
 };
 

@@ -19,10 +19,10 @@ torch::Tensor NetworkEps::eps(const torch::Tensor& x_t, const torch::Tensor& t) 
 torch::Tensor Bf16AutocastEps::eps(const torch::Tensor& x_t, const torch::Tensor& t) {
   torch::Tensor e;
   {
-    Bf16Autocast autocast(source_->device(), true);
-    e = source_->eps(x_t, t);
+    Bf16Autocast autocast(inner_->device(), true);
+    e = inner_->eps(x_t, t);
   }
-  return e.to(source_->dtype());
+  return e.to(inner_->dtype());
 }
 
 IndependentEps::IndependentEps(std::vector<std::shared_ptr<EpsSource>> sources) : owned_(std::move(sources)) {

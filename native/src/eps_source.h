@@ -79,19 +79,25 @@ class NetworkEps : public EpsSource {
   torch::ScalarType dtype_;
 };
 
+// An ε-source that changes how another computes ε̂ and is otherwise that source: its schedule, device and dtype.
+class WrappedEps : public EpsSource {
+ public:
+  explicit WrappedEps(std::shared_ptr<EpsSource> inner) : inner_(std::move(inner)) {}
+  const NoiseSchedule& schedule() const override { return inner_->schedule(); }
+  torch::Device device() const override { return inner_->device(); }
+  torch::ScalarType dtype() const override { return inner_->dtype(); }
+
+ protected:
+  std::shared_ptr<EpsSource> inner_;
+};
+
 // Any ε-source with its forward pass in bf16 autocast on its device, ε̂ returned in the source's dtype: sampling at
 // what a bf16 forward costs, at an error of the order of bf16's 3 significant digits (test/base/precision.test.ts
 // measures it).
-class Bf16AutocastEps : public EpsSource {
+class Bf16AutocastEps : public WrappedEps {
  public:
-  explicit Bf16AutocastEps(std::shared_ptr<EpsSource> source) : source_(std::move(source)) {}
+  using WrappedEps::WrappedEps;
   torch::Tensor eps(const torch::Tensor& x_t, const torch::Tensor& t) override;
-  const NoiseSchedule& schedule() const override { return source_->schedule(); }
-  torch::Device device() const override { return source_->device(); }
-  torch::ScalarType dtype() const override { return source_->dtype(); }
-
- private:
-  std::shared_ptr<EpsSource> source_;
 };
 
 }  // namespace mmdisco
