@@ -86,8 +86,10 @@ async function nativeSide(configFile: string, inputShape: number[], a: Args): Pr
       cpuPrecision: precision,
     });
   const modes = [];
+  let parameters = 0;
   for (const precision of ['fp32', 'bf16'] as const) {
     const model = modelIn(precision);
+    parameters = model.parameterCount;
     modes.push({ mode: precision, trainPairsPerSecond: batch / (await timed(a['train-steps'], 2, () => model.trainSteps(x0, batch))) });
   }
   const best = modes.reduce((x, y) => (y.trainPairsPerSecond > x.trainPairsPerSecond ? y : x));
@@ -102,7 +104,7 @@ async function nativeSide(configFile: string, inputShape: number[], a: Args): Pr
   }
   const bestSample = sampleModes.reduce((x, y) => (y.samplePairsPerSecond > x.samplePairsPerSecond ? y : x));
   return {
-    parameters: modelIn('fp32').parameterCount,
+    parameters,
     bestTrainMode: best.mode,
     trainPairsPerSecond: best.trainPairsPerSecond,
     bestSampleMode: bestSample.mode,

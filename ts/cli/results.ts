@@ -15,7 +15,7 @@ import { writeJsonAtomic } from '../core/atomicWrite';
 import { resolveUnit } from '../core/unit';
 import { ResultsConfigSchema, runResults, type ResultsTable } from '../pipeline/results';
 import { resultsReportPage } from '../pipeline/resultsReport';
-import { paperTablesMarkdown } from '../pipeline/resultsTables';
+import { type PaperTables, paperTablesMarkdown, paperTablesOfRun } from '../pipeline/resultsTables';
 import { outputDirectory } from './paths';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -77,7 +77,7 @@ export const resultsRunCommand: CommandModule<object, ResultsRunArgs> = {
     if (!table) return;
     await writeJsonAtomic(path.join(work, TABLE_FILES.json), table.result);
     writeFileSync(path.join(work, TABLE_FILES.markdown), table.markdown);
-    const paper = paperTablesMarkdown(table.result, work);
+    const paper = paperTablesMarkdown(table.result.config, paperTablesOfRun(table.result, work));
     writeFileSync(path.join(work, PAPER_TABLES_FILE), paper);
     console.log(paper);
     console.log(`tables: ${path.join(work, TABLE_FILES.json)}, ${TABLE_FILES.markdown} (every set) and ${PAPER_TABLES_FILE} (main, ablations, cost)`);
@@ -109,10 +109,12 @@ export const resultsReportCommand: CommandModule<object, ResultsReportArgs> = {
     const missing = missingFromWork(args.work);
     mkdirSync(args.out, { recursive: true });
     const tables: { work: string; missing: string[]; table: ResultsTable | null } = { work: path.resolve(args.work), missing, table: null };
+    let paperTables: PaperTables | null = null;
     if (missing.length === 0) {
       tables.table = JSON.parse(readFileSync(path.join(args.work, TABLE_FILES.json), 'utf8')) as ResultsTable;
       writeFileSync(path.join(args.out, TABLE_FILES.markdown), readFileSync(path.join(args.work, TABLE_FILES.markdown)));
-      writeFileSync(path.join(args.out, PAPER_TABLES_FILE), paperTablesMarkdown(tables.table, args.work));
+      paperTables = paperTablesOfRun(tables.table, args.work);
+      writeFileSync(path.join(args.out, PAPER_TABLES_FILE), paperTablesMarkdown(tables.table.config, paperTables));
     } else {
       writeFileSync(path.join(args.out, TABLE_FILES.markdown), `Missing from ${args.work}:\n\n${missing.map((m) => `- ${m}`).join('\n')}\n`);
     }
@@ -121,6 +123,7 @@ export const resultsReportCommand: CommandModule<object, ResultsReportArgs> = {
       work: args.work,
       out: args.out,
       results: tables.table,
+      paperTables,
       missing,
       provenance: [
         ['commit', commit()],

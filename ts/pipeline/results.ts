@@ -154,8 +154,6 @@ export const probeFile = (variant: string): string => `probe-${variant}.json`;
 export const GUIDANCE_RUN_PREFIX = 'guidance-';
 export const guidanceRunDir = (variant: string): string => GUIDANCE_RUN_PREFIX + variant;
 
-
-
 /** What probeFile holds. */
 export interface ProbeRecord extends DiscriminatorProbe {
   guidance: string;

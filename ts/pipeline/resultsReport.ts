@@ -14,12 +14,14 @@ import { GUIDANCE_FILES } from '../guidance/train';
 import { GUIDANCE_RUN_PREFIX, guidanceRunDir, probeFile, type ProbeRecord, type ResultsTable, type Row } from './results';
 import { html, type Html, page, table } from '../report/html';
 import { readJsonlLog } from '../util/progress';
-import { paperTables, recommendedRows, type TableSpec, trainingLogs, variantTrainings } from './resultsTables';
+import { type PaperTables, recommendedRows, type TableSpec } from './resultsTables';
 import { type LineSeries, writeLineChart } from '../report/lineChart';
 
 export interface ResultsReportInput {
   work: string;
   out: string;
+  /** The paper's tables of `results` (ts/pipeline/resultsTables.ts), null with it. */
+  paperTables: PaperTables | null;
   /** The tables of the run, null when it has not reached them. */
   results: ResultsTable | null;
   /** What the run lacks for the tables. */
@@ -300,7 +302,7 @@ export async function resultsReportPage(input: ResultsReportInput): Promise<{ pa
     ]),
   );
   const variants = trainedVariants(work, results);
-  const tables = results ? paperTables(results, variantTrainings(trainingLogs(work, variants))) : null;
+  const tables = input.paperTables;
   const stages = results
     ? table(['stage', 'wall s'], Object.entries(results.timings).map(([stage, seconds]) => [stage, cell(seconds)]))
     : html``;

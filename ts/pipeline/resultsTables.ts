@@ -213,8 +213,11 @@ export function markdownOf(spec: TableSpec): string {
 export const trainingLogs = (work: string, variants: string[]): Record<string, string> =>
   Object.fromEntries(variants.map((variant) => [variant, path.join(work, guidanceRunDir(variant), GUIDANCE_FILES.log)]));
 
-/** The paper's tables of a run as Markdown (its training from the logs in `work`). */
-export function paperTablesMarkdown(results: ResultsTable, work: string): string {
-  const tables = paperTables(results, variantTrainings(trainingLogs(work, Object.keys(results.discriminators))));
-  return [`# The paper's tables: ${results.config}`, '', ...[tables.main, ...tables.ablations, tables.cost].map(markdownOf)].join('\n');
+/** The paper's tables of a run, its discriminators' training read from their logs in `work`. */
+export const paperTablesOfRun = (results: ResultsTable, work: string): PaperTables =>
+  paperTables(results, variantTrainings(trainingLogs(work, Object.keys(results.discriminators))));
+
+/** The paper's tables as Markdown, under a heading naming the run's config. */
+export function paperTablesMarkdown(config: string, tables: PaperTables): string {
+  return [`# The paper's tables: ${config}`, '', ...[tables.main, ...tables.ablations, tables.cost].map(markdownOf)].join('\n');
 }
