@@ -18,7 +18,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { launchRanks } from '../ts/cli/launch';
 import { writeLineChart } from '../ts/report/lineChart';
-import { writeBenchResult } from './machine';
+import { numberList, writeBenchResult } from './machine';
 
 /** An ε-MLP, or the paper's discriminator (the mmdiffusion preset) at one input shape. */
 type ModelSize =
@@ -142,12 +142,6 @@ async function measure(job: WorkerJob, ranks: number): Promise<WorkerReport> {
   if (result.failed || !report) throw new Error(`bench worker failed: ${JSON.stringify(result.failed)}`);
   return report;
 }
-
-const numberList = (flag: string) => (value: string | number) => {
-  const values = String(value).split(',').map(Number);
-  if (values.some((v) => !Number.isInteger(v) || v < 1)) throw new Error(`--${flag}: positive integers separated by commas, got ${value}`);
-  return values;
-};
 
 async function main(): Promise<void> {
   const args = await yargs(hideBin(process.argv))

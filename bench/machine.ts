@@ -1,5 +1,6 @@
 /**
- * What every benchmark result carries: the machine it ran on, and where results files go.
+ * What every benchmark result carries: the machine it ran on, and where results files go; and the small helpers the
+ * benchmarks share.
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -57,3 +58,10 @@ export function median(values: number[]): number {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
+
+/** A yargs coerce for a flag given as positive integers separated by commas (e.g. --ranks 1,2,4,8). */
+export const numberList = (flag: string) => (value: string | number) => {
+  const values = String(value).split(',').map(Number);
+  if (values.some((v) => !Number.isInteger(v) || v < 1)) throw new Error(`--${flag}: positive integers separated by commas, got ${value}`);
+  return values;
+};

@@ -19,7 +19,7 @@ import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { writeLineChart } from '../ts/report/lineChart';
-import { writeBenchResult } from './machine';
+import { numberList, writeBenchResult } from './machine';
 
 interface Point {
   batch: number;
@@ -33,12 +33,6 @@ interface PointResult extends Point {
   reference: { pairsPerSecond: number; bestMode: string; peakMemoryMiB: number | null };
   trainStepSpeedup: number;
 }
-
-const numberList = (flag: string) => (value: string | number) => {
-  const values = String(value).split(',').map(Number);
-  if (values.some((v) => !Number.isInteger(v) || v < 1)) throw new Error(`--${flag}: positive integers separated by commas, got ${value}`);
-  return values;
-};
 
 /** One point: discriminatorStep.js --brief in its own process; its results file read back. */
 function measure(point: Point, options: { device: string; repeats: number; rounds: number; threads: number; modes: string }): PointResult {
