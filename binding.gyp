@@ -31,10 +31,11 @@
       # Node's common.gypi compiles without RTTI and exceptions, in gnu++17: LibTorch and node-addon-api's C++
       # exceptions need both, and torch's headers decide the standard (with its libstdc++ ABI).
       'cflags_cc!': ['-fno-rtti', '-fno-exceptions', '-std=gnu++17'],
-      'cflags_cc': ['-frtti', '-fexceptions', '<!@(node native/torch_paths.js cxxflags <(torch_prefix))'],
+      # -fopenmp: the fused kernels run their loops on LibTorch's OpenMP threads (see CMakeLists.txt).
+      'cflags_cc': ['-frtti', '-fexceptions', '-fopenmp', '<!@(node native/torch_paths.js cxxflags <(torch_prefix))'],
       # --no-as-needed keeps libtorch_cuda on a CUDA build, though no symbol of it is referenced directly (or CUDA
       # is never registered); the rpath finds LibTorch at run time.
-      'ldflags': ['-Wl,--no-as-needed', '-Wl,-rpath,<(torch_prefix)/lib'],
+      'ldflags': ['-Wl,--no-as-needed', '-Wl,-rpath,<(torch_prefix)/lib', '-fopenmp'],
       'libraries': ['-L<(torch_prefix)/lib', '<!@(node native/torch_paths.js libraries <(torch_prefix))'],
       'configurations': {
         'Release': {

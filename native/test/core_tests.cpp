@@ -25,6 +25,7 @@
 #include "errors.h"
 #include "guidance.h"
 #include "json.h"
+#include "kernels/group_norm_silu.h"
 #include "model_factory.h"
 #include "module_state.h"
 #include "official_checkpoint.h"
@@ -750,6 +751,72 @@ void official_joint_model_tests(const std::string& dir) {
             std::to_string(change) + ")");
 }
 
+// The fused GroupNorm + scale-shift + SiLU against its ATen composition: float32 within rounding (odd sizes for the
+// vector tails, 3-D to 5-D, a large mean for the variance), bf16 within bf16's precision, NaN carried through, and
+// the ATen path (with its graph) whenever gradients are needed.
+void group_norm_silu_tests() {
+  torch::manual_seed(11);
+  const auto relative = [](const torch::Tensor& a, const torch::Tensor& b) {
+    return ((a.to(torch::kFloat32) - b.to(torch::kFloat32)).norm() / b.to(torch::kFloat32).norm()).item<double>();
+  };
+  const auto text = [](double value) {
+    std::ostringstream out;
+    out << std::setprecision(2) << std::scientific << value;
+    return out.str();
+  };
+  torch::set_num_threads(2);  // the kernel's parallel loop over (batch, group) with more than one thread
+  struct Case { std::vector<int64_t> shape; int64_t groups; double mean; bool modulated; };
+  for (const Case& c : {Case{{3, 32, 7, 9}, 8, 0, true}, Case{{2, 16, 4, 5, 6}, 4, 0, true}, Case{{2, 8, 37}, 2, 0, false},
+                        Case{{2, 16, 40, 33}, 8, 100, true}}) {
+    torch::nn::GroupNorm norm(torch::nn::GroupNormOptions(c.groups, c.shape[1]));
+    {
+      torch::NoGradGuard no_grad;
+      norm->weight.normal_();
+      norm->bias.normal_();
+    }
+    const auto x = torch::randn(c.shape) + c.mean;
+    std::optional<torch::Tensor> scale, shift;
+    if (c.modulated) {
+      scale = 0.5 * torch::randn({c.shape[0], c.shape[1]});
+      shift = torch::randn({c.shape[0], c.shape[1]});
+    }
+    std::ostringstream name;
+    name << "fused GroupNorm+SiLU on " << torch::IntArrayRef(c.shape) << (c.modulated ? " with scale-shift" : "")
+         << (c.mean != 0 ? " at mean 100" : "");
+    torch::NoGradGuard no_grad;
+    if (!group_norm_silu_is_fused(x, norm, scale, shift)) {
+      std::cout << "skip " << name.str() << ": this CPU has no AVX2/FMA, ATen's path is used\n";
+      continue;
+    }
+    const auto reference = group_norm_silu_reference(x, norm, scale, shift);
+    const double error = relative(group_norm_silu(x, norm, scale, shift), reference);
+    check(error < 1e-5, name.str() + ": within 1e-5 of ATen's composition (relative L2 " + text(error) + ")");
+    const auto half = x.to(torch::kBFloat16);
+    const auto half_out = group_norm_silu(half, norm, scale, shift);
+    const double half_error = relative(half_out, group_norm_silu_reference(half, norm, scale, shift));
+    check(half_out.scalar_type() == torch::kBFloat16 && half_error < 2e-2,
+          name.str() + " in bf16: bf16 out, within 2e-2 (" + text(half_error) + ")");
+  }
+
+  torch::nn::GroupNorm norm(torch::nn::GroupNormOptions(4, 8));
+  auto x = torch::randn({2, 8, 5, 5});
+  {
+    torch::NoGradGuard no_grad;
+    x[1][3][2][2] = std::nan("");
+    const auto y = group_norm_silu(x, norm);
+    check(y[1].narrow(0, 2, 2).isnan().all().item<bool>() && y[1].narrow(0, 0, 2).isfinite().all().item<bool>() &&
+              y[0].isfinite().all().item<bool>(),
+          "fused GroupNorm+SiLU: a NaN makes its group NaN and leaves the other groups finite");
+  }
+  x = torch::randn({2, 8, 5, 5}, torch::requires_grad());
+  check(!group_norm_silu_is_fused(x, norm), "with gradients needed, GroupNorm+SiLU takes ATen's path");
+  const auto y = group_norm_silu(x, norm);
+  y.sum().backward();
+  check(y.requires_grad() && x.grad().defined() && torch::equal(y, group_norm_silu_reference(x, norm)),
+        "with gradients needed, GroupNorm+SiLU is ATen's composition exactly, and differentiable");
+  torch::set_num_threads(1);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -762,6 +829,7 @@ int main(int argc, char** argv) {
   eps_model_tests();
   gradient_check_tests();
   dpm_solver_tests();
+  group_norm_silu_tests();
   if (argc < 2) {
     check(false, "the official fixture directory (test/fixtures/official-mmdisco) is given as the argument");
   } else {

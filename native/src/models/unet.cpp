@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "kernels/group_norm_silu.h"
+
 namespace mmdisco {
 
 namespace F = torch::nn::functional;
@@ -91,14 +93,9 @@ UNetResBlockImpl::UNetResBlockImpl(const UNetConfig& c, int64_t in_channels, int
 }
 
 torch::Tensor UNetResBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& embedding) {
-  auto h = conv_1(torch::silu(norm_fp32(norm_1, x)));
-  auto scale_shift = modulation(torch::silu(embedding));
-  std::vector<int64_t> broadcast(h.dim(), 1);
-  broadcast[0] = h.size(0);
-  broadcast[1] = h.size(1);
-  auto chunks = scale_shift.chunk(2, 1);
-  h = norm_fp32(norm_2, h) * (1 + chunks[0].view(broadcast)) + chunks[1].view(broadcast);
-  h = conv_2(torch::silu(h));
+  auto h = conv_1(group_norm_silu(x, norm_1));
+  auto scale_shift = modulation(torch::silu(embedding)).chunk(2, 1);
+  h = conv_2(group_norm_silu(h, norm_2, scale_shift[0], scale_shift[1]));
   return (has_skip_ ? skip(x) : x) + h;
 }
 
@@ -208,7 +205,7 @@ torch::Tensor UNetEpsNetImpl::forward(const torch::Tensor& x_t, const torch::Ten
     if (level > 0) h = upsample_convs[upsampler++]->as<SpatialConv>()->forward(upsample(h));
   }
 
-  auto eps = output(torch::silu(norm_fp32(output_norm, h)));
+  auto eps = output(group_norm_silu(h, output_norm));
   if (pad_rows || pad_cols) eps = eps.narrow(-2, 0, rows).narrow(-1, 0, cols);
   return video ? eps.permute({0, 2, 1, 3, 4}).contiguous() : eps.contiguous();
 }

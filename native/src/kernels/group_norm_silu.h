@@ -1,0 +1,30 @@
+#pragma once
+// SiLU(GroupNorm(x) · (1 + scale) + shift): the normalisation that opens every U-Net residual branch, with the
+// time embedding's scale-shift folded in. Without autograd (sampling, fake-pair generation, the frozen base models
+// inside discriminator training) and on an x86 CPU with AVX2 it is one fused kernel: a statistics pass and one
+// pass that normalises, modulates and applies SiLU, instead of ATen's five passes over the activations (the two of
+// GroupNorm, the scale, the shift, SiLU) and their allocations. Otherwise (gradients needed, another device or
+// CPU) it is those ATen operations.
+#include <torch/torch.h>
+
+#include <optional>
+
+namespace mmdisco {
+
+// x: (B, C, …). scale, shift: (B, C) or absent. The statistics are taken in float32 whatever x's dtype (bf16
+// variance over many positions is too coarse); the result has x's dtype.
+torch::Tensor group_norm_silu(const torch::Tensor& x, torch::nn::GroupNorm& norm,
+                              const std::optional<torch::Tensor>& scale = std::nullopt,
+                              const std::optional<torch::Tensor>& shift = std::nullopt);
+
+// The ATen composition group_norm_silu computes (its definition, and its path where the fused kernel does not apply).
+torch::Tensor group_norm_silu_reference(const torch::Tensor& x, torch::nn::GroupNorm& norm,
+                                        const std::optional<torch::Tensor>& scale = std::nullopt,
+                                        const std::optional<torch::Tensor>& shift = std::nullopt);
+
+// Whether group_norm_silu takes the fused kernel for these arguments.
+bool group_norm_silu_is_fused(const torch::Tensor& x, torch::nn::GroupNorm& norm,
+                              const std::optional<torch::Tensor>& scale = std::nullopt,
+                              const std::optional<torch::Tensor>& shift = std::nullopt);
+
+}  // namespace mmdisco
