@@ -764,6 +764,7 @@ void group_norm_silu_tests() {
     out << std::setprecision(2) << std::scientific << value;
     return out.str();
   };
+  const int threads = torch::get_num_threads();
   torch::set_num_threads(2);  // the kernel's parallel loop over (batch, group) with more than one thread
   struct Case { std::vector<int64_t> shape; int64_t groups; double mean; bool modulated; };
   for (const Case& c : {Case{{3, 32, 7, 9}, 8, 0, true}, Case{{2, 16, 4, 5, 6}, 4, 0, true}, Case{{2, 8, 37}, 2, 0, false},
@@ -814,7 +815,7 @@ void group_norm_silu_tests() {
   y.sum().backward();
   check(y.requires_grad() && x.grad().defined() && torch::equal(y, group_norm_silu_reference(x, norm)),
         "with gradients needed, GroupNorm+SiLU is ATen's composition exactly, and differentiable");
-  torch::set_num_threads(1);
+  torch::set_num_threads(threads);
 }
 
 }  // namespace

@@ -135,11 +135,15 @@ bool autograd_needed(std::initializer_list<const torch::Tensor*> tensors) {
 
 }  // namespace
 
+torch::Tensor norm_fp32(torch::nn::GroupNorm& norm, const torch::Tensor& x) {
+  return norm(x.to(torch::kFloat32)).to(x.scalar_type());
+}
+
 torch::Tensor group_norm_silu_reference(const torch::Tensor& x, torch::nn::GroupNorm& norm,
                                         const std::optional<torch::Tensor>& scale,
                                         const std::optional<torch::Tensor>& shift) {
   check_modulation(scale, shift);
-  auto h = norm(x.to(torch::kFloat32)).to(x.scalar_type());
+  auto h = norm_fp32(norm, x);
   if (scale) {
     std::vector<int64_t> broadcast(h.dim(), 1);
     broadcast[0] = h.size(0);

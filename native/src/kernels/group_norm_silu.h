@@ -1,15 +1,20 @@
 #pragma once
 // SiLU(GroupNorm(x) · (1 + scale) + shift): the normalisation that opens every U-Net residual branch, with the
 // time embedding's scale-shift folded in. Without autograd (sampling, fake-pair generation, the frozen base models
-// inside discriminator training) and on an x86 CPU with AVX2 it is one fused kernel: a statistics pass and one
-// pass that normalises, modulates and applies SiLU, instead of ATen's five passes over the activations (the two of
-// GroupNorm, the scale, the shift, SiLU) and their allocations. Otherwise (gradients needed, another device or
+// inside discriminator training) and on an x86 CPU with AVX2 it is one fused kernel: two statistics passes (the
+// mean, then the moments about it, which stay accurate when the mean is large) and one pass that normalises,
+// modulates and applies SiLU, instead of ATen's passes over the activations (GroupNorm's, the scale, the shift,
+// SiLU) and their allocations. Otherwise (gradients needed, another device or
 // CPU) it is those ATen operations.
 #include <torch/torch.h>
 
 #include <optional>
 
 namespace mmdisco {
+
+// GroupNorm with its statistics in float32 whatever x's dtype (bf16 variance over many positions is too coarse);
+// the result has x's dtype.
+torch::Tensor norm_fp32(torch::nn::GroupNorm& norm, const torch::Tensor& x);
 
 // x: (B, C, …). scale, shift: (B, C) or absent. The statistics are taken in float32 whatever x's dtype (bf16
 // variance over many positions is too coarse); the result has x's dtype.

@@ -35,11 +35,6 @@ torch::nn::GroupNorm group_norm(int64_t groups, int64_t channels) {
   return torch::nn::GroupNorm(torch::nn::GroupNormOptions(groups, channels));
 }
 
-// Group statistics in float32 whatever the autocast dtype (bf16 variance over many positions is too coarse).
-torch::Tensor norm_fp32(torch::nn::GroupNorm& norm, const torch::Tensor& x) {
-  return norm(x.to(torch::kFloat32)).to(x.scalar_type());
-}
-
 }  // namespace
 
 // ---- convolutions ---------------------------------------------------------------------------------------
