@@ -13,7 +13,7 @@ import { dataImportPairsCommand } from './dataImport';
 import { dataAttachEmbeddingsCommand, dataInspectCommand, dataVerifyCommand } from './data';
 import { launchCommand } from './launch';
 import { evalCalibrateCommand, evalDiscriminatorCommand, evalPairsCommand, evalTrainEvaluatorsCommand } from './eval';
-import { resultsReportCommand, resultsRunCommand } from './results';
+import { resultsCompareCommand, resultsReportCommand, resultsRunCommand } from './results';
 import { toyRunCommand } from './toy';
 import { fakesGenerateCommand, sampleCommand, sampleJointCommand, trainGuidanceCommand } from './guidance';
 import { importOfficialCommand } from './import';
@@ -59,8 +59,8 @@ async function main(): Promise<void> {
     .command('import', 'Released models from elsewhere as this project\'s modules', (y) =>
       y.command(importOfficialCommand).demandCommand(1, 'choose an import command'),
     )
-    .command('results', 'The results tables: every stage of a results config run into a work directory, and its report', (y) =>
-      y.command(resultsRunCommand).command(resultsReportCommand).demandCommand(1, 'choose a results command'),
+    .command('results', 'The results tables: every stage of a results config run into a work directory, its report, and one run against another', (y) =>
+      y.command(resultsRunCommand).command(resultsReportCommand).command(resultsCompareCommand).demandCommand(1, 'choose a results command'),
     )
     .demandCommand(1, 'choose a command group')
     .strict()

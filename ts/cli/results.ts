@@ -1,21 +1,23 @@
 /**
- * `results run` and `results report`: the results tables of MMDisCo on a paired dataset (ts/pipeline/results.ts).
+ * `results run`, `results report` and `results compare`: the results tables of MMDisCo on a paired dataset (ts/pipeline/results.ts).
  * `run` executes the pipeline's stages into --work (each skipped when complete there, so an interrupted run
  * continues) and writes the tables into it; `report` writes the tables found in --work into --out with the report page
- * (ts/pipeline/resultsReport.ts) and names what is missing.
+ * (ts/pipeline/resultsReport.ts) and names what is missing; `compare` sets one run's tables against another's
+ * (ts/pipeline/resultsComparison.ts).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { buildDataset } from '../../datasets/build';
 import { loadConfig } from '../config/load';
-import { writeJsonAtomic } from '../core/atomicWrite';
+import { writeFileAtomic, writeJsonAtomic } from '../core/atomicWrite';
 import { resolveUnit } from '../core/unit';
 import { ResultsConfigSchema, runResults, type ResultsTable } from '../pipeline/results';
+import { comparisonTable, compareResults, verdictOf } from '../pipeline/resultsComparison';
 import { resultsReportPage } from '../pipeline/resultsReport';
-import { type PaperTables, paperTablesMarkdown, paperTablesOfRun } from '../pipeline/resultsTables';
+import { markdownOf, type PaperTables, paperTablesMarkdown, paperTablesOfRun } from '../pipeline/resultsTables';
 import { outputDirectory } from './paths';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -136,6 +138,55 @@ export const resultsReportCommand: CommandModule<object, ResultsReportArgs> = {
     writeFileSync(path.join(args.out, 'index.html'), report.page.text);
     for (const line of report.missing) console.error(`missing: ${line}`);
     console.log(`report: ${args.out}`);
+  },
+};
+
+interface ResultsCompareArgs {
+  tables: string;
+  against: string;
+  out?: string;
+}
+
+/** A results table from a work directory, a report directory or a results.json, failing with the flag and file. */
+function readResultsTable(flag: string, location: string): ResultsTable {
+  const file = existsSync(location) && statSync(location).isDirectory() ? path.join(location, TABLE_FILES.json) : location;
+  if (!existsSync(file)) throw new Error(`${flag}: ${file} does not exist (give a results.json or the directory of one)`);
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`${flag}: ${file} is not JSON (${(error as Error).message})`);
+  }
+  // A report's results.json wraps the run's table as `table` (null for a partial run).
+  const table = value !== null && typeof value === 'object' && 'table' in value ? (value as { table: unknown }).table : value;
+  const rows = table !== null && typeof table === 'object' ? (table as { rows?: unknown }).rows : undefined;
+  if (!Array.isArray(rows)) throw new Error(`${flag}: ${file} holds no results table (no rows; a partial run's report has none)`);
+  return table as ResultsTable;
+}
+
+export const resultsCompareCommand: CommandModule<object, ResultsCompareArgs> = {
+  command: 'compare',
+  describe:
+    'Compare the tables of a run (--tables) with another of the same config (--against, e.g. the recorded docs/results/<config>/results.json): ' +
+    'for each set both hold, the alignment with its difference in standard errors and a verdict (identical, within noise, differs), ' +
+    'and the Fréchet and KID distances side by side. Prints Markdown; --out also writes it.',
+  builder: (y: Argv) =>
+    y
+      .option('tables', { type: 'string', demandOption: true, describe: 'the run: its work or report directory, or its results.json' })
+      .option('against', { type: 'string', demandOption: true, describe: 'the table to compare with: a directory or results.json' })
+      .option('out', { type: 'string', describe: 'also write the comparison (Markdown) to this file' }) as Argv<ResultsCompareArgs>,
+  handler: async (args) => {
+    const reproduced = readResultsTable('--tables', args.tables);
+    const recorded = readResultsTable('--against', args.against);
+    if (recorded.config !== reproduced.config) console.error(`note: the tables come from different configs (${recorded.config}, ${reproduced.config})`);
+    const comparison = compareResults(recorded, reproduced);
+    if (comparison.rows.length === 0) throw new Error(`--tables and --against share no set (their row names differ)`);
+    const markdown = markdownOf(comparisonTable(comparison, args.against, args.tables));
+    console.log(markdown);
+    const verdicts = comparison.rows.map(verdictOf);
+    console.error(`${verdicts.filter((v) => v === 'identical').length} identical, ${verdicts.filter((v) => v === 'within noise').length} within noise, ` +
+      `${verdicts.filter((v) => v === 'differs').length} differ, of ${verdicts.length} shared sets`);
+    if (args.out) await writeFileAtomic(args.out, markdown);
   },
 };
 

@@ -53,12 +53,12 @@ export function variantTrainings(logs: Record<string, string>): Record<string, V
   );
 }
 
-const fixed = (x: number | null | undefined, digits = 3): string => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : '—');
+export const fixed = (x: number | null | undefined, digits = 3): string => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : '—');
 const both = (a: number | null, v: number | null, digits = 3): string => `${fixed(a, digits)} / ${fixed(v, digits)}`;
-const signed = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(3)}`;
+export const signed = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(3)}`;
 
 /** The dataset's alignment: AV onset F1 where it has sound events, else class agreement (as alignmentPerPair). */
-const alignmentOf = (row: Row): number => row.metrics.onsetF1 ?? row.metrics.classAgreement;
+export const alignmentOf = (row: Row): number => row.metrics.onsetF1 ?? row.metrics.classAgreement;
 
 /** A guided row's setting as its name gives it (λ=…, S=…, t∈[…]), or '—'. */
 const settingOf = (row: Row): string => (row.variant ? row.name.slice(row.variant.length + 1) : '—');
