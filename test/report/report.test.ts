@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { CoupledGaussianMixture } from '../../ts/core/mixture';
 import { sampleMixture } from '../../ts/eval/mixture';
 import { SampleSet, selectRows } from '../../ts/eval/samples';
-import { writeLineChart } from '../../ts/report/lineChart';
+import { lineChartSize, writeLineChart } from '../../ts/report/lineChart';
 import { formatTick, niceTicks } from '../../ts/report/plotting';
 import { writeJsonAtomic } from '../../ts/core/atomicWrite';
 import { scatterPanelsSize, writeScatterPanels } from '../../ts/report/scatterPanels';
@@ -72,6 +72,19 @@ describe('report', () => {
       await writeLineChart(file, { series, xLabel: 'step', yLabel: 'loss', title: 'training loss', logY, width: 640, height: 360 });
       assert.deepEqual(await pngSize(file), { width: 640, height: 360 });
     }
+  });
+
+  it('writeLineChart puts a legend taller than half the plot beside it, widening the figure to hold it', async () => {
+    const series = Array.from({ length: 24 }, (_, k) => ({ name: `variant ${k}: shuffled within`, x: [50, 200, 400], y: [k, k / 2, 0] }));
+    const spec = { series, xLabel: 't', yLabel: 'logit drop', width: 480, height: 300 };
+    const size = lineChartSize(spec);
+    // 24 entries of 16 px do not fit in half of the 212-px plot: the figure grows right by the legend and down to hold it.
+    assert.ok(size.width > 480 + 100, `width ${size.width}`);
+    assert.ok(size.height >= 36 + 24 * 16, `height ${size.height}`);
+    const file = path.join(dir, 'many.png');
+    await writeLineChart(file, spec);
+    assert.deepEqual(await pngSize(file), size);
+    assert.deepEqual(lineChartSize({ ...spec, series: series.slice(0, 4) }), { width: 480, height: 300 });
   });
 
   it('picks round ticks inside the range and formats them without float noise', () => {

@@ -28,18 +28,31 @@ export interface LineChartSpec {
 
 const MARGIN = { left: 72, right: 16, top: 36, bottom: 52 };
 const DASH = [6, 4];
+/** Line styles of the series past the palette's colours: its colours again, dotted, then dash-dotted. */
+const CYCLE_DASHES = [[], [2, 3], [8, 3, 2, 3]];
+const LEGEND = { lineHeight: 16, swatch: 18, gap: 12 };
+
+/** Colour and dash of the series at `index` (a reference series is dashed). */
+function lineStyle(index: number, dashed: boolean): { colour: string; dash: number[] } {
+  const colour = PALETTE[index % PALETTE.length];
+  return { colour, dash: dashed ? DASH : CYCLE_DASHES[Math.floor(index / PALETTE.length) % CYCLE_DASHES.length] };
+}
+
+/** The legend box's size for these names. */
+function legendSize(names: string[]): { width: number; height: number } {
+  const ctx = createCanvas(1, 1).getContext('2d');
+  ctx.font = `12px ${FONT_FAMILY}`;
+  const textWidth = Math.max(...names.map((name) => ctx.measureText(name).width));
+  return { width: Math.ceil(LEGEND.swatch + 14 + textWidth), height: names.length * LEGEND.lineHeight + 8 };
+}
 
 /**
- * A PNG line chart of several series (e.g. loss curves) with a legend. Non-finite points (and, on a log
- * axis, non-positive ones) break the line rather than being drawn.
+ * Where the legend goes and the figure's size: inside the plot's top-right corner while it covers at most half the
+ * plot's height, else beside the plot, the figure widened (and lengthened) to hold it so that it hides no data.
  */
-export async function writeLineChart(file: string, spec: LineChartSpec): Promise<void> {
+function layout(spec: LineChartSpec): { width: number; height: number; area: PlotArea; legend: { left: number; top: number; width: number; height: number } } {
   const width = spec.width ?? 720;
   const height = spec.height ?? 420;
-  if (spec.series.length === 0) throw new Error('writeLineChart: no series');
-  spec.series.forEach((s) => {
-    if (s.x && s.x.length !== s.y.length) throw new Error(`writeLineChart: series "${s.name}" has ${s.x.length} x for ${s.y.length} y`);
-  });
   const area: PlotArea = {
     left: MARGIN.left,
     top: MARGIN.top,
@@ -47,6 +60,35 @@ export async function writeLineChart(file: string, spec: LineChartSpec): Promise
     height: height - MARGIN.top - MARGIN.bottom,
   };
   if (area.width < 32 || area.height < 32) throw new Error(`writeLineChart: ${width}×${height} leaves no room to plot`);
+  const box = legendSize(spec.series.map((s) => s.name));
+  if (box.height <= area.height / 2) {
+    return { width, height, area, legend: { ...box, left: area.left + area.width - box.width - 8, top: area.top + 8 } };
+  }
+  const left = area.left + area.width + LEGEND.gap;
+  return {
+    width: left + box.width + LEGEND.gap,
+    height: Math.max(height, area.top + box.height + LEGEND.gap),
+    area,
+    legend: { ...box, left, top: area.top },
+  };
+}
+
+/** The size writeLineChart gives this chart: the requested one, widened when the legend goes beside the plot. */
+export function lineChartSize(spec: LineChartSpec): { width: number; height: number } {
+  const { width, height } = layout(spec);
+  return { width, height };
+}
+
+/**
+ * A PNG line chart of several series (e.g. loss curves) with a legend. Non-finite points (and, on a log
+ * axis, non-positive ones) break the line rather than being drawn.
+ */
+export async function writeLineChart(file: string, spec: LineChartSpec): Promise<void> {
+  if (spec.series.length === 0) throw new Error('writeLineChart: no series');
+  spec.series.forEach((s) => {
+    if (s.x && s.x.length !== s.y.length) throw new Error(`writeLineChart: series "${s.name}" has ${s.x.length} x for ${s.y.length} y`);
+  });
+  const { width, height, area, legend } = layout(spec);
 
   // On a log axis everything is drawn in log10(y); ticks sit at whole decades.
   const plotted = spec.series.map((s) => ({
@@ -81,8 +123,9 @@ export async function writeLineChart(file: string, spec: LineChartSpec): Promise
   ctx.clip();
   ctx.lineWidth = 1.5;
   plotted.forEach((s, index) => {
-    ctx.strokeStyle = PALETTE[index % PALETTE.length];
-    ctx.setLineDash(s.dashed ? DASH : []);
+    const style = lineStyle(index, s.dashed);
+    ctx.strokeStyle = style.colour;
+    ctx.setLineDash(style.dash);
     ctx.beginPath();
     let drawing = false;
     for (let i = 0; i < s.x.length; i++) {
@@ -97,7 +140,7 @@ export async function writeLineChart(file: string, spec: LineChartSpec): Promise
     }
     ctx.stroke();
     if (spec.markers && !s.dashed) {
-      ctx.fillStyle = PALETTE[index % PALETTE.length];
+      ctx.fillStyle = style.colour;
       for (let i = 0; i < s.x.length; i++) {
         if (!Number.isFinite(s.x[i]) || !Number.isFinite(s.y[i])) continue;
         const [px, py] = toPixel(s.x[i], s.y[i]);
@@ -110,7 +153,7 @@ export async function writeLineChart(file: string, spec: LineChartSpec): Promise
   ctx.restore();
 
   drawAxes(ctx, area, { range: xRange, ticks: niceTicks(xRange, 8), label: spec.xLabel }, yAxis);
-  drawLegend(ctx, area, plotted);
+  drawLegend(ctx, legend, plotted);
   await writeCanvasPng(file, canvas);
 }
 
@@ -130,37 +173,31 @@ function decadeTicks(range: Range): number[] {
   return ticks;
 }
 
-function drawLegend(ctx: SKRSContext2D, area: PlotArea, series: { name: string; dashed: boolean }[]): void {
-  const names = series.map((s) => s.name);
+function drawLegend(ctx: SKRSContext2D, box: { left: number; top: number; width: number; height: number }, series: { name: string; dashed: boolean }[]): void {
+  const { left, top } = box;
   ctx.save();
   ctx.font = `12px ${FONT_FAMILY}`;
-  const lineHeight = 16;
-  const swatch = 18;
-  const textWidth = Math.max(...names.map((name) => ctx.measureText(name).width));
-  const boxWidth = swatch + 14 + textWidth;
-  const boxHeight = names.length * lineHeight + 8;
-  const left = area.left + area.width - boxWidth - 8;
-  const top = area.top + 8;
   ctx.globalAlpha = 0.85;
   ctx.fillStyle = '#fff';
-  ctx.fillRect(left, top, boxWidth, boxHeight);
+  ctx.fillRect(left, top, box.width, box.height);
   ctx.globalAlpha = 1;
   ctx.strokeStyle = '#999';
   ctx.lineWidth = 1;
-  ctx.strokeRect(left + 0.5, top + 0.5, boxWidth, boxHeight);
+  ctx.strokeRect(left + 0.5, top + 0.5, box.width, box.height);
   ctx.textAlign = 'left';
   ctx.textBaseline = 'middle';
-  names.forEach((name, index) => {
-    const y = top + 4 + lineHeight * (index + 0.5);
-    ctx.strokeStyle = PALETTE[index % PALETTE.length];
+  series.forEach((s, index) => {
+    const y = top + 4 + LEGEND.lineHeight * (index + 0.5);
+    const style = lineStyle(index, s.dashed);
+    ctx.strokeStyle = style.colour;
     ctx.lineWidth = 2;
-    ctx.setLineDash(series[index].dashed ? DASH : []);
+    ctx.setLineDash(style.dash);
     ctx.beginPath();
     ctx.moveTo(left + 5, y);
-    ctx.lineTo(left + 5 + swatch, y);
+    ctx.lineTo(left + 5 + LEGEND.swatch, y);
     ctx.stroke();
     ctx.fillStyle = '#222';
-    ctx.fillText(name, left + swatch + 10, y);
+    ctx.fillText(s.name, left + LEGEND.swatch + 10, y);
   });
   ctx.restore();
 }
