@@ -8,12 +8,11 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { trainBase } from '../../ts/base/train';
 import { BASE_CHECKPOINT_FILES } from '../../ts/checkpoint/baseCheckpoint';
 import { readSafetensors } from '../../ts/checkpoint/safetensors';
 import { rankDevice } from '../../ts/distributed';
 import { native } from '../../ts/native';
-import { tinyBaseConfig, writeTinyPairs } from '../fixtures/tinyPairs';
+import { tinyBaseConfig, trainTinyBases, writeTinyPairs } from '../fixtures/tinyPairs';
 import { spawn, spawnSync } from 'node:child_process';
 import { launch, MAIN, mmdisco, type Run, soloEnvironment } from './processes';
 
@@ -42,10 +41,7 @@ describe('data-parallel commands under mmdisco launch (c10d, CPU)', function () 
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'mmdisco-dp-commands-'));
     data = path.join(root, 'data');
     await writeTinyPairs(data, 20);
-    for (const modality of ['audio', 'video'] as const) {
-      bases[modality] = path.join(root, `base-${modality}`);
-      await trainBase({ out: bases[modality], config: tinyBaseConfig(modality), dataDir: data });
-    }
+    Object.assign(bases, await trainTinyBases(root, data));
   });
   after(() => root && fs.rmSync(root, { recursive: true, force: true }));
 

@@ -10,7 +10,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { normalise } from '../../ts/core/normalisation';
-import { trainBase } from '../../ts/base/train';
 import { GuidanceConfigSchema } from '../../ts/config/guidance';
 import { validateConfig } from '../../ts/config/load';
 import { ShardReader } from '../../ts/data';
@@ -22,7 +21,7 @@ import { loadGuidance } from '../../ts/guidance/sample';
 import { trainGuidance } from '../../ts/guidance/train';
 import { native, tensor } from '../../ts/native';
 import { Rng } from '../../ts/util/random';
-import { tinyBaseConfig, writeTinyPairs } from '../fixtures/tinyPairs';
+import { trainTinyBases, writeTinyPairs } from '../fixtures/tinyPairs';
 
 describe('eval discriminator: what a trained discriminator tells apart', function () {
   this.timeout(300_000);
@@ -35,8 +34,7 @@ describe('eval discriminator: what a trained discriminator tells apart', functio
     root = mkdtempSync(path.join(tmpdir(), 'mmdisco-probe-'));
     real = path.join(root, 'real');
     await writeTinyPairs(real, 32);
-    const dirs = { audio: path.join(root, 'base-audio'), video: path.join(root, 'base-video') };
-    for (const modality of ['audio', 'video'] as const) await trainBase({ out: dirs[modality], config: tinyBaseConfig(modality), dataDir: real });
+    const dirs = await trainTinyBases(root, real);
     bases = await loadBasePair(dirs.audio, dirs.video, { threads: 1 });
     run = path.join(root, 'guidance');
     const config = validateConfig(GuidanceConfigSchema, {

@@ -13,7 +13,6 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { trainBase } from '../../ts/base/train';
 import { type GuidanceConfig, GuidanceConfigSchema } from '../../ts/config/guidance';
 import { ConfigError, validateConfig } from '../../ts/config/load';
 import { readDiscriminatorWeights, writeDiscriminatorWeights } from '../../ts/checkpoint/discriminatorWeights';
@@ -24,7 +23,7 @@ import { generateFakes } from '../../ts/guidance/fakes';
 import { guidedSample } from '../../ts/guidance/sample';
 import { GUIDANCE_FILES, trainGuidance } from '../../ts/guidance/train';
 import { type MmdiscoDiscriminatorNetwork, native, tensor } from '../../ts/native';
-import { tinyBaseConfig, writeTinyPairs } from '../fixtures/tinyPairs';
+import { trainTinyBases, writeTinyPairs } from '../fixtures/tinyPairs';
 
 /** Class conditioning on the tiny pairs' label (8 classes). */
 const CONDITIONING = { column: 'label', classes: 8, dropout: 0.3, mismatch: 0.3, projection: true, classLoss: 0.5 };
@@ -56,10 +55,7 @@ describe('guidance: fakes generate, train-guidance, sample', function () {
     root = mkdtempSync(path.join(tmpdir(), 'mmdisco-guidance-'));
     real = path.join(root, 'real');
     await writeTinyPairs(real, 16);
-    for (const modality of ['audio', 'video'] as const) {
-      bases[modality] = path.join(root, `base-${modality}`);
-      await trainBase({ out: bases[modality], config: tinyBaseConfig(modality), dataDir: real });
-    }
+    Object.assign(bases, await trainTinyBases(root, real));
   });
   after(() => rmSync(root, { recursive: true, force: true }));
 

@@ -17,7 +17,7 @@ import { validateConfig } from '../../ts/config/load';
 import { generateFakes } from '../../ts/guidance/fakes';
 import { guidedSample } from '../../ts/guidance/sample';
 import { GUIDANCE_FILES, trainGuidance } from '../../ts/guidance/train';
-import { tinyBaseConfig, writeTinyPairs } from '../fixtures/tinyPairs';
+import { tinyBaseConfig, trainTinyBases, writeTinyPairs } from '../fixtures/tinyPairs';
 
 const config = validateConfig(GuidanceConfigSchema, {
   discriminator: { width: 8, channelMult: [1, 2], blocksPerLevel: 1, timeDim: 16, groups: 4, fusion: 'A' },
@@ -36,10 +36,7 @@ describe('non-finite values', function () {
     root = mkdtempSync(path.join(tmpdir(), 'mmdisco-nonfinite-'));
     real = path.join(root, 'real');
     await writeTinyPairs(real, 16);
-    for (const modality of ['audio', 'video'] as const) {
-      bases[modality] = path.join(root, `base-${modality}`);
-      await trainBase({ out: bases[modality], config: tinyBaseConfig(modality), dataDir: real });
-    }
+    Object.assign(bases, await trainTinyBases(root, real));
     fake = path.join(root, 'fake');
     await generateFakes({ audioBase: bases.audio, videoBase: bases.video, n: 8, sampler: 'ddim', steps: 3, seed: 5, batch: 8, out: fake });
   });

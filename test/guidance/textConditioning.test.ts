@@ -11,7 +11,6 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { trainBase } from '../../ts/base/train';
 import { readDiscriminatorWeights } from '../../ts/checkpoint/discriminatorWeights';
 import { readSafetensors, writeSafetensors } from '../../ts/checkpoint/safetensors';
 import { type GuidanceConfig, GuidanceConfigSchema } from '../../ts/config/guidance';
@@ -28,7 +27,7 @@ import { type MmdiscoDiscriminatorNetwork, native, tensor } from '../../ts/nativ
 import { Rng } from '../../ts/util/random';
 import { mmdisco } from '../fixtures/cli';
 import { launch } from '../distributed/processes';
-import { tinyBaseConfig, writeTinyPairs } from '../fixtures/tinyPairs';
+import { trainTinyBases, writeTinyPairs } from '../fixtures/tinyPairs';
 
 const DIMS = { audio: 6, video: 8 };
 const CLASSES = 8;
@@ -70,10 +69,7 @@ describe('text conditioning on embedding columns', function () {
     root = mkdtempSync(path.join(tmpdir(), 'mmdisco-text-'));
     real = path.join(root, 'real');
     await writeTinyPairs(real, PAIRS);
-    for (const modality of ['audio', 'video'] as const) {
-      bases[modality] = path.join(root, `base-${modality}`);
-      await trainBase({ out: bases[modality], config: tinyBaseConfig(modality), dataDir: real });
-    }
+    Object.assign(bases, await trainTinyBases(root, real));
     fake = path.join(root, 'fake');
     await generateFakes({ audioBase: bases.audio, videoBase: bases.video, n: 8, sampler: 'ddim', steps: 2, seed: 5, batch: 8, out: fake });
     prompts = path.join(root, 'prompts.safetensors');
