@@ -6,7 +6,7 @@
  * within it is what a rerun gives, one beyond it is a change.
  */
 import type { ResultsTable, Row } from './results';
-import { alignmentOf, fixed, signed, type TableSpec } from './resultsTables';
+import { alignmentName, alignmentOf, fixed, signed, type TableSpec } from './resultsTables';
 
 /** |difference| up to this many standard errors reads as "within noise". */
 export const NOISE_STANDARD_ERRORS = 2;
@@ -72,7 +72,7 @@ export function compareResults(recorded: ResultsTable, reproduced: ResultsTable)
   const shared = recorded.rows.filter((row) => byName.has(row.name));
   const names = new Set(recorded.rows.map((row) => row.name));
   return {
-    alignment: [...recorded.rows, ...reproduced.rows].some((row) => row.metrics.onsetF1 !== null) ? 'onset F1' : 'class agreement',
+    alignment: alignmentName([...recorded.rows, ...reproduced.rows]),
     rows: shared.map((row) => compareRow(row, byName.get(row.name)!)),
     onlyRecorded: recorded.rows.filter((row) => !byName.has(row.name)).map((row) => row.name),
     onlyReproduced: reproduced.rows.filter((row) => !names.has(row.name)).map((row) => row.name),

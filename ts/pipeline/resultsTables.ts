@@ -60,6 +60,10 @@ export const signed = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(
 /** The dataset's alignment: AV onset F1 where it has sound events, else class agreement (as alignmentPerPair). */
 export const alignmentOf = (row: Row): number => row.metrics.onsetF1 ?? row.metrics.classAgreement;
 
+/** The name of alignmentOf for a set of rows: onset F1 where any row has sound events. */
+export const alignmentName = (rows: Row[]): 'onset F1' | 'class agreement' =>
+  rows.some((row) => row.metrics.onsetF1 !== null) ? 'onset F1' : 'class agreement';
+
 /** A guided row's setting as its name gives it (λ=…, S=…, t∈[…]), or '—'. */
 const settingOf = (row: Row): string => (row.variant ? row.name.slice(row.variant.length + 1) : '—');
 
@@ -111,7 +115,7 @@ export function paperTables(results: ResultsTable, trainings: Record<string, Var
   const independent = rows.find((row) => row.name === 'independent');
   const unguided = rows.filter((row) => row.variant === null);
   const recommended = recommendedRows(rows);
-  const alignment = rows.some((row) => row.metrics.onsetF1 !== null) ? 'onset F1' : 'class agreement';
+  const alignment = alignmentName(rows);
   const withAccuracy = rows.some((row) => row.metrics.audio.accuracy !== null || row.metrics.video.accuracy !== null);
   const header = [
     'set', 'Fréchet a / v', 'KID a / v', 'recognisable a / v', ...(withAccuracy ? ['accuracy a / v'] : []), alignment, `${alignment} − independent`,
