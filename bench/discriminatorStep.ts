@@ -4,13 +4,14 @@
  * every eager mode a user would pick (fp32, bf16 autocast, channels-last; TF32 on CUDA) and the ratios are taken
  * against the fastest (AdamW's per-parameter loop, foreach and fused among them); native runs its own modes (fp32, and
  * the discriminator's forward passes in bf16 autocast) and counts its fastest. With each mode's step phases, the
- * best native mode's phases cut at the same points, and the best mode's top ops in the results file: the training step
+ * best native mode's phases cut at the same points, and the top ops (CUDA: kernels) of each side's best mode, from
+ * LibTorch's profiler natively and torch.profiler in the reference, printed side by side: the training step
  * (BCE + λ_den · denoising loss with double backward, AdamW) in pairs/s, the guidance call (forward + input
  * gradient, in fp32 and bf16 autocast on both sides), the forward pass, and one guided vs unguided sampling step; peak
  * memory of both sides (CUDA: the allocator's high-water mark of the training step; CPU: each process's peak resident
  * set over the whole run). With --rounds N native and reference take turns N times and the ratios are the medians of
  * the rounds' ratios, so that load from other processes on a shared machine falls on both sides alike. --brief
- * measures the training step, guidance and forward only (no phases, profile or sampling; bench/stepCurves.ts uses it),
+ * measures the training step, guidance and forward only (no phases, profiles or sampling; bench/stepCurves.ts uses it),
  * --out FILE writes the results there.
  *
  *   node dist/bench/discriminatorStep.js [--preset mmdiffusion] [--frames 4] [--size 16] [--audio-samples 1600]
@@ -113,6 +114,29 @@ async function main(): Promise<void> {
       number
     >;
   };
+  // The ops (CUDA: kernels) that take the most time in PROFILE_STEPS steps of a native mode, per step, in the shape
+  // of the reference's topOps.
+  const PROFILE_STEPS = 3;
+  const TOP_OPS = 12;
+  const profileBatch = Object.fromEntries(
+    Object.entries(batch).map(([key, t]) => {
+      const data = new Float32Array(t.data.length * PROFILE_STEPS);
+      for (let i = 0; i < PROFILE_STEPS; i++) data.set(t.data, i * t.data.length);
+      return [key, tensor(data, [t.shape[0] * PROFILE_STEPS, ...t.shape.slice(1)])];
+    }),
+  ) as typeof batch;
+  const nativeTopOps = async (precision: (typeof NATIVE_MODES)[number]) => {
+    const trainer = trainerOf(precision);
+    await trainer.trainSteps(batch, b); // warm-up
+    const ops = await trainer.profileSteps(profileBatch, b);
+    const total = ops.reduce((sum, op) => sum + op.selfMs, 0) || 1;
+    return ops.slice(0, TOP_OPS).map((op) => ({
+      name: op.name,
+      selfMsPerStep: op.selfMs / PROFILE_STEPS,
+      share: op.selfMs / total,
+      calls: Math.round(op.calls / PROFILE_STEPS),
+    }));
+  };
   const cuda = args.device.startsWith('cuda');
   const measureNative = async () => {
     const modes = [];
@@ -135,6 +159,7 @@ async function main(): Promise<void> {
       trainStepMs: best.trainStepMs,
       modes,
       phasesMs: args.brief ? undefined : await nativePhases(best.mode),
+      topOps: args.brief ? undefined : await nativeTopOps(best.mode),
       guidanceMs: bestGuidance.guidanceMs,
       guidanceBestMode: bestGuidance.mode,
       guidanceModes,
@@ -150,6 +175,7 @@ async function main(): Promise<void> {
     guidanceMs: number;
     forwardMs: number;
     modes: { mode: string; trainStepMs: number; phasesMs: Record<string, number>; peakMemoryMiB?: number }[];
+    topOps: { name: string; selfMsPerStep: number; share: number; calls: number }[] | null;
     peakRssMiB: number;
     torchVersion: string;
     threads: number;
@@ -227,6 +253,13 @@ async function main(): Promise<void> {
     command: `node dist/bench/discriminatorStep.js ${process.argv.slice(2).join(' ')}`.trim(),
   };
   console.log(JSON.stringify(result, null, 2));
+  if (last.native.topOps && reference.topOps) {
+    console.log(`\ntop ops of the training step, ms per step (native ${last.native.bestMode}, reference ${reference.bestMode}):`);
+    for (let i = 0; i < TOP_OPS; i++) {
+      const side = (op?: { name: string; selfMsPerStep: number }) => (op ? `${op.selfMsPerStep.toFixed(2).padStart(9)}  ${op.name}` : '').padEnd(58);
+      console.log(`${side(last.native.topOps[i])}  ${side(reference.topOps[i] ?? undefined)}`);
+    }
+  }
   const file = await writeBenchResult('discriminator-step', result, args.out);
   console.log(`machine: ${describeMachine().cpu}; results: ${file}`);
 }

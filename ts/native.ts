@@ -344,9 +344,19 @@ export interface DiscriminatorTrainerOptions {
   precision?: Precision;
 }
 
+/** One op's (CUDA: one kernel's) time in a profile, summed over its calls. */
+export interface OpTime {
+  name: string;
+  /** CPU: the op's self time (its span less the ops it called); CUDA: the kernel's time on the device. */
+  selfMs: number;
+  calls: number;
+}
+
 export interface DiscriminatorTrainer extends ResumableTrainer {
   /** One optimiser step per consecutive batchSize rows of the four arrays. */
   trainSteps(batch: DiscriminatorBatch, batchSize: number): Promise<DiscriminatorStepLog>;
+  /** Trains as trainSteps does, under LibTorch's profiler: every op's time over the steps, largest first. */
+  profileSteps(batch: DiscriminatorBatch, batchSize: number): Promise<OpTime[]>;
   lossAndGradient(
     batch: DiscriminatorBatch,
     draw: DiscriminatorDraw,

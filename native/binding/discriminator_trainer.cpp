@@ -2,6 +2,7 @@
 
 #include "arguments.h"
 #include "module_calls.h"
+#include "op_profile.h"
 #include "process_group.h"
 
 namespace mmdisco_binding {
@@ -87,6 +88,29 @@ Napi::Value DiscriminatorTrainerHandle::TrainSteps(const Napi::CallbackInfo& inf
   });
 }
 
+Napi::Value DiscriminatorTrainerHandle::ProfileSteps(const Napi::CallbackInfo& info) {
+  auto data = batch_from_js(info[0]);
+  const int64_t batch = info[1].As<Napi::Number>().Int64Value();
+  guarded(info.Env(), "profileSteps", [&] {
+    mmdisco::DiscriminatorTrainer::check_train_rows(data, batch);
+    mmdisco::start_op_profiler();  // on the thread that loaded LibTorch (op_profile.h)
+  });
+  auto trainer = trainer_;
+  const auto device = place_.device;
+  return run_async_json(info.Env(), *this, trainer_uses(), {info.This(), info[0]}, [trainer, data, batch, device] {
+    const auto ops = mmdisco::profile_ops([&] { trainer->train_steps(data, batch); }, device);
+    auto out = mmdisco::Json::array();
+    for (const auto& op : ops) {
+      auto row = mmdisco::Json::object();
+      row.set("name", op.name);
+      row.set("selfMs", op.self_ms);
+      row.set("calls", op.calls);
+      out.push(std::move(row));
+    }
+    return out;
+  });
+}
+
 Napi::Value DiscriminatorTrainerHandle::LossAndGradient(const Napi::CallbackInfo& info) {
   auto data = batch_from_js(info[0]);
   Options d(info[1], "DiscriminatorTrainer draw");
@@ -125,6 +149,7 @@ Napi::Value DiscriminatorTrainerHandle::SetDataParallel(const Napi::CallbackInfo
 void DiscriminatorTrainerHandle::define(Napi::Env env, Napi::Object exports) {
   auto constructor = DefineClass(env, "DiscriminatorTrainer",
                                  {method<&DiscriminatorTrainerHandle::TrainSteps>("trainSteps"),
+                                  method<&DiscriminatorTrainerHandle::ProfileSteps>("profileSteps"),
                                   method<&DiscriminatorTrainerHandle::LossAndGradient>("lossAndGradient"),
                                   method<&DiscriminatorTrainerHandle::SetDataParallel>("setDataParallel"),
                                   method<&DiscriminatorTrainerHandle::TrainingState>("trainingState"),

@@ -18,6 +18,7 @@ class DiscriminatorTrainerHandle : public JsClass<DiscriminatorTrainerHandle>, p
 
  private:
   Napi::Value TrainSteps(const Napi::CallbackInfo& info);
+  Napi::Value ProfileSteps(const Napi::CallbackInfo& info);
   Napi::Value LossAndGradient(const Napi::CallbackInfo& info);
   Napi::Value SetDataParallel(const Napi::CallbackInfo& info);
   Napi::Value TrainingState(const Napi::CallbackInfo& info);

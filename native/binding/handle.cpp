@@ -4,6 +4,7 @@
 
 #include "convert.h"
 #include "js_errors.h"
+#include "js_json.h"
 
 namespace mmdisco_binding {
 
@@ -39,19 +40,30 @@ void Leases::release() {
 
 namespace {
 
+template <typename Result>
 struct AsyncCall {
   Napi::Promise::Deferred deferred;
   std::vector<Napi::Reference<Napi::Value>> keep_alive;
   std::unique_ptr<Leases> leases;
-  std::function<mmdisco::NamedTensors()> work;
-  mmdisco::NamedTensors result;
+  std::function<Result()> work;
+  Result result;
   std::exception_ptr error;  // set when the work failed
   Napi::ThreadSafeFunction tsfn;
   explicit AsyncCall(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
 };
 
-void settle(Napi::Env env, Napi::Function, AsyncCall* call) {
-  std::unique_ptr<AsyncCall> owned(call);
+// Outputs leave the worker as contiguous CPU tensors, so the JS thread only copies memory.
+void leave_worker(mmdisco::NamedTensors& tensors) {
+  for (auto& [name, t] : tensors) t = t.detach().to(torch::kCPU).contiguous();
+}
+void leave_worker(mmdisco::Json&) {}
+
+Napi::Value result_to_js(Napi::Env env, const mmdisco::NamedTensors& tensors) { return named_tensors_to_js(env, tensors); }
+Napi::Value result_to_js(Napi::Env env, const mmdisco::Json& json) { return json_to_js(env, json); }
+
+template <typename Result>
+void settle(Napi::Env env, Napi::Function, AsyncCall<Result>* call) {
+  std::unique_ptr<AsyncCall<Result>> owned(call);
   if (env == nullptr) return;  // environment shutting down
   Napi::HandleScope scope(env);
   if (call->error) {
@@ -59,17 +71,16 @@ void settle(Napi::Env env, Napi::Function, AsyncCall* call) {
     return;
   }
   try {
-    call->deferred.Resolve(named_tensors_to_js(env, call->result));
+    call->deferred.Resolve(result_to_js(env, call->result));
   } catch (const Napi::Error& e) {
     call->deferred.Reject(e.Value());
   }
 }
 
-}  // namespace
-
-Napi::Promise run_async(Napi::Env env, NativeHandle& runner, const std::vector<Use>& uses,
-                        const std::vector<Napi::Value>& keep_alive, std::function<mmdisco::NamedTensors()> work) {
-  auto call = std::make_unique<AsyncCall>(env);
+template <typename Result>
+Napi::Promise run_on_worker(Napi::Env env, NativeHandle& runner, const std::vector<Use>& uses,
+                            const std::vector<Napi::Value>& keep_alive, std::function<Result()> work) {
+  auto call = std::make_unique<AsyncCall<Result>>(env);
   call->leases = std::make_unique<Leases>(env, uses);
   for (const auto& v : keep_alive) {
     if (v.IsObject()) call->keep_alive.push_back(Napi::Persistent(v));  // primitives need no keeping
@@ -78,12 +89,11 @@ Napi::Promise run_async(Napi::Env env, NativeHandle& runner, const std::vector<U
   call->tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
                                              "mmdisco", 0, 1);
   auto promise = call->deferred.Promise();
-  AsyncCall* raw = call.release();
+  AsyncCall<Result>* raw = call.release();
   runner.worker()->post([raw] {
     try {
       raw->result = raw->work();
-      // Outputs leave the worker as contiguous CPU tensors, so the JS thread only copies memory.
-      for (auto& [name, t] : raw->result) t = t.detach().to(torch::kCPU).contiguous();
+      leave_worker(raw->result);
     } catch (...) {
       raw->error = std::current_exception();
     }
@@ -91,10 +101,22 @@ Napi::Promise run_async(Napi::Env env, NativeHandle& runner, const std::vector<U
     raw->leases->release();
     // settle() frees the call on the JS thread, possibly before BlockingCall returns: use a copy of the handle.
     Napi::ThreadSafeFunction tsfn = raw->tsfn;
-    tsfn.BlockingCall(raw, settle);
+    tsfn.BlockingCall(raw, settle<Result>);
     tsfn.Release();
   });
   return promise;
+}
+
+}  // namespace
+
+Napi::Promise run_async(Napi::Env env, NativeHandle& runner, const std::vector<Use>& uses,
+                        const std::vector<Napi::Value>& keep_alive, std::function<mmdisco::NamedTensors()> work) {
+  return run_on_worker(env, runner, uses, keep_alive, std::move(work));
+}
+
+Napi::Promise run_async_json(Napi::Env env, NativeHandle& runner, const std::vector<Use>& uses,
+                             const std::vector<Napi::Value>& keep_alive, std::function<mmdisco::Json()> work) {
+  return run_on_worker(env, runner, uses, keep_alive, std::move(work));
 }
 
 namespace {

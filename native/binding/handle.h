@@ -12,6 +12,7 @@
 
 #include "eps_source.h"
 #include "guidance.h"
+#include "json.h"
 #include "module_state.h"
 #include "worker.h"
 
@@ -61,6 +62,9 @@ class Leases {
 // copied into a fresh typed array (0-dim tensors become numbers); a failure rejects with js_error (errors.h).
 Napi::Promise run_async(Napi::Env env, NativeHandle& runner, const std::vector<Use>& uses,
                         const std::vector<Napi::Value>& keep_alive, std::function<mmdisco::NamedTensors()> work);
+// As run_async, resolving with plain data (a JSON value: objects, arrays, strings, numbers) instead of tensors.
+Napi::Promise run_async_json(Napi::Env env, NativeHandle& runner, const std::vector<Use>& uses,
+                             const std::vector<Napi::Value>& keep_alive, std::function<mmdisco::Json()> work);
 
 // The NativeHandle behind a JS object created by this addon, or a TypeError naming `what`.
 NativeHandle* unwrap_handle(Napi::Value value, const std::string& what);

@@ -5,6 +5,7 @@
 // is the directory of the official fixtures (test/fixtures/official-mmdisco); without it the parity checks fail.
 #include <torch/torch.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -29,6 +30,7 @@
 #include "model_factory.h"
 #include "module_state.h"
 #include "official_checkpoint.h"
+#include "op_profile.h"
 #include "sampling.h"
 #include "torchscript_eps.h"
 #include "train.h"
@@ -818,6 +820,52 @@ void group_norm_silu_tests() {
   torch::set_num_threads(threads);
 }
 
+// Self times of nested spans against the closed form, then the profiler on real ops: each call counted once, and
+// the self times of a single thread's work summing to no more than its wall time (no span counted twice).
+void op_profile_tests() {
+  const uint64_t ms = 1000000;
+  const auto ops = self_times({{"A", 1, 0, 100 * ms},
+                               {"B", 1, 10 * ms, 40 * ms},
+                               {"D", 1, 20 * ms, 30 * ms},
+                               {"C", 1, 50 * ms, 60 * ms},
+                               {"A", 2, 0, 50 * ms},
+                               {"E", 1, 200 * ms, 210 * ms},
+                               {"F", 1, 300 * ms, 350 * ms},
+                               {"G", 1, 300 * ms, 400 * ms}});
+  std::map<std::string, OpTime> by_name;
+  for (const auto& op : ops) by_name[op.name] = op;
+  check(ops.front().name == "A" && std::abs(by_name["A"].self_ms - 110) < 1e-9 && by_name["A"].calls == 2,
+        "self time: a span loses its children's spans, summed over threads and calls");
+  check(std::abs(by_name["B"].self_ms - 20) < 1e-9 && std::abs(by_name["D"].self_ms - 10) < 1e-9 &&
+            std::abs(by_name["C"].self_ms - 10) < 1e-9 && std::abs(by_name["E"].self_ms - 10) < 1e-9,
+        "self time: nested and disjoint spans");
+  check(std::abs(by_name["G"].self_ms - 50) < 1e-9 && std::abs(by_name["F"].self_ms - 50) < 1e-9,
+        "self time: of two spans starting together the longer encloses the shorter");
+
+  const auto a = torch::randn({256, 256}, torch::requires_grad());
+  const auto start = std::chrono::steady_clock::now();
+  const auto profile = profile_ops(
+      [&] {
+        auto x = a;
+        for (int i = 0; i < 3; ++i) x = torch::mm(x, a).tanh();
+        x.sum().backward();
+      },
+      torch::kCPU);
+  const double wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  double total_ms = 0;
+  int64_t mm_calls = -1, tanh_calls = -1;
+  for (const auto& op : profile) {
+    total_ms += op.self_ms;
+    if (op.name == "aten::mm") mm_calls = op.calls;
+    if (op.name == "aten::tanh") tanh_calls = op.calls;
+  }
+  // Forward 3 products; backward 2 each, as both factors of every product need a gradient.
+  check(mm_calls == 9 && tanh_calls == 3, "profile: aten::mm 9 calls (3 forward, 6 backward), aten::tanh 3, got " +
+                                              std::to_string(mm_calls) + " and " + std::to_string(tanh_calls));
+  check(total_ms > 0 && total_ms <= wall_ms, "profile: self times sum to " + std::to_string(total_ms) +
+                                                 " ms, within the work's wall time " + std::to_string(wall_ms) + " ms");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -831,6 +879,7 @@ int main(int argc, char** argv) {
   gradient_check_tests();
   dpm_solver_tests();
   group_norm_silu_tests();
+  op_profile_tests();
   if (argc < 2) {
     check(false, "the official fixture directory (test/fixtures/official-mmdisco) is given as the argument");
   } else {

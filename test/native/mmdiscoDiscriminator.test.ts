@@ -405,6 +405,55 @@ describe('MMDisCo discriminator: denoised inputs', () => {
   });
 });
 
+describe('MMDisCo discriminator: profiled training steps', () => {
+  const rng = new Rng(29);
+  const network = { ...tinyBase, videoChannels: 1, audioChannels: 1, audioConv: '2d' as const, fusion: 'B' as const, videoTextDim: 0, audioTextDim: 0 };
+  const bases = { audio: mlp(12, 1), video: mlp(32, 2) };
+  const rows = (n: number): DiscriminatorBatch => ({
+    realAudio: gaussian(rng, [n, 1, 3, 4]), realVideo: gaussian(rng, [n, 2, 1, 4, 4]),
+    fakeAudio: gaussian(rng, [n, 1, 3, 4]), fakeVideo: gaussian(rng, [n, 2, 1, 4, 4]),
+  });
+  const trainerOf = (d: Discriminator) => new native.DiscriminatorTrainer(d, bases.audio, bases.video, { lambdaDenoising: 1, seed: 5 });
+
+  it('profileSteps trains exactly as trainSteps does and counts every op call: each step adds the same calls', async () => {
+    const B = 2;
+    // The first step also creates the optimiser's state, so both profiles start after one plain step.
+    const [first, next] = [rows(B), rows(2 * B)];
+    const [plain, profiled] = [build(network, 'float64', 3), build(network, 'float64', 3)];
+    const plainTrainer = trainerOf(plain);
+    for (const data of [first, next]) await plainTrainer.trainSteps(data, B);
+    const profiledTrainer = trainerOf(profiled);
+    await profiledTrainer.trainSteps(first, B);
+    const ops = await profiledTrainer.profileSteps(next, B);
+    assert.deepEqual(await profiled.parameters(), await plain.parameters());
+    assert.equal((await profiledTrainer.trainingState()).step, 3);
+
+    assert.ok(ops.some((op) => op.name === 'aten::convolution_backward'), ops.map((op) => op.name).join(', '));
+    for (let i = 0; i < ops.length; i++) {
+      assert.ok(ops[i].calls >= 1 && ops[i].selfMs >= 0, JSON.stringify(ops[i]));
+      if (i > 0) assert.ok(ops[i].selfMs <= ops[i - 1].selfMs, `sorted by self time at ${i}`);
+    }
+    // Calls per op grow by the same count with each further step (the call itself adds a few, such as the views of
+    // its per-step slices): every call of every step counted, once.
+    const callsAfterWarmUp = async (steps: number) => {
+      const trainer = trainerOf(build(network, 'float64', 3));
+      await trainer.trainSteps(first, B);
+      return new Map((await trainer.profileSteps(rows(steps * B), B)).map((op) => [op.name, op.calls]));
+    };
+    const [one, two, three] = [await callsAfterWarmUp(1), await callsAfterWarmUp(2), await callsAfterWarmUp(3)];
+    assert.deepEqual([...three.keys()].sort(), [...one.keys()].sort());
+    for (const [name, calls] of one) assert.equal(three.get(name)! - two.get(name)!, two.get(name)! - calls, name);
+    assert.equal(two.get('aten::convolution_backward')! - one.get('aten::convolution_backward')!, ops.find((op) => op.name === 'aten::convolution_backward')!.calls / 2);
+  });
+
+  it('profileSteps refuses rows that are not a multiple of the batch size, as trainSteps does', () => {
+    const trainer = trainerOf(build(network, 'float64', 3));
+    for (const method of ['trainSteps', 'profileSteps'] as const) {
+      assert.throws(() => trainer[method](rows(3), 2), new RegExp(`${method}: all four arrays need the same number of rows, a multiple of batchSize`));
+    }
+  });
+});
+
 describe('MMDisCo discriminator: frame tokens of fusion B', () => {
   const rng = new Rng(29);
   const network = { ...tinyBase, videoChannels: 1, audioChannels: 1, audioConv: '2d' as const, fusion: 'B' as const, videoTextDim: 0, audioTextDim: 0 };
