@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import type { ResultsTable, Row } from '../../ts/pipeline/results';
-import { compareResults, verdictOf } from '../../ts/pipeline/resultsComparison';
+import { compareResults, comparisonTable, verdictOf } from '../../ts/pipeline/resultsComparison';
 import { mmdisco } from '../fixtures/cli';
 import { resultsRow } from '../fixtures/resultsTable';
 
@@ -55,6 +55,9 @@ describe('results compare', () => {
     // Neither side keeps scores: p(1 − p)/(n − 1) each, 0.25/3 and 0.1875/3.
     assert.ok(Math.abs(b1.alignment.stdErr! - Math.sqrt((0.25 + 0.1875) / 3)) < 1e-12);
     assert.equal(verdictOf(b1), 'within noise');
+    // Taken the other way round, both Δ and Δ/SE print their sign with a real minus.
+    const reversed = comparisonTable(compareResults(reproduced, recorded), 'b', 'a').rows.find((r) => r[0] === 'B λ=1')!;
+    assert.deepEqual(reversed.slice(2, 4), ['−0.250', `−${(0.25 / Math.sqrt(0.4375 / 3)).toFixed(2)}`]);
 
     // Every pair agrees in one and none in the other: no spread, a difference of 1.
     assert.equal(b4.alignment.stdErr, 0);
@@ -94,8 +97,8 @@ describe('results compare', () => {
       const out = path.join(dir, 'comparison.md');
       const result = mmdisco('results', 'compare', '--tables', work, '--against', recorded, '--out', out);
       assert.equal(result.status, 0, result.stderr);
-      assert.match(result.stdout, /\| real test \| 0\.750 → 0\.750 \| \+0\.000 \| 0\.00 \|.*\| identical \|/);
-      assert.match(result.stdout, /\| independent \| 0\.000 → 0\.750 \| \+0\.750 \| 3\.00 \|.*\| differs \|/);
+      assert.match(result.stdout, /\| real test \| 0\.750 → 0\.750 \| \+0\.000 \| \+0\.00 \|.*\| identical \|/);
+      assert.match(result.stdout, /\| independent \| 0\.000 → 0\.750 \| \+0\.750 \| \+3\.00 \|.*\| differs \|/);
       assert.match(result.stderr, /1 identical, 0 within noise, 1 differ, of 2 shared sets/);
       assert.equal(readFileSync(out, 'utf8').trim(), result.stdout.trim());
     });

@@ -27,6 +27,7 @@ import { loadBasePair } from '../guidance/basePair';
 import { type DiscriminatorProbe, probeDiscriminator } from '../guidance/discriminatorProbe';
 import { type GuidedSampleOptions, loadGuidance, writePairMedia } from '../guidance/sample';
 import { GUIDANCE_FILES } from '../guidance/train';
+import { fixed, signed } from '../util/format';
 import { evaluate, type PairAlignment } from './evaluate';
 import { shardSource } from './source';
 import { drawPairs, sampleGuided, trainDiscriminator } from './stages';
@@ -356,8 +357,6 @@ export function markdownTable(
   discriminators: Record<string, { parameters: number; fractionOfBases: number }>,
   baseParameters: number,
 ): string {
-  const f = (x: number | null, digits = 3) => (x === null ? '–' : x.toFixed(digits));
-  const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(3)}`;
   const unguided = rows.find((r) => r.name === 'independent')?.seconds ?? null;
   const lines = [
     `# MMDisCo on ${config.dataset}: ${config.evaluation.n} pairs per set, ${config.evaluation.sampler} ${config.evaluation.steps} steps`,
@@ -366,13 +365,13 @@ export function markdownTable(
     '|---|---|---|---|---|---|---|---|---|',
     ...rows.map((r) => {
       const m = r.metrics;
-      const wall = r.seconds === null ? '–' : `${r.seconds.toFixed(1)}${unguided && r.variant ? ` (×${(r.seconds / unguided).toFixed(2)})` : ''}`;
+      const wall = r.seconds === null ? '—' : `${r.seconds.toFixed(1)}${unguided && r.variant ? ` (×${(r.seconds / unguided).toFixed(2)})` : ''}`;
       return (
-        `| ${r.name} | ${f(m.audio.recognisable)} / ${f(m.video.recognisable)} | ${f(m.audio.accuracy)} / ${f(m.video.accuracy)} ` +
-        `| ${f(m.audio.frechet, 2)} / ${f(m.video.frechet, 2)} ` +
-        `| ${f(m.audio.kid.mean, 2)} / ${f(m.video.kid.mean, 2)} | ${f(m.classAgreement)} ` +
-        `| ${f(m.onsetF1)}${r.shuffledOnsetF1 === null ? '' : ` (${f(r.shuffledOnsetF1)})`} ` +
-        `| ${r.onsetF1VsIndependent === null ? '–' : `${signed(r.onsetF1VsIndependent.mean)} ± ${f(r.onsetF1VsIndependent.stdErr)}`} | ${wall} |`
+        `| ${r.name} | ${fixed(m.audio.recognisable)} / ${fixed(m.video.recognisable)} | ${fixed(m.audio.accuracy)} / ${fixed(m.video.accuracy)} ` +
+        `| ${fixed(m.audio.frechet, 2)} / ${fixed(m.video.frechet, 2)} ` +
+        `| ${fixed(m.audio.kid.mean, 2)} / ${fixed(m.video.kid.mean, 2)} | ${fixed(m.classAgreement)} ` +
+        `| ${fixed(m.onsetF1)}${r.shuffledOnsetF1 === null ? '' : ` (${fixed(r.shuffledOnsetF1)})`} ` +
+        `| ${r.onsetF1VsIndependent === null ? '—' : `${signed(r.onsetF1VsIndependent.mean)} ± ${fixed(r.onsetF1VsIndependent.stdErr)}`} | ${wall} |`
       );
     }),
     '',

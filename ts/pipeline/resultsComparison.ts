@@ -5,8 +5,9 @@
  * variances added), which overstates the noise between two sets drawn from the same starting noise: a difference
  * within it is what a rerun gives, one beyond it is a change.
  */
+import { fixed, signed } from '../util/format';
 import type { ResultsTable, Row } from './results';
-import { alignmentName, alignmentOf, fixed, signed, type TableSpec } from './resultsTables';
+import { alignmentName, alignmentOf, type TableSpec } from './resultsTables';
 
 /** |difference| up to this many standard errors reads as "within noise". */
 export const NOISE_STANDARD_ERRORS = 2;
@@ -108,7 +109,7 @@ export function comparisonTable(comparison: ResultsComparison, recordedLabel: st
         row.name,
         `${fixed(recorded)} → ${fixed(reproduced)}`,
         signed(difference),
-        stdErr === null ? '—' : stdErr === 0 ? (difference === 0 ? '0' : '∞') : (difference / stdErr).toFixed(2),
+        stdErr === null ? '—' : stdErr === 0 ? (difference === 0 ? '0' : '∞') : signed(difference / stdErr, 2),
         arrow(row.frechet.audio),
         arrow(row.frechet.video),
         arrow(row.kid.audio),

@@ -15,6 +15,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pairedDifference } from '../eval/pairMetrics';
 import { GUIDANCE_FILES } from '../guidance/train';
+import { fixed, signed } from '../util/format';
 import { readJsonlLog } from '../util/progress';
 import { guidanceRunDir, type ResultsTable, type Row } from './results';
 
@@ -53,9 +54,7 @@ export function variantTrainings(logs: Record<string, string>): Record<string, V
   );
 }
 
-export const fixed = (x: number | null | undefined, digits = 3): string => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : '—');
 const both = (a: number | null, v: number | null, digits = 3): string => `${fixed(a, digits)} / ${fixed(v, digits)}`;
-export const signed = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(3)}`;
 
 /** The dataset's alignment: AV onset F1 where it has sound events, else class agreement (as alignmentPerPair). */
 export const alignmentOf = (row: Row): number => row.metrics.onsetF1 ?? row.metrics.classAgreement;
