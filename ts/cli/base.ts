@@ -9,8 +9,8 @@ import { trainBase } from '../base/train';
 import { hasTrainingState, readBaseCheckpoint } from '../checkpoint/baseCheckpoint';
 import { BaseModelConfigSchema } from '../config/baseModel';
 import { ConfigError, loadConfig } from '../config/load';
-import { isMainRank } from '../util/ranks';
 import { outputDirectory } from './paths';
+import { reportTraining } from './trainingSummary';
 
 interface TrainArgs {
   modality: Modality;
@@ -61,15 +61,7 @@ export const trainBaseCommand: CommandModule<object, TrainArgs> = {
       overrides: resuming ? args.set : [],
       maxStepsThisRun: args['max-steps'],
     });
-    if (!isMainRank()) return;
-    if (result.steps === 0) {
-      process.stderr.write(`the run in ${args.out} has already taken all its steps; nothing to train\n`);
-      return;
-    }
-    process.stderr.write(
-      `trained ${result.steps} steps in ${result.seconds.toFixed(0)} s (${result.pairsPerSecond.toFixed(1)} pairs/s), ` +
-        `last loss ${result.finalLoss.toFixed(4)}; checkpoint in ${args.out}\n`,
-    );
+    reportTraining(args.out, result, ['loss', result.finalLoss]);
   },
 };
 

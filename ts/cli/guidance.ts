@@ -15,6 +15,7 @@ import { guidedSample } from '../guidance/sample';
 import { trainGuidance } from '../guidance/train';
 import { isMainRank } from '../util/ranks';
 import { outputDirectory } from './paths';
+import { reportTraining } from './trainingSummary';
 
 interface SamplingArgs {
   'audio-base': string;
@@ -233,15 +234,7 @@ export const trainGuidanceCommand: CommandModule<object, TrainArgs> = {
       allowWorldSizeChange: args['allow-world-size-change'],
       allowMismatch: args['allow-mismatch'],
     });
-    if (!isMainRank()) return;
-    if (result.steps === 0) {
-      process.stderr.write(`the run in ${args.out} has already taken all its steps; nothing to train\n`);
-      return;
-    }
-    process.stderr.write(
-      `trained ${result.steps} steps in ${result.seconds.toFixed(0)} s (${result.pairsPerSecond.toFixed(1)} pairs/s), ` +
-        `last bce ${result.finalBce.toFixed(4)}; checkpoint in ${args.out}\n`,
-    );
+    reportTraining(args.out, result, ['bce', result.finalBce]);
   },
 };
 
