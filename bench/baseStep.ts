@@ -4,10 +4,11 @@
  * network and step (bench/reference/base_step.py) on the same torch build and thread count. The reference runs
  * every eager mode a user would pick and each ratio is taken against its fastest; native trains in fp32 and with its
  * forward pass in bf16 autocast (the config's cpuPrecision / cudaPrecision), samples in fp32 and in bf16 autocast
- * (samplingPrecision), and counts its faster of each.
+ * (samplingPrecision), and counts its faster of each. With --profile the last round also profiles each side's faster
+ * training mode (native: EpsModel.profileSteps; reference: torch.profiler) and prints their top ops side by side.
  *
  *   node dist/bench/baseStep.js [--config configs/base/spoken-mnist-audio.json ...] [--threads 2] [--device cuda]
- *        [--train-steps 10] [--sample-n 8] [--sample-steps 10] [--rounds 3]
+ *        [--train-steps 10] [--sample-n 8] [--sample-steps 10] [--rounds 3] [--profile]
  *
  * Prints a table with the ratios (native / Python) and writes bench/results/base-step-<host>.json.
  */
@@ -23,6 +24,7 @@ import { loadConfig } from '../ts/config/load';
 import { native, tensor } from '../ts/native';
 import { writeJsonAtomic } from '../ts/core/atomicWrite';
 import { describeMachine } from './machine';
+import { printTopOps, repeatRows, topOps, type TopOp } from './opProfile';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const PYTHON = path.join(ROOT, '.venv', 'bin', 'python3');
@@ -37,6 +39,8 @@ interface Side {
 
 interface NativeSide extends Side {
   parameters: number;
+  /** With --profile: the top ops of the faster training mode's step. */
+  topOps?: TopOp[];
   bestTrainMode: string;
   bestSampleMode: string;
   modes: { mode: string; trainPairsPerSecond: number }[];
@@ -49,6 +53,7 @@ interface ReferenceSide extends Side {
   bestTrainMode: string;
   bestSampleMode: string;
   modes: ({ mode: string } & Side)[];
+  topOps: TopOp[] | null;
 }
 
 function median(values: number[]): number {
@@ -66,7 +71,7 @@ async function timed(repeats: number, warmup: number, fn: () => Promise<unknown>
   return median(seconds);
 }
 
-async function nativeSide(configFile: string, inputShape: number[], a: Args): Promise<NativeSide> {
+async function nativeSide(configFile: string, inputShape: number[], a: Args, profile: boolean): Promise<NativeSide> {
   const config = loadConfig(BaseModelConfigSchema, configFile);
   const t = config.training;
   const batch = t.batchSize;
@@ -93,6 +98,8 @@ async function nativeSide(configFile: string, inputShape: number[], a: Args): Pr
     modes.push({ mode: precision, trainPairsPerSecond: batch / (await timed(a['train-steps'], 2, () => model.trainSteps(x0, batch))) });
   }
   const best = modes.reduce((x, y) => (y.trainPairsPerSecond > x.trainPairsPerSecond ? y : x));
+  const profiled = profile ? modelIn(best.mode) : undefined;
+  if (profiled) await profiled.trainSteps(x0, batch); // warm-up
   // Sampling in fp32 and in bf16 autocast (samplingPrecision, `--base-precision` of sample and fakes generate).
   const sampleModes = [];
   for (const precision of ['fp32', 'bf16'] as const) {
@@ -111,10 +118,11 @@ async function nativeSide(configFile: string, inputShape: number[], a: Args): Pr
     samplePairsPerSecond: bestSample.samplePairsPerSecond,
     modes,
     sampleModes,
+    topOps: profiled ? topOps(await profiled.profileSteps(repeatRows(x0), batch)) : undefined,
   };
 }
 
-function pythonSide(configFile: string, inputShape: number[], a: Args): ReferenceSide {
+function pythonSide(configFile: string, inputShape: number[], a: Args, profile: boolean): ReferenceSide {
   const out = execFileSync(
     PYTHON,
     [
@@ -126,6 +134,7 @@ function pythonSide(configFile: string, inputShape: number[], a: Args): Referenc
       '--train-steps', String(a['train-steps']),
       '--sample-n', String(a['sample-n']),
       '--sample-steps', String(a['sample-steps']),
+      ...(profile ? ['--profile'] : []),
     ],
     { encoding: 'utf8' },
   );
@@ -140,6 +149,7 @@ interface Args {
   'sample-n': number;
   'sample-steps': number;
   rounds: number;
+  profile: boolean;
   out?: string;
 }
 
@@ -156,6 +166,7 @@ async function main(): Promise<void> {
     .option('sample-n', { type: 'number', default: 8 })
     .option('sample-steps', { type: 'number', default: 10 })
     .option('rounds', { type: 'number', default: 3, describe: 'native and reference take turns this many times; ratios are the medians of the rounds' })
+    .option('profile', { type: 'boolean', default: false, describe: "the last round also profiles each side's faster training mode and prints their top ops side by side" })
     .option('out', { type: 'string', describe: 'result file (default bench/results/base-step-<host>.json)' })
     .strict()
     .parse()) as unknown as Args;
@@ -169,8 +180,9 @@ async function main(): Promise<void> {
     // shared machine the speed of the whole machine drifts more than that between rounds.
     const rounds = [];
     for (let round = 0; round < a.rounds; round++) {
-      const mine = await nativeSide(configFile, inputShape, a);
-      const reference = pythonSide(configFile, inputShape, a);
+      const profile = a.profile && round === a.rounds - 1;
+      const mine = await nativeSide(configFile, inputShape, a, profile);
+      const reference = pythonSide(configFile, inputShape, a, profile);
       if (reference.parameters !== mine.parameters) {
         throw new Error(`${configFile}: the Python reference has ${reference.parameters} parameters, the native net ${mine.parameters}`);
       }
@@ -194,6 +206,10 @@ async function main(): Promise<void> {
       rounds,
     };
     rows.push(row);
+    const last = rounds[rounds.length - 1];
+    if (last.native.topOps && last.python.topOps) {
+      printTopOps(`${path.basename(configFile)}: top ops of the training step (native ${last.native.bestTrainMode}, reference ${last.python.bestTrainMode})`, last.native.topOps, last.python.topOps);
+    }
     console.log(`${path.basename(configFile).padEnd(28)} median over ${a.rounds} rounds: train ×${row.trainRatio.toFixed(2)}, sample ×${row.sampleRatio.toFixed(2)}`);
   }
   const host = os.hostname();

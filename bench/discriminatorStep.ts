@@ -29,6 +29,7 @@ import { hideBin } from 'yargs/helpers';
 import { native, tensor, type MmdiscoDiscriminatorNetwork, type Tensor } from '../ts/native';
 import { Rng } from '../ts/util/random';
 import { describeMachine, median, writeBenchResult } from './machine';
+import { printTopOps, repeatRows, topOps, type TopOp } from './opProfile';
 
 const PRESET_SHAPES = {
   'audioldm-animatediff': { videoChannels: 4, audioChannels: 8, audio1d: false },
@@ -114,28 +115,12 @@ async function main(): Promise<void> {
       number
     >;
   };
-  // The ops (CUDA: kernels) that take the most time in PROFILE_STEPS steps of a native mode, per step, in the shape
-  // of the reference's topOps.
-  const PROFILE_STEPS = 3;
-  const TOP_OPS = 12;
-  const profileBatch = Object.fromEntries(
-    Object.entries(batch).map(([key, t]) => {
-      const data = new Float32Array(t.data.length * PROFILE_STEPS);
-      for (let i = 0; i < PROFILE_STEPS; i++) data.set(t.data, i * t.data.length);
-      return [key, tensor(data, [t.shape[0] * PROFILE_STEPS, ...t.shape.slice(1)])];
-    }),
-  ) as typeof batch;
+  // The ops (CUDA: kernels) that take the most time in a native mode's training step.
+  const profileBatch = Object.fromEntries(Object.entries(batch).map(([key, t]) => [key, repeatRows(t)])) as typeof batch;
   const nativeTopOps = async (precision: (typeof NATIVE_MODES)[number]) => {
     const trainer = trainerOf(precision);
     await trainer.trainSteps(batch, b); // warm-up
-    const ops = await trainer.profileSteps(profileBatch, b);
-    const total = ops.reduce((sum, op) => sum + op.selfMs, 0) || 1;
-    return ops.slice(0, TOP_OPS).map((op) => ({
-      name: op.name,
-      selfMsPerStep: op.selfMs / PROFILE_STEPS,
-      share: op.selfMs / total,
-      calls: Math.round(op.calls / PROFILE_STEPS),
-    }));
+    return topOps(await trainer.profileSteps(profileBatch, b));
   };
   const cuda = args.device.startsWith('cuda');
   const measureNative = async () => {
@@ -175,7 +160,7 @@ async function main(): Promise<void> {
     guidanceMs: number;
     forwardMs: number;
     modes: { mode: string; trainStepMs: number; phasesMs: Record<string, number>; peakMemoryMiB?: number }[];
-    topOps: { name: string; selfMsPerStep: number; share: number; calls: number }[] | null;
+    topOps: TopOp[] | null;
     peakRssMiB: number;
     torchVersion: string;
     threads: number;
@@ -254,11 +239,7 @@ async function main(): Promise<void> {
   };
   console.log(JSON.stringify(result, null, 2));
   if (last.native.topOps && reference.topOps) {
-    console.log(`\ntop ops of the training step, ms per step (native ${last.native.bestMode}, reference ${reference.bestMode}):`);
-    for (let i = 0; i < TOP_OPS; i++) {
-      const side = (op?: { name: string; selfMsPerStep: number }) => (op ? `${op.selfMsPerStep.toFixed(2).padStart(9)}  ${op.name}` : '').padEnd(58);
-      console.log(`${side(last.native.topOps[i])}  ${side(reference.topOps[i] ?? undefined)}`);
-    }
+    printTopOps(`top ops of the training step (native ${last.native.bestMode}, reference ${reference.bestMode})`, last.native.topOps, reference.topOps);
   }
   const file = await writeBenchResult('discriminator-step', result, args.out);
   console.log(`machine: ${describeMachine().cpu}; results: ${file}`);

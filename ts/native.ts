@@ -250,6 +250,8 @@ export interface EpsModel extends EpsSource, ResumableTrainer {
   readonly parameterCount: number;
   /** One optimiser step per consecutive batchSize rows of x0; returns each step's loss and the steps taken so far. */
   trainSteps(x0: Tensor, batchSize: number): Promise<{ losses: Tensor<Float64Array>; step: number }>;
+  /** Trains as trainSteps does, under LibTorch's profiler: every op's time over the steps, largest first. */
+  profileSteps(x0: Tensor, batchSize: number): Promise<OpTime[]>;
   /** The weights it samples with (the EMA when there is one). */
   parameters(): Promise<NamedTensors>;
   /** Sets the trained weights and, when there is one, the EMA. */

@@ -3,10 +3,11 @@
 
 Same architecture, parameter for parameter; the same config file (configs/base/*.json). Prints one JSON object:
 per eager mode (fp32, bf16 autocast, AdamW's per-parameter loop, foreach and fused; TF32 on CUDA) training pairs/s
-and sampling pairs/s (DDIM-style loop of network evaluations), medians of timed repeats, and the best of each.
+and sampling pairs/s (DDIM-style loop of network evaluations), medians of timed repeats, and the best of each; with
+--profile, the top ops of the fastest training mode (discriminator_step.top_ops).
 
   python3 bench/reference/base_step.py --config configs/base/spoken-mnist-audio.json --input-shape 1,160,32 \
-      --threads 2 --train-steps 10 --sample-n 8 --sample-steps 10 [--device cuda]
+      --threads 2 --train-steps 10 --sample-n 8 --sample-steps 10 [--device cuda] [--profile]
 """
 import argparse
 import json
@@ -16,6 +17,8 @@ import time
 
 import torch
 import torch.nn.functional as F
+
+from discriminator_step import top_ops
 
 
 def sinusoidal(t, dim):
@@ -168,7 +171,7 @@ MODES = {"cpu": ("fp32", "bf16-autocast", "fp32+foreach-adamw", "fp32+fused-adam
 
 
 def run_mode(a, cfg, mode, dev):
-    """Training and sampling pairs/s of one eager mode."""
+    """Training and sampling pairs/s of one eager mode, and its training step (for the profile)."""
     precision, _, adamw = mode.partition("+")
     video = cfg["modality"] == "video"
     shape = [int(s) for s in a.input_shape.split(",")]
@@ -232,7 +235,7 @@ def run_mode(a, cfg, mode, dev):
 
     sample_s = timed(sample, 3)
     return {"mode": mode, "parameters": sum(p.numel() for p in net.parameters()), "batch": batch,
-            "trainPairsPerSecond": batch / train_s, "samplePairsPerSecond": a.sample_n / sample_s}
+            "trainPairsPerSecond": batch / train_s, "samplePairsPerSecond": a.sample_n / sample_s}, step
 
 
 def main():
@@ -247,12 +250,14 @@ def main():
     p.add_argument("--sample-steps", type=int, default=10)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--modes", help="comma-separated eager modes (default: every mode of the device)")
+    p.add_argument("--profile", action="store_true", help="also the top ops of the fastest mode's training step")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     cfg = json.load(open(a.config))
     dev = torch.device(a.device)
-    modes = [run_mode(a, cfg, mode, dev) for mode in (a.modes.split(",") if a.modes else MODES[dev.type])]
-    best_train = max(modes, key=lambda m: m["trainPairsPerSecond"])
+    runs = [run_mode(a, cfg, mode, dev) for mode in (a.modes.split(",") if a.modes else MODES[dev.type])]
+    modes = [m for m, _ in runs]
+    best_train, best_step = max(runs, key=lambda run: run[0]["trainPairsPerSecond"])
     best_sample = max(modes, key=lambda m: m["samplePairsPerSecond"])
     print(json.dumps({
         "torch": torch.__version__,
@@ -267,6 +272,7 @@ def main():
         "bestSampleMode": best_sample["mode"],
         "samplePairsPerSecond": best_sample["samplePairsPerSecond"],
         "modes": modes,
+        "topOps": top_ops(best_step, dev) if a.profile else None,
     }))
 
 

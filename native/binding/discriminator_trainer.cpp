@@ -2,7 +2,6 @@
 
 #include "arguments.h"
 #include "module_calls.h"
-#include "op_profile.h"
 #include "process_group.h"
 
 namespace mmdisco_binding {
@@ -91,24 +90,10 @@ Napi::Value DiscriminatorTrainerHandle::TrainSteps(const Napi::CallbackInfo& inf
 Napi::Value DiscriminatorTrainerHandle::ProfileSteps(const Napi::CallbackInfo& info) {
   auto data = batch_from_js(info[0]);
   const int64_t batch = info[1].As<Napi::Number>().Int64Value();
-  guarded(info.Env(), "profileSteps", [&] {
-    mmdisco::DiscriminatorTrainer::check_train_rows(data, batch);
-    mmdisco::start_op_profiler();  // on the thread that loaded LibTorch (op_profile.h)
-  });
+  guarded(info.Env(), "profileSteps", [&] { mmdisco::DiscriminatorTrainer::check_train_rows(data, batch); });
   auto trainer = trainer_;
-  const auto device = place_.device;
-  return run_async_json(info.Env(), *this, trainer_uses(), {info.This(), info[0]}, [trainer, data, batch, device] {
-    const auto ops = mmdisco::profile_ops([&] { trainer->train_steps(data, batch); }, device);
-    auto out = mmdisco::Json::array();
-    for (const auto& op : ops) {
-      auto row = mmdisco::Json::object();
-      row.set("name", op.name);
-      row.set("selfMs", op.self_ms);
-      row.set("calls", op.calls);
-      out.push(std::move(row));
-    }
-    return out;
-  });
+  return profile_call(info.Env(), *this, trainer_uses(), {info.This(), info[0]}, place_.device,
+                      [trainer, data, batch] { trainer->train_steps(data, batch); });
 }
 
 Napi::Value DiscriminatorTrainerHandle::LossAndGradient(const Napi::CallbackInfo& info) {

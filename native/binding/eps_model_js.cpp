@@ -59,6 +59,16 @@ Napi::Value EpsModelHandle::TrainSteps(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value EpsModelHandle::ProfileSteps(const Napi::CallbackInfo& info) {
+  auto x0 = tensor_from_js(info[0], "x0");
+  const int64_t batch = info[1].As<Napi::Number>().Int64Value();
+  guarded(info.Env(), "profileSteps", [&] { mmdisco::EpsModel::check_train_rows(x0, batch); });
+  model_->trainer();  // created here, on the JS thread, before the work is queued
+  auto model = model_;
+  return profile_call(info.Env(), *this, {{this, Access::Write}}, {info.This(), info[0]}, model->placement().device,
+                      [model, x0, batch] { model->train_steps(x0, batch); });
+}
+
 Napi::Value EpsModelHandle::TrainingState(const Napi::CallbackInfo& info) {
   return trainer_state(info, *this, {{this, Access::Read}}, model_->trainer());
 }
@@ -102,7 +112,8 @@ Napi::Value EpsModelHandle::ParameterCount(const Napi::CallbackInfo& info) {
 
 void EpsModelHandle::define(Napi::Env env, Napi::Object exports) {
   auto constructor = DefineClass(env, "EpsModel",
-                                 {method<&EpsModelHandle::TrainSteps>("trainSteps"), method<&EpsModelHandle::Eps>("eps"),
+                                 {method<&EpsModelHandle::TrainSteps>("trainSteps"),
+                                  method<&EpsModelHandle::ProfileSteps>("profileSteps"), method<&EpsModelHandle::Eps>("eps"),
                                   method<&EpsModelHandle::Parameters>("parameters"),
                                   method<&EpsModelHandle::LoadParameters>("loadParameters"),
                                   method<&EpsModelHandle::SetDataParallel>("setDataParallel"),

@@ -18,6 +18,7 @@ class EpsModelHandle : public JsClass<EpsModelHandle>, public NativeHandle {
 
  private:
   Napi::Value TrainSteps(const Napi::CallbackInfo& info);
+  Napi::Value ProfileSteps(const Napi::CallbackInfo& info);
   Napi::Value Eps(const Napi::CallbackInfo& info);
   Napi::Value Parameters(const Napi::CallbackInfo& info);
   Napi::Value LoadParameters(const Napi::CallbackInfo& info);

@@ -5,6 +5,8 @@
 #include "arguments.h"
 #include "convert.h"
 #include "errors.h"
+#include "js_errors.h"
+#include "op_profile.h"
 
 namespace mmdisco_binding {
 
@@ -90,6 +92,23 @@ Napi::Value critic_residuals(const Napi::CallbackInfo& info, NativeHandle& self,
     auto r = critic->residuals(a.to(place.device, place.dtype), v.to(place.device, place.dtype), t.to(place.device),
                                /*create_graph=*/false, /*base_eps=*/{});
     return {{"audio", r.audio}, {"video", r.video}};
+  });
+}
+
+Napi::Value profile_call(Napi::Env env, NativeHandle& self, const std::vector<Use>& uses,
+                         const std::vector<Napi::Value>& keep_alive, const c10::Device& device,
+                         std::function<void()> work) {
+  guarded(env, "profile", [] { mmdisco::start_op_profiler(); });  // on the thread that loaded LibTorch
+  return run_async_json(env, self, uses, keep_alive, [work = std::move(work), device] {
+    auto out = mmdisco::Json::array();
+    for (const auto& op : mmdisco::profile_ops(work, device)) {
+      auto row = mmdisco::Json::object();
+      row.set("name", op.name);
+      row.set("selfMs", op.self_ms);
+      row.set("calls", op.calls);
+      out.push(std::move(row));
+    }
+    return out;
   });
 }
 

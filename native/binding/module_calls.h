@@ -1,6 +1,6 @@
 #pragma once
 // Asynchronous calls the JS classes share: a module's parameters (named, for checkpoints; flat, for finite
-// differences), a trainer's state (bytes, for an exact resume), and a critic's logit and residuals.
+// differences), a trainer's state (bytes, for an exact resume), a critic's logit and residuals, and a profile.
 #include <napi.h>
 
 #include <memory>
@@ -36,6 +36,12 @@ Napi::Value critic_logit(const Napi::CallbackInfo& info, NativeHandle& self, con
                          std::shared_ptr<mmdisco::JointCritic> critic, const std::vector<Use>& uses);
 Napi::Value critic_residuals(const Napi::CallbackInfo& info, NativeHandle& self, const mmdisco::Placement& place,
                              std::shared_ptr<mmdisco::JointCritic> critic, const std::vector<Use>& uses);
+
+// Runs `work` on self's worker under the op profiler (op_profile.h) and resolves with [{name, selfMs, calls}], the
+// largest first; `device` is where the work computes (CUDA: kernel times).
+Napi::Value profile_call(Napi::Env env, NativeHandle& self, const std::vector<Use>& uses,
+                         const std::vector<Napi::Value>& keep_alive, const c10::Device& device,
+                         std::function<void()> work);
 
 // ---- template definitions ----
 

@@ -49,6 +49,7 @@ class EpsModel {
   NamedTensors parameters() { return named_parameters(inference_model().module()); }
   void load_parameters(const NamedTensors& values);
   int64_t parameter_count() { return mmdisco::parameter_count(model_->module()); }
+  const Placement& placement() const { return config_.placement; }
 
  private:
   EpsModelConfig config_;

@@ -1,6 +1,7 @@
 /**
  * Base-model U-Nets through the addon: shapes (including sizes that are not multiples of the down-sampling),
- * exact training-state round trips, EMA as the sampling weights, and the Griffin-Lim inverse of the log-mel.
+ * exact training-state round trips, profiled training, EMA as the sampling weights, and the Griffin-Lim inverse of
+ * the log-mel.
  */
 import { strict as assert } from 'node:assert';
 import { MelSpectrogram } from '../../ts/media/melspec';
@@ -73,6 +74,22 @@ describe('base-model U-Nets', function () {
 
     const [a, b] = [await uninterrupted.parameters(), await resumed.parameters()];
     for (const name of Object.keys(a)) assert.deepEqual(b[name].data, a[name].data, name);
+  });
+
+  it('profileSteps trains as trainSteps does and reports the convolutions of each step, largest first', async () => {
+    const shape = [4, 1, 24, 16];
+    const batches = [0, 1].map((i) => tensor(noise(shape, 20 + i), shape));
+    const [plain, profiled] = [new native.EpsModel(tinyAudio), new native.EpsModel(tinyAudio)];
+    for (const b of batches) await plain.trainSteps(b, 4);
+    await profiled.trainSteps(batches[0], 4);
+    const ops = await profiled.profileSteps(batches[1], 4);
+    const [a, b] = [await plain.parameters(), await profiled.parameters()];
+    for (const name of Object.keys(a)) assert.deepEqual(b[name].data, a[name].data, name);
+    assert.equal((await profiled.trainingState()).step, 2);
+    const conv = ops.find((op) => op.name === 'aten::convolution_backward');
+    assert.ok(conv && conv.calls > 0 && conv.selfMs > 0, ops.map((op) => op.name).join(', '));
+    assert.ok(ops.every((op, i) => i === 0 || op.selfMs <= ops[i - 1].selfMs), 'sorted by self time');
+    assert.throws(() => profiled.profileSteps(tensor(noise([3, 1, 24, 16], 1), [3, 1, 24, 16]), 2), /profileSteps: .*multiple/);
   });
 
   it('samples with the EMA weights, which trail the trained weights', async () => {
