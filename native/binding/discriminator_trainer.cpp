@@ -71,13 +71,18 @@ mmdisco::DiscriminatorBatch DiscriminatorTrainerHandle::batch_from_js(Napi::Valu
           conv("fakeVideo"),  condition("realCondition"), condition("fakeCondition"), classes};
 }
 
+DiscriminatorTrainerHandle::TrainingRows DiscriminatorTrainerHandle::training_rows(const Napi::CallbackInfo& info,
+                                                                                   const char* method) const {
+  TrainingRows rows{batch_from_js(info[0]), info[1].As<Napi::Number>().Int64Value()};
+  guarded(info.Env(), method, [&] { mmdisco::DiscriminatorTrainer::check_train_rows(rows.data, rows.batch_size); });
+  return rows;
+}
+
 Napi::Value DiscriminatorTrainerHandle::TrainSteps(const Napi::CallbackInfo& info) {
-  auto data = batch_from_js(info[0]);
-  const int64_t batch = info[1].As<Napi::Number>().Int64Value();
-  guarded(info.Env(), "trainSteps", [&] { mmdisco::DiscriminatorTrainer::check_train_rows(data, batch); });
+  const auto rows = training_rows(info, "trainSteps");
   auto trainer = trainer_;
-  return run_async(info.Env(), *this, trainer_uses(), {info.This(), info[0]}, [trainer, data, batch]() -> NamedTensors {
-    auto log = trainer->train_steps(data, batch);
+  return run_async(info.Env(), *this, trainer_uses(), {info.This(), info[0]}, [trainer, rows]() -> NamedTensors {
+    auto log = trainer->train_steps(rows.data, rows.batch_size);
     // Per-sample outputs, (steps, batchSize), for per-timestep summaries.
     NamedTensors out{{"total", log.total},   {"bce", log.bce},       {"denoising", log.denoising}, {"dReal", log.d_real},
                      {"dFake", log.d_fake},  {"classLoss", log.classes}, {"pReal", log.p_real},  {"pFake", log.p_fake},
@@ -88,12 +93,10 @@ Napi::Value DiscriminatorTrainerHandle::TrainSteps(const Napi::CallbackInfo& inf
 }
 
 Napi::Value DiscriminatorTrainerHandle::ProfileSteps(const Napi::CallbackInfo& info) {
-  auto data = batch_from_js(info[0]);
-  const int64_t batch = info[1].As<Napi::Number>().Int64Value();
-  guarded(info.Env(), "profileSteps", [&] { mmdisco::DiscriminatorTrainer::check_train_rows(data, batch); });
+  const auto rows = training_rows(info, "profileSteps");
   auto trainer = trainer_;
   return profile_call(info.Env(), *this, trainer_uses(), {info.This(), info[0]}, place_.device,
-                      [trainer, data, batch] { trainer->train_steps(data, batch); });
+                      [trainer, rows] { trainer->train_steps(rows.data, rows.batch_size); });
 }
 
 Napi::Value DiscriminatorTrainerHandle::LossAndGradient(const Napi::CallbackInfo& info) {

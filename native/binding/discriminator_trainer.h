@@ -24,6 +24,12 @@ class DiscriminatorTrainerHandle : public JsClass<DiscriminatorTrainerHandle>, p
   Napi::Value TrainingState(const Napi::CallbackInfo& info);
   Napi::Value LoadTrainingState(const Napi::CallbackInfo& info);
   mmdisco::DiscriminatorBatch batch_from_js(Napi::Value value) const;
+  // The (batch, batchSize) arguments of trainSteps and profileSteps, checked.
+  struct TrainingRows {
+    mmdisco::DiscriminatorBatch data;
+    int64_t batch_size;
+  };
+  TrainingRows training_rows(const Napi::CallbackInfo& info, const char* method) const;
   // Training writes the discriminator; the frozen base models are only read, so they can serve others meanwhile.
   std::vector<Use> trainer_uses();
   mmdisco::Placement place_;

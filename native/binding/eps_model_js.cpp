@@ -47,26 +47,27 @@ EpsModelHandle::EpsModelHandle(const Napi::CallbackInfo& info)
   });
 }
 
-Napi::Value EpsModelHandle::TrainSteps(const Napi::CallbackInfo& info) {
-  auto x0 = tensor_from_js(info[0], "x0");
-  const int64_t batch = info[1].As<Napi::Number>().Int64Value();
-  guarded(info.Env(), "trainSteps", [&] { mmdisco::EpsModel::check_train_rows(x0, batch); });
+EpsModelHandle::TrainingRows EpsModelHandle::training_rows(const Napi::CallbackInfo& info, const char* method) {
+  TrainingRows rows{tensor_from_js(info[0], "x0"), info[1].As<Napi::Number>().Int64Value()};
+  guarded(info.Env(), method, [&] { mmdisco::EpsModel::check_train_rows(rows.x0, rows.batch_size); });
   model_->trainer();  // created here, on the JS thread, before the work is queued
+  return rows;
+}
+
+Napi::Value EpsModelHandle::TrainSteps(const Napi::CallbackInfo& info) {
+  const auto rows = training_rows(info, "trainSteps");
   auto model = model_;
-  return run_async(info.Env(), *this, {{this, Access::Write}}, {info.This(), info[0]}, [model, x0, batch]() -> NamedTensors {
-    auto log = model->train_steps(x0, batch);
+  return run_async(info.Env(), *this, {{this, Access::Write}}, {info.This(), info[0]}, [model, rows]() -> NamedTensors {
+    auto log = model->train_steps(rows.x0, rows.batch_size);
     return {{"losses", log.losses}, {"step", step_tensor(log.step)}};
   });
 }
 
 Napi::Value EpsModelHandle::ProfileSteps(const Napi::CallbackInfo& info) {
-  auto x0 = tensor_from_js(info[0], "x0");
-  const int64_t batch = info[1].As<Napi::Number>().Int64Value();
-  guarded(info.Env(), "profileSteps", [&] { mmdisco::EpsModel::check_train_rows(x0, batch); });
-  model_->trainer();  // created here, on the JS thread, before the work is queued
+  const auto rows = training_rows(info, "profileSteps");
   auto model = model_;
   return profile_call(info.Env(), *this, {{this, Access::Write}}, {info.This(), info[0]}, model->placement().device,
-                      [model, x0, batch] { model->train_steps(x0, batch); });
+                      [model, rows] { model->train_steps(rows.x0, rows.batch_size); });
 }
 
 Napi::Value EpsModelHandle::TrainingState(const Napi::CallbackInfo& info) {

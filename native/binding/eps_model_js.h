@@ -19,6 +19,12 @@ class EpsModelHandle : public JsClass<EpsModelHandle>, public NativeHandle {
  private:
   Napi::Value TrainSteps(const Napi::CallbackInfo& info);
   Napi::Value ProfileSteps(const Napi::CallbackInfo& info);
+  // The (x0, batchSize) arguments of trainSteps and profileSteps, checked, with the trainer created on the JS thread.
+  struct TrainingRows {
+    torch::Tensor x0;
+    int64_t batch_size;
+  };
+  TrainingRows training_rows(const Napi::CallbackInfo& info, const char* method);
   Napi::Value Eps(const Napi::CallbackInfo& info);
   Napi::Value Parameters(const Napi::CallbackInfo& info);
   Napi::Value LoadParameters(const Napi::CallbackInfo& info);
