@@ -13,6 +13,6 @@ bench dist/bench/toyStep.js --device cuda --steps 100
 # MM-Diffusion discriminator at the paper shape (spec/performance-anchors.md: batch 8 of 16×3×64×64 + 25,600 samples)
 bench dist/bench/discriminatorStep.js --device cuda --frames 16 --size 64 --audio-samples 25600 --batch 8 --repeats 3 \
   --python "$MMDISCO_PYTHON"
-[ -f dist/bench/baseStep.js ] && bench dist/bench/baseStep.js --device cuda
+[ -f dist/bench/baseStep.js ] && bench dist/bench/baseStep.js --device cuda --profile
 # Data-parallel scaling over the node's GPUs (NCCL, 1, 2, 4, 8 ranks up to the GPU count; one rank on a 1-GPU machine)
 bench dist/bench/dataParallel.js --device cuda
