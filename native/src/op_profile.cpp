@@ -15,7 +15,7 @@ namespace mmdisco {
 
 namespace {
 
-namespace kineto = torch::autograd::profiler;
+namespace autograd_profiler = torch::autograd::profiler;
 namespace impl = torch::profiler::impl;
 
 std::vector<OpTime> sorted_by_time(const std::map<std::string, OpTime>& by_name) {
@@ -67,16 +67,16 @@ std::vector<OpTime> profile_ops(const std::function<void()>& work, const c10::De
   const impl::ProfilerConfig config(impl::ProfilerState::KINETO);
   std::set<impl::ActivityType> activities{impl::ActivityType::CPU};
   if (cuda) activities.insert(impl::ActivityType::CUDA);
-  kineto::prepareProfiler(config, activities);
-  kineto::enableProfiler(config, activities);
+  autograd_profiler::prepareProfiler(config, activities);
+  autograd_profiler::enableProfiler(config, activities);
   try {
     work();
     if (cuda) torch::cuda::synchronize(device.index());  // the kernels still queued belong to the work
   } catch (...) {
-    kineto::disableProfiler();
+    autograd_profiler::disableProfiler();
     throw;
   }
-  const auto result = kineto::disableProfiler();
+  const auto result = autograd_profiler::disableProfiler();
   if (cuda) {
     std::map<std::string, OpTime> by_name;
     for (const auto& event : result->events()) {

@@ -31,7 +31,7 @@ std::vector<OpTime> self_times(std::vector<OpSpan> events);
 
 // Starts the profiler's library (Kineto) on the calling thread, once per process. Kineto expects to start on the
 // thread that loaded LibTorch and prints an error when it starts elsewhere, so a caller that profiles on worker
-// threads calls this first on the loading thread; profile_ops otherwise starts it where it runs.
+// threads calls this first on the loading thread (without it, the first profile starts Kineto where it runs).
 void start_op_profiler();
 
 // Runs `work` once under the profiler on the calling thread, which computes on `device`: a CUDA device gives the
