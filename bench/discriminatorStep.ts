@@ -123,7 +123,8 @@ async function main(): Promise<void> {
     return topOps(await trainer.profileSteps(profileBatch, b));
   };
   const cuda = args.device.startsWith('cuda');
-  const measureNative = async () => {
+  // `profile`: also the top ops, in the last round only, as the reference profiles its last round.
+  const measureNative = async (profile: boolean) => {
     const modes = [];
     let peakAllocatedBytes = 0;
     for (const precision of NATIVE_MODES) {
@@ -144,7 +145,7 @@ async function main(): Promise<void> {
       trainStepMs: best.trainStepMs,
       modes,
       phasesMs: args.brief ? undefined : await nativePhases(best.mode),
-      topOps: args.brief ? undefined : await nativeTopOps(best.mode),
+      topOps: profile ? await nativeTopOps(best.mode) : undefined,
       guidanceMs: bestGuidance.guidanceMs,
       guidanceBestMode: bestGuidance.mode,
       guidanceModes,
@@ -177,8 +178,8 @@ async function main(): Promise<void> {
 
   const rounds: { native: Awaited<ReturnType<typeof measureNative>>; reference: ReferenceResult }[] = [];
   for (let round = 0; round < args.rounds; round++) {
-    const nativeRound = await measureNative();
-    rounds.push({ native: nativeRound, reference: measureReference(!args.brief && round === args.rounds - 1) });
+    const profile = !args.brief && round === args.rounds - 1;
+    rounds.push({ native: await measureNative(profile), reference: measureReference(profile) });
   }
   const last = rounds[rounds.length - 1];
   const reference = last.reference;
