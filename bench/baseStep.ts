@@ -23,7 +23,7 @@ import { BaseModelConfigSchema } from '../ts/config/baseModel';
 import { loadConfig } from '../ts/config/load';
 import { native, tensor } from '../ts/native';
 import { writeJsonAtomic } from '../ts/core/atomicWrite';
-import { describeMachine } from './machine';
+import { describeMachine, median, medianMs } from './machine';
 import { printTopOps, repeatRows, topOps, type TopOp } from './opProfile';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -56,21 +56,6 @@ interface ReferenceSide extends Side {
   topOps: TopOp[] | null;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
-async function timed(repeats: number, warmup: number, fn: () => Promise<unknown>): Promise<number> {
-  const seconds: number[] = [];
-  for (let i = 0; i < warmup + repeats; i++) {
-    const start = process.hrtime.bigint();
-    await fn();
-    if (i >= warmup) seconds.push(Number(process.hrtime.bigint() - start) / 1e9);
-  }
-  return median(seconds);
-}
-
 async function nativeSide(configFile: string, inputShape: number[], a: Args, profile: boolean): Promise<NativeSide> {
   const config = loadConfig(BaseModelConfigSchema, configFile);
   const t = config.training;
@@ -95,7 +80,7 @@ async function nativeSide(configFile: string, inputShape: number[], a: Args, pro
   for (const precision of ['fp32', 'bf16'] as const) {
     const model = modelIn(precision);
     parameters = model.parameterCount;
-    modes.push({ mode: precision, trainPairsPerSecond: batch / (await timed(a['train-steps'], 2, () => model.trainSteps(x0, batch))) });
+    modes.push({ mode: precision, trainPairsPerSecond: (1000 * batch) / (await medianMs(() => model.trainSteps(x0, batch), a['train-steps'], 2)) });
   }
   const best = modes.reduce((x, y) => (y.trainPairsPerSecond > x.trainPairsPerSecond ? y : x));
   const profiled = profile ? modelIn(best.mode) : undefined;
@@ -104,10 +89,12 @@ async function nativeSide(configFile: string, inputShape: number[], a: Args, pro
   const sampleModes = [];
   for (const precision of ['fp32', 'bf16'] as const) {
     const model = modelIn('fp32', precision);
-    const seconds = await timed(5, 2, () =>
-      native.sample({ sources: [model], shapes: [inputShape], n: a['sample-n'], sampler: 'ddim', steps: a['sample-steps'], seed: 0 }),
+    const ms = await medianMs(
+      () => native.sample({ sources: [model], shapes: [inputShape], n: a['sample-n'], sampler: 'ddim', steps: a['sample-steps'], seed: 0 }),
+      5,
+      2,
     );
-    sampleModes.push({ mode: precision, samplePairsPerSecond: a['sample-n'] / seconds });
+    sampleModes.push({ mode: precision, samplePairsPerSecond: (1000 * a['sample-n']) / ms });
   }
   const bestSample = sampleModes.reduce((x, y) => (y.samplePairsPerSecond > x.samplePairsPerSecond ? y : x));
   return {

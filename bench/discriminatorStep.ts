@@ -28,7 +28,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { native, tensor, type MmdiscoDiscriminatorNetwork, type Tensor } from '../ts/native';
 import { Rng } from '../ts/util/random';
-import { describeMachine, median, writeBenchResult } from './machine';
+import { describeMachine, median, medianMs, writeBenchResult } from './machine';
 import { printTopOps, repeatRows, topOps, type TopOp } from './opProfile';
 
 const PRESET_SHAPES = {
@@ -37,16 +37,6 @@ const PRESET_SHAPES = {
   mmdiffusion: { videoChannels: 3, audioChannels: 1, audio1d: true },
 } as const;
 
-async function timed(fn: () => Promise<unknown>, repeats: number): Promise<number> {
-  await fn(); // warm-up
-  const times: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const start = process.hrtime.bigint();
-    await fn();
-    times.push(Number(process.hrtime.bigint() - start) / 1e6);
-  }
-  return median(times);
-}
 
 async function main(): Promise<void> {
   const args = await yargs(hideBin(process.argv))
@@ -130,13 +120,13 @@ async function main(): Promise<void> {
     for (const precision of NATIVE_MODES) {
       const trainer = trainerOf(precision);
       if (cuda) native.peakAllocatedBytes(args.device, { reset: true });
-      modes.push({ mode: precision, trainStepMs: await timed(() => trainer.trainSteps(batch, b), args.repeats) });
+      modes.push({ mode: precision, trainStepMs: await medianMs(() => trainer.trainSteps(batch, b), args.repeats) });
       if (cuda) peakAllocatedBytes = Math.max(peakAllocatedBytes, native.peakAllocatedBytes(args.device) ?? 0);
     }
     const best = modes.reduce((x, y) => (y.trainStepMs < x.trainStepMs ? y : x));
     const guidanceModes = [];
     for (const { precision, disc: d } of guidanceDiscs) {
-      guidanceModes.push({ mode: precision, guidanceMs: await timed(() => d.residuals(a, v, 500), args.repeats) });
+      guidanceModes.push({ mode: precision, guidanceMs: await medianMs(() => d.residuals(a, v, 500), args.repeats) });
     }
     const bestGuidance = guidanceModes.reduce((x, y) => (y.guidanceMs < x.guidanceMs ? y : x));
     return {
@@ -149,7 +139,7 @@ async function main(): Promise<void> {
       guidanceMs: bestGuidance.guidanceMs,
       guidanceBestMode: bestGuidance.mode,
       guidanceModes,
-      forwardMs: await timed(() => disc.logit(a, v, 500), args.repeats),
+      forwardMs: await medianMs(() => disc.logit(a, v, 500), args.repeats),
       // CUDA: the allocator's high-water mark over the training steps of every mode; CPU: this process's peak RSS.
       peakMemoryMiB: cuda ? peakAllocatedBytes / 2 ** 20 : process.resourceUsage().maxRSS / 1024,
     };
@@ -198,8 +188,8 @@ async function main(): Promise<void> {
   const sampling = args.brief
     ? undefined
     : {
-        unguidedStepMs: (await timed(() => native.sample(sampleOptions), args.repeats)) / args['sampling-steps'],
-        guidedStepMs: (await timed(() => native.sample({ ...sampleOptions, critic: guided, lambdas: [1, 1] }), args.repeats)) / args['sampling-steps'],
+        unguidedStepMs: (await medianMs(() => native.sample(sampleOptions), args.repeats)) / args['sampling-steps'],
+        guidedStepMs: (await medianMs(() => native.sample({ ...sampleOptions, critic: guided, lambdas: [1, 1] }), args.repeats)) / args['sampling-steps'],
         guidancePrecision: last.native.guidanceBestMode,
       };
   const bestModePhases = (r: ReferenceResult) => r.modes.find((m) => m.mode === r.bestMode)!.phasesMs;

@@ -59,6 +59,17 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+/** The median wall time in ms of `repeats` awaited calls of fn, after `warmup` calls left untimed. */
+export async function medianMs(fn: () => Promise<unknown>, repeats: number, warmup = 1): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < warmup + repeats; i++) {
+    const start = process.hrtime.bigint();
+    await fn();
+    if (i >= warmup) times.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  return median(times);
+}
+
 /** A yargs coerce for a flag given as positive integers separated by commas (e.g. --ranks 1,2,4,8). */
 export const numberList = (flag: string) => (value: string | number) => {
   const values = String(value).split(',').map(Number);
