@@ -37,7 +37,6 @@ const PRESET_SHAPES = {
   mmdiffusion: { videoChannels: 3, audioChannels: 1, audio1d: true },
 } as const;
 
-
 async function main(): Promise<void> {
   const args = await yargs(hideBin(process.argv))
     .option('preset', { choices: Object.keys(PRESET_SHAPES) as (keyof typeof PRESET_SHAPES)[], default: 'mmdiffusion' as const })

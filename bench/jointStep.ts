@@ -27,7 +27,7 @@ import { saveDiscriminatorWeights } from '../ts/checkpoint/discriminatorWeights'
 import { SAMPLERS } from '../ts/core/samplers';
 import { GUIDANCE_FILES } from '../ts/guidance/train';
 import { type DiscriminatorNetwork, native } from '../ts/native';
-import { describeMachine, median, writeBenchResult } from './machine';
+import { describeMachine, median, medianMs, writeBenchResult } from './machine';
 
 const UNET_SEED = 2001;
 const DISCRIMINATOR_SEED = 1;
@@ -75,18 +75,13 @@ async function main(): Promise<void> {
     unguided: () => native.sample(options),
     guided: () => native.sample({ ...options, critic: discriminator, lambdas: [1, 1] }),
   };
-  const perCallMs = async (run: () => Promise<unknown>): Promise<number> => {
-    const start = process.hrtime.bigint();
-    await run();
-    return Number(process.hrtime.bigint() - start) / 1e6 / args.steps;
-  };
   await native.sample({ ...options, steps: 1, critic: discriminator, lambdas: [1, 1] }); // warm-up of both models
 
   const rounds: { unguidedStepMs: number; guidedStepMs: number; ratio: number; loadAverage1m: number }[] = [];
   for (let round = 0; round < args.rounds; round++) {
     const order = round % 2 === 0 ? (['unguided', 'guided'] as const) : (['guided', 'unguided'] as const);
     const ms: Partial<Record<keyof typeof runs, number>> = {};
-    for (const side of order) ms[side] = await perCallMs(runs[side]);
+    for (const side of order) ms[side] = (await medianMs(runs[side], 1, 0)) / args.steps; // one timed run, per model call
     rounds.push({ unguidedStepMs: ms.unguided!, guidedStepMs: ms.guided!, ratio: ms.guided! / ms.unguided!, loadAverage1m: os.loadavg()[0] });
     console.log(`round ${round + 1}/${args.rounds}: unguided ${(ms.unguided! / 1000).toFixed(2)} s, guided ${(ms.guided! / 1000).toFixed(2)} s per model call (load ${os.loadavg()[0].toFixed(1)})`);
   }
