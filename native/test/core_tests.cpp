@@ -754,8 +754,8 @@ void official_joint_model_tests(const std::string& dir) {
 }
 
 // The fused GroupNorm + scale-shift + SiLU against its ATen composition: float32 within rounding (odd sizes for the
-// vector tails, 3-D to 5-D, a large mean for the variance), bf16 within bf16's precision, NaN carried through, and
-// the ATen path (with its graph) whenever gradients are needed.
+// vector tails, 3-D to 5-D, a large mean for the variance), bf16 within bf16's precision, NaN carried through; its
+// gradients against autograd through the composition, and its double backward.
 void group_norm_silu_tests() {
   torch::manual_seed(11);
   const auto relative = [](const torch::Tensor& a, const torch::Tensor& b) {
@@ -799,10 +799,13 @@ void group_norm_silu_tests() {
     const double half_error = relative(half_out, group_norm_silu_reference(half, norm, scale, shift));
     check(half_out.scalar_type() == torch::kBFloat16 && half_error < 2e-2,
           name.str() + " in bf16: bf16 out, within 2e-2 (" + text(half_error) + ")");
+    // bf16 in and out directly: the float32 kernel on the same values, rounded once to nearest even.
+    check(torch::equal(half_out, group_norm_silu(half.to(torch::kFloat32), norm, scale, shift).to(torch::kBFloat16)),
+          name.str() + " in bf16: the float32 result rounded to bf16, bit for bit");
   }
 
   torch::nn::GroupNorm norm(torch::nn::GroupNormOptions(4, 8));
-  auto x = torch::randn({2, 8, 5, 5});
+  const auto x = torch::randn({2, 8, 5, 5});
   {
     torch::NoGradGuard no_grad;
     x[1][3][2][2] = std::nan("");
@@ -811,12 +814,63 @@ void group_norm_silu_tests() {
               y[0].isfinite().all().item<bool>(),
           "fused GroupNorm+SiLU: a NaN makes its group NaN and leaves the other groups finite");
   }
-  x = torch::randn({2, 8, 5, 5}, torch::requires_grad());
-  check(!group_norm_silu_is_fused(x, norm), "with gradients needed, GroupNorm+SiLU takes ATen's path");
-  const auto y = group_norm_silu(x, norm);
-  y.sum().backward();
-  check(y.requires_grad() && x.grad().defined() && torch::equal(y, group_norm_silu_reference(x, norm)),
-        "with gradients needed, GroupNorm+SiLU is ATen's composition exactly, and differentiable");
+
+  // With gradients: the fused backward against autograd through ATen's composition (first order), and the double
+  // backward of a gradient penalty, which differentiates the composition.
+  struct GradCase { std::vector<int64_t> shape; bool modulated; torch::Dtype dtype; double tolerance; };
+  for (const GradCase& c : {GradCase{{3, 16, 7, 9}, true, torch::kFloat32, 1e-5},
+                            GradCase{{2, 8, 3, 5, 6}, false, torch::kFloat32, 1e-5},
+                            GradCase{{2, 16, 40, 33}, true, torch::kBFloat16, 2e-2}}) {
+    torch::nn::GroupNorm grad_norm(torch::nn::GroupNormOptions(4, c.shape[1]));
+    {
+      torch::NoGradGuard no_grad;
+      grad_norm->weight.normal_();
+      grad_norm->bias.normal_();
+    }
+    const auto x0 = torch::randn(c.shape).to(c.dtype);
+    const auto scale0 = 0.5 * torch::randn({c.shape[0], c.shape[1]}), shift0 = torch::randn({c.shape[0], c.shape[1]});
+    const auto dy = torch::randn(c.shape).to(c.dtype);
+    const auto gradients = [&](bool fused) {
+      auto xs = x0.clone().requires_grad_();
+      auto scale = scale0.clone().requires_grad_(), shift = shift0.clone().requires_grad_();
+      std::optional<torch::Tensor> s, t;
+      if (c.modulated) s = scale, t = shift;
+      for (auto* p : {&grad_norm->weight, &grad_norm->bias}) p->mutable_grad() = torch::Tensor();
+      const auto y = fused ? group_norm_silu(xs, grad_norm, s, t) : group_norm_silu_reference(xs, grad_norm, s, t);
+      y.backward(dy);
+      std::vector<torch::Tensor> out{xs.grad(), grad_norm->weight.grad().clone(), grad_norm->bias.grad().clone()};
+      if (c.modulated) out.insert(out.end(), {scale.grad(), shift.grad()});
+      return out;
+    };
+    std::ostringstream name;
+    name << "fused GroupNorm+SiLU gradients on " << torch::IntArrayRef(c.shape) << (c.modulated ? " with scale-shift" : "")
+         << (c.dtype == torch::kBFloat16 ? " in bf16" : "");
+    if (!group_norm_silu_is_fused(x0, grad_norm)) {
+      std::cout << "skip " << name.str() << ": this CPU has no AVX2/FMA, ATen's path is used\n";
+      continue;
+    }
+    const auto fused = gradients(true), reference = gradients(false);
+    double worst = 0;
+    for (size_t i = 0; i < fused.size(); ++i) worst = std::max(worst, relative(fused[i], reference[i]));
+    check(fused[0].scalar_type() == c.dtype && worst < c.tolerance,
+          name.str() + ": x, γ, β" + (c.modulated ? ", scale, shift" : "") + " within " + text(c.tolerance) +
+              " of autograd through ATen's composition (worst relative L2 " + text(worst) + ")");
+  }
+  const auto x_penalty = torch::randn({2, 8, 5, 5});
+  const auto penalty = [&](bool fused) {
+    auto xs = x_penalty.clone().requires_grad_();
+    for (auto* p : {&norm->weight, &norm->bias}) p->mutable_grad() = torch::Tensor();
+    const auto y = fused ? group_norm_silu(xs, norm) : group_norm_silu_reference(xs, norm);
+    const auto dx = torch::autograd::grad({(y * y).sum()}, {xs}, {}, true, true)[0];
+    dx.pow(2).sum().backward();
+    return std::vector<torch::Tensor>{xs.grad(), norm->weight.grad().clone()};
+  };
+  if (group_norm_silu_is_fused(x_penalty, norm)) {
+    const auto fused = penalty(true), reference = penalty(false);
+    const double error = std::max(relative(fused[0], reference[0]), relative(fused[1], reference[1]));
+    check(error < 1e-5, "fused GroupNorm+SiLU double backward (a gradient penalty): x and γ within 1e-5 of ATen's (" +
+                            text(error) + ")");
+  }
   torch::set_num_threads(threads);
 }
 

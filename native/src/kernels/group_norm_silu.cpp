@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -43,8 +44,29 @@ __attribute__((target("avx2,fma"))) inline __m256 exp8(__m256 x) {
   return _mm256_mul_ps(p, _mm256_castsi256_ps(exponent));
 }
 
-// Σ (x − centre) and Σ (x − centre)² over n floats: float lanes within blocks of 2048, double across blocks.
-__attribute__((target("avx2,fma"))) void centred_moments(const float* x, int64_t n, float centre, double& sum,
+// 8 activations as floats, from float32 or bf16 (a bf16 is the top half of a float32).
+__attribute__((target("avx2,fma"))) inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+__attribute__((target("avx2,fma"))) inline __m256 load8(const c10::BFloat16* p) {
+  const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+}
+
+// 8 floats stored as float32, or as bf16 rounded to nearest even as c10::BFloat16 rounds (NaN stays NaN).
+__attribute__((target("avx2,fma"))) inline void store8(float* p, __m256 v) { _mm256_storeu_ps(p, v); }
+__attribute__((target("avx2,fma"))) inline void store8(c10::BFloat16* p, __m256 v) {
+  const __m256i bits = _mm256_castps_si256(v);
+  const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(bits, 16), _mm256_set1_epi32(1));
+  __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(bits, _mm256_add_epi32(odd, _mm256_set1_epi32(0x7FFF))), 16);
+  const __m256i nan = _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+  rounded = _mm256_blendv_epi8(rounded, _mm256_set1_epi32(0x7FC0), nan);
+  // Pack the 8 low halves: packus works per 128-bit lane, the permute puts the lanes' results together.
+  const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(rounded, rounded), 0xD8);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm256_castsi256_si128(packed));
+}
+
+// Σ (x − centre) and Σ (x − centre)² over n activations: float lanes within blocks of 2048, double across blocks.
+template <typename T>
+__attribute__((target("avx2,fma"))) void centred_moments(const T* x, int64_t n, float centre, double& sum,
                                                           double& squares) {
   constexpr int64_t kBlock = 2048;
   const __m256 c = _mm256_set1_ps(centre);
@@ -54,7 +76,7 @@ __attribute__((target("avx2,fma"))) void centred_moments(const float* x, int64_t
     __m256 s = _mm256_setzero_ps(), q = _mm256_setzero_ps();
     int64_t i = start;
     for (; i + 8 <= end; i += 8) {
-      const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + i), c);
+      const __m256 d = _mm256_sub_ps(load8(x + i), c);
       s = _mm256_add_ps(s, d);
       q = _mm256_fmadd_ps(d, d, q);
     }
@@ -66,64 +88,222 @@ __attribute__((target("avx2,fma"))) void centred_moments(const float* x, int64_t
       squares += lanes_q[k];
     }
     for (; i < end; ++i) {
-      const double d = static_cast<double>(x[i]) - centre;
+      const double d = static_cast<double>(static_cast<float>(x[i])) - centre;
       sum += d;
       squares += d * d;
     }
   }
 }
 
-// y = SiLU(a·x + b) over n floats.
-__attribute__((target("avx2,fma"))) void affine_silu(const float* x, float* y, int64_t n, float a, float b) {
+// y = SiLU(a·x + b) over n activations.
+template <typename T>
+__attribute__((target("avx2,fma"))) void affine_silu(const T* x, T* y, int64_t n, float a, float b) {
   const __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b), one = _mm256_set1_ps(1.0f);
   const __m256 sign = _mm256_set1_ps(-0.0f);
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    const __m256 h = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), va, vb);
-    _mm256_storeu_ps(y + i, _mm256_div_ps(h, _mm256_add_ps(one, exp8(_mm256_xor_ps(h, sign)))));
+    const __m256 h = _mm256_fmadd_ps(load8(x + i), va, vb);
+    store8(y + i, _mm256_div_ps(h, _mm256_add_ps(one, exp8(_mm256_xor_ps(h, sign)))));
   }
   for (; i < n; ++i) {
-    const float h = x[i] * a + b;
-    y[i] = h / (1.0f + std::exp(-h));
+    const float h = static_cast<float>(x[i]) * a + b;
+    y[i] = static_cast<T>(h / (1.0f + std::exp(-h)));
   }
 }
 
-// The fused kernel on float32 (B, C, …) contiguous x; scale and shift float32 (B, C) contiguous, or undefined.
+struct GroupStatistics {
+  torch::Tensor mean, rstd;  // float32 (B·groups)
+};
+
+// The fused kernel on float32 or bf16 (B, C, …) contiguous x, y of x's dtype; scale and shift float32 (B, C)
+// contiguous, or undefined. Writes each group's mean and 1/σ into statistics when given (the backward reads them).
 torch::Tensor fused_group_norm_silu(const torch::Tensor& x, int64_t groups, const torch::Tensor& weight,
                                     const torch::Tensor& bias, double eps, const torch::Tensor& scale,
-                                    const torch::Tensor& shift) {
+                                    const torch::Tensor& shift, GroupStatistics* statistics = nullptr) {
   const int64_t batch = x.size(0), channels = x.size(1), positions = x.numel() / (batch * channels);
   const int64_t per_group = channels / groups, group_size = per_group * positions;
   auto y = torch::empty_like(x);
-  const float* xs = x.data_ptr<float>();
-  float* ys = y.data_ptr<float>();
+  float* means = nullptr;
+  float* rstds = nullptr;
+  if (statistics) {
+    statistics->mean = torch::empty({batch * groups}, torch::kFloat32);
+    statistics->rstd = torch::empty({batch * groups}, torch::kFloat32);
+    means = statistics->mean.data_ptr<float>();
+    rstds = statistics->rstd.data_ptr<float>();
+  }
   const float* gamma = weight.data_ptr<float>();
   const float* beta = bias.data_ptr<float>();
   const float* scales = scale.defined() ? scale.data_ptr<float>() : nullptr;
   const float* shifts = shift.defined() ? shift.data_ptr<float>() : nullptr;
-  at::parallel_for(0, batch * groups, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t bg = begin; bg < end; ++bg) {
-      const int64_t b = bg / groups, g = bg % groups;
-      const float* xg = xs + bg * group_size;
-      // Two passes: a first mean, then the moments about it (small deviations: no cancellation in the variance).
-      double sum, squares;
-      centred_moments(xg, group_size, 0.0f, sum, squares);
-      const float centre = static_cast<float>(sum / group_size);
-      centred_moments(xg, group_size, centre, sum, squares);
-      const double deviation = sum / group_size, mean = centre + deviation;
-      const double variance = squares / group_size - deviation * deviation;
-      const double rstd = 1.0 / std::sqrt(std::max(variance, 0.0) + eps);
-      for (int64_t j = 0; j < per_group; ++j) {
-        const int64_t c = g * per_group + j;
-        const double m = scales ? 1.0 + scales[b * channels + c] : 1.0;
-        const double a = rstd * gamma[c] * m;
-        const double offset = (beta[c] - mean * rstd * gamma[c]) * m + (shifts ? shifts[b * channels + c] : 0.0);
-        affine_silu(xg + j * positions, ys + bg * group_size + j * positions, positions, static_cast<float>(a),
-                    static_cast<float>(offset));
+  const auto run = [&](const auto* xs, auto* ys) {
+    at::parallel_for(0, batch * groups, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t bg = begin; bg < end; ++bg) {
+        const int64_t b = bg / groups, g = bg % groups;
+        const auto* xg = xs + bg * group_size;
+        // Two passes: a first mean, then the moments about it (small deviations: no cancellation in the variance).
+        double sum, squares;
+        centred_moments(xg, group_size, 0.0f, sum, squares);
+        const float centre = static_cast<float>(sum / group_size);
+        centred_moments(xg, group_size, centre, sum, squares);
+        const double deviation = sum / group_size, mean = centre + deviation;
+        const double variance = squares / group_size - deviation * deviation;
+        const double rstd = 1.0 / std::sqrt(std::max(variance, 0.0) + eps);
+        if (means) {
+          means[bg] = static_cast<float>(mean);
+          rstds[bg] = static_cast<float>(rstd);
+        }
+        for (int64_t j = 0; j < per_group; ++j) {
+          const int64_t c = g * per_group + j;
+          const double m = scales ? 1.0 + scales[b * channels + c] : 1.0;
+          const double a = rstd * gamma[c] * m;
+          const double offset = (beta[c] - mean * rstd * gamma[c]) * m + (shifts ? shifts[b * channels + c] : 0.0);
+          affine_silu(xg + j * positions, ys + bg * group_size + j * positions, positions, static_cast<float>(a),
+                      static_cast<float>(offset));
+        }
       }
-    }
-  });
+    });
+  };
+  if (x.scalar_type() == torch::kBFloat16) {
+    run(x.data_ptr<c10::BFloat16>(), y.data_ptr<c10::BFloat16>());
+  } else {
+    run(x.data_ptr<float>(), y.data_ptr<float>());
+  }
   return y;
+}
+
+// Over n activations with h = a·x + b: dh = dy · SiLU'(h), written to dh (float32); adds Σ dh and Σ dh·x to the
+// sums.
+template <typename T>
+__attribute__((target("avx2,fma"))) void affine_silu_backward(const T* x, const T* dy, float* dh, int64_t n, float a,
+                                                              float b, double& sum, double& moment) {
+  constexpr int64_t kBlock = 2048;
+  const __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b), one = _mm256_set1_ps(1.0f);
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  for (int64_t start = 0; start < n; start += kBlock) {
+    const int64_t end = std::min(n, start + kBlock);
+    __m256 s = _mm256_setzero_ps(), q = _mm256_setzero_ps();
+    int64_t i = start;
+    for (; i + 8 <= end; i += 8) {
+      const __m256 xv = load8(x + i);
+      const __m256 h = _mm256_fmadd_ps(xv, va, vb);
+      const __m256 sigma = _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_xor_ps(h, sign))));
+      // SiLU'(h) = σ(h)·(1 + h·(1 − σ(h)))
+      const __m256 slope = _mm256_mul_ps(sigma, _mm256_fmadd_ps(h, _mm256_sub_ps(one, sigma), one));
+      const __m256 d = _mm256_mul_ps(load8(dy + i), slope);
+      _mm256_storeu_ps(dh + i, d);
+      s = _mm256_add_ps(s, d);
+      q = _mm256_fmadd_ps(d, xv, q);
+    }
+    alignas(32) float lanes_s[8], lanes_q[8];
+    _mm256_store_ps(lanes_s, s);
+    _mm256_store_ps(lanes_q, q);
+    for (int k = 0; k < 8; ++k) {
+      sum += lanes_s[k];
+      moment += lanes_q[k];
+    }
+    for (; i < end; ++i) {
+      const float xi = static_cast<float>(x[i]);
+      const float h = xi * a + b;
+      const float sigma = 1.0f / (1.0f + std::exp(-h));
+      const float d = static_cast<float>(dy[i]) * sigma * (1.0f + h * (1.0f - sigma));
+      dh[i] = d;
+      sum += d;
+      moment += static_cast<double>(d) * xi;
+    }
+  }
+}
+
+// dx = p·dh + q·x + r over n activations.
+template <typename T>
+__attribute__((target("avx2,fma"))) void affine_combination(const float* dh, const T* x, T* dx, int64_t n, float p,
+                                                            float q, float r) {
+  const __m256 vp = _mm256_set1_ps(p), vq = _mm256_set1_ps(q), vr = _mm256_set1_ps(r);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 rest = _mm256_fmadd_ps(load8(x + i), vq, vr);
+    store8(dx + i, _mm256_fmadd_ps(_mm256_loadu_ps(dh + i), vp, rest));
+  }
+  for (; i < n; ++i) dx[i] = static_cast<T>(dh[i] * p + static_cast<float>(x[i]) * q + r);
+}
+
+struct GroupNormSiluGradients {
+  torch::Tensor x, weight, bias, scale, shift;  // scale and shift undefined when the forward had none
+};
+
+// The backward of fused_group_norm_silu on contiguous x and dy of one dtype (float32 or bf16), from the forward's
+// statistics. Per (batch, group), two passes: dh = dy·SiLU'(h) into a float32 scratch of the group's size, with each
+// channel's Σ dh and Σ dh·x̂, then GroupNorm's input gradient dx = rstd·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)) with
+// dx̂ = dh·(1 + scale)·γ.
+GroupNormSiluGradients fused_group_norm_silu_backward(const torch::Tensor& x, const torch::Tensor& dy, int64_t groups,
+                                                      const torch::Tensor& weight, const torch::Tensor& bias,
+                                                      const torch::Tensor& scale, const torch::Tensor& shift,
+                                                      const GroupStatistics& statistics) {
+  const int64_t batch = x.size(0), channels = x.size(1), positions = x.numel() / (batch * channels);
+  const int64_t per_group = channels / groups, group_size = per_group * positions;
+  auto dx = torch::empty_like(x);
+  // Per (b, c): Σ dh and Σ dh·x̂, reduced into the parameter gradients after the parallel loop.
+  auto dh_sums = torch::empty({batch, channels}, torch::kFloat64);
+  auto dh_moments = torch::empty({batch, channels}, torch::kFloat64);
+  double* sums = dh_sums.data_ptr<double>();
+  double* moments = dh_moments.data_ptr<double>();
+  const float* gamma = weight.data_ptr<float>();
+  const float* beta = bias.data_ptr<float>();
+  const float* scales = scale.defined() ? scale.data_ptr<float>() : nullptr;
+  const float* shifts = shift.defined() ? shift.data_ptr<float>() : nullptr;
+  const float* means = statistics.mean.data_ptr<float>();
+  const float* rstds = statistics.rstd.data_ptr<float>();
+  const auto run = [&](const auto* xs, const auto* dys, auto* dxs) {
+    at::parallel_for(0, batch * groups, 1, [&](int64_t begin, int64_t end) {
+      std::vector<float> dh(group_size);
+      for (int64_t bg = begin; bg < end; ++bg) {
+        const int64_t b = bg / groups, g = bg % groups;
+        const int64_t offset_bg = bg * group_size;
+        const double mean = means[bg], rstd = rstds[bg];
+        double mean_dxhat = 0, mean_dxhat_xhat = 0;
+        for (int64_t j = 0; j < per_group; ++j) {
+          const int64_t c = g * per_group + j, offset = offset_bg + j * positions;
+          const double m = scales ? 1.0 + scales[b * channels + c] : 1.0;
+          const double a = rstd * gamma[c] * m;
+          const double shift_c = (beta[c] - mean * rstd * gamma[c]) * m + (shifts ? shifts[b * channels + c] : 0.0);
+          double sum = 0, moment = 0;
+          affine_silu_backward(xs + offset, dys + offset, dh.data() + j * positions, positions, static_cast<float>(a),
+                               static_cast<float>(shift_c), sum, moment);
+          const double xhat_moment = rstd * (moment - mean * sum);  // Σ dh·x̂
+          sums[b * channels + c] = sum;
+          moments[b * channels + c] = xhat_moment;
+          mean_dxhat += m * gamma[c] * sum;
+          mean_dxhat_xhat += m * gamma[c] * xhat_moment;
+        }
+        mean_dxhat /= group_size;
+        mean_dxhat_xhat /= group_size;
+        // dx = rstd·(mγ·dh − mean(dx̂) − x̂·mean(dx̂·x̂)), x̂ = (x − mean)·rstd
+        const double q = -rstd * rstd * mean_dxhat_xhat, r = -rstd * mean_dxhat - q * mean;
+        for (int64_t j = 0; j < per_group; ++j) {
+          const int64_t c = g * per_group + j, offset = offset_bg + j * positions;
+          const double m = scales ? 1.0 + scales[b * channels + c] : 1.0;
+          affine_combination(dh.data() + j * positions, xs + offset, dxs + offset, positions,
+                             static_cast<float>(rstd * m * gamma[c]), static_cast<float>(q), static_cast<float>(r));
+        }
+      }
+    });
+  };
+  if (x.scalar_type() == torch::kBFloat16) {
+    run(x.data_ptr<c10::BFloat16>(), dy.data_ptr<c10::BFloat16>(), dx.data_ptr<c10::BFloat16>());
+  } else {
+    run(x.data_ptr<float>(), dy.data_ptr<float>(), dx.data_ptr<float>());
+  }
+  // h = u·m + shift with u = x̂·γ + β: ∂/∂shift = Σ dh, ∂/∂scale = Σ dh·u, ∂/∂γ = Σ_b m·Σ dh·x̂, ∂/∂β = Σ_b m·Σ dh.
+  const auto gamma64 = weight.to(torch::kFloat64), beta64 = bias.to(torch::kFloat64);
+  const auto m = scale.defined() ? 1.0 + scale.to(torch::kFloat64) : torch::ones({batch, channels}, torch::kFloat64);
+  GroupNormSiluGradients gradients;
+  gradients.x = dx;
+  gradients.weight = (m * dh_moments).sum(0).to(torch::kFloat32);
+  gradients.bias = (m * dh_sums).sum(0).to(torch::kFloat32);
+  if (scale.defined()) {
+    gradients.scale = (gamma64 * dh_moments + beta64 * dh_sums).to(torch::kFloat32);
+    gradients.shift = dh_sums.to(torch::kFloat32);
+  }
+  return gradients;
 }
 
 #endif
@@ -132,6 +312,85 @@ bool autograd_needed(std::initializer_list<const torch::Tensor*> tensors) {
   if (!torch::GradMode::is_enabled()) return false;
   return std::any_of(tensors.begin(), tensors.end(), [](const torch::Tensor* t) { return t->defined() && t->requires_grad(); });
 }
+
+torch::Tensor as_float(const torch::Tensor& t) { return t.defined() ? t.to(torch::kFloat32).contiguous() : t; }
+
+// The ATen composition on tensors: GroupNorm in float32, the scale-shift and SiLU in x's dtype. scale and shift
+// undefined for none.
+torch::Tensor composition(const torch::Tensor& x, int64_t groups, const torch::Tensor& weight,
+                          const torch::Tensor& bias, double eps, const torch::Tensor& scale,
+                          const torch::Tensor& shift) {
+  auto h = torch::nn::functional::group_norm(
+               x.to(torch::kFloat32),
+               torch::nn::functional::GroupNormFuncOptions(groups).weight(weight).bias(bias).eps(eps))
+               .to(x.scalar_type());
+  if (scale.defined()) {
+    std::vector<int64_t> broadcast(h.dim(), 1);
+    broadcast[0] = h.size(0);
+    broadcast[1] = h.size(1);
+    h = h * (1 + scale.view(broadcast)) + shift.view(broadcast);
+  }
+  return torch::silu(h);
+}
+
+#if defined(__x86_64__)
+
+// With gradients: the fused forward, which keeps only x and the groups' statistics for the backward (ATen's
+// composition keeps the normalised, the modulated and the activated maps too), and the fused backward. A backward
+// that must itself be differentiable (create_graph, as a gradient penalty needs) differentiates the composition
+// instead, recomputed from x.
+class GroupNormSiluFunction : public torch::autograd::Function<GroupNormSiluFunction> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& weight, const torch::Tensor& bias, const torch::Tensor& scale,
+                               const torch::Tensor& shift, int64_t groups, double eps) {
+    GroupStatistics statistics;
+    const auto y = fused_group_norm_silu(x.contiguous(), groups, weight, bias, eps, as_float(scale), as_float(shift),
+                                         &statistics);
+    ctx->save_for_backward({x, weight, bias, scale, shift, statistics.mean, statistics.rstd});
+    ctx->saved_data["groups"] = groups;
+    ctx->saved_data["eps"] = eps;
+    return y;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_outputs) {
+    const auto saved = ctx->get_saved_variables();
+    const auto &x = saved[0], &weight = saved[1], &bias = saved[2], &scale = saved[3], &shift = saved[4];
+    const int64_t groups = ctx->saved_data["groups"].toInt();
+    const double eps = ctx->saved_data["eps"].toDouble();
+    const auto& dy = grad_outputs[0];
+    torch::autograd::variable_list gradients(7);
+    if (torch::GradMode::is_enabled()) {
+      std::vector<torch::Tensor> inputs;
+      std::vector<size_t> slots;
+      for (size_t i = 0; i < 5; ++i) {
+        if (saved[i].requires_grad() && ctx->needs_input_grad(i)) {
+          inputs.push_back(saved[i]);
+          slots.push_back(i);
+        }
+      }
+      if (inputs.empty()) return gradients;
+      const auto y = composition(x, groups, weight, bias, eps, scale, shift);
+      const auto grads = torch::autograd::grad({y}, inputs, {dy}, /*retain_graph=*/true, /*create_graph=*/true,
+                                               /*allow_unused=*/true);
+      for (size_t k = 0; k < slots.size(); ++k) gradients[slots[k]] = grads[k];
+      return gradients;
+    }
+    const auto g = fused_group_norm_silu_backward(x.contiguous(), dy.to(x.scalar_type()).contiguous(), groups, weight,
+                                                  bias, as_float(scale), as_float(shift), {saved[5], saved[6]});
+    gradients[0] = g.x;
+    gradients[1] = g.weight;
+    gradients[2] = g.bias;
+    gradients[3] = g.scale.to(scale.scalar_type());
+    gradients[4] = g.shift.to(shift.scalar_type());
+    return gradients;
+  }
+};
+
+#endif
+
+torch::Tensor optional_tensor(const std::optional<torch::Tensor>& t) { return t ? *t : torch::Tensor(); }
 
 }  // namespace
 
@@ -143,26 +402,19 @@ torch::Tensor group_norm_silu_reference(const torch::Tensor& x, torch::nn::Group
                                         const std::optional<torch::Tensor>& scale,
                                         const std::optional<torch::Tensor>& shift) {
   check_modulation(scale, shift);
-  auto h = norm_fp32(norm, x);
-  if (scale) {
-    std::vector<int64_t> broadcast(h.dim(), 1);
-    broadcast[0] = h.size(0);
-    broadcast[1] = h.size(1);
-    h = h * (1 + scale->view(broadcast)) + shift->view(broadcast);
-  }
-  return torch::silu(h);
+  return composition(x, norm->options.num_groups(), norm->weight, norm->bias, norm->options.eps(),
+                     optional_tensor(scale), optional_tensor(shift));
 }
 
 bool group_norm_silu_is_fused(const torch::Tensor& x, torch::nn::GroupNorm& norm,
                               const std::optional<torch::Tensor>& scale, const std::optional<torch::Tensor>& shift) {
 #if defined(__x86_64__)
   const auto &weight = norm->weight, &bias = norm->bias;
-  const torch::Tensor none;
+  const auto on_cpu = [](const std::optional<torch::Tensor>& t) { return !t || t->device().is_cpu(); };
   return cpu_has_avx2_fma() && x.device().is_cpu() && x.dim() >= 2 &&
          (x.scalar_type() == torch::kFloat32 || x.scalar_type() == torch::kBFloat16) && weight.defined() &&
          bias.defined() && weight.scalar_type() == torch::kFloat32 && bias.scalar_type() == torch::kFloat32 &&
-         weight.device().is_cpu() &&
-         !autograd_needed({&x, &weight, &bias, scale ? &*scale : &none, shift ? &*shift : &none});
+         weight.device().is_cpu() && on_cpu(scale) && on_cpu(shift);
 #else
   (void)x;
   (void)norm;
@@ -177,13 +429,17 @@ torch::Tensor group_norm_silu(const torch::Tensor& x, torch::nn::GroupNorm& norm
   check_modulation(scale, shift);
 #if defined(__x86_64__)
   if (group_norm_silu_is_fused(x, norm, scale, shift)) {
-    const auto as_float = [&](const std::optional<torch::Tensor>& t) {
-      return t ? t->to(torch::kFloat32).contiguous() : torch::Tensor();
-    };
-    const auto y = fused_group_norm_silu(x.to(torch::kFloat32).contiguous(), norm->options.num_groups(),
-                                         norm->weight, norm->bias, norm->options.eps(), as_float(scale),
-                                         as_float(shift));
-    return y.to(x.scalar_type());
+    const int64_t groups = norm->options.num_groups();
+    const double eps = norm->options.eps();
+    const auto scale_tensor = optional_tensor(scale), shift_tensor = optional_tensor(shift);
+    if (autograd_needed({&x, &norm->weight, &norm->bias, &scale_tensor, &shift_tensor})) {
+      // A custom function's inputs must be defined: no scale-shift is a zero one, which changes nothing.
+      const auto zeros = scale ? torch::Tensor() : torch::zeros({x.size(0), x.size(1)}, x.options().dtype(torch::kFloat32));
+      return GroupNormSiluFunction::apply(x, norm->weight, norm->bias, scale ? scale_tensor : zeros,
+                                          shift ? shift_tensor : zeros, groups, eps);
+    }
+    return fused_group_norm_silu(x.contiguous(), groups, norm->weight, norm->bias, eps, as_float(scale_tensor),
+                                 as_float(shift_tensor));
   }
 #endif
   return group_norm_silu_reference(x, norm, scale, shift);

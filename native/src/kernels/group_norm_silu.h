@@ -1,11 +1,12 @@
 #pragma once
 // SiLU(GroupNorm(x) · (1 + scale) + shift): the normalisation that opens every U-Net residual branch, with the
-// time embedding's scale-shift folded in. Without autograd (sampling, fake-pair generation, the frozen base models
-// inside discriminator training) and on an x86 CPU with AVX2 it is one fused kernel: two statistics passes (the
-// mean, then the moments about it, which stay accurate when the mean is large) and one pass that normalises,
+// time embedding's scale-shift folded in. On an x86 CPU with AVX2 it is one fused kernel: two statistics passes
+// (the mean, then the moments about it, which stay accurate when the mean is large) and one pass that normalises,
 // modulates and applies SiLU, instead of ATen's passes over the activations (GroupNorm's, the scale, the shift,
-// SiLU) and their allocations. Otherwise (gradients needed, another device or
-// CPU) it is those ATen operations.
+// SiLU) and their allocations. With gradients it keeps only x and the statistics, and its backward is two fused
+// passes per group (SiLU's and the scale-shift's derivatives with the channel sums, then GroupNorm's); a backward
+// that must be differentiable itself differentiates the ATen composition. Otherwise (another device or CPU) it is
+// those ATen operations.
 #include <torch/torch.h>
 
 #include <optional>
