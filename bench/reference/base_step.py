@@ -165,14 +165,17 @@ def cosine_alpha_bar(T, s=0.008):
 
 
 # The eager modes a user would pick on each device; the benchmark compares native against the fastest of them, for
-# training and for sampling separately. Channels-last is left out: the video U-Net moves the frame axis itself.
-MODES = {"cpu": ("fp32", "bf16-autocast", "fp32+foreach-adamw", "fp32+fused-adamw"),
-         "cuda": ("fp32", "tf32", "bf16-autocast", "bf16-autocast+fused-adamw")}
+# training and for sampling separately. Channels-last puts the network's weights (and so its activations) in
+# channels-last (3-D for the video U-Net).
+MODES = {"cpu": ("fp32", "bf16-autocast", "fp32+foreach-adamw", "fp32+fused-adamw", "fp32+channels-last",
+                 "bf16-autocast+channels-last"),
+         "cuda": ("fp32", "tf32", "bf16-autocast", "bf16-autocast+fused-adamw", "bf16-autocast+channels-last")}
 
 
 def run_mode(a, cfg, mode, dev):
     """Training and sampling pairs/s of one eager mode, and its training step (for the profile)."""
-    precision, _, adamw = mode.partition("+")
+    precision, *options = mode.split("+")
+    adamw = next((o for o in options if o.endswith("adamw")), "")
     video = cfg["modality"] == "video"
     shape = [int(s) for s in a.input_shape.split(",")]
     cin = shape[1] if video else shape[0]
@@ -183,6 +186,9 @@ def run_mode(a, cfg, mode, dev):
     net = UNet(video, cin, cfg["network"]).to(dev)
     ema = UNet(video, cin, cfg["network"]).to(dev)
     ema.load_state_dict(net.state_dict())
+    if "channels-last" in options:
+        layout = torch.channels_last_3d if video else torch.channels_last
+        net, ema = net.to(memory_format=layout), ema.to(memory_format=layout)
     tr = cfg["training"]
     batch = a.batch or tr["batchSize"]
     kind = {"foreach-adamw": {"foreach": True}, "fused-adamw": {"fused": True}}.get(adamw, {"foreach": False})

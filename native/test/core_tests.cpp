@@ -856,6 +856,13 @@ void group_norm_silu_tests() {
           name.str() + ": x, γ, β" + (c.modulated ? ", scale, shift" : "") + " within " + text(c.tolerance) +
               " of autograd through ATen's composition (worst relative L2 " + text(worst) + ")");
   }
+  {
+    torch::NoGradGuard no_grad;
+    const auto channels_last = torch::randn({2, 8, 5, 5}).contiguous(torch::MemoryFormat::ChannelsLast);
+    check(!group_norm_silu_is_fused(channels_last, norm) &&
+              torch::equal(group_norm_silu(channels_last, norm), group_norm_silu_reference(channels_last, norm)),
+          "channels-last activations take ATen's composition (the fused kernel reads (B, C, …) contiguous)");
+  }
   const auto x_penalty = torch::randn({2, 8, 5, 5});
   const auto penalty = [&](bool fused) {
     auto xs = x_penalty.clone().requires_grad_();

@@ -411,7 +411,7 @@ bool group_norm_silu_is_fused(const torch::Tensor& x, torch::nn::GroupNorm& norm
 #if defined(__x86_64__)
   const auto &weight = norm->weight, &bias = norm->bias;
   const auto on_cpu = [](const std::optional<torch::Tensor>& t) { return !t || t->device().is_cpu(); };
-  return cpu_has_avx2_fma() && x.device().is_cpu() && x.dim() >= 2 &&
+  return cpu_has_avx2_fma() && x.device().is_cpu() && x.dim() >= 2 && x.is_contiguous() &&
          (x.scalar_type() == torch::kFloat32 || x.scalar_type() == torch::kBFloat16) && weight.defined() &&
          bias.defined() && weight.scalar_type() == torch::kFloat32 && bias.scalar_type() == torch::kFloat32 &&
          weight.device().is_cpu() && on_cpu(scale) && on_cpu(shift);
