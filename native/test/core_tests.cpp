@@ -856,12 +856,48 @@ void group_norm_silu_tests() {
           name.str() + ": x, γ, β" + (c.modulated ? ", scale, shift" : "") + " within " + text(c.tolerance) +
               " of autograd through ATen's composition (worst relative L2 " + text(worst) + ")");
   }
-  {
+  // Channels-last activations (what channels-last convolution weights give): the same results in the same layout,
+  // forward and backward, odd channel counts for the vector tails.
+  struct LayoutCase { std::vector<int64_t> shape; int64_t groups; torch::MemoryFormat format; };
+  for (const LayoutCase& c : {LayoutCase{{3, 32, 7, 9}, 8, torch::MemoryFormat::ChannelsLast},
+                              LayoutCase{{2, 12, 3, 5, 6}, 4, torch::MemoryFormat::ChannelsLast3d},
+                              LayoutCase{{2, 20, 4, 6, 5}, 5, torch::MemoryFormat::ChannelsLast3d}}) {
+    torch::nn::GroupNorm layout_norm(torch::nn::GroupNormOptions(c.groups, c.shape[1]));
+    {
+      torch::NoGradGuard no_grad;
+      layout_norm->weight.normal_();
+      layout_norm->bias.normal_();
+    }
+    const auto x0 = (torch::randn(c.shape) + 3).contiguous(c.format);
+    const auto scale0 = 0.5 * torch::randn({c.shape[0], c.shape[1]}), shift0 = torch::randn({c.shape[0], c.shape[1]});
+    const auto dy = torch::randn(c.shape).contiguous(c.format);
+    std::ostringstream name;
+    name << "fused GroupNorm+SiLU on channels-last " << torch::IntArrayRef(c.shape);
+    if (!group_norm_silu_is_fused(x0, layout_norm)) {
+      std::cout << "skip " << name.str() << ": this CPU has no AVX2/FMA, ATen's path is used\n";
+      continue;
+    }
+    const auto pass = [&](bool fused) {
+      auto xs = x0.clone().requires_grad_();
+      auto scale = scale0.clone().requires_grad_(), shift = shift0.clone().requires_grad_();
+      for (auto* p : {&layout_norm->weight, &layout_norm->bias}) p->mutable_grad() = torch::Tensor();
+      const auto y = fused ? group_norm_silu(xs, layout_norm, scale, shift)
+                           : group_norm_silu_reference(xs, layout_norm, scale, shift);
+      y.backward(dy);
+      return std::vector<torch::Tensor>{y.detach(), xs.grad(), layout_norm->weight.grad().clone(),
+                                        layout_norm->bias.grad().clone(), scale.grad(), shift.grad()};
+    };
+    const auto fused = pass(true), reference = pass(false);
+    double worst = 0;
+    for (size_t i = 0; i < fused.size(); ++i) worst = std::max(worst, relative(fused[i], reference[i]));
+    check(fused[0].is_contiguous(c.format) && fused[1].is_contiguous(c.format) && worst < 1e-5,
+          name.str() + ": channels-last out and in its gradient, y and every gradient within 1e-5 of ATen's (worst " +
+              text(worst) + ")");
     torch::NoGradGuard no_grad;
-    const auto channels_last = torch::randn({2, 8, 5, 5}).contiguous(torch::MemoryFormat::ChannelsLast);
-    check(!group_norm_silu_is_fused(channels_last, norm) &&
-              torch::equal(group_norm_silu(channels_last, norm), group_norm_silu_reference(channels_last, norm)),
-          "channels-last activations take ATen's composition (the fused kernel reads (B, C, …) contiguous)");
+    const auto half = x0.to(torch::kBFloat16);
+    check(torch::equal(group_norm_silu(half, layout_norm, scale0, shift0),
+                       group_norm_silu(half.to(torch::kFloat32), layout_norm, scale0, shift0).to(torch::kBFloat16)),
+          name.str() + " in bf16: the float32 result rounded to bf16, bit for bit");
   }
   const auto x_penalty = torch::randn({2, 8, 5, 5});
   const auto penalty = [&](bool fused) {

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
+#include <utility>
 #include <vector>
 
 #if defined(__x86_64__)
@@ -64,6 +66,20 @@ __attribute__((target("avx2,fma"))) inline void store8(c10::BFloat16* p, __m256 
   _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm256_castsi256_si128(packed));
 }
 
+// SiLU(h) and SiLU'(h) = σ(h)·(1 + h·(1 − σ(h))) of 8 floats.
+__attribute__((target("avx2,fma"))) inline __m256 silu8(__m256 h) {
+  return _mm256_div_ps(h, _mm256_add_ps(_mm256_set1_ps(1.0f), exp8(_mm256_xor_ps(h, _mm256_set1_ps(-0.0f)))));
+}
+__attribute__((target("avx2,fma"))) inline __m256 silu_slope8(__m256 h) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 sigma = _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_xor_ps(h, _mm256_set1_ps(-0.0f)))));
+  return _mm256_mul_ps(sigma, _mm256_fmadd_ps(h, _mm256_sub_ps(one, sigma), one));
+}
+inline float silu_slope(float h) {
+  const float sigma = 1.0f / (1.0f + std::exp(-h));
+  return sigma * (1.0f + h * (1.0f - sigma));
+}
+
 // Σ (x − centre) and Σ (x − centre)² over n activations: float lanes within blocks of 2048, double across blocks.
 template <typename T>
 __attribute__((target("avx2,fma"))) void centred_moments(const T* x, int64_t n, float centre, double& sum,
@@ -98,25 +114,158 @@ __attribute__((target("avx2,fma"))) void centred_moments(const T* x, int64_t n, 
 // y = SiLU(a·x + b) over n activations.
 template <typename T>
 __attribute__((target("avx2,fma"))) void affine_silu(const T* x, T* y, int64_t n, float a, float b) {
-  const __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b), one = _mm256_set1_ps(1.0f);
-  const __m256 sign = _mm256_set1_ps(-0.0f);
+  const __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b);
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 h = _mm256_fmadd_ps(load8(x + i), va, vb);
-    store8(y + i, _mm256_div_ps(h, _mm256_add_ps(one, exp8(_mm256_xor_ps(h, sign)))));
-  }
+  for (; i + 8 <= n; i += 8) store8(y + i, silu8(_mm256_fmadd_ps(load8(x + i), va, vb)));
   for (; i < n; ++i) {
     const float h = static_cast<float>(x[i]) * a + b;
     y[i] = static_cast<T>(h / (1.0f + std::exp(-h)));
   }
 }
 
+// Channels-last (B, …, C) memory: each position's C channels are contiguous, and the per-channel coefficients are
+// vectors across them. The four row kernels below are the channels-last forms of the ones above.
+
+// Per channel, Σ (x − centre_c) and Σ (x − centre_c)² over the positions: float lanes within blocks of 2048
+// positions, double across blocks.
+template <typename T>
+__attribute__((target("avx2,fma"))) void channel_moments(const T* x, int64_t positions, int64_t channels,
+                                                          const float* centre, double* sum, double* squares) {
+  constexpr int64_t kBlock = 2048;
+  std::vector<float> s(channels), q(channels);
+  std::fill(sum, sum + channels, 0.0);
+  std::fill(squares, squares + channels, 0.0);
+  for (int64_t start = 0; start < positions; start += kBlock) {
+    const int64_t end = std::min(positions, start + kBlock);
+    std::fill(s.begin(), s.end(), 0.0f);
+    std::fill(q.begin(), q.end(), 0.0f);
+    for (int64_t p = start; p < end; ++p) {
+      const T* row = x + p * channels;
+      int64_t c = 0;
+      for (; c + 8 <= channels; c += 8) {
+        const __m256 d = _mm256_sub_ps(load8(row + c), _mm256_loadu_ps(centre + c));
+        _mm256_storeu_ps(s.data() + c, _mm256_add_ps(_mm256_loadu_ps(s.data() + c), d));
+        _mm256_storeu_ps(q.data() + c, _mm256_fmadd_ps(d, d, _mm256_loadu_ps(q.data() + c)));
+      }
+      for (; c < channels; ++c) {
+        const float d = static_cast<float>(row[c]) - centre[c];
+        s[c] += d;
+        q[c] += d * d;
+      }
+    }
+    for (int64_t c = 0; c < channels; ++c) {
+      sum[c] += s[c];
+      squares[c] += q[c];
+    }
+  }
+}
+
+// y = SiLU(a_c·x + b_c) over the positions.
+template <typename T>
+__attribute__((target("avx2,fma"))) void affine_silu_rows(const T* x, T* y, int64_t positions, int64_t channels,
+                                                           const float* a, const float* b) {
+  for (int64_t p = 0; p < positions; ++p) {
+    const T* row = x + p * channels;
+    T* out = y + p * channels;
+    int64_t c = 0;
+    for (; c + 8 <= channels; c += 8) {
+      store8(out + c, silu8(_mm256_fmadd_ps(load8(row + c), _mm256_loadu_ps(a + c), _mm256_loadu_ps(b + c))));
+    }
+    for (; c < channels; ++c) {
+      const float h = static_cast<float>(row[c]) * a[c] + b[c];
+      out[c] = static_cast<T>(h / (1.0f + std::exp(-h)));
+    }
+  }
+}
+
+// dh = dy·SiLU'(a_c·x + b_c) over the positions into dh (float32), and per channel Σ dh and Σ dh·x.
+template <typename T>
+__attribute__((target("avx2,fma"))) void affine_silu_backward_rows(const T* x, const T* dy, float* dh, int64_t positions,
+                                                                    int64_t channels, const float* a, const float* b,
+                                                                    double* sum, double* moment) {
+  constexpr int64_t kBlock = 2048;
+  std::vector<float> s(channels), q(channels);
+  std::fill(sum, sum + channels, 0.0);
+  std::fill(moment, moment + channels, 0.0);
+  for (int64_t start = 0; start < positions; start += kBlock) {
+    const int64_t end = std::min(positions, start + kBlock);
+    std::fill(s.begin(), s.end(), 0.0f);
+    std::fill(q.begin(), q.end(), 0.0f);
+    for (int64_t p = start; p < end; ++p) {
+      const T* row = x + p * channels;
+      const T* grad = dy + p * channels;
+      float* out = dh + p * channels;
+      int64_t c = 0;
+      for (; c + 8 <= channels; c += 8) {
+        const __m256 xv = load8(row + c);
+        const __m256 h = _mm256_fmadd_ps(xv, _mm256_loadu_ps(a + c), _mm256_loadu_ps(b + c));
+        const __m256 d = _mm256_mul_ps(load8(grad + c), silu_slope8(h));
+        _mm256_storeu_ps(out + c, d);
+        _mm256_storeu_ps(s.data() + c, _mm256_add_ps(_mm256_loadu_ps(s.data() + c), d));
+        _mm256_storeu_ps(q.data() + c, _mm256_fmadd_ps(d, xv, _mm256_loadu_ps(q.data() + c)));
+      }
+      for (; c < channels; ++c) {
+        const float xc = static_cast<float>(row[c]);
+        const float d = static_cast<float>(grad[c]) * silu_slope(xc * a[c] + b[c]);
+        out[c] = d;
+        s[c] += d;
+        q[c] += d * xc;
+      }
+    }
+    for (int64_t c = 0; c < channels; ++c) {
+      sum[c] += s[c];
+      moment[c] += q[c];
+    }
+  }
+}
+
+// dx = p_c·dh + q_c·x + r_c over the positions.
+template <typename T>
+__attribute__((target("avx2,fma"))) void affine_combination_rows(const float* dh, const T* x, T* dx, int64_t positions,
+                                                                  int64_t channels, const float* p, const float* q,
+                                                                  const float* r) {
+  for (int64_t i = 0; i < positions; ++i) {
+    const float* grad = dh + i * channels;
+    const T* row = x + i * channels;
+    T* out = dx + i * channels;
+    int64_t c = 0;
+    for (; c + 8 <= channels; c += 8) {
+      const __m256 rest = _mm256_fmadd_ps(load8(row + c), _mm256_loadu_ps(q + c), _mm256_loadu_ps(r + c));
+      store8(out + c, _mm256_fmadd_ps(_mm256_loadu_ps(grad + c), _mm256_loadu_ps(p + c), rest));
+    }
+    for (; c < channels; ++c) out[c] = static_cast<T>(grad[c] * p[c] + static_cast<float>(row[c]) * q[c] + r[c]);
+  }
+}
+
+bool is_channels_last(const torch::Tensor& x) {
+  return (x.dim() == 4 && x.is_contiguous(torch::MemoryFormat::ChannelsLast)) ||
+         (x.dim() == 5 && x.is_contiguous(torch::MemoryFormat::ChannelsLast3d));
+}
+
 struct GroupStatistics {
   torch::Tensor mean, rstd;  // float32 (B·groups)
 };
 
-// The fused kernel on float32 or bf16 (B, C, …) contiguous x, y of x's dtype; scale and shift float32 (B, C)
-// contiguous, or undefined. Writes each group's mean and 1/σ into statistics when given (the backward reads them).
+// A group's mean and 1/σ from its Σ (x − centre) and Σ (x − centre)² (small deviations: no cancellation).
+std::pair<double, double> group_mean_rstd(double sum, double squares, double centre, int64_t size, double eps) {
+  const double deviation = sum / size;
+  const double variance = squares / size - deviation * deviation;
+  return {centre + deviation, 1.0 / std::sqrt(std::max(variance, 0.0) + eps)};
+}
+
+// Channel c of sample b as h = a·x + offset: normalised, scaled by γ (1 + scale), shifted by β (1 + scale) + shift.
+struct ChannelAffine {
+  double m, a, offset;
+};
+ChannelAffine channel_affine(double mean, double rstd, const float* gamma, const float* beta, const float* scales,
+                             const float* shifts, int64_t channels, int64_t b, int64_t c) {
+  const double m = scales ? 1.0 + scales[b * channels + c] : 1.0;
+  return {m, rstd * gamma[c] * m, (beta[c] - mean * rstd * gamma[c]) * m + (shifts ? shifts[b * channels + c] : 0.0)};
+}
+
+// The fused kernel on float32 or bf16 x, (B, C, …) contiguous or channels-last, y of x's dtype and layout; scale
+// and shift float32 (B, C) contiguous, or undefined. Writes each group's mean and 1/σ into statistics when given
+// (the backward reads them).
 torch::Tensor fused_group_norm_silu(const torch::Tensor& x, int64_t groups, const torch::Tensor& weight,
                                     const torch::Tensor& bias, double eps, const torch::Tensor& scale,
                                     const torch::Tensor& shift, GroupStatistics* statistics = nullptr) {
@@ -135,38 +284,73 @@ torch::Tensor fused_group_norm_silu(const torch::Tensor& x, int64_t groups, cons
   const float* beta = bias.data_ptr<float>();
   const float* scales = scale.defined() ? scale.data_ptr<float>() : nullptr;
   const float* shifts = shift.defined() ? shift.data_ptr<float>() : nullptr;
+  const auto keep = [&](int64_t bg, double mean, double rstd) {
+    if (!means) return;
+    means[bg] = static_cast<float>(mean);
+    rstds[bg] = static_cast<float>(rstd);
+  };
+  // (B, C, …): per (sample, group), two statistics passes (a first mean, then the moments about it), then one pass
+  // per channel.
   const auto run = [&](const auto* xs, auto* ys) {
     at::parallel_for(0, batch * groups, 1, [&](int64_t begin, int64_t end) {
       for (int64_t bg = begin; bg < end; ++bg) {
         const int64_t b = bg / groups, g = bg % groups;
         const auto* xg = xs + bg * group_size;
-        // Two passes: a first mean, then the moments about it (small deviations: no cancellation in the variance).
         double sum, squares;
         centred_moments(xg, group_size, 0.0f, sum, squares);
         const float centre = static_cast<float>(sum / group_size);
         centred_moments(xg, group_size, centre, sum, squares);
-        const double deviation = sum / group_size, mean = centre + deviation;
-        const double variance = squares / group_size - deviation * deviation;
-        const double rstd = 1.0 / std::sqrt(std::max(variance, 0.0) + eps);
-        if (means) {
-          means[bg] = static_cast<float>(mean);
-          rstds[bg] = static_cast<float>(rstd);
-        }
+        const auto [mean, rstd] = group_mean_rstd(sum, squares, centre, group_size, eps);
+        keep(bg, mean, rstd);
         for (int64_t j = 0; j < per_group; ++j) {
-          const int64_t c = g * per_group + j;
-          const double m = scales ? 1.0 + scales[b * channels + c] : 1.0;
-          const double a = rstd * gamma[c] * m;
-          const double offset = (beta[c] - mean * rstd * gamma[c]) * m + (shifts ? shifts[b * channels + c] : 0.0);
-          affine_silu(xg + j * positions, ys + bg * group_size + j * positions, positions, static_cast<float>(a),
-                      static_cast<float>(offset));
+          const auto f = channel_affine(mean, rstd, gamma, beta, scales, shifts, channels, b, g * per_group + j);
+          affine_silu(xg + j * positions, ys + bg * group_size + j * positions, positions, static_cast<float>(f.a),
+                      static_cast<float>(f.offset));
         }
       }
     });
   };
+  // Channels-last: per sample, the same two statistics passes as per-channel moments, then one pass over the
+  // positions.
+  const auto run_channels_last = [&](const auto* xs, auto* ys) {
+    at::parallel_for(0, batch, 1, [&](int64_t begin, int64_t end) {
+      std::vector<double> sum(channels), squares(channels);
+      std::vector<float> centre(channels), a(channels), offset(channels);
+      for (int64_t b = begin; b < end; ++b) {
+        const auto* xb = xs + b * positions * channels;
+        std::fill(centre.begin(), centre.end(), 0.0f);
+        channel_moments(xb, positions, channels, centre.data(), sum.data(), squares.data());
+        for (int64_t g = 0; g < groups; ++g) {
+          const auto first = g * per_group, last = first + per_group;
+          const double total = std::accumulate(sum.begin() + first, sum.begin() + last, 0.0);
+          std::fill(centre.begin() + first, centre.begin() + last, static_cast<float>(total / group_size));
+        }
+        channel_moments(xb, positions, channels, centre.data(), sum.data(), squares.data());
+        for (int64_t g = 0; g < groups; ++g) {
+          const auto first = g * per_group, last = first + per_group;
+          const auto [mean, rstd] = group_mean_rstd(std::accumulate(sum.begin() + first, sum.begin() + last, 0.0),
+                                                    std::accumulate(squares.begin() + first, squares.begin() + last, 0.0),
+                                                    centre[first], group_size, eps);
+          keep(b * groups + g, mean, rstd);
+          for (int64_t c = first; c < last; ++c) {
+            const auto f = channel_affine(mean, rstd, gamma, beta, scales, shifts, channels, b, c);
+            a[c] = static_cast<float>(f.a);
+            offset[c] = static_cast<float>(f.offset);
+          }
+        }
+        affine_silu_rows(xb, ys + b * positions * channels, positions, channels, a.data(), offset.data());
+      }
+    });
+  };
+  const bool last = is_channels_last(x) && !x.is_contiguous();
   if (x.scalar_type() == torch::kBFloat16) {
-    run(x.data_ptr<c10::BFloat16>(), y.data_ptr<c10::BFloat16>());
+    const auto* xs = x.data_ptr<c10::BFloat16>();
+    auto* ys = y.data_ptr<c10::BFloat16>();
+    last ? run_channels_last(xs, ys) : run(xs, ys);
   } else {
-    run(x.data_ptr<float>(), y.data_ptr<float>());
+    const auto* xs = x.data_ptr<float>();
+    auto* ys = y.data_ptr<float>();
+    last ? run_channels_last(xs, ys) : run(xs, ys);
   }
   return y;
 }
@@ -177,19 +361,14 @@ template <typename T>
 __attribute__((target("avx2,fma"))) void affine_silu_backward(const T* x, const T* dy, float* dh, int64_t n, float a,
                                                               float b, double& sum, double& moment) {
   constexpr int64_t kBlock = 2048;
-  const __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b), one = _mm256_set1_ps(1.0f);
-  const __m256 sign = _mm256_set1_ps(-0.0f);
+  const __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b);
   for (int64_t start = 0; start < n; start += kBlock) {
     const int64_t end = std::min(n, start + kBlock);
     __m256 s = _mm256_setzero_ps(), q = _mm256_setzero_ps();
     int64_t i = start;
     for (; i + 8 <= end; i += 8) {
       const __m256 xv = load8(x + i);
-      const __m256 h = _mm256_fmadd_ps(xv, va, vb);
-      const __m256 sigma = _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_xor_ps(h, sign))));
-      // SiLU'(h) = σ(h)·(1 + h·(1 − σ(h)))
-      const __m256 slope = _mm256_mul_ps(sigma, _mm256_fmadd_ps(h, _mm256_sub_ps(one, sigma), one));
-      const __m256 d = _mm256_mul_ps(load8(dy + i), slope);
+      const __m256 d = _mm256_mul_ps(load8(dy + i), silu_slope8(_mm256_fmadd_ps(xv, va, vb)));
       _mm256_storeu_ps(dh + i, d);
       s = _mm256_add_ps(s, d);
       q = _mm256_fmadd_ps(d, xv, q);
@@ -203,9 +382,7 @@ __attribute__((target("avx2,fma"))) void affine_silu_backward(const T* x, const 
     }
     for (; i < end; ++i) {
       const float xi = static_cast<float>(x[i]);
-      const float h = xi * a + b;
-      const float sigma = 1.0f / (1.0f + std::exp(-h));
-      const float d = static_cast<float>(dy[i]) * sigma * (1.0f + h * (1.0f - sigma));
+      const float d = static_cast<float>(dy[i]) * silu_slope(xi * a + b);
       dh[i] = d;
       sum += d;
       moment += static_cast<double>(d) * xi;
@@ -230,10 +407,10 @@ struct GroupNormSiluGradients {
   torch::Tensor x, weight, bias, scale, shift;  // scale and shift undefined when the forward had none
 };
 
-// The backward of fused_group_norm_silu on contiguous x and dy of one dtype (float32 or bf16), from the forward's
-// statistics. Per (batch, group), two passes: dh = dy·SiLU'(h) into a float32 scratch of the group's size, with each
+// The backward of fused_group_norm_silu on x and dy of one dtype (float32 or bf16) and one layout, from the
+// forward's statistics. Per sample and group, two passes: dh = dy·SiLU'(h) into a float32 scratch, with each
 // channel's Σ dh and Σ dh·x̂, then GroupNorm's input gradient dx = rstd·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)) with
-// dx̂ = dh·(1 + scale)·γ.
+// dx̂ = dh·(1 + scale)·γ, that is dx = p_c·dh + q·x + r.
 GroupNormSiluGradients fused_group_norm_silu_backward(const torch::Tensor& x, const torch::Tensor& dy, int64_t groups,
                                                       const torch::Tensor& weight, const torch::Tensor& bias,
                                                       const torch::Tensor& scale, const torch::Tensor& shift,
@@ -252,6 +429,20 @@ GroupNormSiluGradients fused_group_norm_silu_backward(const torch::Tensor& x, co
   const float* shifts = shift.defined() ? shift.data_ptr<float>() : nullptr;
   const float* means = statistics.mean.data_ptr<float>();
   const float* rstds = statistics.rstd.data_ptr<float>();
+  // With each channel's Σ dh and Σ dh·x̂ of sample b in sums and moments: GroupNorm's q and r of group g.
+  const auto group_terms = [&](int64_t b, int64_t g) {
+    const double mean = means[b * groups + g], rstd = rstds[b * groups + g];
+    double mean_dxhat = 0, mean_dxhat_xhat = 0;
+    for (int64_t c = g * per_group; c < (g + 1) * per_group; ++c) {
+      const double m = scales ? 1.0 + scales[b * channels + c] : 1.0;
+      mean_dxhat += m * gamma[c] * sums[b * channels + c];
+      mean_dxhat_xhat += m * gamma[c] * moments[b * channels + c];
+    }
+    mean_dxhat /= group_size;
+    mean_dxhat_xhat /= group_size;
+    const double q = -rstd * rstd * mean_dxhat_xhat;
+    return std::pair<double, double>{q, -rstd * mean_dxhat - q * mean};
+  };
   const auto run = [&](const auto* xs, const auto* dys, auto* dxs) {
     at::parallel_for(0, batch * groups, 1, [&](int64_t begin, int64_t end) {
       std::vector<float> dh(group_size);
@@ -259,25 +450,16 @@ GroupNormSiluGradients fused_group_norm_silu_backward(const torch::Tensor& x, co
         const int64_t b = bg / groups, g = bg % groups;
         const int64_t offset_bg = bg * group_size;
         const double mean = means[bg], rstd = rstds[bg];
-        double mean_dxhat = 0, mean_dxhat_xhat = 0;
         for (int64_t j = 0; j < per_group; ++j) {
           const int64_t c = g * per_group + j, offset = offset_bg + j * positions;
-          const double m = scales ? 1.0 + scales[b * channels + c] : 1.0;
-          const double a = rstd * gamma[c] * m;
-          const double shift_c = (beta[c] - mean * rstd * gamma[c]) * m + (shifts ? shifts[b * channels + c] : 0.0);
+          const auto f = channel_affine(mean, rstd, gamma, beta, scales, shifts, channels, b, c);
           double sum = 0, moment = 0;
-          affine_silu_backward(xs + offset, dys + offset, dh.data() + j * positions, positions, static_cast<float>(a),
-                               static_cast<float>(shift_c), sum, moment);
-          const double xhat_moment = rstd * (moment - mean * sum);  // Σ dh·x̂
+          affine_silu_backward(xs + offset, dys + offset, dh.data() + j * positions, positions, static_cast<float>(f.a),
+                               static_cast<float>(f.offset), sum, moment);
           sums[b * channels + c] = sum;
-          moments[b * channels + c] = xhat_moment;
-          mean_dxhat += m * gamma[c] * sum;
-          mean_dxhat_xhat += m * gamma[c] * xhat_moment;
+          moments[b * channels + c] = rstd * (moment - mean * sum);  // Σ dh·x̂
         }
-        mean_dxhat /= group_size;
-        mean_dxhat_xhat /= group_size;
-        // dx = rstd·(mγ·dh − mean(dx̂) − x̂·mean(dx̂·x̂)), x̂ = (x − mean)·rstd
-        const double q = -rstd * rstd * mean_dxhat_xhat, r = -rstd * mean_dxhat - q * mean;
+        const auto [q, r] = group_terms(b, g);
         for (int64_t j = 0; j < per_group; ++j) {
           const int64_t c = g * per_group + j, offset = offset_bg + j * positions;
           const double m = scales ? 1.0 + scales[b * channels + c] : 1.0;
@@ -287,10 +469,48 @@ GroupNormSiluGradients fused_group_norm_silu_backward(const torch::Tensor& x, co
       }
     });
   };
+  const auto run_channels_last = [&](const auto* xs, const auto* dys, auto* dxs) {
+    at::parallel_for(0, batch, 1, [&](int64_t begin, int64_t end) {
+      std::vector<float> dh(positions * channels), a(channels), offset(channels), p(channels), q(channels),
+          r(channels);
+      for (int64_t b = begin; b < end; ++b) {
+        const int64_t start = b * positions * channels;
+        for (int64_t c = 0; c < channels; ++c) {
+          const int64_t bg = b * groups + c / per_group;
+          const auto f = channel_affine(means[bg], rstds[bg], gamma, beta, scales, shifts, channels, b, c);
+          a[c] = static_cast<float>(f.a);
+          offset[c] = static_cast<float>(f.offset);
+        }
+        affine_silu_backward_rows(xs + start, dys + start, dh.data(), positions, channels, a.data(), offset.data(),
+                                  sums + b * channels, moments + b * channels);
+        for (int64_t c = 0; c < channels; ++c) {  // Σ dh·x → Σ dh·x̂
+          const int64_t bg = b * groups + c / per_group;
+          moments[b * channels + c] = rstds[bg] * (moments[b * channels + c] - means[bg] * sums[b * channels + c]);
+        }
+        for (int64_t g = 0; g < groups; ++g) {
+          const auto [q_g, r_g] = group_terms(b, g);
+          for (int64_t c = g * per_group; c < (g + 1) * per_group; ++c) {
+            const double m = scales ? 1.0 + scales[b * channels + c] : 1.0;
+            p[c] = static_cast<float>(rstds[b * groups + g] * m * gamma[c]);
+            q[c] = static_cast<float>(q_g);
+            r[c] = static_cast<float>(r_g);
+          }
+        }
+        affine_combination_rows(dh.data(), xs + start, dxs + start, positions, channels, p.data(), q.data(), r.data());
+      }
+    });
+  };
+  const bool last = is_channels_last(x) && !x.is_contiguous();
   if (x.scalar_type() == torch::kBFloat16) {
-    run(x.data_ptr<c10::BFloat16>(), dy.data_ptr<c10::BFloat16>(), dx.data_ptr<c10::BFloat16>());
+    const auto* xs = x.data_ptr<c10::BFloat16>();
+    const auto* dys = dy.data_ptr<c10::BFloat16>();
+    auto* dxs = dx.data_ptr<c10::BFloat16>();
+    last ? run_channels_last(xs, dys, dxs) : run(xs, dys, dxs);
   } else {
-    run(x.data_ptr<float>(), dy.data_ptr<float>(), dx.data_ptr<float>());
+    const auto* xs = x.data_ptr<float>();
+    const auto* dys = dy.data_ptr<float>();
+    auto* dxs = dx.data_ptr<float>();
+    last ? run_channels_last(xs, dys, dxs) : run(xs, dys, dxs);
   }
   // h = u·m + shift with u = x̂·γ + β: ∂/∂shift = Σ dh, ∂/∂scale = Σ dh·u, ∂/∂γ = Σ_b m·Σ dh·x̂, ∂/∂β = Σ_b m·Σ dh.
   const auto gamma64 = weight.to(torch::kFloat64), beta64 = bias.to(torch::kFloat64);
@@ -311,6 +531,12 @@ GroupNormSiluGradients fused_group_norm_silu_backward(const torch::Tensor& x, co
 bool autograd_needed(std::initializer_list<const torch::Tensor*> tensors) {
   if (!torch::GradMode::is_enabled()) return false;
   return std::any_of(tensors.begin(), tensors.end(), [](const torch::Tensor* t) { return t->defined() && t->requires_grad(); });
+}
+
+// t in the memory layout of like ((B, C, …) contiguous or channels-last), as the fused kernels read them together.
+torch::Tensor in_layout_of(const torch::Tensor& t, const torch::Tensor& like) {
+  if (like.is_contiguous()) return t.contiguous();
+  return t.contiguous(like.dim() == 5 ? torch::MemoryFormat::ChannelsLast3d : torch::MemoryFormat::ChannelsLast);
 }
 
 torch::Tensor as_float(const torch::Tensor& t) { return t.defined() ? t.to(torch::kFloat32).contiguous() : t; }
@@ -345,7 +571,7 @@ class GroupNormSiluFunction : public torch::autograd::Function<GroupNormSiluFunc
                                const torch::Tensor& weight, const torch::Tensor& bias, const torch::Tensor& scale,
                                const torch::Tensor& shift, int64_t groups, double eps) {
     GroupStatistics statistics;
-    const auto y = fused_group_norm_silu(x.contiguous(), groups, weight, bias, eps, as_float(scale), as_float(shift),
+    const auto y = fused_group_norm_silu(x, groups, weight, bias, eps, as_float(scale), as_float(shift),
                                          &statistics);
     ctx->save_for_backward({x, weight, bias, scale, shift, statistics.mean, statistics.rstd});
     ctx->saved_data["groups"] = groups;
@@ -377,7 +603,7 @@ class GroupNormSiluFunction : public torch::autograd::Function<GroupNormSiluFunc
       for (size_t k = 0; k < slots.size(); ++k) gradients[slots[k]] = grads[k];
       return gradients;
     }
-    const auto g = fused_group_norm_silu_backward(x.contiguous(), dy.to(x.scalar_type()).contiguous(), groups, weight,
+    const auto g = fused_group_norm_silu_backward(x, in_layout_of(dy.to(x.scalar_type()), x), groups, weight,
                                                   bias, as_float(scale), as_float(shift), {saved[5], saved[6]});
     gradients[0] = g.x;
     gradients[1] = g.weight;
@@ -411,7 +637,7 @@ bool group_norm_silu_is_fused(const torch::Tensor& x, torch::nn::GroupNorm& norm
 #if defined(__x86_64__)
   const auto &weight = norm->weight, &bias = norm->bias;
   const auto on_cpu = [](const std::optional<torch::Tensor>& t) { return !t || t->device().is_cpu(); };
-  return cpu_has_avx2_fma() && x.device().is_cpu() && x.dim() >= 2 && x.is_contiguous() &&
+  return cpu_has_avx2_fma() && x.device().is_cpu() && x.dim() >= 2 && (x.is_contiguous() || is_channels_last(x)) &&
          (x.scalar_type() == torch::kFloat32 || x.scalar_type() == torch::kBFloat16) && weight.defined() &&
          bias.defined() && weight.scalar_type() == torch::kFloat32 && bias.scalar_type() == torch::kFloat32 &&
          weight.device().is_cpu() && on_cpu(scale) && on_cpu(shift);
@@ -438,7 +664,7 @@ torch::Tensor group_norm_silu(const torch::Tensor& x, torch::nn::GroupNorm& norm
       return GroupNormSiluFunction::apply(x, norm->weight, norm->bias, scale ? scale_tensor : zeros,
                                           shift ? shift_tensor : zeros, groups, eps);
     }
-    return fused_group_norm_silu(x.contiguous(), groups, norm->weight, norm->bias, eps, as_float(scale_tensor),
+    return fused_group_norm_silu(x, groups, norm->weight, norm->bias, eps, as_float(scale_tensor),
                                  as_float(shift_tensor));
   }
 #endif

@@ -154,6 +154,15 @@ UNetEpsNetImpl::UNetEpsNetImpl(const UNetConfig& c) : config_(c) {
   output_norm = register_module("output_norm", group_norm(c.groups, channels));
   output = register_module("output", SpatialConv(c, channels, c.in_channels));
   output->zero_init();
+
+  // Channels-last convolution weights: the convolutions then take and give channels-last activations, which oneDNN
+  // runs without reordering every input and output, and the ops between them (the fused GroupNorm + SiLU
+  // included) keep that layout.
+  torch::NoGradGuard no_grad;
+  for (auto& p : parameters()) {
+    if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
+    if (p.dim() == 5) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast3d));
+  }
 }
 
 torch::Tensor UNetEpsNetImpl::forward(const torch::Tensor& x_t, const torch::Tensor& t) {
