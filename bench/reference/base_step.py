@@ -119,6 +119,10 @@ class UNet(torch.nn.Module):
                 self.upsample_convs.append(SpatialConv(video, ch, ch, 3, kt))
         self.output_norm = torch.nn.GroupNorm(groups, ch)
         self.output = SpatialConv(video, ch, cin, 3, kt)
+        # The activations' layout. Channels-last needs them converted where an op gives a contiguous output (the
+        # input convolution, which reads one channel; avg_pool3d), or mixed residual sums and concatenations fall
+        # back to contiguous and every convolution reorders (the native U-Net does the same).
+        self.layout = torch.contiguous_format
 
     def forward(self, x_t, t):
         x = x_t.permute(0, 2, 1, 3, 4) if self.video else x_t
@@ -128,7 +132,7 @@ class UNet(torch.nn.Module):
         if pr or pc:
             x = F.pad(x, (0, pc, 0, pr))
         e = self.time_2(F.silu(self.time_1(sinusoidal(t, self.time_dim).to(x.dtype))))
-        h = self.input(x)
+        h = self.input(x).contiguous(memory_format=self.layout)
         skips, i = [h], 0
         for level in range(self.levels):
             for _ in range(self.blocks):
@@ -136,7 +140,7 @@ class UNet(torch.nn.Module):
                 i += 1
                 skips.append(h)
             if level + 1 < self.levels:
-                h = F.avg_pool3d(h, (1, 2, 2)) if self.video else F.avg_pool2d(h, 2)
+                h = (F.avg_pool3d(h, (1, 2, 2)) if self.video else F.avg_pool2d(h, 2)).contiguous(memory_format=self.layout)
                 skips.append(h)
         h = self.mid_1(h, e)
         if self.mid_attention is not None:
@@ -151,7 +155,7 @@ class UNet(torch.nn.Module):
                 size = list(h.shape[2:])
                 size[-1] *= 2
                 size[-2] *= 2
-                h = self.upsample_convs[u](F.interpolate(h, size=size, mode="nearest"))
+                h = self.upsample_convs[u](F.interpolate(h, size=size, mode="nearest").contiguous(memory_format=self.layout))
                 u += 1
         eps = self.output(F.silu(gn(h, self.output_norm)))
         if pr or pc:
@@ -189,6 +193,7 @@ def run_mode(a, cfg, mode, dev):
     if "channels-last" in options:
         layout = torch.channels_last_3d if video else torch.channels_last
         net, ema = net.to(memory_format=layout), ema.to(memory_format=layout)
+        net.layout = ema.layout = layout
     tr = cfg["training"]
     batch = a.batch or tr["batchSize"]
     kind = {"foreach-adamw": {"foreach": True}, "fused-adamw": {"fused": True}}.get(adamw, {"foreach": False})

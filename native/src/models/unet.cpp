@@ -16,9 +16,17 @@ UNetGeometry parse_unet_geometry(const std::string& name) {
 
 namespace {
 
+// The activations are kept channels-last (2-D or 3-D), the layout of the convolution weights: an op that gives
+// another layout makes a residual sum or concatenation fall back to contiguous, and every convolution after it
+// then reorders its input and its gradient.
+torch::Tensor channels_last(const torch::Tensor& x) {
+  return x.contiguous(x.dim() == 5 ? torch::MemoryFormat::ChannelsLast3d : torch::MemoryFormat::ChannelsLast);
+}
+
 // Down/up-sampling acts on the last two axes: (H, W) of (B, C, F, H, W) video, (L, M) of (B, C, L, M) audio.
+// avg_pool3d gives a contiguous output whatever its input's layout.
 torch::Tensor downsample(const torch::Tensor& x) {
-  if (x.dim() == 5) return F::avg_pool3d(x, F::AvgPool3dFuncOptions({1, 2, 2}));
+  if (x.dim() == 5) return channels_last(F::avg_pool3d(x, F::AvgPool3dFuncOptions({1, 2, 2})));
   return F::avg_pool2d(x, F::AvgPool2dFuncOptions(2));
 }
 
@@ -26,7 +34,7 @@ torch::Tensor upsample(const torch::Tensor& x) {
   std::vector<int64_t> size(x.sizes().begin() + 2, x.sizes().end());
   size[size.size() - 1] *= 2;
   size[size.size() - 2] *= 2;
-  return F::interpolate(x, F::InterpolateFuncOptions().size(size).mode(torch::kNearest));
+  return channels_last(F::interpolate(x, F::InterpolateFuncOptions().size(size).mode(torch::kNearest)));
 }
 
 torch::nn::GroupNorm group_norm(int64_t groups, int64_t channels) {
@@ -180,7 +188,8 @@ torch::Tensor UNetEpsNetImpl::forward(const torch::Tensor& x_t, const torch::Ten
   if (pad_rows || pad_cols) x = F::pad(x, F::PadFuncOptions({0, pad_cols, 0, pad_rows}));
 
   auto embedding = time_embed(t);
-  auto h = input(x);
+  // The input convolution reads one channel, which oneDNN takes as contiguous, and gives a contiguous output.
+  auto h = channels_last(input(x));
   std::vector<torch::Tensor> skips = {h};
   const auto levels = static_cast<int64_t>(config_.channel_mult.size());
   size_t block = 0;
