@@ -32,4 +32,17 @@ class Bf16Autocast {
   at::ScalarType previous_dtype_ = at::kBFloat16;
 };
 
+// Keeps the casts autocast makes of weights (leaf tensors that require grad) for the scope's length rather than one
+// autocast region's: a sampling run casts each weight to bf16 once, not at every model call. It enables nothing
+// itself; the weights must not change inside it.
+class AutocastCastScope {
+ public:
+  AutocastCastScope() { at::autocast::increment_nesting(); }
+  ~AutocastCastScope() {
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  }
+  AutocastCastScope(const AutocastCastScope&) = delete;
+  AutocastCastScope& operator=(const AutocastCastScope&) = delete;
+};
+
 }  // namespace mmdisco

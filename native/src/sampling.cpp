@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "autocast.h"
 #include "dpm_solver.h"
 #include "errors.h"
 
@@ -108,6 +109,7 @@ std::vector<torch::Tensor> sample(JointEpsSource& model, const std::vector<std::
       throw std::invalid_argument("sample: all modalities must share the number of diffusion timesteps");
   }
   torch::NoGradGuard no_grad;
+  const AutocastCastScope keep_weight_casts;  // bf16 sources and critics cast their weights once per run
   std::vector<torch::Tensor> x;
   for (size_t m = 0; m < modalities; ++m) x.push_back(rng.randn(shapes[m], model.options(m)));
   if (config.guidance_repeats < 1) throw ConfigError("guidanceRepeats", "must be at least 1");

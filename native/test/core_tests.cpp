@@ -294,6 +294,36 @@ void sampling_tests() {
   check(config_error_field([] { SamplerConfig c; parse_sampler("dpm-solver++-4s", c); }) == "sampler",
         "an unknown sampler names its field");
   {
+    // A sampling run keeps autocast's weight casts from one model call to the next: its samples are those of model
+    // calls made one by one, and the next run casts the weights again after they change.
+    auto network = make_eps_network(parse_eps_network(Json::parse(R"({"kind":"mlp","hidden":16,"blocks":1,"dim":3})")),
+                                    linear_schedule(100), Placement{torch::kCPU, torch::kFloat32, 1});
+    const std::vector<std::shared_ptr<EpsSource>> bf16{std::make_shared<Bf16AutocastEps>(network)};
+    SamplerConfig config;
+    parse_sampler("ddim", config);
+    config.steps = 5;
+    const auto call_by_call = [&] {
+      Rng rng(7);
+      auto x = rng.randn({4, 3}, torch::kFloat32);
+      const auto ts = sampling_timesteps(100, config.steps);
+      for (size_t i = 0; i < ts.size(); ++i) {
+        const auto eps = bf16[0]->eps(x, torch::full({4}, ts[i], torch::kInt64));
+        x = ddim_step(x, eps, ts[i], i + 1 < ts.size() ? ts[i + 1] : -1, bf16[0]->schedule());
+      }
+      return x;
+    };
+    const auto expected_before = call_by_call();
+    const auto before = sample_sources(bf16, {{4, 3}}, config, 7)[0];
+    {
+      torch::NoGradGuard no_grad;
+      for (auto& p : network->module().parameters()) p.add_(0.25);
+    }
+    const auto after = sample_sources(bf16, {{4, 3}}, config, 7)[0];  // right after the first run: no cast kept
+    check(torch::equal(before, expected_before), "bf16 sampling run: the samples of model calls made one by one");
+    check(!torch::equal(after, before) && torch::equal(after, call_by_call()),
+          "bf16 sampling run after the weights change: samples of the new weights");
+  }
+  {
     // Re-noising is the forward process between two steps: x_t = sqrt(ᾱ_t/ᾱ_prev) x_prev + sqrt(1 − ᾱ_t/ᾱ_prev) ε.
     const NoiseSchedule schedule(ScheduleConfig{});
     const auto x = torch::randn({5}, torch::kFloat64), noise = torch::randn({5}, torch::kFloat64);
