@@ -80,35 +80,46 @@ inline float silu_slope(float h) {
   return sigma * (1.0f + h * (1.0f - sigma));
 }
 
-// Σ (x − centre) and Σ (x − centre)² over n activations: float lanes within blocks of 2048, double across blocks.
-template <typename T>
-__attribute__((target("avx2,fma"))) void centred_moments(const T* x, int64_t n, float centre, double& sum,
-                                                          double& squares) {
+// Two sums over n activations: add8(i, s, q) adds the terms of activations i … i+7 to the float lanes s and q,
+// add1(i, first, second) those of activation i to the double sums; float lanes within blocks of 2048 activations,
+// double across blocks.
+template <typename Add8, typename Add1>
+__attribute__((target("avx2,fma"))) void blocked_sums(int64_t n, double& first, double& second, Add8 add8, Add1 add1) {
   constexpr int64_t kBlock = 2048;
-  const __m256 c = _mm256_set1_ps(centre);
-  sum = squares = 0;
   for (int64_t start = 0; start < n; start += kBlock) {
     const int64_t end = std::min(n, start + kBlock);
     __m256 s = _mm256_setzero_ps(), q = _mm256_setzero_ps();
     int64_t i = start;
-    for (; i + 8 <= end; i += 8) {
-      const __m256 d = _mm256_sub_ps(load8(x + i), c);
-      s = _mm256_add_ps(s, d);
-      q = _mm256_fmadd_ps(d, d, q);
-    }
+    for (; i + 8 <= end; i += 8) add8(i, s, q);
     alignas(32) float lanes_s[8], lanes_q[8];
     _mm256_store_ps(lanes_s, s);
     _mm256_store_ps(lanes_q, q);
     for (int k = 0; k < 8; ++k) {
-      sum += lanes_s[k];
-      squares += lanes_q[k];
+      first += lanes_s[k];
+      second += lanes_q[k];
     }
-    for (; i < end; ++i) {
-      const double d = static_cast<double>(static_cast<float>(x[i])) - centre;
-      sum += d;
-      squares += d * d;
-    }
+    for (; i < end; ++i) add1(i, first, second);
   }
+}
+
+// Σ (x − centre) and Σ (x − centre)² over n activations.
+template <typename T>
+__attribute__((target("avx2,fma"))) void centred_moments(const T* x, int64_t n, float centre, double& sum,
+                                                          double& squares) {
+  const __m256 c = _mm256_set1_ps(centre);
+  sum = squares = 0;
+  blocked_sums(
+      n, sum, squares,
+      [&](int64_t i, __m256& s, __m256& q) __attribute__((target("avx2,fma"))) {
+        const __m256 d = _mm256_sub_ps(load8(x + i), c);
+        s = _mm256_add_ps(s, d);
+        q = _mm256_fmadd_ps(d, d, q);
+      },
+      [&](int64_t i, double& s, double& q) {
+        const double d = static_cast<double>(static_cast<float>(x[i])) - centre;
+        s += d;
+        q += d * d;
+      });
 }
 
 // y = SiLU(a·x + b) over n activations.
@@ -126,38 +137,46 @@ __attribute__((target("avx2,fma"))) void affine_silu(const T* x, T* y, int64_t n
 // Channels-last (B, …, C) memory: each position's C channels are contiguous, and the per-channel coefficients are
 // vectors across them. The four row kernels below are the channels-last forms of the ones above.
 
-// Per channel, Σ (x − centre_c) and Σ (x − centre_c)² over the positions: float lanes within blocks of 2048
-// positions, double across blocks.
-template <typename T>
-__attribute__((target("avx2,fma"))) void channel_moments(const T* x, int64_t positions, int64_t channels,
-                                                          const float* centre, double* sum, double* squares) {
+// Two per-channel sums over the positions: add_row(p, s, q) adds position p's terms to the float accumulators s and
+// q (one per channel); they are summed in float within blocks of 2048 positions and in double across blocks.
+template <typename AddRow>
+__attribute__((target("avx2,fma"))) void blocked_channel_sums(int64_t positions, int64_t channels, double* first,
+                                                               double* second, AddRow add_row) {
   constexpr int64_t kBlock = 2048;
   std::vector<float> s(channels), q(channels);
-  std::fill(sum, sum + channels, 0.0);
-  std::fill(squares, squares + channels, 0.0);
+  std::fill(first, first + channels, 0.0);
+  std::fill(second, second + channels, 0.0);
   for (int64_t start = 0; start < positions; start += kBlock) {
     const int64_t end = std::min(positions, start + kBlock);
     std::fill(s.begin(), s.end(), 0.0f);
     std::fill(q.begin(), q.end(), 0.0f);
-    for (int64_t p = start; p < end; ++p) {
-      const T* row = x + p * channels;
-      int64_t c = 0;
-      for (; c + 8 <= channels; c += 8) {
-        const __m256 d = _mm256_sub_ps(load8(row + c), _mm256_loadu_ps(centre + c));
-        _mm256_storeu_ps(s.data() + c, _mm256_add_ps(_mm256_loadu_ps(s.data() + c), d));
-        _mm256_storeu_ps(q.data() + c, _mm256_fmadd_ps(d, d, _mm256_loadu_ps(q.data() + c)));
-      }
-      for (; c < channels; ++c) {
-        const float d = static_cast<float>(row[c]) - centre[c];
-        s[c] += d;
-        q[c] += d * d;
-      }
-    }
+    for (int64_t p = start; p < end; ++p) add_row(p, s.data(), q.data());
     for (int64_t c = 0; c < channels; ++c) {
-      sum[c] += s[c];
-      squares[c] += q[c];
+      first[c] += s[c];
+      second[c] += q[c];
     }
   }
+}
+
+// Per channel, Σ (x − centre_c) and Σ (x − centre_c)² over the positions.
+template <typename T>
+__attribute__((target("avx2,fma"))) void channel_moments(const T* x, int64_t positions, int64_t channels,
+                                                          const float* centre, double* sum, double* squares) {
+  blocked_channel_sums(positions, channels, sum, squares,
+                       [&](int64_t p, float* s, float* q) __attribute__((target("avx2,fma"))) {
+                         const T* row = x + p * channels;
+                         int64_t c = 0;
+                         for (; c + 8 <= channels; c += 8) {
+                           const __m256 d = _mm256_sub_ps(load8(row + c), _mm256_loadu_ps(centre + c));
+                           _mm256_storeu_ps(s + c, _mm256_add_ps(_mm256_loadu_ps(s + c), d));
+                           _mm256_storeu_ps(q + c, _mm256_fmadd_ps(d, d, _mm256_loadu_ps(q + c)));
+                         }
+                         for (; c < channels; ++c) {
+                           const float d = static_cast<float>(row[c]) - centre[c];
+                           s[c] += d;
+                           q[c] += d * d;
+                         }
+                       });
 }
 
 // y = SiLU(a_c·x + b_c) over the positions.
@@ -183,40 +202,28 @@ template <typename T>
 __attribute__((target("avx2,fma"))) void affine_silu_backward_rows(const T* x, const T* dy, float* dh, int64_t positions,
                                                                     int64_t channels, const float* a, const float* b,
                                                                     double* sum, double* moment) {
-  constexpr int64_t kBlock = 2048;
-  std::vector<float> s(channels), q(channels);
-  std::fill(sum, sum + channels, 0.0);
-  std::fill(moment, moment + channels, 0.0);
-  for (int64_t start = 0; start < positions; start += kBlock) {
-    const int64_t end = std::min(positions, start + kBlock);
-    std::fill(s.begin(), s.end(), 0.0f);
-    std::fill(q.begin(), q.end(), 0.0f);
-    for (int64_t p = start; p < end; ++p) {
-      const T* row = x + p * channels;
-      const T* grad = dy + p * channels;
-      float* out = dh + p * channels;
-      int64_t c = 0;
-      for (; c + 8 <= channels; c += 8) {
-        const __m256 xv = load8(row + c);
-        const __m256 h = _mm256_fmadd_ps(xv, _mm256_loadu_ps(a + c), _mm256_loadu_ps(b + c));
-        const __m256 d = _mm256_mul_ps(load8(grad + c), silu_slope8(h));
-        _mm256_storeu_ps(out + c, d);
-        _mm256_storeu_ps(s.data() + c, _mm256_add_ps(_mm256_loadu_ps(s.data() + c), d));
-        _mm256_storeu_ps(q.data() + c, _mm256_fmadd_ps(d, xv, _mm256_loadu_ps(q.data() + c)));
-      }
-      for (; c < channels; ++c) {
-        const float xc = static_cast<float>(row[c]);
-        const float d = static_cast<float>(grad[c]) * silu_slope(xc * a[c] + b[c]);
-        out[c] = d;
-        s[c] += d;
-        q[c] += d * xc;
-      }
-    }
-    for (int64_t c = 0; c < channels; ++c) {
-      sum[c] += s[c];
-      moment[c] += q[c];
-    }
-  }
+  blocked_channel_sums(positions, channels, sum, moment,
+                       [&](int64_t p, float* s, float* q) __attribute__((target("avx2,fma"))) {
+                         const T* row = x + p * channels;
+                         const T* grad = dy + p * channels;
+                         float* out = dh + p * channels;
+                         int64_t c = 0;
+                         for (; c + 8 <= channels; c += 8) {
+                           const __m256 xv = load8(row + c);
+                           const __m256 h = _mm256_fmadd_ps(xv, _mm256_loadu_ps(a + c), _mm256_loadu_ps(b + c));
+                           const __m256 d = _mm256_mul_ps(load8(grad + c), silu_slope8(h));
+                           _mm256_storeu_ps(out + c, d);
+                           _mm256_storeu_ps(s + c, _mm256_add_ps(_mm256_loadu_ps(s + c), d));
+                           _mm256_storeu_ps(q + c, _mm256_fmadd_ps(d, xv, _mm256_loadu_ps(q + c)));
+                         }
+                         for (; c < channels; ++c) {
+                           const float xc = static_cast<float>(row[c]);
+                           const float d = static_cast<float>(grad[c]) * silu_slope(xc * a[c] + b[c]);
+                           out[c] = d;
+                           s[c] += d;
+                           q[c] += d * xc;
+                         }
+                       });
 }
 
 // dx = p_c·dh + q_c·x + r_c over the positions.
@@ -360,34 +367,23 @@ torch::Tensor fused_group_norm_silu(const torch::Tensor& x, int64_t groups, cons
 template <typename T>
 __attribute__((target("avx2,fma"))) void affine_silu_backward(const T* x, const T* dy, float* dh, int64_t n, float a,
                                                               float b, double& sum, double& moment) {
-  constexpr int64_t kBlock = 2048;
   const __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b);
-  for (int64_t start = 0; start < n; start += kBlock) {
-    const int64_t end = std::min(n, start + kBlock);
-    __m256 s = _mm256_setzero_ps(), q = _mm256_setzero_ps();
-    int64_t i = start;
-    for (; i + 8 <= end; i += 8) {
-      const __m256 xv = load8(x + i);
-      const __m256 d = _mm256_mul_ps(load8(dy + i), silu_slope8(_mm256_fmadd_ps(xv, va, vb)));
-      _mm256_storeu_ps(dh + i, d);
-      s = _mm256_add_ps(s, d);
-      q = _mm256_fmadd_ps(d, xv, q);
-    }
-    alignas(32) float lanes_s[8], lanes_q[8];
-    _mm256_store_ps(lanes_s, s);
-    _mm256_store_ps(lanes_q, q);
-    for (int k = 0; k < 8; ++k) {
-      sum += lanes_s[k];
-      moment += lanes_q[k];
-    }
-    for (; i < end; ++i) {
-      const float xi = static_cast<float>(x[i]);
-      const float d = static_cast<float>(dy[i]) * silu_slope(xi * a + b);
-      dh[i] = d;
-      sum += d;
-      moment += static_cast<double>(d) * xi;
-    }
-  }
+  blocked_sums(
+      n, sum, moment,
+      [&](int64_t i, __m256& s, __m256& q) __attribute__((target("avx2,fma"))) {
+        const __m256 xv = load8(x + i);
+        const __m256 d = _mm256_mul_ps(load8(dy + i), silu_slope8(_mm256_fmadd_ps(xv, va, vb)));
+        _mm256_storeu_ps(dh + i, d);
+        s = _mm256_add_ps(s, d);
+        q = _mm256_fmadd_ps(d, xv, q);
+      },
+      [&](int64_t i, double& s, double& q) {
+        const float xi = static_cast<float>(x[i]);
+        const float d = static_cast<float>(dy[i]) * silu_slope(xi * a + b);
+        dh[i] = d;
+        s += d;
+        q += static_cast<double>(d) * xi;
+      });
 }
 
 // dx = p·dh + q·x + r over n activations.
