@@ -39,12 +39,13 @@ class SpatialConv(torch.nn.Module):
             self.conv = None
             self.spatial = torch.nn.Conv3d(cin, cout, (1, k, k), padding=(0, p, p))
             self.temporal = torch.nn.Conv3d(cout, cout, (kt, 1, 1), padding=(kt // 2, 0, 0)) if k > 1 else None
+        self.layout = torch.contiguous_format  # see UNet.layout
 
     def forward(self, x):
         if self.conv is not None:
             return self.conv(x)
         h = self.spatial(x)
-        return self.temporal(h) if self.temporal is not None else h
+        return self.temporal(h.contiguous(memory_format=self.layout)) if self.temporal is not None else h
 
 
 def gn(x, norm):
@@ -120,8 +121,9 @@ class UNet(torch.nn.Module):
         self.output_norm = torch.nn.GroupNorm(groups, ch)
         self.output = SpatialConv(video, ch, cin, 3, kt)
         # The activations' layout. Channels-last needs them converted where an op gives a contiguous output (the
-        # input convolution, which reads one channel; avg_pool3d), or mixed residual sums and concatenations fall
-        # back to contiguous and every convolution reorders (the native U-Net does the same).
+        # input convolution, which reads one channel, and its spatial half; avg_pool3d), or mixed residual sums and
+        # concatenations fall back to contiguous and every convolution reorders (the native U-Net keeps the layout
+        # at the same places).
         self.layout = torch.contiguous_format
 
     def forward(self, x_t, t):
@@ -193,7 +195,9 @@ def run_mode(a, cfg, mode, dev):
     if "channels-last" in options:
         layout = torch.channels_last_3d if video else torch.channels_last
         net, ema = net.to(memory_format=layout), ema.to(memory_format=layout)
-        net.layout = ema.layout = layout
+        for m in (*net.modules(), *ema.modules()):
+            if isinstance(m, (UNet, SpatialConv)):
+                m.layout = layout
     tr = cfg["training"]
     batch = a.batch or tr["batchSize"]
     kind = {"foreach-adamw": {"foreach": True}, "fused-adamw": {"fused": True}}.get(adamw, {"foreach": False})

@@ -1,6 +1,7 @@
 #include "models/unet.h"
 
 #include <cmath>
+#include <functional>
 
 #include "kernels/group_norm_silu.h"
 
@@ -23,18 +24,26 @@ torch::Tensor channels_last(const torch::Tensor& x) {
   return x.contiguous(x.dim() == 5 ? torch::MemoryFormat::ChannelsLast3d : torch::MemoryFormat::ChannelsLast);
 }
 
-// Down/up-sampling acts on the last two axes: (H, W) of (B, C, F, H, W) video, (L, M) of (B, C, L, M) audio.
-// avg_pool3d gives a contiguous output whatever its input's layout.
+// Down/up-sampling acts on the last two axes: (H, W) of (B, C, F, H, W) video, (L, M) of (B, C, L, M) audio. Video
+// is resampled as the (B, C, F·H, W) view of its frames stacked along H: H is even, so no 2 × 2 window straddles two
+// frames, and the 2-D ops keep channels-last where avg_pool3d would give a contiguous output.
+torch::Tensor resampled_as_2d(const torch::Tensor& x, const std::function<torch::Tensor(const torch::Tensor&)>& op) {
+  if (x.dim() == 4) return op(x);
+  const int64_t frames = x.size(2);
+  const auto y = op(x.flatten(2, 3));
+  return y.unflatten(2, {frames, y.size(2) / frames});
+}
+
 torch::Tensor downsample(const torch::Tensor& x) {
-  if (x.dim() == 5) return channels_last(F::avg_pool3d(x, F::AvgPool3dFuncOptions({1, 2, 2})));
-  return F::avg_pool2d(x, F::AvgPool2dFuncOptions(2));
+  return resampled_as_2d(x, [](const torch::Tensor& v) { return F::avg_pool2d(v, F::AvgPool2dFuncOptions(2)); });
 }
 
 torch::Tensor upsample(const torch::Tensor& x) {
-  std::vector<int64_t> size(x.sizes().begin() + 2, x.sizes().end());
-  size[size.size() - 1] *= 2;
-  size[size.size() - 2] *= 2;
-  return channels_last(F::interpolate(x, F::InterpolateFuncOptions().size(size).mode(torch::kNearest)));
+  return resampled_as_2d(x, [](const torch::Tensor& v) {
+    return F::interpolate(v, F::InterpolateFuncOptions()
+                                 .size(std::vector<int64_t>{2 * v.size(2), 2 * v.size(3)})
+                                 .mode(torch::kNearest));
+  });
 }
 
 torch::nn::GroupNorm group_norm(int64_t groups, int64_t channels) {
@@ -70,7 +79,7 @@ SpatialConvImpl::SpatialConvImpl(const UNetConfig& c, int64_t in_channels, int64
 torch::Tensor SpatialConvImpl::forward(const torch::Tensor& x) {
   if (conv2d) return conv2d(x);
   auto h = spatial(x);
-  return temporal ? temporal(h) : h;
+  return temporal ? temporal(channels_last(h)) : h;  // the input convolution's spatial half gives a contiguous output
 }
 
 void SpatialConvImpl::zero_init() {
