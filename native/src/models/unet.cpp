@@ -197,7 +197,8 @@ torch::Tensor UNetEpsNetImpl::forward(const torch::Tensor& x_t, const torch::Ten
   if (pad_rows || pad_cols) x = F::pad(x, F::PadFuncOptions({0, pad_cols, 0, pad_rows}));
 
   auto embedding = time_embed(t);
-  // The input convolution reads one channel, which oneDNN takes as contiguous, and gives a contiguous output.
+  // The audio input convolution reads one channel, which oneDNN takes as contiguous, and gives a contiguous output
+  // (the video one's temporal half already reads and gives channels-last).
   auto h = channels_last(input(x));
   std::vector<torch::Tensor> skips = {h};
   const auto levels = static_cast<int64_t>(config_.channel_mult.size());
