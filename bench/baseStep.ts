@@ -4,8 +4,10 @@
  * network and step (bench/reference/base_step.py) on the same torch build and thread count. The reference runs
  * every eager mode a user would pick and each ratio is taken against its fastest; native trains in fp32 and with its
  * forward pass in bf16 autocast (the config's cpuPrecision / cudaPrecision), samples in fp32 and in bf16 autocast
- * (samplingPrecision), and counts its faster of each. With --profile the last round also profiles each side's faster
- * training mode (native: EpsModel.profileSteps; reference: torch.profiler) and prints their top ops side by side.
+ * (samplingPrecision), and counts its faster of each. Each side runs in a fresh process per round, and each reports its
+ * peak memory (CUDA: the allocator's high-water mark over the training steps of its modes; CPU: the process's peak
+ * resident set, its runtime included). With --profile the last round also profiles each side's faster training mode
+ * (native: EpsModel.profileSteps; reference: torch.profiler) and prints their top ops side by side.
  *
  *   node dist/bench/baseStep.js [--config configs/base/spoken-mnist-audio.json ...] [--threads 2] [--device cuda]
  *        [--train-steps 10] [--sample-n 8] [--sample-steps 10] [--rounds 3] [--profile]
@@ -35,6 +37,7 @@ const SMALL_INPUT = { video: [8, 1, 16, 16], audio: [1, 160, 32] };
 interface Side {
   trainPairsPerSecond: number;
   samplePairsPerSecond: number;
+  peakMemoryMiB: number;
 }
 
 interface NativeSide extends Side {
@@ -75,12 +78,16 @@ async function nativeSide(configFile: string, inputShape: number[], a: Args, pro
       cudaPrecision: precision,
       cpuPrecision: precision,
     });
+  const cuda = a.device.startsWith('cuda');
   const modes = [];
   let parameters = 0;
+  let peakAllocatedBytes = 0;
   for (const precision of ['fp32', 'bf16'] as const) {
     const model = modelIn(precision);
     parameters = model.parameterCount;
+    if (cuda) native.peakAllocatedBytes(a.device, { reset: true });
     modes.push({ mode: precision, trainPairsPerSecond: (1000 * batch) / (await medianMs(() => model.trainSteps(x0, batch), a['train-steps'], 2)) });
+    if (cuda) peakAllocatedBytes = Math.max(peakAllocatedBytes, native.peakAllocatedBytes(a.device) ?? 0);
   }
   const best = modes.reduce((x, y) => (y.trainPairsPerSecond > x.trainPairsPerSecond ? y : x));
   const profiled = profile ? modelIn(best.mode) : undefined;
@@ -106,7 +113,28 @@ async function nativeSide(configFile: string, inputShape: number[], a: Args, pro
     modes,
     sampleModes,
     topOps: profiled ? topOps(await profiled.profileSteps(repeatRows(x0), batch)) : undefined,
+    peakMemoryMiB: cuda ? peakAllocatedBytes / 2 ** 20 : process.resourceUsage().maxRSS / 1024,
   };
+}
+
+/** The native side in a fresh process (this script with --native-side), as the reference runs in its own. */
+function nativeSideProcess(configFile: string, a: Args, profile: boolean): NativeSide {
+  const out = execFileSync(
+    process.execPath,
+    [
+      __filename,
+      '--native-side',
+      '--config', configFile,
+      '--threads', String(a.threads),
+      '--device', a.device,
+      '--train-steps', String(a['train-steps']),
+      '--sample-n', String(a['sample-n']),
+      '--sample-steps', String(a['sample-steps']),
+      ...(profile ? ['--profile'] : []),
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  return JSON.parse(out.trim().split('\n').pop()!) as NativeSide;
 }
 
 function pythonSide(configFile: string, inputShape: number[], a: Args, profile: boolean): ReferenceSide {
@@ -137,6 +165,7 @@ interface Args {
   'sample-steps': number;
   rounds: number;
   profile: boolean;
+  'native-side': boolean;
   out?: string;
 }
 
@@ -155,8 +184,14 @@ async function main(): Promise<void> {
     .option('rounds', { type: 'number', default: 3, describe: 'native and reference take turns this many times; ratios are the medians of the rounds' })
     .option('profile', { type: 'boolean', default: false, describe: "the last round also profiles each side's faster training mode and prints their top ops side by side" })
     .option('out', { type: 'string', describe: 'result file (default bench/results/base-step-<host>.json)' })
+    .option('native-side', { type: 'boolean', default: false, hidden: true, describe: "measure the native side of the first config and print it as JSON (each round's own process)" })
     .strict()
     .parse()) as unknown as Args;
+  if (a['native-side']) {
+    const config = loadConfig(BaseModelConfigSchema, a.config[0]);
+    console.log(JSON.stringify(await nativeSide(a.config[0], SMALL_INPUT[config.modality], a, a.profile)));
+    return;
+  }
 
   const runtime = native.runtimeInfo();
   const rows = [];
@@ -168,7 +203,7 @@ async function main(): Promise<void> {
     const rounds = [];
     for (let round = 0; round < a.rounds; round++) {
       const profile = a.profile && round === a.rounds - 1;
-      const mine = await nativeSide(configFile, inputShape, a, profile);
+      const mine = nativeSideProcess(configFile, a, profile);
       const reference = pythonSide(configFile, inputShape, a, profile);
       if (reference.parameters !== mine.parameters) {
         throw new Error(`${configFile}: the Python reference has ${reference.parameters} parameters, the native net ${mine.parameters}`);
@@ -179,7 +214,8 @@ async function main(): Promise<void> {
       console.log(
         `${path.basename(configFile).padEnd(28)} round ${round + 1}: train ${mine.trainPairsPerSecond.toFixed(2)} vs ${reference.trainPairsPerSecond.toFixed(2)} pairs/s ` +
           `(×${trainRatio.toFixed(2)}; ${mine.bestTrainMode} vs ${reference.bestTrainMode}) | sample (${a['sample-steps']} steps) ${mine.samplePairsPerSecond.toFixed(2)} vs ` +
-          `${reference.samplePairsPerSecond.toFixed(2)} pairs/s (×${sampleRatio.toFixed(2)}; ${mine.bestSampleMode} vs ${reference.bestSampleMode})`,
+          `${reference.samplePairsPerSecond.toFixed(2)} pairs/s (×${sampleRatio.toFixed(2)}; ${mine.bestSampleMode} vs ${reference.bestSampleMode}) | ` +
+          `peak ${mine.peakMemoryMiB.toFixed(0)} vs ${reference.peakMemoryMiB.toFixed(0)} MiB`,
       );
     }
     const row = {
@@ -190,6 +226,8 @@ async function main(): Promise<void> {
       parameters: rounds[0].native.parameters,
       trainRatio: median(rounds.map((r) => r.trainRatio)),
       sampleRatio: median(rounds.map((r) => r.sampleRatio)),
+      // Medians over the rounds (see peakMemoryKind).
+      peakMemoryMiB: { native: median(rounds.map((r) => r.native.peakMemoryMiB)), reference: median(rounds.map((r) => r.python.peakMemoryMiB)) },
       rounds,
     };
     rows.push(row);
@@ -210,6 +248,9 @@ async function main(): Promise<void> {
     sampleN: a['sample-n'],
     sampleSteps: a['sample-steps'],
     rounds: a.rounds,
+    peakMemoryKind: a.device.startsWith('cuda')
+      ? "the allocator's high-water mark over the training steps of each side's modes"
+      : "each side's process peak resident set over its whole round (training and sampling, its runtime included: node and V8, or the Python interpreter)",
     note: 'ratios: medians of the rounds, native and reference taking turns; within a round, medians of repeats; native = mmdisco EpsModel (C++ LibTorch) through Node, its faster training precision and its faster sampling precision; python = bench/reference/base_step.py, same network and step, its fastest eager mode for training and for sampling',
     rows,
   };

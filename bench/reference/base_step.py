@@ -12,6 +12,7 @@ and sampling pairs/s (DDIM-style loop of network evaluations), medians of timed 
 import argparse
 import json
 import math
+import resource
 import statistics
 import time
 
@@ -236,7 +237,10 @@ def run_mode(a, cfg, mode, dev):
                 times.append(time.perf_counter() - start)
         return statistics.median(times)
 
+    if dev.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
     train_s = timed(step, a.train_steps)
+    peak_mib = torch.cuda.max_memory_allocated() / 2 ** 20 if dev.type == "cuda" else None
     ema.eval()
     x = torch.randn([a.sample_n] + shape, device=dev)
 
@@ -250,7 +254,8 @@ def run_mode(a, cfg, mode, dev):
 
     sample_s = timed(sample, 3)
     return {"mode": mode, "parameters": sum(p.numel() for p in net.parameters()), "batch": batch,
-            "trainPairsPerSecond": batch / train_s, "samplePairsPerSecond": a.sample_n / sample_s}, step
+            "trainPairsPerSecond": batch / train_s, "samplePairsPerSecond": a.sample_n / sample_s,
+            "peakMemoryMiB": peak_mib}, step
 
 
 def main():
@@ -288,6 +293,10 @@ def main():
         "samplePairsPerSecond": best_sample["samplePairsPerSecond"],
         "modes": modes,
         "topOps": top_ops(best_step, dev) if a.profile else None,
+        # CUDA: the allocator's high-water mark over the training steps of every mode; CPU: the process's peak
+        # resident set over every mode (ru_maxrss is in KiB on Linux).
+        "peakMemoryMiB": max(m["peakMemoryMiB"] for m in modes) if dev.type == "cuda"
+        else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }))
 
 
