@@ -929,6 +929,45 @@ void group_norm_silu_tests() {
                        group_norm_silu(half.to(torch::kFloat32), layout_norm, scale0, shift0).to(torch::kBFloat16)),
           name.str() + " in bf16: the float32 result rounded to bf16, bit for bit");
   }
+  // A GroupNorm without affine parameters (the discriminator's scale-shift norm) is one with γ = 1 and β = 0: y and
+  // the gradients of x, scale and shift against ATen's composition, on a (B, C, F, H, W) and a (B, C, N) activation.
+  for (const auto& shape : {std::vector<int64_t>{2, 16, 3, 5, 6}, std::vector<int64_t>{3, 8, 50}}) {
+    torch::nn::GroupNorm plain(torch::nn::GroupNormOptions(4, shape[1]).affine(false));
+    const auto x0 = torch::randn(shape) + 2;
+    const auto scale0 = 0.5 * torch::randn({shape[0], shape[1]}), shift0 = torch::randn({shape[0], shape[1]});
+    const auto dy = torch::randn(shape);
+    std::ostringstream name;
+    name << "fused GroupNorm+SiLU without affine parameters on " << torch::IntArrayRef(shape);
+    if (!group_norm_silu_is_fused(x0, plain, scale0, shift0)) {
+      std::cout << "skip " << name.str() << ": this CPU has no AVX2/FMA, ATen's path is used\n";
+      continue;
+    }
+    const auto pass = [&](bool fused) {
+      auto xs = x0.clone().requires_grad_();
+      auto scale = scale0.clone().requires_grad_(), shift = shift0.clone().requires_grad_();
+      const auto y = fused ? group_norm_silu(xs, plain, scale, shift) : group_norm_silu_reference(xs, plain, scale, shift);
+      y.backward(dy);
+      return std::vector<torch::Tensor>{y.detach(), xs.grad(), scale.grad(), shift.grad()};
+    };
+    const auto fused = pass(true), reference = pass(false);
+    double worst = 0;
+    for (size_t i = 0; i < fused.size(); ++i) worst = std::max(worst, relative(fused[i], reference[i]));
+    check(worst < 1e-5, name.str() + ": y and the x, scale, shift gradients within 1e-5 of ATen's (worst " +
+                            text(worst) + ")");
+  }
+  {
+    // float64 stays float64 (the discriminator's finite-difference checks run in it): GroupNorm in float64, not
+    // rounded through float32.
+    torch::nn::GroupNorm norm64(torch::nn::GroupNormOptions(4, 8));
+    norm64->to(torch::kFloat64);
+    const auto x64 = torch::randn({2, 8, 5, 5}, torch::kFloat64);
+    const auto y = group_norm_silu(x64, norm64);
+    const auto expected = torch::silu(torch::nn::functional::group_norm(
+        x64, torch::nn::functional::GroupNormFuncOptions(4).weight(norm64->weight).bias(norm64->bias)));
+    const double error = (y - expected).abs().max().item<double>();
+    check(y.scalar_type() == torch::kFloat64 && error < 1e-12,
+          "GroupNorm+SiLU of float64 input: float64 out, within 1e-12 of float64 GroupNorm (" + text(error) + ")");
+  }
   const auto x_penalty = torch::randn({2, 8, 5, 5});
   const auto penalty = [&](bool fused) {
     auto xs = x_penalty.clone().requires_grad_();

@@ -543,7 +543,7 @@ torch::Tensor composition(const torch::Tensor& x, int64_t groups, const torch::T
                           const torch::Tensor& bias, double eps, const torch::Tensor& scale,
                           const torch::Tensor& shift) {
   auto h = torch::nn::functional::group_norm(
-               x.to(torch::kFloat32),
+               x.to(at::promote_types(x.scalar_type(), torch::kFloat32)),
                torch::nn::functional::GroupNormFuncOptions(groups).weight(weight).bias(bias).eps(eps))
                .to(x.scalar_type());
   if (scale.defined()) {
@@ -614,10 +614,28 @@ class GroupNormSiluFunction : public torch::autograd::Function<GroupNormSiluFunc
 
 torch::Tensor optional_tensor(const std::optional<torch::Tensor>& t) { return t ? *t : torch::Tensor(); }
 
+// γ and β as the fused kernel reads them: a GroupNorm without affine parameters has γ = 1 and β = 0.
+std::pair<torch::Tensor, torch::Tensor> affine_parameters(torch::nn::GroupNorm& norm) {
+  if (norm->options.affine()) return {norm->weight, norm->bias};
+  const int64_t channels = norm->options.num_channels();
+  return {torch::ones({channels}), torch::zeros({channels})};
+}
+
+#if defined(__x86_64__)
+bool is_fused(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+              const std::optional<torch::Tensor>& scale, const std::optional<torch::Tensor>& shift) {
+  const auto on_cpu = [](const std::optional<torch::Tensor>& t) { return !t || t->device().is_cpu(); };
+  return cpu_has_avx2_fma() && x.device().is_cpu() && x.dim() >= 2 && (x.is_contiguous() || is_channels_last(x)) &&
+         (x.scalar_type() == torch::kFloat32 || x.scalar_type() == torch::kBFloat16) && weight.defined() &&
+         bias.defined() && weight.scalar_type() == torch::kFloat32 && bias.scalar_type() == torch::kFloat32 &&
+         weight.device().is_cpu() && bias.device().is_cpu() && on_cpu(scale) && on_cpu(shift);
+}
+#endif
+
 }  // namespace
 
 torch::Tensor norm_fp32(torch::nn::GroupNorm& norm, const torch::Tensor& x) {
-  return norm(x.to(torch::kFloat32)).to(x.scalar_type());
+  return norm(x.to(at::promote_types(x.scalar_type(), torch::kFloat32))).to(x.scalar_type());
 }
 
 torch::Tensor group_norm_silu_reference(const torch::Tensor& x, torch::nn::GroupNorm& norm,
@@ -631,12 +649,8 @@ torch::Tensor group_norm_silu_reference(const torch::Tensor& x, torch::nn::Group
 bool group_norm_silu_is_fused(const torch::Tensor& x, torch::nn::GroupNorm& norm,
                               const std::optional<torch::Tensor>& scale, const std::optional<torch::Tensor>& shift) {
 #if defined(__x86_64__)
-  const auto &weight = norm->weight, &bias = norm->bias;
-  const auto on_cpu = [](const std::optional<torch::Tensor>& t) { return !t || t->device().is_cpu(); };
-  return cpu_has_avx2_fma() && x.device().is_cpu() && x.dim() >= 2 && (x.is_contiguous() || is_channels_last(x)) &&
-         (x.scalar_type() == torch::kFloat32 || x.scalar_type() == torch::kBFloat16) && weight.defined() &&
-         bias.defined() && weight.scalar_type() == torch::kFloat32 && bias.scalar_type() == torch::kFloat32 &&
-         weight.device().is_cpu() && on_cpu(scale) && on_cpu(shift);
+  const auto [weight, bias] = affine_parameters(norm);
+  return is_fused(x, weight, bias, scale, shift);
 #else
   (void)x;
   (void)norm;
@@ -650,18 +664,18 @@ torch::Tensor group_norm_silu(const torch::Tensor& x, torch::nn::GroupNorm& norm
                               const std::optional<torch::Tensor>& scale, const std::optional<torch::Tensor>& shift) {
   check_modulation(scale, shift);
 #if defined(__x86_64__)
-  if (group_norm_silu_is_fused(x, norm, scale, shift)) {
+  const auto [weight, bias] = affine_parameters(norm);
+  if (is_fused(x, weight, bias, scale, shift)) {
     const int64_t groups = norm->options.num_groups();
     const double eps = norm->options.eps();
     const auto scale_tensor = optional_tensor(scale), shift_tensor = optional_tensor(shift);
-    if (autograd_needed({&x, &norm->weight, &norm->bias, &scale_tensor, &shift_tensor})) {
+    if (autograd_needed({&x, &weight, &bias, &scale_tensor, &shift_tensor})) {
       // A custom function's inputs must be defined: no scale-shift is a zero one, which changes nothing.
       const auto zeros = scale ? torch::Tensor() : torch::zeros({x.size(0), x.size(1)}, x.options().dtype(torch::kFloat32));
-      return GroupNormSiluFunction::apply(x, norm->weight, norm->bias, scale ? scale_tensor : zeros,
-                                          shift ? shift_tensor : zeros, groups, eps);
+      return GroupNormSiluFunction::apply(x, weight, bias, scale ? scale_tensor : zeros, shift ? shift_tensor : zeros,
+                                          groups, eps);
     }
-    return fused_group_norm_silu(x, groups, norm->weight, norm->bias, eps, as_float(scale_tensor),
-                                 as_float(shift_tensor));
+    return fused_group_norm_silu(x, groups, weight, bias, eps, as_float(scale_tensor), as_float(shift_tensor));
   }
 #endif
   return group_norm_silu_reference(x, norm, scale, shift);

@@ -14,12 +14,12 @@
 
 namespace mmdisco {
 
-// GroupNorm with its statistics in float32 whatever x's dtype (bf16 variance over many positions is too coarse);
-// the result has x's dtype.
+// GroupNorm with its statistics in at least float32 whatever x's dtype (bf16 variance over many positions is too
+// coarse); the result has x's dtype.
 torch::Tensor norm_fp32(torch::nn::GroupNorm& norm, const torch::Tensor& x);
 
-// x: (B, C, …). scale, shift: (B, C) or absent. The statistics are taken in float32 whatever x's dtype (bf16
-// variance over many positions is too coarse); the result has x's dtype.
+// x: (B, C, …). norm: affine or not. scale, shift: (B, C) or absent. The statistics are taken in at least float32
+// whatever x's dtype (bf16 variance over many positions is too coarse); the result has x's dtype.
 torch::Tensor group_norm_silu(const torch::Tensor& x, torch::nn::GroupNorm& norm,
                               const std::optional<torch::Tensor>& scale = std::nullopt,
                               const std::optional<torch::Tensor>& shift = std::nullopt);

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "kernels/group_norm_silu.h"
+
 namespace mmdisco {
 
 namespace nn = torch::nn;
@@ -46,11 +48,11 @@ GroupNormWrapperImpl::GroupNormWrapperImpl(int64_t groups, int64_t channels, boo
   norm = register_module("GroupNorm", nn::GroupNorm(nn::GroupNormOptions(groups, channels).eps(1e-5).affine(affine)));
 }
 
-torch::Tensor GroupNormWrapperImpl::forward(const torch::Tensor& x) {
-  // Half-precision inputs are normalised in float32; float32/float64 stay as they are.
-  const auto type = x.scalar_type();
-  if (type == torch::kFloat32 || type == torch::kFloat64) return norm(x);
-  return norm(x.to(torch::kFloat32)).to(type);
+torch::Tensor GroupNormWrapperImpl::forward(const torch::Tensor& x) { return norm_fp32(norm, x); }
+
+torch::Tensor GroupNormWrapperImpl::silu(const torch::Tensor& x, const std::optional<torch::Tensor>& scale,
+                                         const std::optional<torch::Tensor>& shift) {
+  return group_norm_silu(x, norm, scale, shift);
 }
 
 VideoConv2d1dImpl::VideoConv2d1dImpl(int64_t in, int64_t out, int64_t kernel) {
@@ -96,12 +98,9 @@ ScaleShiftNormImpl::ScaleShiftNormImpl(int64_t groups, int64_t channels, int64_t
   projection = register_module("projection", nn::Sequential(nn::SiLU(), nn::Linear(emb_dim, 2 * channels)));
 }
 
-torch::Tensor ScaleShiftNormImpl::forward(const torch::Tensor& h, const torch::Tensor& e) {
+torch::Tensor ScaleShiftNormImpl::silu(const torch::Tensor& h, const torch::Tensor& e) {
   auto ss = projection->forward(e).chunk(2, 1);  // (B, C) each
-  std::vector<int64_t> shape(h.dim(), 1);
-  shape[0] = h.size(0);
-  shape[1] = h.size(1);
-  return norm(h) * (1 + ss[0].reshape(shape)) + ss[1].reshape(shape);
+  return norm->silu(h, ss[0], ss[1]);
 }
 
 // ---- blocks -------------------------------------------------------------------------------------------------
@@ -137,8 +136,7 @@ VAResBlockImpl::VAResBlockImpl(const DiscriminatorNetworkConfig& c, int64_t in, 
 }
 
 torch::Tensor VAResBlockImpl::branch(TowerResParts& p, const torch::Tensor& x, const torch::Tensor& e, bool video) {
-  auto h = p.in_layers[0]->as<GroupNormWrapper>()->forward(x);
-  h = torch::silu(h);
+  auto h = p.in_layers[0]->as<GroupNormWrapper>()->silu(x);  // in_layers 0 and 1
   h = video ? p.in_layers[2]->as<VideoConv2d1d>()->forward(h) : p.in_layers[2]->as<NamedConv>()->forward(h);
   auto skip_in = x;
   if (down_) {
@@ -150,8 +148,8 @@ torch::Tensor VAResBlockImpl::branch(TowerResParts& p, const torch::Tensor& x, c
     h = pool(h);
     skip_in = pool(x);
   }
-  h = p.out_layers[0]->as<ScaleShiftNorm>()->forward(h, e);
-  h = p.out_layers[3]->as<NamedConv>()->forward(torch::silu(h));
+  h = p.out_layers[0]->as<ScaleShiftNorm>()->silu(h, e);  // out_layers 0 and 1
+  h = p.out_layers[3]->as<NamedConv>()->forward(h);
   return (p.skip ? p.skip(skip_in) : skip_in) + h;
 }
 

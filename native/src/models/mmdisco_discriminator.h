@@ -10,6 +10,7 @@
 // their own layouts, and the gradient comes back in the caller's layout).
 #include <torch/torch.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -81,6 +82,10 @@ class GroupNormWrapperImpl : public torch::nn::Module {
  public:
   GroupNormWrapperImpl(int64_t groups, int64_t channels, bool affine);
   torch::Tensor forward(const torch::Tensor& x);  // (B, C, ...)
+  // SiLU(GroupNorm(x) · (1 + scale) + shift), scale and shift (B, C) or absent: the fused kernel where it applies
+  // (kernels/group_norm_silu.h).
+  torch::Tensor silu(const torch::Tensor& x, const std::optional<torch::Tensor>& scale = std::nullopt,
+                     const std::optional<torch::Tensor>& shift = std::nullopt);
 
  private:
   torch::nn::GroupNorm norm{nullptr};
@@ -112,11 +117,12 @@ class NamedConvImpl : public torch::nn::Module {
 };
 TORCH_MODULE(NamedConv);
 
-// h·(1 + s) + b after a parameter-free GroupNorm, (s, b) = Linear(SiLU(e)).
+// h·(1 + s) + b after a parameter-free GroupNorm, (s, b) = Linear(SiLU(e)); every use is followed by a SiLU, so
+// it is computed with that SiLU, in one fused pass where the kernel applies.
 class ScaleShiftNormImpl : public torch::nn::Module {
  public:
   ScaleShiftNormImpl(int64_t groups, int64_t channels, int64_t emb_dim);
-  torch::Tensor forward(const torch::Tensor& h, const torch::Tensor& e);
+  torch::Tensor silu(const torch::Tensor& h, const torch::Tensor& e);  // SiLU(GroupNorm(h)·(1 + s) + b)
 
  private:
   GroupNormWrapper norm{nullptr};
