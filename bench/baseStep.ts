@@ -25,11 +25,10 @@ import { BaseModelConfigSchema } from '../ts/config/baseModel';
 import { loadConfig } from '../ts/config/load';
 import { native, tensor } from '../ts/native';
 import { writeJsonAtomic } from '../ts/core/atomicWrite';
-import { describeMachine, median, medianMs } from './machine';
+import { describeMachine, median, medianMs, referencePython } from './machine';
 import { printTopOps, repeatRows, topOps, type TopOp } from './opProfile';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const PYTHON = path.join(ROOT, '.venv', 'bin', 'python3');
 
 /** One model input per config modality: the `small` preset's units (ts/core/unit.ts). */
 const SMALL_INPUT = { video: [8, 1, 16, 16], audio: [1, 160, 32] };
@@ -139,7 +138,7 @@ function nativeSideProcess(configFile: string, a: Args, profile: boolean): Nativ
 
 function pythonSide(configFile: string, inputShape: number[], a: Args, profile: boolean): ReferenceSide {
   const out = execFileSync(
-    PYTHON,
+    referencePython(),
     [
       path.join(ROOT, 'bench', 'reference', 'base_step.py'),
       '--config', configFile,

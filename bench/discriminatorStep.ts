@@ -16,7 +16,7 @@
  *
  *   node dist/bench/discriminatorStep.js [--preset mmdiffusion] [--frames 4] [--size 16] [--audio-samples 1600]
  *       [--mel-frames 16] [--batch 1] [--threads N] [--repeats 5] [--rounds 1] [--modes fp32,fp32+fused-adamw,…]
- *       [--device cpu|cuda] [--python .venv/bin/python3]
+ *       [--device cpu|cuda] [--python PYTHON]
  *
  * The default shape is the reduced MM-Diffusion shape of spec/performance-anchors.md (4 frames of 16×16,
  * 1,600 audio samples, batch 1). Writes bench/results/discriminator-step-<host>.json (see machine.ts).
@@ -28,7 +28,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { native, tensor, type MmdiscoDiscriminatorNetwork, type Tensor } from '../ts/native';
 import { Rng } from '../ts/util/random';
-import { describeMachine, median, medianMs, writeBenchResult } from './machine';
+import { describeMachine, median, medianMs, referencePython, writeBenchResult } from './machine';
 import { printTopOps, repeatRows, topOps, type TopOp } from './opProfile';
 
 const PRESET_SHAPES = {
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
     .option('modes', { type: 'string', describe: 'comma-separated reference modes (default: every mode of the device)' })
     .option('sampling-steps', { type: 'number', default: 4 })
     .option('device', { type: 'string', default: 'cpu' })
-    .option('python', { type: 'string', default: path.resolve('.venv/bin/python3') })
+    .option('python', { type: 'string', default: referencePython(), describe: 'the eager reference\'s Python (default: $MMDISCO_PYTHON, else .venv)' })
     .option('brief', { type: 'boolean', default: false, describe: 'training step, guidance and forward only' })
     .option('out', { type: 'string', describe: 'results file (default bench/results/discriminator-step-<host>.json)' })
     .strict()

@@ -8,7 +8,7 @@
  * per round.
  *
  *   node dist/bench/jointStep.js [--cache .cache/paper-joint] [--official-dir .cache/official] [--steps 3]
- *       [--rounds 3] [--sampler dpm-solver++-3s] [--threads N] [--python .venv/bin/python3]
+ *       [--rounds 3] [--sampler dpm-solver++-3s] [--threads N] [--python PYTHON]
  *
  * First use generates into --cache (gitignored; the U-Net's module is ~0.5 GB): unet/ (joint.json, module.pt,
  * export.json) by examples/export_mmdiffusion_torchscript.py --random-init from an extracted copy of the official
@@ -27,7 +27,7 @@ import { saveDiscriminatorWeights } from '../ts/checkpoint/discriminatorWeights'
 import { SAMPLERS } from '../ts/core/samplers';
 import { GUIDANCE_FILES } from '../ts/guidance/train';
 import { type DiscriminatorNetwork, native } from '../ts/native';
-import { describeMachine, median, medianMs, writeBenchResult } from './machine';
+import { describeMachine, median, medianMs, referencePython, writeBenchResult } from './machine';
 
 const UNET_SEED = 2001;
 const DISCRIMINATOR_SEED = 1;
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     .option('rounds', { type: 'number', default: 3 })
     .option('sampler', { choices: SAMPLERS.filter((s) => s.startsWith('dpm-solver++')), default: 'dpm-solver++-3s' })
     .option('threads', { type: 'number', default: os.cpus().length })
-    .option('python', { type: 'string', default: path.resolve('.venv/bin/python3') })
+    .option('python', { type: 'string', default: referencePython(), describe: 'the eager reference\'s Python (default: $MMDISCO_PYTHON, else .venv)' })
     .strict()
     .check((a) => {
       for (const key of ['steps', 'rounds'] as const) {

@@ -2,7 +2,7 @@
  * What every benchmark result carries: the machine it ran on, and where results files go; and the small helpers the
  * benchmarks share.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { native } from '../ts/native';
@@ -51,6 +51,13 @@ export async function writeBenchResult(name: string, result: object, file?: stri
   file ??= path.join(dir, `${name}-${os.hostname()}.json`);
   await writeJsonAtomic(file, { machine: describeMachine(), ...result });
   return file;
+}
+
+/** The Python that runs the eager references: $MMDISCO_PYTHON (a GPU machine's own), else the repo's .venv, else python3. */
+export function referencePython(): string {
+  if (process.env.MMDISCO_PYTHON) return process.env.MMDISCO_PYTHON;
+  const venv = path.resolve(__dirname, '..', '..', '.venv', 'bin', 'python3');
+  return existsSync(venv) ? venv : 'python3';
 }
 
 export function median(values: number[]): number {

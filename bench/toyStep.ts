@@ -8,21 +8,14 @@
  * (BCE + denoising loss with double backward), and writes bench/results/toy-step-<host>.json.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { hideBin } from 'yargs/helpers';
 import yargs from 'yargs';
 import { EpsModel, ScheduleOptions, native, tensor } from '../ts/native';
 import { Rng } from '../ts/util/random';
-import { describeMachine, median, writeBenchResult } from './machine';
+import { describeMachine, median, referencePython, writeBenchResult } from './machine';
 
 const repo = path.resolve(__dirname, '..', '..');
-
-function python(): string {
-  if (process.env.MMDISCO_PYTHON) return process.env.MMDISCO_PYTHON;
-  const venv = path.join(repo, '.venv', 'bin', 'python3');
-  return existsSync(venv) ? venv : 'python3';
-}
 
 interface Options {
   batch: number;
@@ -87,7 +80,7 @@ async function nativeRates(o: Options, task: 'base' | 'discriminator'): Promise<
 
 function referenceRates(o: Options, task: 'base' | 'discriminator'): { rates: number[]; parameters: number } {
   const out = execFileSync(
-    python(),
+    referencePython(),
     [path.join(repo, 'bench', 'reference', 'toy_step.py'), '--task', task, '--batch', String(o.batch), '--steps', String(o.steps),
       '--threads', String(o.threads), '--repeats', String(o.repeats), '--device', o.device],
     { encoding: 'utf8' },
