@@ -116,43 +116,32 @@ async function nativeSide(configFile: string, inputShape: number[], a: Args, pro
   };
 }
 
+/** The flags both sides take from the bench's own. */
+function sideFlags(a: Args, profile: boolean): string[] {
+  return [
+    '--threads', String(a.threads),
+    '--device', a.device,
+    '--train-steps', String(a['train-steps']),
+    '--sample-n', String(a['sample-n']),
+    '--sample-steps', String(a['sample-steps']),
+    ...(profile ? ['--profile'] : []),
+  ];
+}
+
+/** One side in a process of its own; its result is the last line it prints. */
+function runSide<T>(command: string, args: string[]): T {
+  const out = execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  return JSON.parse(out.trim().split('\n').pop()!) as T;
+}
+
 /** The native side in a fresh process (this script with --native-side), as the reference runs in its own. */
 function nativeSideProcess(configFile: string, a: Args, profile: boolean): NativeSide {
-  const out = execFileSync(
-    process.execPath,
-    [
-      __filename,
-      '--native-side',
-      '--config', configFile,
-      '--threads', String(a.threads),
-      '--device', a.device,
-      '--train-steps', String(a['train-steps']),
-      '--sample-n', String(a['sample-n']),
-      '--sample-steps', String(a['sample-steps']),
-      ...(profile ? ['--profile'] : []),
-    ],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  return JSON.parse(out.trim().split('\n').pop()!) as NativeSide;
+  return runSide(process.execPath, [__filename, '--native-side', '--config', configFile, ...sideFlags(a, profile)]);
 }
 
 function pythonSide(configFile: string, inputShape: number[], a: Args, profile: boolean): ReferenceSide {
-  const out = execFileSync(
-    referencePython(),
-    [
-      path.join(ROOT, 'bench', 'reference', 'base_step.py'),
-      '--config', configFile,
-      '--input-shape', inputShape.join(','),
-      '--threads', String(a.threads),
-      '--device', a.device,
-      '--train-steps', String(a['train-steps']),
-      '--sample-n', String(a['sample-n']),
-      '--sample-steps', String(a['sample-steps']),
-      ...(profile ? ['--profile'] : []),
-    ],
-    { encoding: 'utf8' },
-  );
-  return JSON.parse(out.trim().split('\n').pop()!);
+  const script = path.join(ROOT, 'bench', 'reference', 'base_step.py');
+  return runSide(referencePython(), [script, '--config', configFile, '--input-shape', inputShape.join(','), ...sideFlags(a, profile)]);
 }
 
 interface Args {
