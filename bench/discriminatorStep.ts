@@ -4,7 +4,8 @@
  * every eager mode a user would pick (fp32, bf16 autocast, channels-last; TF32 on CUDA) and the ratios are taken
  * against the fastest (AdamW's per-parameter loop, foreach and fused among them); native runs its own modes (fp32, and
  * the discriminator's forward passes in bf16 autocast) and counts its fastest. With each mode's step phases, the
- * best native mode's phases cut at the same points, and the top ops (CUDA: kernels) of each side's best mode, from
+ * best native mode's phases cut at the same points, each side's double backward by difference (the backward against
+ * that of the same step without the denoising term), and the top ops (CUDA: kernels) of each side's best mode, from
  * LibTorch's profiler natively and torch.profiler in the reference, printed side by side: the training step
  * (BCE + λ_den · denoising loss with double backward, AdamW) in pairs/s, the guidance call (forward + input
  * gradient, in fp32 and bf16 autocast on both sides), the forward pass, and one guided vs unguided sampling step; peak
@@ -89,13 +90,14 @@ async function main(): Promise<void> {
   const a = gaussian([b, ...audio]);
   const v = gaussian([b, ...video]);
 
-  const trainerOf = (precision: (typeof NATIVE_MODES)[number], timePhases = false) =>
-    new native.DiscriminatorTrainer(disc, bases[0], bases[1], { lambdaDenoising, optimizer: { lr: 1e-4 }, seed: 1, precision, timePhases });
+  const trainerOf = (precision: (typeof NATIVE_MODES)[number], timePhases = false, lambda = lambdaDenoising) =>
+    new native.DiscriminatorTrainer(disc, bases[0], bases[1], { lambdaDenoising: lambda, optimizer: { lr: 1e-4 }, seed: 1, precision, timePhases });
   // The reference cuts its step at the first four; the finiteness checks that stop training at a NaN are native only.
   const PHASES = ['forward', 'inputGradient', 'backward', 'optimizer', 'finiteCheck'] as const;
-  // Median milliseconds per phase over `repeats` steps, as the reference's phasesMs.
-  const nativePhases = async (precision: (typeof NATIVE_MODES)[number]): Promise<Record<(typeof PHASES)[number], number>> => {
-    const phaseTrainer = trainerOf(precision, true);
+  // Median milliseconds per phase over `repeats` steps, as the reference's phasesMs; lambda 0: without the denoising
+  // term (no input gradient, a first-order backward), as its firstOrderPhasesMs.
+  const nativePhases = async (precision: (typeof NATIVE_MODES)[number], lambda = lambdaDenoising): Promise<Record<(typeof PHASES)[number], number>> => {
+    const phaseTrainer = trainerOf(precision, true, lambda);
     await phaseTrainer.trainSteps(batch, b); // warm-up
     const rows: number[][] = [];
     for (let i = 0; i < args.repeats; i++) rows.push(Array.from((await phaseTrainer.trainSteps(batch, b)).phasesMs!.data));
@@ -134,6 +136,7 @@ async function main(): Promise<void> {
       trainStepMs: best.trainStepMs,
       modes,
       phasesMs: args.brief ? undefined : await nativePhases(best.mode),
+      firstOrderPhasesMs: args.brief ? undefined : await nativePhases(best.mode, 0),
       topOps: profile ? await nativeTopOps(best.mode) : undefined,
       guidanceMs: bestGuidance.guidanceMs,
       guidanceBestMode: bestGuidance.mode,
@@ -149,7 +152,13 @@ async function main(): Promise<void> {
     trainStepMs: number;
     guidanceMs: number;
     forwardMs: number;
-    modes: { mode: string; trainStepMs: number; phasesMs: Record<string, number>; peakMemoryMiB?: number }[];
+    modes: {
+      mode: string;
+      trainStepMs: number;
+      phasesMs: Record<string, number>;
+      firstOrderPhasesMs: Record<string, number>;
+      peakMemoryMiB?: number;
+    }[];
     topOps: TopOp[] | null;
     peakRssMiB: number;
     torchVersion: string;
@@ -191,8 +200,10 @@ async function main(): Promise<void> {
         guidedStepMs: (await medianMs(() => native.sample({ ...sampleOptions, critic: guided, lambdas: [1, 1] }), args.repeats)) / args['sampling-steps'],
         guidancePrecision: last.native.guidanceBestMode,
       };
-  const bestModePhases = (r: ReferenceResult) => r.modes.find((m) => m.mode === r.bestMode)!.phasesMs;
+  const bestReferenceMode = (r: ReferenceResult) => r.modes.find((m) => m.mode === r.bestMode)!;
+  const bestModePhases = (r: ReferenceResult) => bestReferenceMode(r).phasesMs;
   const nativePhasesMs = last.native.phasesMs;
+  const nativeFirstOrderMs = last.native.firstOrderPhasesMs;
   // Peak memory: CUDA, the allocator's high-water mark of the training step (the reference's best mode); CPU, the
   // processes' peak resident sets (each includes its runtime: node and V8, or the Python interpreter).
   const referencePeakMiB = cuda
@@ -208,6 +219,16 @@ async function main(): Promise<void> {
     phasesMs: nativePhasesMs
       ? Object.fromEntries(PHASES.map((name) => [name, { native: nativePhasesMs[name], reference: bestModePhases(reference)[name] ?? null }]))
       : undefined,
+    // The denoising loss's double backward, by difference: the step's backward against the backward of the same step
+    // without the denoising term (first-order only), each side's best mode in the last round.
+    doubleBackwardMs:
+      nativePhasesMs && nativeFirstOrderMs
+        ? {
+            native: nativePhasesMs.backward - nativeFirstOrderMs.backward,
+            reference: bestModePhases(reference).backward - bestReferenceMode(reference).firstOrderPhasesMs.backward,
+            firstOrderBackward: { native: nativeFirstOrderMs.backward, reference: bestReferenceMode(reference).firstOrderPhasesMs.backward },
+          }
+        : undefined,
     // What the non-finite checks cost: their share of the native step (the sum of its phases).
     finiteCheckShareOfStep: nativePhasesMs ? nativePhasesMs.finiteCheck / PHASES.reduce((sum, name) => sum + nativePhasesMs[name], 0) : undefined,
     ratios: {
