@@ -986,6 +986,86 @@ void group_norm_silu_tests() {
   torch::set_num_threads(threads);
 }
 
+// The MMDisCo discriminator trained with its norms through the fused kernel (float32) against the same training in
+// float64, where every norm is ATen's composition: the parameter gradients of BCE + the denoising loss (its double
+// backward included), then the losses of 6 SGD steps on the same batches and draws.
+void fused_norm_training_tests() {
+  torch::nn::GroupNorm probe(torch::nn::GroupNormOptions(4, 16));
+  if (!group_norm_silu_is_fused(torch::zeros({1, 16, 4}), probe)) {
+    std::cout << "skip the discriminator's fused-norm training: this CPU has no AVX2/FMA, ATen's path is used\n";
+    return;
+  }
+  const auto network = parse_discriminator_network(Json::parse(
+      R"({"kind":"mmdisco","preset":"mmdiffusion","width":16,"channelMult":[1,2],"blocksPerLevel":1,"timeDim":16,"groups":4,"maxDilation":4})"));
+  const auto mlp_network = [](int64_t dim) {
+    return parse_eps_network(Json::parse(R"({"kind":"mlp","hidden":16,"blocks":1,"dim":)" + std::to_string(dim) + "}"));
+  };
+  const std::vector<int64_t> audio_shape{2, 1, 64}, video_shape{2, 2, 3, 8, 8};
+  struct Run {
+    std::shared_ptr<DiscriminatorCritic> disc;
+    std::shared_ptr<IndependentEps> bases;
+  };
+  const auto run_in = [&](torch::ScalarType dtype) {
+    const Placement placement{torch::kCPU, dtype, 3};
+    return Run{make_mmdisco_discriminator(network, linear_schedule(100), linear_schedule(100), 3, torch::kCPU, dtype),
+               std::make_shared<IndependentEps>(std::vector<std::shared_ptr<EpsSource>>{
+                   make_eps_network(mlp_network(64), linear_schedule(100), placement),
+                   make_eps_network(mlp_network(2 * 3 * 8 * 8), linear_schedule(100), placement)})};
+  };
+  Run fused = run_in(torch::kFloat32), plain = run_in(torch::kFloat64);
+  assign_flat_parameters(plain.disc->module(), flat_parameters(fused.disc->module()));
+  for (size_t m = 0; m < 2; ++m) {
+    auto& from = dynamic_cast<NetworkEps&>(*fused.bases->source(m)).module();
+    auto& to = dynamic_cast<NetworkEps&>(*plain.bases->source(m)).module();
+    assign_flat_parameters(to, flat_parameters(from));
+  }
+  torch::manual_seed(5);
+  const auto draw_batch = [&] {
+    return DiscriminatorBatch{torch::randn(audio_shape), torch::randn(video_shape), torch::randn(audio_shape),
+                              torch::randn(video_shape), {}, {}, {}};
+  };
+  const auto in_float64 = [](const torch::Tensor& t) {
+    return t.defined() && t.is_floating_point() ? t.to(torch::kFloat64) : t;
+  };
+  const OptimizerConfig config{1e-3, 0};
+  DiscriminatorTrainer draws(fused.disc, fused.bases, {1, 0}, config, 9);
+  const DiscriminatorLossWeights weights{1, 0};
+  torch::optim::SGD sgd_fused(fused.disc->module().parameters(), torch::optim::SGDOptions(0.05));
+  torch::optim::SGD sgd_plain(plain.disc->module().parameters(), torch::optim::SGDOptions(0.05));
+  double worst_loss = 0, worst_gradient = 0, first = 0, last = 0;
+  for (int step = 0; step < 6; ++step) {
+    const auto batch = draw_batch();
+    const auto draw = draws.draw(batch);
+    const DiscriminatorBatch batch64{in_float64(batch.real_audio), in_float64(batch.real_video),
+                                     in_float64(batch.fake_audio), in_float64(batch.fake_video), {}, {}, {}};
+    const DiscriminatorDraw draw64{draw.t_real, draw.t_fake, in_float64(draw.noise_real_audio),
+                                   in_float64(draw.noise_real_video), in_float64(draw.noise_fake_audio),
+                                   in_float64(draw.noise_fake_video)};
+    sgd_fused.zero_grad();
+    sgd_plain.zero_grad();
+    const auto loss = discriminator_loss(*fused.disc, *fused.bases, batch, draw, weights);
+    const auto loss64 = discriminator_loss(*plain.disc, *plain.bases, batch64, draw64, weights);
+    loss.total.backward();
+    loss64.total.backward();
+    const double a = loss.total.item<double>(), b = loss64.total.item<double>();
+    worst_loss = std::max(worst_loss, std::abs(a - b) / std::abs(b));
+    if (step == 0) {
+      const auto g = flat_gradient(fused.disc->module()).to(torch::kFloat64), g64 = flat_gradient(plain.disc->module());
+      worst_gradient = ((g - g64).norm() / g64.norm()).item<double>();
+      first = b;
+    }
+    last = b;
+    sgd_fused.step();
+    sgd_plain.step();
+  }
+  check(worst_gradient < 1e-4, "the discriminator's parameter gradients (BCE + denoising loss) with fused norms in "
+                               "float32 within 1e-4 of float64's ATen norms (relative L2 " + scientific(worst_gradient) + ")");
+  check(worst_loss < 1e-5 && std::abs(last - first) > 1e-3 * std::abs(first),
+        "6 SGD steps of the discriminator with fused norms track float64's ATen norms: losses within 1e-5 relative "
+        "(worst " + scientific(worst_loss) + "; the loss moved from " + std::to_string(first) + " to " +
+            std::to_string(last) + ")");
+}
+
 // Self times of nested spans against the closed form, then the profiler on real ops: each call counted once, and
 // the self times of a single thread's work summing to no more than its wall time (no span counted twice).
 void op_profile_tests() {
@@ -1045,6 +1125,7 @@ int main(int argc, char** argv) {
   gradient_check_tests();
   dpm_solver_tests();
   group_norm_silu_tests();
+  fused_norm_training_tests();
   op_profile_tests();
   if (argc < 2) {
     check(false, "the official fixture directory (test/fixtures/official-mmdisco) is given as the argument");
