@@ -409,8 +409,9 @@ def run_mode(o, mode, device):
         fa, fv = torch.randn(audio_shape, device=device), torch.randn(video_shape, device=device)
         tr, tf = torch.randint(0, 1000, (b,), device=device), torch.randint(0, 1000, (b,), device=device)
         na, nv = torch.randn_like(ra), torch.randn_like(rv)
-        a = q_sample(ra, tr, na).detach().requires_grad_(True)
-        v = q_sample(rv, tr, nv).detach().requires_grad_(True)
+        # Leaves with a gradient only for the denoising term's input gradient, as native's.
+        a = q_sample(ra, tr, na).detach().requires_grad_(bool(lam))
+        v = q_sample(rv, tr, nv).detach().requires_grad_(bool(lam))
         with cast:
             h_real = disc(v, a, tr).float()
         mark("forward")
