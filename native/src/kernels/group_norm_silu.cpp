@@ -614,21 +614,12 @@ class GroupNormSiluFunction : public torch::autograd::Function<GroupNormSiluFunc
 
 torch::Tensor optional_tensor(const std::optional<torch::Tensor>& t) { return t ? *t : torch::Tensor(); }
 
+#if defined(__x86_64__)
 // γ and β as the fused kernel reads them: a GroupNorm without affine parameters has γ = 1 and β = 0.
 std::pair<torch::Tensor, torch::Tensor> affine_parameters(torch::nn::GroupNorm& norm) {
   if (norm->options.affine()) return {norm->weight, norm->bias};
   const int64_t channels = norm->options.num_channels();
   return {torch::ones({channels}), torch::zeros({channels})};
-}
-
-#if defined(__x86_64__)
-bool is_fused(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
-              const std::optional<torch::Tensor>& scale, const std::optional<torch::Tensor>& shift) {
-  const auto on_cpu = [](const std::optional<torch::Tensor>& t) { return !t || t->device().is_cpu(); };
-  return cpu_has_avx2_fma() && x.device().is_cpu() && x.dim() >= 2 && (x.is_contiguous() || is_channels_last(x)) &&
-         (x.scalar_type() == torch::kFloat32 || x.scalar_type() == torch::kBFloat16) && weight.defined() &&
-         bias.defined() && weight.scalar_type() == torch::kFloat32 && bias.scalar_type() == torch::kFloat32 &&
-         weight.device().is_cpu() && bias.device().is_cpu() && on_cpu(scale) && on_cpu(shift);
 }
 #endif
 
@@ -649,8 +640,15 @@ torch::Tensor group_norm_silu_reference(const torch::Tensor& x, torch::nn::Group
 bool group_norm_silu_is_fused(const torch::Tensor& x, torch::nn::GroupNorm& norm,
                               const std::optional<torch::Tensor>& scale, const std::optional<torch::Tensor>& shift) {
 #if defined(__x86_64__)
-  const auto [weight, bias] = affine_parameters(norm);
-  return is_fused(x, weight, bias, scale, shift);
+  const auto on_cpu = [](const std::optional<torch::Tensor>& t) { return !t || t->device().is_cpu(); };
+  const auto readable = [](const torch::Tensor& p) {
+    return p.defined() && p.scalar_type() == torch::kFloat32 && p.device().is_cpu();
+  };
+  // Without affine parameters the kernel reads γ = 1 and β = 0 (affine_parameters).
+  const bool affine_readable = !norm->options.affine() || (readable(norm->weight) && readable(norm->bias));
+  return cpu_has_avx2_fma() && x.device().is_cpu() && x.dim() >= 2 && (x.is_contiguous() || is_channels_last(x)) &&
+         (x.scalar_type() == torch::kFloat32 || x.scalar_type() == torch::kBFloat16) && affine_readable &&
+         on_cpu(scale) && on_cpu(shift);
 #else
   (void)x;
   (void)norm;
@@ -664,8 +662,8 @@ torch::Tensor group_norm_silu(const torch::Tensor& x, torch::nn::GroupNorm& norm
                               const std::optional<torch::Tensor>& scale, const std::optional<torch::Tensor>& shift) {
   check_modulation(scale, shift);
 #if defined(__x86_64__)
-  const auto [weight, bias] = affine_parameters(norm);
-  if (is_fused(x, weight, bias, scale, shift)) {
+  if (group_norm_silu_is_fused(x, norm, scale, shift)) {
+    const auto [weight, bias] = affine_parameters(norm);
     const int64_t groups = norm->options.num_groups();
     const double eps = norm->options.eps();
     const auto scale_tensor = optional_tensor(scale), shift_tensor = optional_tensor(shift);
