@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     .option('modes', { type: 'string', describe: 'comma-separated reference modes (default: every mode of the device)' })
     .option('sampling-steps', { type: 'number', default: 4 })
     .option('device', { type: 'string', default: 'cpu' })
-    .option('python', { type: 'string', default: referencePython(), describe: 'the eager reference\'s Python (default: $MMDISCO_PYTHON, else .venv)' })
+    .option('python', { type: 'string', default: referencePython(), describe: 'the eager reference\'s Python (default: $MMDISCO_PYTHON, else .venv, else python3)' })
     .option('brief', { type: 'boolean', default: false, describe: 'training step, guidance and forward only' })
     .option('out', { type: 'string', describe: 'results file (default bench/results/discriminator-step-<host>.json)' })
     .strict()

@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     .option('rounds', { type: 'number', default: 3 })
     .option('sampler', { choices: SAMPLERS.filter((s) => s.startsWith('dpm-solver++')), default: 'dpm-solver++-3s' })
     .option('threads', { type: 'number', default: os.cpus().length })
-    .option('python', { type: 'string', default: referencePython(), describe: 'the eager reference\'s Python (default: $MMDISCO_PYTHON, else .venv)' })
+    .option('python', { type: 'string', default: referencePython(), describe: 'the eager reference\'s Python (default: $MMDISCO_PYTHON, else .venv, else python3)' })
     .strict()
     .check((a) => {
       for (const key of ['steps', 'rounds'] as const) {
