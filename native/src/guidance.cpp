@@ -1,6 +1,7 @@
 #include "guidance.h"
 
 #include "autocast.h"
+#include "kernels/group_norm_silu.h"
 
 #include <stdexcept>
 
@@ -18,7 +19,11 @@ Residuals JointCritic::residuals(const torch::Tensor& a_t, const torch::Tensor& 
   // Leaves of their own, so the gradient is taken with respect to the inputs as passed in.
   auto a = a_t.detach().requires_grad_(true);
   auto v = v_t.detach().requires_grad_(true);
-  auto ell = log_ratio(a, v, t, base_eps).sum();
+  torch::Tensor ell;
+  {
+    TwiceDifferentiableScope differentiable(create_graph);
+    ell = log_ratio(a, v, t, base_eps).sum();
+  }
   auto grads = torch::autograd::grad({ell}, {a, v}, /*grad_outputs=*/{}, /*retain_graph=*/create_graph,
                                      /*create_graph=*/create_graph);
   Residuals r{-audio_schedule().sigma(t, a) * grads[0], -video_schedule().sigma(t, v) * grads[1]};

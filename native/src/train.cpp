@@ -6,6 +6,7 @@
 
 #include "autocast.h"
 #include "errors.h"
+#include "kernels/group_norm_silu.h"
 #include "module_state.h"
 
 namespace mmdisco {
@@ -340,7 +341,10 @@ DiscriminatorLoss discriminator_loss(DiscriminatorCritic& disc, JointEpsSource& 
     // One forward pass serves both the BCE term and the input gradient of the denoising term.
     auto a = a_real.detach().requires_grad_(true);
     auto v = v_real.detach().requires_grad_(true);
-    h_real = logit([&] { return disc.pre_sigmoid(a, v, draw.t_real, batch.real_condition, real_eps_for_disc); });
+    h_real = logit([&] {
+      TwiceDifferentiableScope differentiable;
+      return disc.pre_sigmoid(a, v, draw.t_real, batch.real_condition, real_eps_for_disc);
+    });
     cut(&StepPhases::forward);
     auto grads = torch::autograd::grad({smoothed_logit(h_real).sum()}, {a, v}, {}, /*retain_graph=*/true,
                                        /*create_graph=*/true);

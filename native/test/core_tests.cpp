@@ -978,6 +978,20 @@ void group_norm_silu_tests() {
     return std::vector<torch::Tensor>{xs.grad(), norm->weight.grad().clone()};
   };
   if (group_norm_silu_is_fused(x_penalty, norm)) {
+    {
+      // A forward whose backward is differentiated again records the composition; the scope ends where it was opened.
+      TwiceDifferentiableScope differentiable;
+      const bool fused_within = group_norm_silu_is_fused(x_penalty, norm);
+      bool fused_nested;
+      {
+        TwiceDifferentiableScope not_asked(false);
+        fused_nested = group_norm_silu_is_fused(x_penalty, norm);
+      }
+      torch::NoGradGuard no_grad;
+      check(!fused_within && !fused_nested && group_norm_silu_is_fused(x_penalty, norm),
+            "within a TwiceDifferentiableScope, with gradients on, GroupNorm+SiLU is ATen's composition");
+    }
+    check(group_norm_silu_is_fused(x_penalty, norm), "after a TwiceDifferentiableScope, GroupNorm+SiLU is fused again");
     const auto fused = penalty(true), reference = penalty(false);
     const double error = std::max(relative(fused[0], reference[0]), relative(fused[1], reference[1]));
     check(error < 1e-5, "fused GroupNorm+SiLU double backward (a gradient penalty): x and γ within 1e-5 of ATen's (" +
@@ -986,9 +1000,10 @@ void group_norm_silu_tests() {
   torch::set_num_threads(threads);
 }
 
-// The MMDisCo discriminator trained with its norms through the fused kernel (float32) against the same training in
-// float64, where every norm is ATen's composition: the parameter gradients of BCE + the denoising loss (its double
-// backward included), then the losses of 6 SGD steps on the same batches and draws.
+// The MMDisCo discriminator trained with its norms through the fused kernel (float32; the real pair's forward, whose
+// backward is differentiated again, records ATen's composition) against the same training in float64, where every
+// norm is ATen's composition: the parameter gradients of BCE + the denoising loss (its double backward included),
+// then the losses of 6 SGD steps on the same batches and draws.
 void fused_norm_training_tests() {
   torch::nn::GroupNorm probe(torch::nn::GroupNormOptions(4, 16));
   if (!group_norm_silu_is_fused(torch::zeros({1, 16, 4}), probe)) {

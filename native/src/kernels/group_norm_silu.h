@@ -29,6 +29,21 @@ torch::Tensor group_norm_silu_reference(const torch::Tensor& x, torch::nn::Group
                                         const std::optional<torch::Tensor>& scale = std::nullopt,
                                         const std::optional<torch::Tensor>& shift = std::nullopt);
 
+// Within its scope (on this thread, with gradients on) group_norm_silu records ATen's composition even where the
+// fused kernel applies. For a forward whose backward will be differentiated again (create_graph, as the denoising
+// loss needs): the fused function's backward would recompute the composition to differentiate it, and the second
+// backward would then go through the norms twice, the fused backward and the recomputed composition's.
+class TwiceDifferentiableScope {
+ public:
+  explicit TwiceDifferentiableScope(bool enabled = true);
+  ~TwiceDifferentiableScope();
+  TwiceDifferentiableScope(const TwiceDifferentiableScope&) = delete;
+  TwiceDifferentiableScope& operator=(const TwiceDifferentiableScope&) = delete;
+
+ private:
+  bool previous_;
+};
+
 // Whether group_norm_silu takes the fused kernel for these arguments.
 bool group_norm_silu_is_fused(const torch::Tensor& x, torch::nn::GroupNorm& norm,
                               const std::optional<torch::Tensor>& scale = std::nullopt,
