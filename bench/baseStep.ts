@@ -14,7 +14,6 @@
  *
  * Prints a table with the ratios (native / Python) and writes bench/results/base-step-<host>.json.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,7 +24,7 @@ import { BaseModelConfigSchema } from '../ts/config/baseModel';
 import { loadConfig } from '../ts/config/load';
 import { native, tensor } from '../ts/native';
 import { writeJsonAtomic } from '../ts/core/atomicWrite';
-import { describeMachine, median, medianMs, referencePython } from './machine';
+import { describeMachine, median, medianMs, referencePython, runSide } from './machine';
 import { printTopOps, repeatRows, topOps, type TopOp } from './opProfile';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -126,12 +125,6 @@ function sideFlags(a: Args, profile: boolean): string[] {
     '--sample-steps', String(a['sample-steps']),
     ...(profile ? ['--profile'] : []),
   ];
-}
-
-/** One side in a process of its own; its result is the last line it prints. */
-function runSide<T>(command: string, args: string[]): T {
-  const out = execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  return JSON.parse(out.trim().split('\n').pop()!) as T;
 }
 
 /** The native side in a fresh process (this script with --native-side), as the reference runs in its own. */

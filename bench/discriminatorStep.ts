@@ -9,9 +9,10 @@
  * LibTorch's profiler natively and torch.profiler in the reference, printed side by side: the training step
  * (BCE + λ_den · denoising loss with double backward, AdamW) in pairs/s, the guidance call (forward + input
  * gradient, in fp32 and bf16 autocast on both sides), the forward pass, and one guided vs unguided sampling step; peak
- * memory of both sides (CUDA: the allocator's high-water mark of the training step; CPU: each process's peak resident
- * set over the whole run). With --rounds N native and reference take turns N times and the ratios are the medians of
- * the rounds' ratios, so that load from other processes on a shared machine falls on both sides alike. --brief
+ * memory of both sides (CUDA: the allocator's high-water mark of the training step; CPU: the peak resident set of the
+ * side's process). Each side measures every round in a fresh process of its own. With --rounds N native and
+ * reference take turns N times and the ratios are the medians of the rounds' ratios, so that load from other
+ * processes on a shared machine falls on both sides alike. --brief
  * measures the training step, guidance and forward only (no phases, profiles or sampling; bench/stepCurves.ts uses it),
  * --out FILE writes the results there.
  *
@@ -22,14 +23,13 @@
  * The default shape is the reduced MM-Diffusion shape of spec/performance-anchors.md (4 frames of 16×16,
  * 1,600 audio samples, batch 1). Writes bench/results/discriminator-step-<host>.json (see machine.ts).
  */
-import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { native, tensor, type MmdiscoDiscriminatorNetwork, type Tensor } from '../ts/native';
 import { Rng } from '../ts/util/random';
-import { describeMachine, median, medianMs, referencePython, writeBenchResult } from './machine';
+import { describeMachine, median, medianMs, referencePython, runSide, writeBenchResult } from './machine';
 import { printTopOps, repeatRows, topOps, type TopOp } from './opProfile';
 
 const PRESET_SHAPES = {
@@ -55,6 +55,11 @@ async function main(): Promise<void> {
     .option('python', { type: 'string', default: referencePython(), describe: 'the eager reference\'s Python (default: $MMDISCO_PYTHON, else .venv, else python3)' })
     .option('brief', { type: 'boolean', default: false, describe: 'training step, guidance and forward only' })
     .option('out', { type: 'string', describe: 'results file (default bench/results/discriminator-step-<host>.json)' })
+    .option('native-side', {
+      choices: ['plain', 'profile'] as const,
+      hidden: true,
+      describe: "measure one round's native side (profile: with its top ops) and print it as JSON (each round's own process)",
+    })
     .strict()
     .check((a) => {
       for (const key of ['repeats', 'rounds'] as const) {
@@ -146,6 +151,14 @@ async function main(): Promise<void> {
       peakMemoryMiB: cuda ? peakAllocatedBytes / 2 ** 20 : process.resourceUsage().maxRSS / 1024,
     };
   };
+  type NativeResult = Awaited<ReturnType<typeof measureNative>>;
+  if (args['native-side']) {
+    console.log(JSON.stringify(await measureNative(args['native-side'] === 'profile')));
+    return;
+  }
+  // The native side in a fresh process (this script with --native-side), as the reference runs in its own.
+  const measureNativeProcess = (profile: boolean): NativeResult =>
+    runSide(process.execPath, [__filename, ...process.argv.slice(2), '--native-side', profile ? 'profile' : 'plain']);
   type ReferenceResult = {
     parameterCount: number;
     bestMode: string;
@@ -165,19 +178,17 @@ async function main(): Promise<void> {
     threads: number;
   };
   const measureReference = (profile: boolean): ReferenceResult =>
-    JSON.parse(
-      execFileSync(args.python, [path.join('bench', 'reference', 'discriminator_step.py'), '--json', JSON.stringify({
-        preset: args.preset, frames: args.frames, size: args.size, audioSamples: args['audio-samples'], melFrames: args['mel-frames'],
-        batch: b, threads: args.threads, repeats: args.repeats, device: args.device, baseHidden, lambdaDenoising, profile,
-        phases: !args.brief,
-        modes: args.modes?.split(','),
-      })], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }),
-    ) as ReferenceResult;
+    runSide(args.python, [path.join('bench', 'reference', 'discriminator_step.py'), '--json', JSON.stringify({
+      preset: args.preset, frames: args.frames, size: args.size, audioSamples: args['audio-samples'], melFrames: args['mel-frames'],
+      batch: b, threads: args.threads, repeats: args.repeats, device: args.device, baseHidden, lambdaDenoising, profile,
+      phases: !args.brief,
+      modes: args.modes?.split(','),
+    })]);
 
-  const rounds: { native: Awaited<ReturnType<typeof measureNative>>; reference: ReferenceResult }[] = [];
+  const rounds: { native: NativeResult; reference: ReferenceResult }[] = [];
   for (let round = 0; round < args.rounds; round++) {
     const profile = !args.brief && round === args.rounds - 1;
-    rounds.push({ native: await measureNative(profile), reference: measureReference(profile) });
+    rounds.push({ native: measureNativeProcess(profile), reference: measureReference(profile) });
   }
   const last = rounds[rounds.length - 1];
   const reference = last.reference;

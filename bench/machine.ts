@@ -2,6 +2,7 @@
  * What every benchmark result carries: the machine it ran on, and where results files go; and the small helpers the
  * benchmarks share.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -58,6 +59,12 @@ export function referencePython(): string {
   if (process.env.MMDISCO_PYTHON) return process.env.MMDISCO_PYTHON;
   const venv = path.resolve(__dirname, '..', '..', '.venv', 'bin', 'python3');
   return existsSync(venv) ? venv : 'python3';
+}
+
+/** One side of a side-by-side bench in a process of its own; its result is the JSON of the last line it prints. */
+export function runSide<T>(command: string, args: string[]): T {
+  const out = execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  return JSON.parse(out.trim().split('\n').pop()!) as T;
 }
 
 export function median(values: number[]): number {
