@@ -5,9 +5,9 @@
 // modulates and applies SiLU, instead of ATen's passes over the activations (GroupNorm's, the scale, the shift,
 // SiLU) and their allocations. With gradients it keeps only x and the statistics, and its backward is two fused
 // passes per group (SiLU's and the scale-shift's derivatives with the channel sums, then GroupNorm's); a backward
-// that must be differentiable itself differentiates the ATen composition. It reads and writes (B, C, …) contiguous
-// and channels-last activations alike. Otherwise (another device or CPU, or another layout) it is those ATen
-// operations.
+// that must be differentiable itself differentiates the ATen composition (a caller that knows it beforehand opens a
+// TwiceDifferentiableScope, below, instead). It reads and writes (B, C, …) contiguous and channels-last activations
+// alike. Otherwise (another device or CPU, or another layout) it is those ATen operations.
 #include <torch/torch.h>
 
 #include <optional>
