@@ -65,6 +65,10 @@ describe('train-base and sample-base', function () {
       for (const name of Object.keys(a.tensors)) assert.deepEqual(b.tensors[name].data, a.tensors[name].data, name);
       const log = readFileSync(path.join(crashed, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
       assert.ok(log.some((e) => e.event === 'resume' && e.step === 4));
+      // Where each logged step's time went: waiting for data, the native step, the bookkeeping.
+      for (const { msPerStep } of log.filter((e) => e.event === 'train')) {
+        assert.ok(msPerStep.step > 0 && msPerStep.data >= 0 && msPerStep.other >= 0, JSON.stringify(msPerStep));
+      }
     });
   }
 

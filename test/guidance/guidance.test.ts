@@ -112,6 +112,9 @@ describe('guidance: fakes generate, train-guidance, sample', function () {
         assert.ok(Number.isFinite(entry.bce) && Number.isFinite(entry.denoising), JSON.stringify(entry));
         assert.ok((entry.dReal as number) > 0 && (entry.dReal as number) < 1);
         assert.equal((entry.dRealByBucket as unknown[]).length, 2);
+        const ms = entry.msPerStep as Record<string, number>;
+        assert.deepEqual(Object.keys(ms).sort(), ['data', 'other', 'step']);
+        assert.ok(ms.step > 0 && ms.data >= 0 && ms.other >= 0, JSON.stringify(ms));
       }
       assert.deepEqual(JSON.parse(readFileSync(path.join(out, GUIDANCE_FILES.state), 'utf8')).step, 4);
     });
@@ -123,7 +126,7 @@ describe('guidance: fakes generate, train-guidance, sample', function () {
       const config = guidanceConfig('A', 6, conditioning);
       const fresh = { config, real, fake, audioBase: bases.audio, videoBase: bases.video };
       // Per-step losses and D from the log (logEvery 1), without the timing.
-      const trainLog = (dir: string) => readLog(dir).filter((e) => e.event === 'train').map(({ pairsPerSecond, time, ...entry }) => entry);
+      const trainLog = (dir: string) => readLog(dir).filter((e) => e.event === 'train').map(({ pairsPerSecond, msPerStep, time, ...entry }) => entry);
       const weights = (dir: string) => readSafetensors(path.join(dir, GUIDANCE_FILES.weights)).tensors;
       const whole = path.join(root, `guidance-whole${variant}`);
       await trainGuidance({ out: whole, ...fresh });

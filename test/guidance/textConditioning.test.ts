@@ -243,7 +243,7 @@ describe('text conditioning on embedding columns', function () {
   it('a run stopped (--max-steps) or crashed and then resumed replays the uninterrupted run exactly (fakes borrowing real embeddings)', async () => {
     const cfg = config(6, { dropout: 0.3 }, { batchSize: 4 });
     const fresh = { config: cfg, real: realText, fake, audioBase: bases.audio, videoBase: bases.video };
-    const trainLog = (dir: string) => readLog(dir).filter((e) => e.event === 'train').map(({ pairsPerSecond, time, ...entry }) => entry);
+    const trainLog = (dir: string) => readLog(dir).filter((e) => e.event === 'train').map(({ pairsPerSecond, msPerStep, time, ...entry }) => entry);
     const weights = (dir: string) => readSafetensors(path.join(dir, GUIDANCE_FILES.weights)).tensors;
     const whole = path.join(root, 'resume-whole');
     await trainGuidance({ out: whole, ...fresh });

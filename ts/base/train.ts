@@ -29,7 +29,7 @@ import { loadTrainingStateFrom } from '../checkpoint/trainingState';
 import { ShardReader } from '../data';
 import { joinRanks } from '../distributed';
 import { native, type Tensor, tensor } from '../native';
-import { JsonlLog, startProgress } from '../util/progress';
+import { JsonlLog, LoopTimes, startProgress } from '../util/progress';
 import { fitNormalisation, modelInputShape } from './modality';
 import { type Modality, modalityTensor } from '../core/modality';
 import { type Normalisation, normalise } from '../core/normalisation';
@@ -147,11 +147,14 @@ export async function trainBase(opts: TrainBaseOptions): Promise<TrainBaseResult
   let lossCount = 0;
   let lastLoss = NaN;
   let windowStart = Date.now();
+  const times = new LoopTimes();
   try {
     for (let epoch = start.position.epoch; step < stopAt; epoch++) {
       for await (const batch of reader.epoch(epoch)) {
         const x0 = normalise(normalisation, batch.tensors[name]);
+        times.lap('data');
         const { losses } = await nativeTrainingStep(`train-base ${modality}`, model.trainSteps(tensor(x0, [share.batchSize, ...inputShape]), share.batchSize));
+        times.lap('step');
         step++;
         position = batch.position;
         // The global batch's loss: the mean of the ranks' (equal) shares.
@@ -171,6 +174,7 @@ export async function trainBase(opts: TrainBaseOptions): Promise<TrainBaseResult
             pairsPerSecond: (lossCount * t.batchSize) / Math.max(windowSeconds, 1e-9),
             epoch: position.epoch,
             position: position.position,
+            msPerStep: times.flush(),
           });
           lossSum = 0;
           lossCount = 0;
@@ -180,6 +184,7 @@ export async function trainBase(opts: TrainBaseOptions): Promise<TrainBaseResult
           await writeCheckpointState(opts.out, model, position);
           log?.write('checkpoint', { step });
         }
+        times.lap('other');
         if (step >= stopAt) break;
       }
     }

@@ -48,7 +48,7 @@ import {
   tensor,
 } from '../native';
 import { writeJsonAtomic } from '../core/atomicWrite';
-import { JsonlLog, startProgress } from '../util/progress';
+import { JsonlLog, LoopTimes, startProgress } from '../util/progress';
 import { streamSeed } from '../util/random';
 import { loadBasePair } from './basePair';
 import { type Modality, MODALITIES, MODALITY_TENSORS } from '../core/modality';
@@ -407,6 +407,7 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
   const real = endless(readers.real, start.real);
   const fake = endless(readers.fake, start.fake);
   const started = Date.now();
+  const times = new LoopTimes();
   let state = start;
   let lastBce = NaN;
   try {
@@ -437,7 +438,9 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
       const groups = t.shuffledNegativesWithin ? r.meta[t.shuffledNegativesWithin] : undefined;
       const negatives = shuffledNegatives(t.shuffledNegatives, streamSeed(t.seed + 3, ranks.rank), state.step, share.batchSize, groups);
       useRealNegatives(batch, negatives, share.batchSize);
+      times.lap('data');
       const stepLog = await nativeTrainingStep('train-guidance', trainer.trainSteps(batch, share.batchSize));
+      times.lap('step');
       const { total, bce, denoising, classLoss, dReal, dFake } = stepLog;
       requireFiniteStep('train-guidance', state.step + 1, { loss: total, bce, 'denoising loss': denoising, 'class loss': classLoss, 'D(real)': dReal, 'D(fake)': dFake });
       state = { step: state.step + 1, real: r.position, fake: f.position, worldSize: ranks.worldSize };
@@ -448,7 +451,7 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
       progress.update(1, { bce: lastBce, 'D(real)': stepLog.dReal.data[0], 'D(fake)': stepLog.dFake.data[0], 'pairs/s': pairsPerSecond.toFixed(1) });
       if (state.step % t.logEvery === 0 || state.step === stopAt) {
         await window.sumOverRanks(ranks);
-        log?.write('train', { step: state.step, pairsPerSecond, ...window.flush() });
+        log?.write('train', { step: state.step, pairsPerSecond, ...window.flush(), msPerStep: times.flush() });
       }
       if (state.step % t.checkpointEvery === 0 || state.step === stopAt) {
         // state.json last, once every rank's state is on disk: it marks the checkpoint complete (see the header).
@@ -461,6 +464,7 @@ export async function trainGuidance(opts: TrainGuidanceOptions): Promise<TrainGu
           log?.write('checkpoint', { step: state.step });
         }
       }
+      times.lap('other');
     }
   } finally {
     progress.stop();

@@ -81,3 +81,38 @@ export function readJsonlLog(file: string): ({ event: string } & Record<string, 
       }
     });
 }
+
+export type LoopPhase = 'data' | 'step' | 'other';
+
+/**
+ * Where a training loop's wall time goes, per logging window: each `lap(phase)` gives the time since the previous
+ * lap to that phase. The loops lap `data` once the next batch is assembled (waiting for the readers included),
+ * `step` after the native training step, and `other` after the bookkeeping (collectives of the losses, logs,
+ * checkpoints). The train logs write each window as `msPerStep: { data, step, other }`; a data time near 0 means
+ * the readers keep ahead of training.
+ */
+export class LoopTimes {
+  private last: number;
+  private sums = { data: 0, step: 0, other: 0 };
+  private steps = 0;
+
+  constructor(private readonly now: () => number = () => performance.now()) {
+    this.last = now();
+  }
+
+  lap(phase: LoopPhase): void {
+    const now = this.now();
+    this.sums[phase] += now - this.last;
+    this.last = now;
+    if (phase === 'step') this.steps++;
+  }
+
+  /** Milliseconds per step of each phase since the last flush, then starts a new window. */
+  flush(): Record<LoopPhase, number> {
+    const n = Math.max(this.steps, 1);
+    const out = { data: this.sums.data / n, step: this.sums.step / n, other: this.sums.other / n };
+    this.sums = { data: 0, step: 0, other: 0 };
+    this.steps = 0;
+    return out;
+  }
+}
