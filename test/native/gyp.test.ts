@@ -1,8 +1,8 @@
 /**
  * binding.gyp builds the same addon as CMakeLists.txt: node-gyp builds it from the same sources (native/gyp_build.js,
  * into build/gyp, or $MMDISCO_GYP_DIR), and ts/native.ts loads it through MMDISCO_NATIVE in a child process, whose
- * calls agree with the cmake-js build's. The first run is a full native build (without precompiled headers: long on a
- * small machine), later ones recompile what changed. MMDISCO_SKIP_GYP_BUILD=1 skips it (reported as pending).
+ * calls agree with the cmake-js build's. The first run is a full native build (minutes on a small machine), later ones
+ * recompile what changed. MMDISCO_SKIP_GYP_BUILD=1 skips it (reported as pending).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
