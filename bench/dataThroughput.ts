@@ -3,9 +3,9 @@
  *   - build rate: pairs/s rendered and written as shards by buildDataset (sound banks cached beforehand);
  *   - reader rate: pairs/s streamed by ShardReader (shuffled, batches of 64) into the contiguous typed arrays
  *     that the addon wraps as tensors without copying, i.e. what a training loop receives;
- *   - training consumption: pairs/s consumed by one training step on the same batches. Stand-in for the
- *     base-model and guidance steps (their U-Nets are separate work): the evaluator classifier trainer, the
- *     audio and video classifiers stepping side by side as in `eval train-evaluators`.
+ *   - training consumption: pairs/s consumed by one training step on the same batches, a light one:
+ *     the evaluator classifier trainer, the audio and video classifiers stepping side by side as in `eval
+ *     train-evaluators` (train-base and train-guidance log their own loops' data time, `msPerStep` of log.jsonl).
  * and writes bench/results/data-<host>.json with the machine described.
  *
  *   node dist/bench/dataThroughput.js [--pairs N] [--preset small|paper] [--out FILE]
