@@ -23,6 +23,7 @@ import { generateFakes } from '../../ts/guidance/fakes';
 import { guidedSample } from '../../ts/guidance/sample';
 import { GUIDANCE_FILES, trainGuidance } from '../../ts/guidance/train';
 import { type MmdiscoDiscriminatorNetwork, native, tensor } from '../../ts/native';
+import { guidanceLog, trainEntriesWithoutTiming } from '../fixtures/guidanceLog';
 import { trainTinyBases, writeTinyPairs } from '../fixtures/tinyPairs';
 
 /** Class conditioning on the tiny pairs' label (8 classes). */
@@ -40,9 +41,6 @@ function guidanceConfig(fusion: 'A' | 'B', steps = 4, conditioning?: GuidanceCon
     runtime: { device: 'cpu', threads: 1 },
   }, 'test');
 }
-
-const readLog = (dir: string) =>
-  readFileSync(path.join(dir, GUIDANCE_FILES.log), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
 
 describe('guidance: fakes generate, train-guidance, sample', function () {
   this.timeout(300_000);
@@ -106,7 +104,7 @@ describe('guidance: fakes generate, train-guidance, sample', function () {
       const result = await trainGuidance({ out, config, real, fake, audioBase: bases.audio, videoBase: bases.video });
       assert.equal(result.steps, 4);
       for (const name of Object.values(GUIDANCE_FILES)) assert.ok(existsSync(path.join(out, name)), name);
-      const train = readLog(out).filter((e) => e.event === 'train');
+      const train = guidanceLog(out).filter((e) => e.event === 'train');
       assert.equal(train.length, 4);
       for (const entry of train) {
         assert.ok(Number.isFinite(entry.bce) && Number.isFinite(entry.denoising), JSON.stringify(entry));
@@ -125,12 +123,10 @@ describe('guidance: fakes generate, train-guidance, sample', function () {
     it(`a run ${conditioning ? 'with class conditioning ' : ''}stopped (--max-steps) or crashed and then resumed replays the uninterrupted run exactly`, async () => {
       const config = guidanceConfig('A', 6, conditioning);
       const fresh = { config, real, fake, audioBase: bases.audio, videoBase: bases.video };
-      // Per-step losses and D from the log (logEvery 1), without the timing.
-      const trainLog = (dir: string) => readLog(dir).filter((e) => e.event === 'train').map(({ pairsPerSecond, msPerStep, time, ...entry }) => entry);
       const weights = (dir: string) => readSafetensors(path.join(dir, GUIDANCE_FILES.weights)).tensors;
       const whole = path.join(root, `guidance-whole${variant}`);
       await trainGuidance({ out: whole, ...fresh });
-      const expected = trainLog(whole);
+      const expected = trainEntriesWithoutTiming(whole);
       assert.equal(expected.length, 6);
 
       const stopped = path.join(root, `guidance-stopped${variant}`);
@@ -138,7 +134,7 @@ describe('guidance: fakes generate, train-guidance, sample', function () {
       const steps: number[] = [];
       assert.equal((await trainGuidance({ out: stopped, resume: true, onStep: (step) => steps.push(step) })).steps, 3);
       assert.deepEqual(steps, [4, 5, 6]);
-      assert.equal(readLog(stopped).find((e) => e.event === 'resume')?.step, 3);
+      assert.equal(guidanceLog(stopped).find((e) => e.event === 'resume')?.step, 3);
 
       const crashed = path.join(root, `guidance-crashed${variant}`);
       const crash = new Error('simulated crash at step 3 (last checkpoint: step 2)');
@@ -147,7 +143,7 @@ describe('guidance: fakes generate, train-guidance, sample', function () {
       await trainGuidance({ out: crashed, resume: true });
 
       for (const dir of [stopped, crashed]) {
-        assert.deepEqual(trainLog(dir), expected, dir);
+        assert.deepEqual(trainEntriesWithoutTiming(dir), expected, dir);
         const [a, b] = [weights(whole), weights(dir)];
         assert.deepEqual(Object.keys(b).sort(), Object.keys(a).sort());
         for (const name of Object.keys(a)) assert.deepEqual(b[name].data, a[name].data, `${dir}: ${name}`);

@@ -27,6 +27,7 @@ import { type MmdiscoDiscriminatorNetwork, native, tensor } from '../../ts/nativ
 import { Rng } from '../../ts/util/random';
 import { mmdisco } from '../fixtures/cli';
 import { launch } from '../distributed/processes';
+import { guidanceLog, trainEntriesWithoutTiming } from '../fixtures/guidanceLog';
 import { trainTinyBases, writeTinyPairs } from '../fixtures/tinyPairs';
 
 const DIMS = { audio: 6, video: 8 };
@@ -42,8 +43,6 @@ function classEmbeddings(): Record<'audio' | 'video', Float32Array[]> & { null: 
 }
 
 const readAll = async (dir: string): Promise<Batch> => (await new ShardReader(dir, { batchSize: readIndex(dir).pairs, seed: 0, shuffle: false }).epoch(0).next()).value!;
-const readLog = (dir: string) =>
-  readFileSync(path.join(dir, GUIDANCE_FILES.log), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
 
 describe('text conditioning on embedding columns', function () {
   this.timeout(300_000);
@@ -171,10 +170,10 @@ describe('text conditioning on embedding columns', function () {
     writeFileSync(configFile, JSON.stringify(config(60, { dropout: 0 }, { logEvery: 10, checkpointEvery: 60, timestepRange: [0, 30] })));
     const run = mmdisco('train-guidance', '--real', realText, '--fake', wrongText, '--audio-base', bases.audio, '--video-base', bases.video, '--config', configFile, '--out', out);
     assert.equal(run.status, 0, run.stderr);
-    const start = readLog(out).find((e) => e.event === 'start')!;
+    const start = guidanceLog(out).find((e) => e.event === 'start')!;
     assert.deepEqual((start.textConditioning as Record<string, unknown>).dims, DIMS);
     assert.equal((start.textConditioning as Record<string, unknown>).fakesCarryEmbeddings, true);
-    const bce = readLog(out).filter((e) => e.event === 'train').map((e) => e.bce as number);
+    const bce = guidanceLog(out).filter((e) => e.event === 'train').map((e) => e.bce as number);
     // Measured: 1.39 over steps 1–10, 0.008 over steps 51–60.
     assert.ok(bce[bce.length - 1] < 0.5 * bce[0], `bce ${bce.map((b) => b.toFixed(3))}`);
     const { network } = readDiscriminatorWeights(path.join(out, GUIDANCE_FILES.weights));
@@ -243,12 +242,11 @@ describe('text conditioning on embedding columns', function () {
   it('a run stopped (--max-steps) or crashed and then resumed replays the uninterrupted run exactly (fakes borrowing real embeddings)', async () => {
     const cfg = config(6, { dropout: 0.3 }, { batchSize: 4 });
     const fresh = { config: cfg, real: realText, fake, audioBase: bases.audio, videoBase: bases.video };
-    const trainLog = (dir: string) => readLog(dir).filter((e) => e.event === 'train').map(({ pairsPerSecond, msPerStep, time, ...entry }) => entry);
     const weights = (dir: string) => readSafetensors(path.join(dir, GUIDANCE_FILES.weights)).tensors;
     const whole = path.join(root, 'resume-whole');
     await trainGuidance({ out: whole, ...fresh });
-    assert.equal(readLog(whole).find((e) => e.event === 'start')?.textConditioning !== undefined, true);
-    const expected = trainLog(whole);
+    assert.equal(guidanceLog(whole).find((e) => e.event === 'start')?.textConditioning !== undefined, true);
+    const expected = trainEntriesWithoutTiming(whole);
     assert.equal(expected.length, 6);
 
     const stopped = path.join(root, 'resume-stopped');
@@ -259,7 +257,7 @@ describe('text conditioning on embedding columns', function () {
     await assert.rejects(trainGuidance({ out: crashed, ...fresh, onStep: (step) => { if (step === 3) throw crash; } }), (e) => e === crash);
     await trainGuidance({ out: crashed, resume: true });
     for (const dir of [stopped, crashed]) {
-      assert.deepEqual(trainLog(dir), expected, dir);
+      assert.deepEqual(trainEntriesWithoutTiming(dir), expected, dir);
       const [a, b] = [weights(whole), weights(dir)];
       for (const name of Object.keys(a)) assert.deepEqual(b[name].data, a[name].data, `${dir}: ${name}`);
     }
@@ -272,7 +270,7 @@ describe('text conditioning on embedding columns', function () {
     const out = path.join(root, 'ranks');
     const r = await launch(2, ['train-guidance', '--real', realText, '--fake', fake, '--audio-base', bases.audio, '--video-base', bases.video, '--config', configFile, '--out', out]);
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
-    const log = readLog(out);
+    const log = guidanceLog(out);
     assert.equal(log.find((e) => e.event === 'start')?.worldSize, 2);
     assert.ok(log.filter((e) => e.event === 'train').every((e) => Number.isFinite(e.bce)), JSON.stringify(log));
   });
