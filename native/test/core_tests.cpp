@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "autocast.h"
 #include "config/networks.h"
 #include "config/official.h"
 #include "dpm_solver.h"
@@ -28,12 +29,14 @@
 #include "json.h"
 #include "kernels/group_norm_silu.h"
 #include "model_factory.h"
+#include "models/mmdisco_discriminator.h"
 #include "module_state.h"
 #include "official_checkpoint.h"
 #include "op_profile.h"
 #include "sampling.h"
 #include "torchscript_eps.h"
 #include "train.h"
+#include "twice_differentiable.h"
 
 using namespace mmdisco;
 
@@ -44,6 +47,13 @@ int failures = 0;
 void check(bool ok, const std::string& what) {
   std::cout << (ok ? "ok   " : "FAIL ") << what << "\n";
   if (!ok) ++failures;
+}
+
+// 1.2e-05
+std::string text(double value) {
+  std::ostringstream out;
+  out << std::setprecision(2) << std::scientific << value;
+  return out.str();
 }
 
 // The field of the ConfigError `fn` throws ("" when it throws none).
@@ -791,11 +801,6 @@ void group_norm_silu_tests() {
   const auto relative = [](const torch::Tensor& a, const torch::Tensor& b) {
     return ((a.to(torch::kFloat32) - b.to(torch::kFloat32)).norm() / b.to(torch::kFloat32).norm()).item<double>();
   };
-  const auto text = [](double value) {
-    std::ostringstream out;
-    out << std::setprecision(2) << std::scientific << value;
-    return out.str();
-  };
   const int threads = torch::get_num_threads();
   torch::set_num_threads(2);  // the kernel's parallel loop over (batch, group) with more than one thread
   struct Case { std::vector<int64_t> shape; int64_t groups; double mean; bool modulated; };
@@ -1083,6 +1088,46 @@ void fused_norm_training_tests() {
 
 // Self times of nested spans against the closed form, then the profiler on real ops: each call counted once, and
 // the self times of a single thread's work summing to no more than its wall time (no span counted twice).
+// The video convolution's temporal half records its input gradient as a forward convolution within a
+// TwiceDifferentiableScope: a denoising-style second-order loss, ½‖∂s/∂x‖² + s, has the same gradients with respect
+// to the input and every parameter as through ATen's own convolution backward (float64), and in bf16 autocast it
+// runs (the backward casts to the forward's dtype) and stays within bf16's precision of float32.
+void video_conv_double_backward_tests() {
+  torch::manual_seed(11);
+  const auto gradients = [](VideoConv2d1d& conv, const torch::Tensor& input, bool within_scope, bool bf16) {
+    auto x = input.clone().requires_grad_();
+    torch::Tensor s;
+    {
+      Bf16Autocast autocast(torch::kCPU, bf16);
+      TwiceDifferentiableScope scope(within_scope);
+      const auto y = conv->forward(x);
+      s = (torch::tanh(y) * torch::linspace(-1, 1, y.numel(), y.options()).view(y.sizes())).sum().to(input.scalar_type());
+    }
+    const auto dx = torch::autograd::grad({s}, {x}, {}, /*retain_graph=*/true, /*create_graph=*/true)[0];
+    std::vector<torch::Tensor> inputs{x};
+    for (const auto& p : conv->parameters()) inputs.push_back(p);
+    return torch::autograd::grad({0.5 * dx.pow(2).sum() + s}, inputs);
+  };
+  const auto worst = [](const std::vector<torch::Tensor>& got, const std::vector<torch::Tensor>& expected) {
+    double error = 0;
+    for (size_t i = 0; i < got.size(); ++i) {
+      const auto e = expected[i].to(torch::kFloat64);
+      error = std::max(error, (got[i].to(torch::kFloat64) - e).abs().max().item<double>() / e.abs().max().item<double>());
+    }
+    return error;
+  };
+  VideoConv2d1d conv(4, 6, 3);
+  conv->to(torch::kFloat64);
+  const auto x = torch::randn({2, 4, 5, 3, 3}, torch::kFloat64);
+  const double exact = worst(gradients(conv, x, true, false), gradients(conv, x, false, false));
+  check(exact < 1e-12, "video conv: within a TwiceDifferentiableScope the second-order gradients (input, spatial and "
+                       "temporal weights and biases) equal ATen's to " + text(exact));
+  conv->to(torch::kFloat32);
+  const auto x32 = x.to(torch::kFloat32);
+  const double bf16 = worst(gradients(conv, x32, true, true), gradients(conv, x32, false, false));
+  check(bf16 < 5e-2, "video conv: the same in bf16 autocast, within " + text(bf16) + " of float32");
+}
+
 void op_profile_tests() {
   const uint64_t ms = 1000000;
   const auto ops = self_times({{"A", 1, 0, 100 * ms},
@@ -1141,6 +1186,7 @@ int main(int argc, char** argv) {
   dpm_solver_tests();
   group_norm_silu_tests();
   fused_norm_training_tests();
+  video_conv_double_backward_tests();
   op_profile_tests();
   if (argc < 2) {
     check(false, "the official fixture directory (test/fixtures/official-mmdisco) is given as the argument");

@@ -614,9 +614,6 @@ class GroupNormSiluFunction : public torch::autograd::Function<GroupNormSiluFunc
 
 torch::Tensor optional_tensor(const std::optional<torch::Tensor>& t) { return t ? *t : torch::Tensor(); }
 
-// Set by TwiceDifferentiableScope.
-thread_local bool twice_differentiable = false;
-
 #if defined(__x86_64__)
 // γ and β as the fused kernel reads them: a GroupNorm without affine parameters has γ = 1 and β = 0.
 std::pair<torch::Tensor, torch::Tensor> affine_parameters(torch::nn::GroupNorm& norm) {
@@ -640,15 +637,10 @@ torch::Tensor group_norm_silu_reference(const torch::Tensor& x, torch::nn::Group
                      optional_tensor(scale), optional_tensor(shift));
 }
 
-TwiceDifferentiableScope::TwiceDifferentiableScope(bool enabled) : previous_(twice_differentiable) {
-  twice_differentiable = previous_ || enabled;
-}
-TwiceDifferentiableScope::~TwiceDifferentiableScope() { twice_differentiable = previous_; }
-
 bool group_norm_silu_is_fused(const torch::Tensor& x, torch::nn::GroupNorm& norm,
                               const std::optional<torch::Tensor>& scale, const std::optional<torch::Tensor>& shift) {
 #if defined(__x86_64__)
-  if (twice_differentiable && torch::GradMode::is_enabled()) return false;
+  if (twice_differentiable() && torch::GradMode::is_enabled()) return false;
   const auto on_cpu = [](const std::optional<torch::Tensor>& t) { return !t || t->device().is_cpu(); };
   const auto readable = [](const torch::Tensor& p) {
     return p.defined() && p.scalar_type() == torch::kFloat32 && p.device().is_cpu();

@@ -5,12 +5,15 @@
 // modulates and applies SiLU, instead of ATen's passes over the activations (GroupNorm's, the scale, the shift,
 // SiLU) and their allocations. With gradients it keeps only x and the statistics, and its backward is two fused
 // passes per group (SiLU's and the scale-shift's derivatives with the channel sums, then GroupNorm's); a backward
-// that must be differentiable itself differentiates the ATen composition (a caller that knows it beforehand opens a
-// TwiceDifferentiableScope, below, instead). It reads and writes (B, C, …) contiguous and channels-last activations
-// alike. Otherwise (another device or CPU, or another layout) it is those ATen operations.
+// that must be differentiable itself differentiates the ATen composition. Within a TwiceDifferentiableScope, with
+// gradients on, it records that composition from the start: the fused backward would recompute it to differentiate
+// it, and the second backward would go through the norms twice. It reads and writes (B, C, …) contiguous and
+// channels-last activations alike. Otherwise (another device or CPU, or another layout) it is those ATen operations.
 #include <torch/torch.h>
 
 #include <optional>
+
+#include "twice_differentiable.h"
 
 namespace mmdisco {
 
@@ -28,21 +31,6 @@ torch::Tensor group_norm_silu(const torch::Tensor& x, torch::nn::GroupNorm& norm
 torch::Tensor group_norm_silu_reference(const torch::Tensor& x, torch::nn::GroupNorm& norm,
                                         const std::optional<torch::Tensor>& scale = std::nullopt,
                                         const std::optional<torch::Tensor>& shift = std::nullopt);
-
-// Within its scope (on this thread, with gradients on) group_norm_silu records ATen's composition even where the
-// fused kernel applies. For a forward whose backward will be differentiated again (create_graph, as the denoising
-// loss needs): the fused function's backward would recompute the composition to differentiate it, and the second
-// backward would then go through the norms twice, the fused backward and the recomputed composition's.
-class TwiceDifferentiableScope {
- public:
-  explicit TwiceDifferentiableScope(bool enabled = true);
-  ~TwiceDifferentiableScope();
-  TwiceDifferentiableScope(const TwiceDifferentiableScope&) = delete;
-  TwiceDifferentiableScope& operator=(const TwiceDifferentiableScope&) = delete;
-
- private:
-  bool previous_;
-};
 
 // Whether group_norm_silu takes the fused kernel for these arguments.
 bool group_norm_silu_is_fused(const torch::Tensor& x, torch::nn::GroupNorm& norm,
