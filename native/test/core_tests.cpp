@@ -1086,8 +1086,6 @@ void fused_norm_training_tests() {
             std::to_string(last) + ")");
 }
 
-// Self times of nested spans against the closed form, then the profiler on real ops: each call counted once, and
-// the self times of a single thread's work summing to no more than its wall time (no span counted twice).
 // The video convolution's temporal half records its input gradient as a forward convolution within a
 // TwiceDifferentiableScope: a denoising-style second-order loss, ½‖∂s/∂x‖² + s, has the same gradients with respect
 // to the input and every parameter as through ATen's own convolution backward (float64), and in bf16 autocast it
@@ -1110,10 +1108,7 @@ void video_conv_double_backward_tests() {
   };
   const auto worst = [](const std::vector<torch::Tensor>& got, const std::vector<torch::Tensor>& expected) {
     double error = 0;
-    for (size_t i = 0; i < got.size(); ++i) {
-      const auto e = expected[i].to(torch::kFloat64);
-      error = std::max(error, (got[i].to(torch::kFloat64) - e).abs().max().item<double>() / e.abs().max().item<double>());
-    }
+    for (size_t i = 0; i < got.size(); ++i) error = std::max(error, relative_error(got[i], expected[i]));
     return error;
   };
   VideoConv2d1d conv(4, 6, 3);
@@ -1128,6 +1123,8 @@ void video_conv_double_backward_tests() {
   check(bf16 < 5e-2, "video conv: the same in bf16 autocast, within " + text(bf16) + " of float32");
 }
 
+// Self times of nested spans against the closed form, then the profiler on real ops: each call counted once, and
+// the self times of a single thread's work summing to no more than its wall time (no span counted twice).
 void op_profile_tests() {
   const uint64_t ms = 1000000;
   const auto ops = self_times({{"A", 1, 0, 100 * ms},

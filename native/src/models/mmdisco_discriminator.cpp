@@ -40,6 +40,9 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
   return torch::matmul(weights, v);
 }
 
+// 'Same' zero padding of the (k, 1) kernel: k / 2 frames on each side, none across positions.
+std::vector<int64_t> temporal_padding(const torch::Tensor& weight) { return {weight.size(2) / 2, 0}; }
+
 // The temporal convolution: a (k, 1) conv2d over (B, C, F, H·W), stride 1, zero padding k / 2 along the frames.
 // Its input gradient is recorded as the forward convolution of the output gradient with the kernel transposed and
 // flipped (the same sums), so the derivative of that gradient with respect to the kernel, which the denoising loss's
@@ -51,7 +54,7 @@ class TemporalConvFunction : public torch::autograd::Function<TemporalConvFuncti
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
                                const torch::Tensor& weight, const torch::Tensor& bias) {
     ctx->save_for_backward({x, weight});
-    return torch::conv2d(x, weight, bias, /*stride=*/1, /*padding=*/{weight.size(2) / 2, 0});
+    return torch::conv2d(x, weight, bias, /*stride=*/1, temporal_padding(weight));
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
@@ -59,16 +62,16 @@ class TemporalConvFunction : public torch::autograd::Function<TemporalConvFuncti
     const auto saved = ctx->get_saved_variables();
     const auto& dy = grad_outputs[0];
     // In bf16 autocast the forward ran in dy's dtype; the backward, outside autocast, casts to it itself.
-    const auto x = saved[0].to(dy.scalar_type()), weight = saved[1].to(dy.scalar_type());
-    const std::vector<int64_t> padding{weight.size(2) / 2, 0};
+    const auto weight = saved[1].to(dy.scalar_type());
+    const auto padding = temporal_padding(weight);
     torch::autograd::variable_list gradients(3);
     if (ctx->needs_input_grad(0)) {
       gradients[0] = torch::conv2d(dy, weight.transpose(0, 1).flip(2), {}, /*stride=*/1, padding);
     }
     if (ctx->needs_input_grad(1) || ctx->needs_input_grad(2)) {
       const auto [_, dw, db] = at::convolution_backward(
-          dy, x, weight, std::vector<int64_t>{weight.size(0)}, /*stride=*/{1, 1}, padding, /*dilation=*/{1, 1},
-          /*transposed=*/false, /*output_padding=*/{0, 0}, /*groups=*/1,
+          dy, saved[0].to(dy.scalar_type()), weight, std::vector<int64_t>{weight.size(0)}, /*stride=*/{1, 1},
+          padding, /*dilation=*/{1, 1}, /*transposed=*/false, /*output_padding=*/{0, 0}, /*groups=*/1,
           {false, ctx->needs_input_grad(1), ctx->needs_input_grad(2)});
       if (dw.defined()) gradients[1] = dw.to(saved[1].scalar_type());
       if (db.defined()) gradients[2] = db.to(saved[1].scalar_type());
@@ -80,7 +83,7 @@ class TemporalConvFunction : public torch::autograd::Function<TemporalConvFuncti
 torch::Tensor temporal_conv(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
   if (twice_differentiable() && torch::GradMode::is_enabled())
     return TemporalConvFunction::apply(x, weight, bias);
-  return torch::conv2d(x, weight, bias, /*stride=*/1, /*padding=*/{weight.size(2) / 2, 0});
+  return torch::conv2d(x, weight, bias, /*stride=*/1, temporal_padding(weight));
 }
 
 }  // namespace
