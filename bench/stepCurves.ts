@@ -87,6 +87,19 @@ async function main(): Promise<void> {
   ];
   const options = { device: args.device, repeats: args.repeats, rounds: args.rounds, threads: args.threads, modes };
   const curves: Record<string, PointResult[]> = {};
+  // Written again after every point, so that a run stopped at its limit (a lent GPU's time) keeps what it measured.
+  const writeCurves = () =>
+    writeBenchResult('step-curves', {
+      preset: 'mmdiffusion',
+      base,
+      device: args.device,
+      threads: args.threads,
+      referenceModes: modes.split(','),
+      memory: cuda ? 'allocator high-water mark of the training step' : 'peak resident set of each side\'s process',
+      curves,
+      command: `node dist/bench/stepCurves.js ${process.argv.slice(2).join(' ')}`.trim(),
+    });
+  let file = '';
   for (const axis of axes) {
     curves[axis.name] = [];
     for (const point of axis.points) {
@@ -97,18 +110,9 @@ async function main(): Promise<void> {
           `${result.native.peakMemoryMiB.toFixed(0)} MiB), reference ${result.reference.pairsPerSecond.toFixed(2)} pairs/s ` +
           `(${result.reference.bestMode}, ${result.reference.peakMemoryMiB?.toFixed(0) ?? '–'} MiB), ×${result.trainStepSpeedup.toFixed(2)}\n`,
       );
+      file = await writeCurves();
     }
   }
-  const file = await writeBenchResult('step-curves', {
-    preset: 'mmdiffusion',
-    base,
-    device: args.device,
-    threads: args.threads,
-    referenceModes: modes.split(','),
-    memory: cuda ? 'allocator high-water mark of the training step' : 'peak resident set of each side\'s process',
-    curves,
-    command: `node dist/bench/stepCurves.js ${process.argv.slice(2).join(' ')}`.trim(),
-  });
   const plot = file.replace(/\.json$/, '');
   for (const metric of ['pairsPerSecond', 'peakMemoryMiB'] as const) {
     for (const axis of axes) {
