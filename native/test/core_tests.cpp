@@ -496,6 +496,14 @@ double relative_error(const torch::Tensor& got, const torch::Tensor& expected) {
   return (got.to(torch::kFloat64) - e).abs().max().item<double>() / e.abs().max().item<double>();
 }
 
+// The largest `error` over pairs of tensors (results or gradients, in the same order on both sides).
+double worst_error(const std::vector<torch::Tensor>& got, const std::vector<torch::Tensor>& expected,
+                   const std::function<double(const torch::Tensor&, const torch::Tensor&)>& error) {
+  double worst = 0;
+  for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, error(got[i], expected[i]));
+  return worst;
+}
+
 void report(const std::string& arch, const std::string& what, double error, double tolerance) {
   std::ostringstream line;
   line << arch << ": " << what << " max relative error " << error << " (≤ " << tolerance << ")";
@@ -885,8 +893,7 @@ void group_norm_silu_tests() {
       continue;
     }
     const auto fused = gradients(true), reference = gradients(false);
-    double worst = 0;
-    for (size_t i = 0; i < fused.size(); ++i) worst = std::max(worst, relative(fused[i], reference[i]));
+    const double worst = worst_error(fused, reference, relative);
     check(fused[0].scalar_type() == c.dtype && worst < c.tolerance,
           name.str() + ": x, γ, β" + (c.modulated ? ", scale, shift" : "") + " within " + text(c.tolerance) +
               " of autograd through ATen's composition (worst relative L2 " + text(worst) + ")");
@@ -923,8 +930,7 @@ void group_norm_silu_tests() {
                                         layout_norm->bias.grad().clone(), scale.grad(), shift.grad()};
     };
     const auto fused = pass(true), reference = pass(false);
-    double worst = 0;
-    for (size_t i = 0; i < fused.size(); ++i) worst = std::max(worst, relative(fused[i], reference[i]));
+    const double worst = worst_error(fused, reference, relative);
     check(fused[0].is_contiguous(c.format) && fused[1].is_contiguous(c.format) && worst < 1e-5,
           name.str() + ": channels-last out and in its gradient, y and every gradient within 1e-5 of ATen's (worst " +
               text(worst) + ")");
@@ -955,8 +961,7 @@ void group_norm_silu_tests() {
       return std::vector<torch::Tensor>{y.detach(), xs.grad(), scale.grad(), shift.grad()};
     };
     const auto fused = pass(true), reference = pass(false);
-    double worst = 0;
-    for (size_t i = 0; i < fused.size(); ++i) worst = std::max(worst, relative(fused[i], reference[i]));
+    const double worst = worst_error(fused, reference, relative);
     check(worst < 1e-5, name.str() + ": y and the x, scale, shift gradients within 1e-5 of ATen's (worst " +
                             text(worst) + ")");
   }
@@ -1106,20 +1111,16 @@ void video_conv_double_backward_tests() {
     for (const auto& p : conv->parameters()) inputs.push_back(p);
     return torch::autograd::grad({0.5 * dx.pow(2).sum() + s}, inputs);
   };
-  const auto worst = [](const std::vector<torch::Tensor>& got, const std::vector<torch::Tensor>& expected) {
-    double error = 0;
-    for (size_t i = 0; i < got.size(); ++i) error = std::max(error, relative_error(got[i], expected[i]));
-    return error;
-  };
   VideoConv2d1d conv(4, 6, 3);
   conv->to(torch::kFloat64);
   const auto x = torch::randn({2, 4, 5, 3, 3}, torch::kFloat64);
-  const double exact = worst(gradients(conv, x, true, false), gradients(conv, x, false, false));
+  const double exact = worst_error(gradients(conv, x, true, false), gradients(conv, x, false, false), relative_error);
   check(exact < 1e-12, "video conv: within a TwiceDifferentiableScope the second-order gradients (input, spatial and "
                        "temporal weights and biases) equal ATen's to " + text(exact));
   conv->to(torch::kFloat32);
   const auto x32 = x.to(torch::kFloat32);
-  const double bf16 = worst(gradients(conv, x32, true, true), gradients(conv, x32, false, false));
+  const double bf16 =
+      worst_error(gradients(conv, x32, true, true), gradients(conv, x32, false, false), relative_error);
   check(bf16 < 5e-2, "video conv: the same in bf16 autocast, within " + text(bf16) + " of float32");
 }
 
